@@ -1,0 +1,73 @@
+// Command poolblame finds the driver behind a Windows kernel pool leak from
+// a crash dump: it rebuilds !poolused totals from the dump's pool tracker
+// tables, names the driver that owns each leading tag, and writes a
+// culprit report.
+//
+// Usage:
+//
+//	poolblame DUMP [--drivers DIR]...      culprit report (the main job)
+//	poolblame info DUMP                    what the dump is
+//	poolblame poolused DUMP                !poolused from the dump alone
+//	poolblame tag TAG... [--drivers DIR]   which driver owns a tag
+//	poolblame batch PATH...                many dumps, with trends
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit statuses shared by every subcommand.
+const (
+	exitOK    = 0
+	exitFound = 1 // tag: some tags were not found (grep's convention)
+	exitError = 2 // bad input or usage
+)
+
+// command is one subcommand: it parses its own flags from args and
+// returns the process exit status.
+type command struct {
+	run     func(args []string, stdout, stderr io.Writer) int
+	summary string
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"info": {runInfo, "describe a dump: OS build, type, bugcheck, KDBG, modules"},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr, cmds)
+		if len(args) == 0 {
+			return exitError
+		}
+		return exitOK
+	}
+	if c, ok := cmds[args[0]]; ok {
+		return c.run(args[1:], stdout, stderr)
+	}
+	if r, ok := cmds["report"]; ok {
+		return r.run(args, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "poolblame: unknown command %q\n", args[0])
+	return exitError
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "usage: poolblame DUMP [--drivers DIR]... [flags]   (culprit report)")
+	fmt.Fprintln(w, "       poolblame COMMAND [flags] ARGS")
+	fmt.Fprintln(w, "commands:")
+	for _, name := range []string{"report", "info", "poolused", "tag", "batch"} {
+		if c, ok := cmds[name]; ok {
+			fmt.Fprintf(w, "  %-9s %s\n", name, c.summary)
+		}
+	}
+}

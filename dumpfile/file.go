@@ -1,0 +1,293 @@
+package dumpfile
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// File is an open crash dump.
+type File struct {
+	Header
+	Bitmap *BitmapHeader // bitmap and summary dumps
+	RDMP   *RDMPHeader   // types 8, 9, 10
+	Triage *Triage       // type 4
+
+	// Warnings say what is wrong but still readable: truncation, an
+	// encrypted dump, 5-level paging.
+	Warnings []string
+
+	name        string
+	size        int64
+	data        []byte // the mapped file, or nil
+	r           io.ReaderAt
+	closer      func() error
+	headerBytes []byte
+	mem         physMem
+	arch        Arch
+	paging      *pagingMode
+	memErr      error // set when physical memory cannot be read at all
+
+	kdbg    *KDBG
+	kdbgErr error
+	kdbgSet bool
+}
+
+// Open opens the named dump read-only and maps it.
+func Open(name string) (*File, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory, not a dump file", name)
+	}
+	fh, err := os.Open(name) // O_RDONLY: a dump is evidence
+	if err != nil {
+		return nil, err
+	}
+	size := fi.Size()
+	data, unmap, err := mapFile(fh, size)
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("%s: cannot map: %w", name, err)
+	}
+	var r io.ReaderAt = fh
+	if data != nil {
+		r = byteReaderAt(data)
+	}
+	f, err := newFile(name, r, size, data)
+	if err != nil {
+		unmap()
+		fh.Close()
+		return nil, err
+	}
+	f.closer = func() error {
+		e1 := unmap()
+		e2 := fh.Close()
+		return errors.Join(e1, e2)
+	}
+	return f, nil
+}
+
+// NewFile reads a dump from r, which holds size bytes. name is used in
+// error messages.
+func NewFile(name string, r io.ReaderAt, size int64) (*File, error) {
+	if b, ok := r.(byteReaderAt); ok {
+		return newFile(name, r, size, b)
+	}
+	return newFile(name, r, size, nil)
+}
+
+// Close releases the mapping.
+func (f *File) Close() error {
+	if f.closer == nil {
+		return nil
+	}
+	c := f.closer
+	f.closer = nil
+	return c()
+}
+
+// Name is the path the dump was opened with.
+func (f *File) Name() string { return f.name }
+
+// Size is the size of the dump file in bytes.
+func (f *File) Size() int64 { return f.size }
+
+// Arch is the architecture and paging mode.
+func (f *File) Arch() Arch { return f.arch }
+
+// PresentPages is the number of physical pages the dump stores.
+func (f *File) PresentPages() uint64 { return f.mem.stored() }
+
+// DescribedPages is the number of physical pages the container describes.
+func (f *File) DescribedPages() uint64 { return f.mem.described() }
+
+func newFile(name string, r io.ReaderAt, size int64, data []byte) (*File, error) {
+	f := &File{name: name, size: size, r: r, data: data}
+	if err := f.init(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return f, nil
+}
+
+func (f *File) init() error {
+	if f.size == 0 {
+		return errors.New("empty file")
+	}
+	head, err := f.readAt(0, int(min(f.size, 8)))
+	if err != nil {
+		return err
+	}
+	if len(head) < 8 {
+		return fmt.Errorf("truncated header: the file is %d bytes", f.size)
+	}
+	sig, valid := binary.LittleEndian.Uint32(head), binary.LittleEndian.Uint32(head[4:])
+	switch {
+	case sig == sigMDMP:
+		return errors.New("user-mode minidump (MDMP), not a kernel crash dump: it holds no kernel pool")
+	case sig == sigUSER:
+		return errors.New("user-mode dump (USERDUMP), not a kernel crash dump")
+	case sig == sigPAGE && valid == sigDUMP:
+		f.Is64 = false
+	case sig == sigPAGE && valid == sigDU64:
+		f.Is64 = true
+	case sig == sigPAGE && valid == sigZDMP, sig == sigZDMP:
+		return errors.New("compressed DumpIt/Comae dump (ZDMP): convert it to a plain crash dump first")
+	case sig == sigPAGE:
+		return &FormatError{Off: 4, Field: "ValidDump", Msg: fmt.Sprintf("%q, want DUMP or DU64", head[4:8])}
+	default:
+		return fmt.Errorf("not a Windows crash dump (starts with %q, want PAGEDUMP or PAGEDU64)", printable(head))
+	}
+	hsize := int64(headerSize32)
+	if f.Is64 {
+		hsize = headerSize64
+	}
+	if f.size < hsize {
+		return fmt.Errorf("truncated header: the file is %d bytes, a %s header needs %d", f.size, widthName(f.Is64), hsize)
+	}
+	if f.headerBytes, err = f.readAt(0, int(hsize)); err != nil {
+		return err
+	}
+	f.Header = *parseHeader(f.headerBytes, f.Is64)
+	f.arch = f.Header.Arch()
+	if f.arch == ArchUnknown {
+		return &FormatError{Off: 0x20, Field: "MachineImageType", Val: f.MachineImageType, Msg: "unknown machine (want 0x14c, 0x8664 or 0xaa64)"}
+	}
+	if f.arch.Is64() != f.Is64 {
+		return &FormatError{Off: 0x20, Field: "MachineImageType", Val: f.MachineImageType,
+			Msg: fmt.Sprintf("does not match the %s header", widthName(f.Is64))}
+	}
+	parse, ok := containerParsers[f.DumpType]
+	if !ok {
+		return &FormatError{Off: dumpTypeOff(f.Is64), Field: "DumpType", Val: uint32(f.DumpType), Msg: "unknown dump type"}
+	}
+	if f.mem, err = parse(f); err != nil {
+		return err
+	}
+	if f.DumpType == TypeTriage {
+		if err := f.parseTriage(); err != nil {
+			return err
+		}
+	}
+	f.checkWarnings()
+	f.paging = pagingModes[f.arch]
+	return nil
+}
+
+// checkWarnings records what makes the dump partial without making it
+// unreadable.
+func (f *File) checkWarnings() {
+	if f.DumpType == TypeTriage {
+		f.memErr = ErrNoPhysicalMemory
+		f.Warnings = append(f.Warnings, "triage dump (minidump): it carries no physical memory pages, so no pool data; pool analysis needs a kernel, automatic, active or complete memory dump")
+	}
+	if f.Attributes&AttrEncryptedDumpData != 0 {
+		f.memErr = ErrEncrypted
+		f.Warnings = append(f.Warnings, "encrypted dump (Attributes bit 8, EncryptedDumpData): physical memory cannot be read without the key")
+	}
+	if f.Attributes&AttrInsufficientDumpfileSize != 0 {
+		f.Warnings = append(f.Warnings, "the writer reported the dump file was too small for all pages (Attributes bit 2, InsufficientDumpfileSize)")
+	}
+	// Triage dumps state their own size; their RequiredDumpSpace counts
+	// space reserved for secondary data and is larger than real files.
+	if t := f.Triage; t != nil && t.SizeOfDump != 0 && int64(t.SizeOfDump) > f.size {
+		f.Warnings = append(f.Warnings, fmt.Sprintf("truncated: the file is %d bytes, the triage block says %d", f.size, t.SizeOfDump))
+	}
+	if f.Triage == nil && f.RequiredDumpSpace != 0 && uint64(f.size) < f.RequiredDumpSpace {
+		f.Warnings = append(f.Warnings, fmt.Sprintf("truncated: the file is %d bytes, the header requires %d (%d bytes missing)",
+			f.size, f.RequiredDumpSpace, f.RequiredDumpSpace-uint64(f.size)))
+	}
+	if n := pagesPastEnd(f.mem, f.size); n > 0 {
+		f.Warnings = append(f.Warnings, fmt.Sprintf("truncated: %d of %d stored pages lie past the end of the file and read as missing", n, f.mem.stored()))
+	}
+	if f.arch == ArchAMD64 && (isLA57Address(f.KdDebuggerDataBlock) || isLA57Address(f.PsLoadedModuleList)) {
+		f.Warnings = append(f.Warnings, "5-level paging (LA57): kernel addresses are 57 bits wide; virtual memory cannot be translated (not supported)")
+	}
+}
+
+// ErrEncrypted: the dump's page data is encrypted.
+var ErrEncrypted = errors.New("dump data is encrypted")
+
+// ErrLA57 is returned for virtual reads on dumps of machines running
+// 5-level paging, which no public tool translates.
+var ErrLA57 = errors.New("5-level paging (LA57) is not supported")
+
+// isLA57Address reports a kernel address that is canonical for 57-bit but
+// not for 48-bit addressing.
+func isLA57Address(va uint64) bool {
+	if va == 0 {
+		return false
+	}
+	top48 := va >> 47
+	if top48 == 0 || top48 == 1<<17-1 {
+		return false
+	}
+	top57 := va >> 56
+	return top57 == 0 || top57 == 0xFF
+}
+
+func dumpTypeOff(is64 bool) int64 {
+	if is64 {
+		return 0xF98
+	}
+	return 0xF88
+}
+
+func widthName(is64 bool) string {
+	if is64 {
+		return "64-bit"
+	}
+	return "32-bit"
+}
+
+func printable(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c < 0x20 || c >= 0x7F {
+			c = '.'
+		}
+		out[i] = c
+	}
+	return string(out)
+}
+
+// readAt returns n bytes at off: a slice of the mapping when there is one
+// (no copy), else a fresh buffer.
+func (f *File) readAt(off int64, n int) ([]byte, error) {
+	if off < 0 || n < 0 || off+int64(n) > f.size {
+		return nil, fmt.Errorf("%d bytes at offset %#x lie past the end of the %d-byte file", n, off, f.size)
+	}
+	if f.data != nil {
+		return f.data[off : off+int64(n) : off+int64(n)], nil
+	}
+	b := make([]byte, n)
+	if _, err := f.r.ReadAt(b, off); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// byteReaderAt is an in-memory dump (a mapping, or a test's bytes).
+type byteReaderAt []byte
+
+func (b byteReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off >= int64(len(b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Bytes wraps an in-memory dump for NewFile without copying it.
+func Bytes(b []byte) io.ReaderAt { return byteReaderAt(b) }
+
+// ReadableError is nil when the dump's physical memory can be read, and
+// otherwise says why not (ErrNoPhysicalMemory, ErrEncrypted).
+func (f *File) ReadableError() error { return f.memErr }

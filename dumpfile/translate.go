@@ -1,0 +1,163 @@
+package dumpfile
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Translate returns the physical address that kernel virtual address va
+// maps to. Errors match ErrNotMapped (invalid, paged out, prototype) or
+// ErrPageAbsent (a page table page is missing from the dump).
+func (f *File) Translate(va uint64) (uint64, error) {
+	m := f.paging
+	if m == nil {
+		return 0, &AddressError{Addr: va, Err: fmt.Errorf("no paging mode for %v", f.arch)}
+	}
+	if f.memErr != nil {
+		return 0, &AddressError{Addr: va, Err: f.memErr}
+	}
+	if f.arch == ArchAMD64 && isLA57Address(va) {
+		return 0, &AddressError{Addr: va, Err: ErrLA57}
+	}
+	if !canonical(va, m.vaBits) {
+		return 0, &AddressError{Addr: va, Err: fmt.Errorf("%w: not a canonical %d-bit address", ErrNotMapped, m.vaBits)}
+	}
+	table := f.DTB() & m.rootMask
+	last := len(m.levels) - 1
+	for i, l := range m.levels {
+		idx := va >> l.shift & (1<<l.bits - 1)
+		e, err := f.readEntry(table+idx*uint64(m.entrySize), m.entrySize)
+		if err != nil {
+			return 0, &AddressError{Addr: va, Level: l.name, Err: err}
+		}
+		if e&pteValid == 0 {
+			// A transition entry at the leaf still names a physical page,
+			// which the dump may hold; anything else is not in memory.
+			if i == last && e&pteTransMask == pteTransition {
+				e = m.fixTransition(e)
+				return e&m.addrMask | va&(PageSize-1), nil
+			}
+			return 0, &AddressError{Addr: va, Level: l.name, Entry: e, Err: ErrNotMapped}
+		}
+		if m.badEntry(e) {
+			return 0, &AddressError{Addr: va, Level: l.name, Entry: e, Err: fmt.Errorf("%w: reserved bits set", ErrNotMapped)}
+		}
+		if m.isBlock(e, i, m) {
+			return m.blockAddr(e, l.block) | va&(l.block-1), nil
+		}
+		if f.arch == ArchARM64 && e&2 == 0 { // at L0 and L3 bit 1 must be set
+			return 0, &AddressError{Addr: va, Level: l.name, Entry: e, Err: fmt.Errorf("%w: reserved descriptor", ErrNotMapped)}
+		}
+		if i == last {
+			return e&m.addrMask | va&(PageSize-1), nil
+		}
+		table = e & m.addrMask
+	}
+	panic("unreachable")
+}
+
+// canonical reports whether va's bits above vaBits-1 copy bit vaBits-1
+// (for 32-bit modes: whether va fits in 32 bits).
+func canonical(va uint64, vaBits uint) bool {
+	if vaBits == 32 {
+		return va>>32 == 0
+	}
+	top := va >> (vaBits - 1)
+	return top == 0 || top == 1<<(64-vaBits+1)-1
+}
+
+// readEntry reads one page-table entry from physical memory.
+func (f *File) readEntry(pa uint64, size int) (uint64, error) {
+	p, err := f.physPage(pa >> 12)
+	if err != nil {
+		return 0, err
+	}
+	o := pa & (PageSize - 1)
+	if size == 4 {
+		return uint64(binary.LittleEndian.Uint32(p[o:])), nil
+	}
+	return binary.LittleEndian.Uint64(p[o:]), nil
+}
+
+// physPage returns the 4 KiB of page pfn.
+func (f *File) physPage(pfn uint64) ([]byte, error) {
+	if f.memErr != nil {
+		return nil, f.memErr
+	}
+	off, ok := f.mem.lookup(pfn)
+	if !ok {
+		return nil, ErrPageAbsent
+	}
+	if off+PageSize > f.size {
+		return nil, ErrTruncated
+	}
+	return f.readAt(off, PageSize)
+}
+
+// HasPage reports whether the dump holds physical page pfn in full.
+func (f *File) HasPage(pfn uint64) bool {
+	_, err := f.physPage(pfn)
+	return err == nil
+}
+
+// ReadPhysical reads len(b) bytes at physical address pa. It stops at the
+// first page the dump does not hold and says which.
+func (f *File) ReadPhysical(pa uint64, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		a := pa + uint64(n)
+		p, err := f.physPage(a >> 12)
+		if err != nil {
+			return n, &AddressError{Addr: a, Physical: true, Err: err}
+		}
+		n += copy(b[n:], p[a&(PageSize-1):])
+	}
+	return n, nil
+}
+
+// ReadVirtual reads len(b) bytes of kernel virtual memory at va, across
+// pages. It stops at the first page it cannot read; the error says why
+// (errors.Is ErrNotMapped, ErrPageAbsent, ErrTruncated, ...).
+func (f *File) ReadVirtual(va uint64, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		a := va + uint64(n)
+		pa, err := f.Translate(a)
+		if err != nil {
+			return n, err
+		}
+		p, err := f.physPage(pa >> 12)
+		if err != nil {
+			return n, &AddressError{Addr: a, Err: err}
+		}
+		n += copy(b[n:], p[pa&(PageSize-1):])
+	}
+	return n, nil
+}
+
+// ReadU32 reads a little-endian uint32 at va.
+func (f *File) ReadU32(va uint64) (uint32, error) {
+	var b [4]byte
+	if _, err := f.ReadVirtual(va, b[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b[:]), nil
+}
+
+// ReadU64 reads a little-endian uint64 at va.
+func (f *File) ReadU64(va uint64) (uint64, error) {
+	var b [8]byte
+	if _, err := f.ReadVirtual(va, b[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// ReadPointer reads a kernel pointer at va: 4 bytes on x86, 8 elsewhere.
+func (f *File) ReadPointer(va uint64) (uint64, error) {
+	if f.arch.Is64() {
+		return f.ReadU64(va)
+	}
+	v, err := f.ReadU32(va)
+	return uint64(v), err
+}

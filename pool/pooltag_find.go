@@ -1,0 +1,70 @@
+package pool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// pooltagLocation is one place the Debugging Tools for Windows install
+// pooltag.txt: a directory held by an environment variable, and the path
+// below it. pooltag.txt is Microsoft's and may not be redistributed, so it
+// is found where the user installed it, never shipped.
+type pooltagLocation struct {
+	env  string
+	path []string
+}
+
+// pooltagLocations is the search order: the Windows 10 kit's debuggers
+// (x64 first, as on an x64 workstation), then the 8.1 and 8.0 kits, then
+// the standalone Debugging Tools for Windows.
+var pooltagLocations = []pooltagLocation{
+	{"ProgramFiles(x86)", []string{"Windows Kits", "10", "Debuggers", "x64", "triage", "pooltag.txt"}},
+	{"ProgramFiles(x86)", []string{"Windows Kits", "10", "Debuggers", "x86", "triage", "pooltag.txt"}},
+	{"ProgramFiles(x86)", []string{"Windows Kits", "10", "Debuggers", "arm64", "triage", "pooltag.txt"}},
+	{"ProgramFiles(x86)", []string{"Windows Kits", "8.1", "Debuggers", "x64", "triage", "pooltag.txt"}},
+	{"ProgramFiles(x86)", []string{"Windows Kits", "8.1", "Debuggers", "x86", "triage", "pooltag.txt"}},
+	{"ProgramFiles(x86)", []string{"Windows Kits", "8.0", "Debuggers", "x64", "triage", "pooltag.txt"}},
+	{"ProgramFiles(x86)", []string{"Windows Kits", "8.0", "Debuggers", "x86", "triage", "pooltag.txt"}},
+	{"ProgramFiles", []string{"Debugging Tools for Windows (x64)", "triage", "pooltag.txt"}},
+	{"ProgramFiles", []string{"Debugging Tools for Windows (x86)", "triage", "pooltag.txt"}},
+	{"ProgramFiles(x86)", []string{"Debugging Tools for Windows (x86)", "triage", "pooltag.txt"}},
+}
+
+// FindPooltag returns the pooltag file to use: explicit when it is set (an
+// error if it is not a readable file), else the first standard Debugging
+// Tools location that exists, with directories taken from getenv. When
+// none exists it returns "" and no error: descriptions are optional.
+func FindPooltag(explicit string, getenv func(string) string) (string, error) {
+	if explicit != "" {
+		st, err := os.Stat(explicit)
+		if err != nil {
+			return "", fmt.Errorf("pooltag file: %w", err)
+		}
+		if st.IsDir() {
+			return "", fmt.Errorf("pooltag file %s: is a directory", explicit)
+		}
+		return explicit, nil
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	for _, loc := range pooltagLocations {
+		dir := getenv(loc.env)
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(append([]string{dir}, loc.path...)...)
+		st, err := os.Stat(p)
+		switch {
+		case err == nil && st.Mode().IsRegular():
+			return p, nil
+		case errors.Is(err, fs.ErrPermission):
+			// A kit that is there but unreadable deserves to be named.
+			return "", fmt.Errorf("pooltag file: %w", err)
+		}
+	}
+	return "", nil
+}

@@ -1,0 +1,71 @@
+package pool
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
+
+// Tag is a pool tag as the kernel stores it: four bytes read as a
+// little-endian uint32, so the bytes in memory spell the tag in display
+// order ('ISil' is I, S, i, l at increasing addresses).
+type Tag uint32
+
+// ProtectedBit is set on tags of protected allocations on Windows 7 and
+// older; tracker keys never carry it.
+const ProtectedBit Tag = 0x80000000
+
+// ParseTag turns a display string of one to four characters into a Tag.
+// Shorter tags are padded with spaces, as the kernel pads 'Mm  '.
+func ParseTag(s string) (Tag, error) {
+	if len(s) == 0 || len(s) > 4 {
+		return 0, fmt.Errorf("pool tag %q: want 1 to 4 characters", s)
+	}
+	var b [4]byte
+	for i := range b {
+		if i < len(s) {
+			b[i] = s[i]
+		} else {
+			b[i] = ' '
+		}
+	}
+	return Tag(binary.LittleEndian.Uint32(b[:])), nil
+}
+
+// MustTag is ParseTag for constants in tests and tables; it panics on a
+// malformed literal.
+func MustTag(s string) Tag {
+	t, err := ParseTag(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Bytes returns the tag's four bytes in display order.
+func (t Tag) Bytes() [4]byte {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(t))
+	return b
+}
+
+// String returns the tag in display order. Non-printable bytes are shown
+// as \xNN so that a corrupt key never garbles a report.
+func (t Tag) String() string {
+	b := t.Bytes()
+	var sb strings.Builder
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7F {
+			sb.WriteByte(c)
+		} else {
+			fmt.Fprintf(&sb, `\x%02x`, c)
+		}
+	}
+	return sb.String()
+}
+
+// Trimmed is String without the trailing pad spaces of short tags.
+func (t Tag) Trimmed() string { return strings.TrimRight(t.String(), " ") }
+
+// Unprotected clears the protected bit.
+func (t Tag) Unprotected() Tag { return t &^ ProtectedBit }
