@@ -161,3 +161,32 @@ func (f *File) ReadPointer(va uint64) (uint64, error) {
 	v, err := f.ReadU32(va)
 	return uint64(v), err
 }
+
+// Pages calls fn for every physical page the dump stores, in PFN order,
+// until fn returns false. page aliases the mapping: copy it to keep it.
+// Pages past the end of a truncated file are skipped and counted in the
+// returned number.
+func (f *File) Pages(fn func(pfn uint64, page []byte) bool) (missing uint64, err error) {
+	if f.memErr != nil {
+		return 0, f.memErr
+	}
+	f.mem.each(func(pfn, count uint64, off int64) bool {
+		for i := uint64(0); i < count; i++ {
+			o := off + int64(i)*PageSize
+			if o+PageSize > f.size {
+				missing += count - i
+				return true
+			}
+			p, err := f.readAt(o, PageSize)
+			if err != nil {
+				missing++
+				continue
+			}
+			if !fn(pfn+i, p) {
+				return false
+			}
+		}
+		return true
+	})
+	return missing, nil
+}

@@ -135,7 +135,9 @@ func describe(f *dumpfile.File) *dumpInfo {
 }
 
 func writeInfo(w io.Writer, in *dumpInfo, f *dumpfile.File, allModules bool) {
-	p := func(k, format string, a ...any) { fmt.Fprintf(w, "%-13s "+format+"\n", append([]any{k + ":"}, a...)...) }
+	p := func(k, format string, a ...any) {
+		fmt.Fprintf(w, "%-13s "+format+"\n", append([]any{k + ":"}, a...)...)
+	}
 	p("Dump", "%s (%s)", in.File, humanBytes(uint64(in.Size)))
 	p("OS", "%s (build %d), %s, %d CPU%s", in.Release, in.Build, in.Arch, in.CPUs, plural(int(in.CPUs)))
 	typ := fmt.Sprintf("%d, %s", in.DumpType, in.DumpTypeName)

@@ -34,7 +34,8 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"info": {runInfo, "describe a dump: OS build, type, bugcheck, KDBG, modules"},
+		"info":     {runInfo, "describe a dump: OS build, type, bugcheck, KDBG, modules"},
+		"poolused": {runPoolused, "rebuild !poolused tag totals from the dump alone"},
 	}
 }
 

@@ -1,0 +1,102 @@
+package dumpfile_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/poolblame/poolblame/dumpfile"
+)
+
+// realDumps is where the project's shared real data lives, beside the
+// checkout (../shared/realdata from the repository root).
+func realDumps(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "shared", "realdata", "dumps")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("real dumps not found at %s: %v", dir, err)
+	}
+	return dir
+}
+
+// The facts in ../shared/realdata/dumps/README.md, read from the bytes.
+func TestRealTriageDumps(t *testing.T) {
+	dir := realDumps(t)
+	tests := []struct {
+		file      string
+		arch      dumpfile.Arch
+		build     uint32
+		cpus      uint32
+		bugcheck  uint32
+		kdbg      uint64
+		dtb       uint64
+		kernBase  uint64
+		psLoaded  uint64
+		drivers   int
+		firstMods []string
+	}{
+		{"triage_x64.dmp", dumpfile.ArchAMD64, 19041, 16, 0x1000007E, 0xfffff8047c600b20, 0x1ad000,
+			0xfffff8047ba00000, 0xfffff8047c62a390, 151, []string{"ntoskrnl.exe", "hal.dll", "kd.dll", "CLFS.SYS"}},
+		{"triage_arm64.dmp", dumpfile.ArchARM64, 22000, 8, 0x1C8, 0xfffff803f3a00d00, 0x946aa000,
+			0, 0, 245, []string{"ntoskrnl.exe", "hal.dll", "kd.dll"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			f, err := dumpfile.Open(filepath.Join(dir, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if f.Arch() != tt.arch || f.MinorVersion != tt.build || f.NumberProcessors != tt.cpus ||
+				f.BugCheckCode != tt.bugcheck || f.KdDebuggerDataBlock != tt.kdbg || f.DTB() != tt.dtb {
+				t.Errorf("got arch %v build %d cpus %d bugcheck %#x kdbg %#x dtb %#x", f.Arch(), f.MinorVersion,
+					f.NumberProcessors, f.BugCheckCode, f.KdDebuggerDataBlock, f.DTB())
+			}
+			if f.DumpType != dumpfile.TypeTriage || f.Triage == nil {
+				t.Fatalf("DumpType %v, want triage with a triage block", f.DumpType)
+			}
+			k, err := f.KDBG()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Source != "triage copy" || k.Size != 0x380 {
+				t.Errorf("KDBG source %q size %#x", k.Source, k.Size)
+			}
+			if tt.kernBase != 0 && (k.KernBase() != tt.kernBase || k.PsLoadedModuleList() != tt.psLoaded) {
+				t.Errorf("KDBG KernBase %#x PsLoadedModuleList %#x", k.KernBase(), k.PsLoadedModuleList())
+			}
+			mods, err := f.Modules()
+			if err != nil || len(mods) != tt.drivers {
+				t.Fatalf("%d modules, err %v; want %d", len(mods), err, tt.drivers)
+			}
+			for i, name := range tt.firstMods {
+				if mods[i].Name != name {
+					t.Errorf("module %d = %q, want %q", i, mods[i].Name, name)
+				}
+			}
+			if tt.kernBase != 0 && mods[0].Base != tt.kernBase {
+				t.Errorf("ntoskrnl base %#x", mods[0].Base)
+			}
+			if f.PresentPages() != 0 {
+				t.Errorf("triage dump has %d pages", f.PresentPages())
+			}
+			if _, err := f.ReadVirtual(tt.kdbg, make([]byte, 8)); !errors.Is(err, dumpfile.ErrNoPhysicalMemory) {
+				t.Errorf("virtual read: %v, want ErrNoPhysicalMemory", err)
+			}
+			if !hasWarning(f, "no physical memory pages, so no pool data") {
+				t.Errorf("warnings %q lack the no-pool statement", f.Warnings)
+			}
+		})
+	}
+}
+
+func hasWarning(f *dumpfile.File, s string) bool {
+	for _, w := range f.Warnings {
+		if strings.Contains(w, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,219 @@
+package pool_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/dumpfile/dumptest"
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pool/pooltest"
+)
+
+// layoutCase is one row of the tracker layout table, on a machine that uses it.
+type layoutCase struct {
+	name  string
+	arch  dumpfile.Arch
+	build uint32
+	size  int // expected entry size
+}
+
+var layoutCases = []layoutCase{
+	{"XP x86", dumpfile.ArchX86, 2600, 0x1C},
+	{"2003 x86 PAE", dumpfile.ArchX86PAE, 3790, 0x1C},
+	{"7 x64", dumpfile.ArchAMD64, 7601, 0x28},
+	{"10 1709 x64", dumpfile.ArchAMD64, 16299, 0x38},
+	{"10 19041 x64", dumpfile.ArchAMD64, 19041, 0x38},
+	{"10 19041 x86", dumpfile.ArchX86PAE, 19041, 0x30},
+	{"x86 21292", dumpfile.ArchX86PAE, 21292, 0x40},
+	{"11 x64", dumpfile.ArchAMD64, 22621, 0x50},
+	{"11 arm64", dumpfile.ArchARM64, 22000, 0x50},
+}
+
+// scenarioTags: leaks in both pools, churn freed on another CPU, and
+// enough tags to make the hash collide in a 257-entry table.
+func scenarioTags(cpus int) []pooltest.TagSpec {
+	tags := []pooltest.TagSpec{
+		pooltest.Leak("ISil", false, 80939, 453, 1327427, cpus),
+		pooltest.Leak("I100", false, 80909, 183, 10967968, cpus),
+		pooltest.Leak("CM31", true, 1200, 4096, 50000, cpus),
+		pooltest.Leak("Mm", false, 24, 15828, 2, cpus),
+	}
+	for i := 0; i < 60; i++ {
+		tags = append(tags, pooltest.Leak(fmt.Sprintf("T%03d", i), i%2 == 0, uint64(i+1), 64, uint64(i*10), cpus))
+	}
+	return tags
+}
+
+func plantAndAnalyze(t *testing.T, cfg dumptest.Config, s pooltest.Scenario) (*pool.Result, *pooltest.Planted) {
+	t.Helper()
+	b := dumptest.New(cfg)
+	p, err := pooltest.Plant(b, cfg, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := dumpfile.NewFile("pool.dmp", dumpfile.Bytes(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pool.Analyze(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, p
+}
+
+func checkSums(t *testing.T, r *pool.Result, want map[pool.Tag]pool.Usage, skip map[pool.Tag]bool) {
+	t.Helper()
+	got := map[pool.Tag]pool.Usage{}
+	for _, u := range r.Usages {
+		got[u.Tag] = u
+	}
+	for tag, w := range want {
+		if skip[tag] {
+			if _, ok := got[tag]; ok {
+				t.Errorf("tag %s from an unreadable page was reported", tag)
+			}
+			continue
+		}
+		if g, ok := got[tag]; !ok || g != w {
+			t.Errorf("tag %s: got %+v, want %+v", tag, g, w)
+		}
+	}
+	for tag := range got {
+		if _, ok := want[tag]; !ok {
+			t.Errorf("tag %s was not planted", tag)
+		}
+	}
+}
+
+func TestLayoutsAndCPUs(t *testing.T) {
+	for _, lc := range layoutCases {
+		for _, cpus := range []int{1, 4} {
+			t.Run(fmt.Sprintf("%s/%dcpu", lc.name, cpus), func(t *testing.T) {
+				cfg := dumptest.Config{Arch: lc.arch, Build: lc.build, CPUs: uint32(cpus), Type: dumpfile.TypeBitmapFull, Seed: 3}
+				r, p := plantAndAnalyze(t, cfg, pooltest.Scenario{Tags: scenarioTags(cpus), NonPagedMax: 128 << 20, PagedMax: 256 << 20})
+				if r.Layout.EntrySize != lc.size || r.Global.Size != 257 || r.Global.Addr != p.TableAddr {
+					t.Errorf("layout %s size %d at %#x", r.Layout.Name, r.Global.Size, r.Global.Addr)
+				}
+				if !strings.Contains(r.Global.SizeSource, "PoolTrackTableSize") {
+					t.Errorf("size from %q", r.Global.SizeSource)
+				}
+				if cpus > 1 && (len(r.PerCPU) != cpus || r.PerCPUArray != p.PerCPUArray || r.OneCPUOnly) {
+					t.Errorf("per-CPU tables %d at %#x (want %#x), one-CPU-only %v; notes %q", len(r.PerCPU), r.PerCPUArray, p.PerCPUArray, r.OneCPUOnly, r.Notes)
+				}
+				if r.Partial {
+					t.Errorf("partial: %q", r.Missing)
+				}
+				checkSums(t, r, p.Sums, nil)
+				if r.Limits.NonPagedUsed != p.NonPagedUsed || r.Limits.PagedUsed != p.PagedUsed ||
+					r.Limits.NonPagedMax != 128<<20 || r.Limits.PagedMax != 256<<20 {
+					t.Errorf("limits %+v", r.Limits)
+				}
+			})
+		}
+	}
+}
+
+// Without the per-CPU tables, a multi-processor dump must say loudly that
+// its figures cover one CPU, and show that CPU's table as it is.
+func TestPerCPUMissing(t *testing.T) {
+	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, CPUs: 4, Type: dumpfile.TypeBitmapFull}
+	r, p := plantAndAnalyze(t, cfg, pooltest.Scenario{Tags: scenarioTags(4), HidePerCPU: true})
+	if !r.OneCPUOnly || len(r.PerCPU) != 0 {
+		t.Fatalf("one-CPU-only %v, per-CPU %d", r.OneCPUOnly, len(r.PerCPU))
+	}
+	checkSums(t, r, p.CPU0, nil)
+	var sb strings.Builder
+	if err := pool.WritePoolused(&sb, r, pool.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sb.String(), "ONE CPU's table only") {
+		t.Errorf("output lacks the one-CPU warning:\n%s", sb.String())
+	}
+}
+
+func TestSizeInference(t *testing.T) {
+	for _, sw := range []struct {
+		name string
+		w    pooltest.SizeWord
+	}{{"garbage", pooltest.SizeWordGarbage}, {"wrong", pooltest.SizeWordWrong}} {
+		t.Run(sw.name, func(t *testing.T) {
+			cfg := dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 3790, CPUs: 1, Type: dumpfile.TypeFull}
+			r, p := plantAndAnalyze(t, cfg, pooltest.Scenario{TableSize: 513, Tags: scenarioTags(1), SizeWord: sw.w})
+			if r.Global.Size != 513 || !strings.Contains(r.Global.SizeSource, "inferred") {
+				t.Errorf("size %d from %q", r.Global.Size, r.Global.SizeSource)
+			}
+			checkSums(t, r, p.Sums, nil)
+		})
+	}
+}
+
+func TestAbsentTrackerPage(t *testing.T) {
+	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, CPUs: 1, Type: dumpfile.TypeBitmapFull}
+	r, p := plantAndAnalyze(t, cfg, pooltest.Scenario{TableSize: 513, Tags: scenarioTags(1), AbsentTablePage: 2})
+	if !r.Partial || len(p.DroppedTags) == 0 {
+		t.Fatalf("partial %v, dropped %d", r.Partial, len(p.DroppedTags))
+	}
+	skip := map[pool.Tag]bool{}
+	for _, tag := range p.DroppedTags {
+		skip[tag] = true
+	}
+	checkSums(t, r, p.Sums, skip)
+	if !strings.Contains(strings.Join(r.Missing, ";"), "absent from the dump") {
+		t.Errorf("missing %q does not say why", r.Missing)
+	}
+}
+
+func TestNoPoolData(t *testing.T) {
+	// A dump whose KDBG has no PoolTrackTable: nothing can be said.
+	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Type: dumpfile.TypeBitmapFull})
+	raw, _ := b.Bytes()
+	f, err := dumpfile.NewFile("x.dmp", dumpfile.Bytes(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Analyze(f); !errors.Is(err, pool.ErrNoPoolData) {
+		t.Errorf("got %v, want ErrNoPoolData", err)
+	}
+}
+
+// A full table: the kernel puts new tags in the expansion table.
+func TestExpansionTable(t *testing.T) {
+	var tags []pooltest.TagSpec
+	for i := 0; i < 64; i++ { // 65 entries: 64 slots and the Ovfl sentinel
+		tags = append(tags, pooltest.Leak(fmt.Sprintf("F%03d", i), false, uint64(i+1), 32, 5, 1))
+	}
+	overflow := []pooltest.TagSpec{pooltest.Leak("Xp01", false, 7, 100, 0, 1), pooltest.Leak("Xp02", true, 9, 200, 3, 1)}
+	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 7601, CPUs: 1, Type: dumpfile.TypeFull}
+	r, p := plantAndAnalyze(t, cfg, pooltest.Scenario{TableSize: 65, Tags: tags, Overflow: overflow})
+	if r.Expansion == nil || r.Expansion.Addr != p.Expansion || r.Partial {
+		t.Fatalf("expansion %+v partial %v %q", r.Expansion, r.Partial, r.Missing)
+	}
+	checkSums(t, r, p.Sums, nil)
+}
+
+// The scenario must really exercise linear probing: some keys sit past
+// their hash slot.
+func TestCollisionsHappen(t *testing.T) {
+	cfg := dumptest.Config{Arch: dumpfile.ArchX86, Build: 2600, CPUs: 1, Type: dumpfile.TypeFull}
+	r, _ := plantAndAnalyze(t, cfg, pooltest.Scenario{Tags: scenarioTags(1)})
+	moved := 0
+	for i, u := range r.Global.Entries() {
+		if u.Tag != 0 && i < r.Global.Size-1 && int(pool.HashWRK(uint32(u.Tag))&uint32(r.Global.Size-2)) != i {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Error("no key collided: the probing path is untested")
+	}
+	if r.Global.Hash != "WRK" {
+		t.Errorf("XP keys agree with hash %q, want WRK", r.Global.Hash)
+	}
+}

@@ -1,0 +1,108 @@
+package pool
+
+import (
+	"fmt"
+
+	"github.com/poolblame/poolblame/dumpfile"
+)
+
+// Limits is how close each pool was to its maximum.
+type Limits struct {
+	NonPagedUsed uint64 // bytes tracked by tag (what !poolused sums)
+	PagedUsed    uint64
+
+	NonPagedMax       uint64 // from the dump; 0 when unknown
+	PagedMax          uint64
+	NonPagedMaxSource string // where the maximum came from, or why it is unknown
+	PagedMaxSource    string
+
+	// Documented is the documented limit for this Windows version and
+	// architecture ("Memory Limits for Windows and Windows Server Releases").
+	DocumentedNonPaged string
+	DocumentedPaged    string
+
+	// HTTP.SYS on Server 2003 and Vista/2008 refuses connections
+	// (HTTPERR Connections_Refused) when free nonpaged pool is below 20 MB.
+	HTTPSysApplies bool
+	HTTPSysBelow   bool // free nonpaged pool was below the threshold
+}
+
+// HTTPSysThreshold is HTTP.SYS's free nonpaged pool floor (KB820729, KB934878).
+const HTTPSysThreshold = 20 << 20
+
+// NonPagedPercent is used/max in percent, or -1 when the maximum is unknown.
+func (l Limits) NonPagedPercent() float64 { return percent(l.NonPagedUsed, l.NonPagedMax) }
+
+// PagedPercent is used/max in percent, or -1.
+func (l Limits) PagedPercent() float64 { return percent(l.PagedUsed, l.PagedMax) }
+
+// NonPagedFree is max - used, or 0 when unknown or exceeded.
+func (l Limits) NonPagedFree() uint64 {
+	if l.NonPagedMax > l.NonPagedUsed {
+		return l.NonPagedMax - l.NonPagedUsed
+	}
+	return 0
+}
+
+func percent(used, max uint64) float64 {
+	if max == 0 {
+		return -1
+	}
+	return float64(used) * 100 / float64(max)
+}
+
+// docLimit is a documented pool limit for builds from minBuild on.
+type docLimit struct {
+	is64            bool
+	minBuild        uint32
+	nonPaged, paged string
+}
+
+// docLimits: MicrosoftDocs "Memory Limits for Windows and Windows Server
+// Releases", Memory and Address Space Limits.
+var docLimits = []docLimit{
+	{false, 0, "256 MB (128 MB with /3GB)", "530 MB (XP) to 650 MB (2003)"},
+	{false, 6000, "limited by kernel address space and RAM (Vista: up to 75% of RAM)", "limited by kernel address space (2 GB)"},
+	{false, 7600, "min(75% of RAM, 2 GB)", "2 GB"},
+	{false, 9600, "min(RAM, 2 GB)", "2 GB"},
+	{true, 0, "up to 128 GB", "up to 128 GB"},
+	{true, 6000, "40% of RAM, up to 128 GB", "up to 128 GB"},
+	{true, 7600, "75% of RAM, up to 128 GB", "up to 128 GB"},
+	{true, 9600, "min(RAM, 16 TB)", "up to 15.5 TB"},
+}
+
+func documented(is64 bool, build uint32) (np, p string) {
+	for _, d := range docLimits {
+		if d.is64 == is64 && build >= d.minBuild {
+			np, p = d.nonPaged, d.paged
+		}
+	}
+	return np, p
+}
+
+// httpSysEra reports Server 2003 and Vista / Server 2008, where HTTP.SYS's
+// 20 MB floor is documented.
+func httpSysEra(build uint32) bool { return build == 3790 || (build >= 6000 && build <= 6003) }
+
+// readLimits fills the maxima from the KDBG: both fields hold the ADDRESS
+// of a SIZE_T variable, read with the kernel's pointer width.
+func readLimits(f *dumpfile.File, k *dumpfile.KDBG, l *Limits) {
+	read := func(addr uint64, name string) (uint64, string) {
+		if addr == 0 {
+			return 0, fmt.Sprintf("KDBG has no %s field", name)
+		}
+		v, err := f.ReadPointer(addr)
+		if err != nil {
+			return 0, fmt.Sprintf("nt!%s at %#x unreadable: %v", name, addr, err)
+		}
+		if v == 0 {
+			return 0, fmt.Sprintf("nt!%s is 0", name)
+		}
+		return v, "nt!" + name + " (via KDBG)"
+	}
+	l.NonPagedMax, l.NonPagedMaxSource = read(k.MmMaximumNonPagedPoolInBytes(), "MmMaximumNonPagedPoolInBytes")
+	l.PagedMax, l.PagedMaxSource = read(k.MmSizeOfPagedPoolInBytes(), "MmSizeOfPagedPoolInBytes")
+	l.DocumentedNonPaged, l.DocumentedPaged = documented(f.Is64, f.MinorVersion)
+	l.HTTPSysApplies = httpSysEra(f.MinorVersion)
+	l.HTTPSysBelow = l.HTTPSysApplies && l.NonPagedMax != 0 && l.NonPagedFree() < HTTPSysThreshold
+}

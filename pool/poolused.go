@@ -1,0 +1,224 @@
+package pool
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// SortKey orders !poolused rows.
+type SortKey int
+
+const (
+	SortTag      SortKey = iota
+	SortNonPaged         // !poolused 2: nonpaged bytes, largest first
+	SortPaged            // !poolused 4: paged bytes, largest first
+	SortAllocs           // allocations since boot, both pools
+	SortFrees            // frees since boot, both pools
+	SortDiff             // outstanding allocations, both pools
+)
+
+var sortNames = map[string]SortKey{"tag": SortTag, "nonpaged": SortNonPaged, "paged": SortPaged,
+	"allocs": SortAllocs, "frees": SortFrees, "diff": SortDiff}
+
+// ParseSortKey reads a --sort value.
+func ParseSortKey(s string) (SortKey, error) {
+	if k, ok := sortNames[strings.ToLower(s)]; ok {
+		return k, nil
+	}
+	return 0, fmt.Errorf("unknown sort %q (want tag, nonpaged, paged, allocs, frees or diff)", s)
+}
+
+// sortTitle is WinDbg's "Sorting by" line for each key.
+var sortTitle = map[SortKey]string{
+	SortTag: "Tag", SortNonPaged: "NonPaged Pool Consumed", SortPaged: "Paged Pool Consumed",
+	SortAllocs: "Allocations", SortFrees: "Frees", SortDiff: "Outstanding Allocations",
+}
+
+// Selection chooses and orders rows.
+type Selection struct {
+	Sort   SortKey
+	Filter string // tag pattern with * and ?, as !poolused takes it; "" = all
+	Top    int    // 0 = all
+}
+
+// Select filters, sorts and cuts usages. Ties keep tag order.
+func Select(us []Usage, s Selection) []Usage {
+	out := make([]Usage, 0, len(us))
+	for _, u := range us {
+		if s.Filter == "" || matchPattern(s.Filter, u.Tag.String()) {
+			out = append(out, u)
+		}
+	}
+	key := func(u Usage) int64 {
+		switch s.Sort {
+		case SortNonPaged:
+			return int64(u.NonPagedBytes)
+		case SortPaged:
+			return int64(u.PagedBytes)
+		case SortAllocs:
+			return int64(u.NonPagedAllocs + u.PagedAllocs)
+		case SortFrees:
+			return int64(u.NonPagedFrees + u.PagedFrees)
+		case SortDiff:
+			return u.NonPagedOutstanding() + u.PagedOutstanding()
+		}
+		return 0
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if s.Sort == SortTag {
+			return out[i].Tag.String() < out[j].Tag.String()
+		}
+		ki, kj := key(out[i]), key(out[j])
+		if ki != kj {
+			return ki > kj
+		}
+		return out[i].Tag.String() < out[j].Tag.String()
+	})
+	if s.Top > 0 && len(out) > s.Top {
+		out = out[:s.Top]
+	}
+	return out
+}
+
+// WriteOptions controls the !poolused text.
+type WriteOptions struct {
+	Selection
+	Verbose bool       // Allocs, Frees, Diff and Bytes for both pools
+	Pooltag *PooltagDB // descriptions; nil: every tag is UNKNOWN, as WinDbg says without the file
+}
+
+// WritePoolused writes r in WinDbg's documented !poolused layout, then
+// the !vm 1 pool lines and the pressure verdict.
+func WritePoolused(w io.Writer, r *Result, o WriteOptions) error {
+	ew := &errWriter{w: w}
+	for _, n := range r.warnings() {
+		ew.printf("*** %s\n", n)
+	}
+	rows := Select(r.Usages, o.Selection)
+	ew.printf("   Sorting by  %s\n\n", sortTitle[o.Sort])
+	ew.printf("  Pool Used:\n")
+	var tot Usage
+	if o.Verbose {
+		ew.printf("            %-44s%s\n", "NonPaged", "Paged")
+		ew.printf(" Tag      Allocs      Frees       Diff       Used      Allocs      Frees       Diff       Used\n")
+		for _, u := range rows {
+			ew.printf(" %-4s%11d%11d%11d%11d%12d%11d%11d%11d%s\n", u.Tag.String(),
+				u.NonPagedAllocs, u.NonPagedFrees, u.NonPagedOutstanding(), u.NonPagedBytes,
+				u.PagedAllocs, u.PagedFrees, u.PagedOutstanding(), u.PagedBytes, describe(o.Pooltag, u.Tag))
+			tot.Add(u)
+		}
+		ew.printf(" TOTAL%10d%11d%11d%11d%12d%11d%11d%11d\n", tot.NonPagedAllocs, tot.NonPagedFrees,
+			tot.NonPagedOutstanding(), tot.NonPagedBytes, tot.PagedAllocs, tot.PagedFrees, tot.PagedOutstanding(), tot.PagedBytes)
+	} else {
+		ew.printf("            NonPaged            Paged\n")
+		ew.printf(" Tag    Allocs     Used    Allocs     Used\n")
+		for _, u := range rows {
+			ew.printf(" %-4s%9d%9d%10d%9d%s\n", u.Tag.String(), u.NonPagedOutstanding(), u.NonPagedBytes,
+				u.PagedOutstanding(), u.PagedBytes, describe(o.Pooltag, u.Tag))
+			tot.Add(u)
+		}
+		ew.printf(" TOTAL%8d%9d%10d%9d\n", tot.NonPagedOutstanding(), tot.NonPagedBytes, tot.PagedOutstanding(), tot.PagedBytes)
+	}
+	ew.printf("\n")
+	writeVM(ew, r)
+	return ew.err
+}
+
+// describe is the text WinDbg glues after the numbers.
+func describe(db *PooltagDB, t Tag) string {
+	if db != nil {
+		if d, bin, ok := db.Describe(t); ok {
+			if bin == "" {
+				return d
+			}
+			return d + " , Binary: " + bin
+		}
+	}
+	return fmt.Sprintf("UNKNOWN pooltag '%s', please update pooltag.txt", t.String())
+}
+
+// writeVM writes the pool lines of !vm 1 (pages, then Kb), computed from
+// the tracked bytes, and what they mean.
+func writeVM(ew *errWriter, r *Result) {
+	l := r.Limits
+	kb := func(b uint64) string { return fmt.Sprintf("%8d (%9d Kb)", b/4096, b/1024) }
+	ew.printf("\tNonPagedPool Usage:  %s   (tracked by tag)\n", kb(l.NonPagedUsed))
+	if l.NonPagedMax != 0 {
+		ew.printf("\tNonPagedPool Max:    %s\n", kb(l.NonPagedMax))
+	} else {
+		ew.printf("\tNonPagedPool Max:    unknown (%s)\n", l.NonPagedMaxSource)
+	}
+	ew.printf("\tPagedPool Usage:     %s   (tracked by tag)\n", kb(l.PagedUsed))
+	if l.PagedMax != 0 {
+		ew.printf("\tPagedPool Maximum:   %s\n", kb(l.PagedMax))
+	} else {
+		ew.printf("\tPagedPool Maximum:   unknown (%s)\n", l.PagedMaxSource)
+	}
+	ew.printf("\n")
+	for _, s := range r.PressureLines() {
+		ew.printf("%s\n", s)
+	}
+}
+
+// PressureLines says in words how close each pool was to its maximum.
+func (r *Result) PressureLines() []string {
+	l := r.Limits
+	var out []string
+	line := func(name string, used, max uint64, doc string) string {
+		if max == 0 {
+			return fmt.Sprintf("%s pool: %s tracked; maximum unknown (documented limit: %s)", name, mib(used), doc)
+		}
+		return fmt.Sprintf("%s pool: %s of %s used (%.1f%%), %s free (documented limit: %s)",
+			name, mib(used), mib(max), percent(used, max), mib(sat(max, used)), doc)
+	}
+	out = append(out, line("Nonpaged", l.NonPagedUsed, l.NonPagedMax, l.DocumentedNonPaged))
+	out = append(out, line("Paged", l.PagedUsed, l.PagedMax, l.DocumentedPaged))
+	if l.HTTPSysApplies {
+		switch {
+		case l.NonPagedMax == 0:
+			out = append(out, "HTTP.SYS: cannot tell whether free nonpaged pool was below its 20 MB threshold (maximum unknown)")
+		case l.HTTPSysBelow:
+			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is BELOW its 20 MB threshold: HTTP.SYS refuses new connections (HTTPERR Connections_Refused)", mib(l.NonPagedFree())))
+		default:
+			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is above its 20 MB threshold", mib(l.NonPagedFree())))
+		}
+	}
+	return out
+}
+
+func sat(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return 0
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+// warnings are the lines a reader must see before trusting the numbers.
+func (r *Result) warnings() []string {
+	var out []string
+	if r.OneCPUOnly {
+		out = append(out, fmt.Sprintf("WARNING: this dump has %d CPUs but their per-CPU tracker tables were not found: the figures cover ONE CPU's table only (allocations freed on another CPU can show more frees than allocations)", r.CPUs))
+	}
+	if r.Partial {
+		out = append(out, "WARNING: partial data: "+strings.Join(r.Missing, "; "))
+	}
+	return out
+}
+
+// Warnings are the lines a reader must see before trusting the numbers.
+func (r *Result) Warnings() []string { return r.warnings() }
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, a ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, a...)
+	}
+}
