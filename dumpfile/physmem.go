@@ -1,6 +1,7 @@
 package dumpfile
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"sort"
 )
@@ -102,10 +103,11 @@ func newBitmapMem(raw []byte, nbits uint64, firstPage int64) *bitmapMem {
 	m := &bitmapMem{words: make([]uint64, nw), rank: make([]uint64, nw), nbits: nbits, firstPage: firstPage}
 	for i := range m.words {
 		var w uint64
-		for j := 0; j < 8; j++ {
-			k := i*8 + j
-			if k < len(raw) {
-				w |= uint64(raw[k]) << (8 * j)
+		if i*8+8 <= len(raw) {
+			w = binary.LittleEndian.Uint64(raw[i*8:])
+		} else {
+			for j := 0; i*8+j < len(raw); j++ {
+				w |= uint64(raw[i*8+j]) << (8 * j)
 			}
 		}
 		if rem := nbits - uint64(i)*64; rem < 64 {

@@ -162,29 +162,42 @@ func (f *File) ReadPointer(va uint64) (uint64, error) {
 	return uint64(v), err
 }
 
+// scanWindow is how much of the mapping a sequential scan holds at once.
+const scanWindow = 16 << 20
+
 // Pages calls fn for every physical page the dump stores, in PFN order,
-// until fn returns false. page aliases the mapping: copy it to keep it.
-// Pages past the end of a truncated file are skipped and counted in the
-// returned number.
+// until fn returns false. page aliases the mapping and is valid only
+// during the call. Pages past the end of a truncated file are skipped and
+// counted in missing. The scan holds a window of the file, not all of it.
 func (f *File) Pages(fn func(pfn uint64, page []byte) bool) (missing uint64, err error) {
 	if f.memErr != nil {
 		return 0, f.memErr
 	}
 	f.mem.each(func(pfn, count uint64, off int64) bool {
-		for i := uint64(0); i < count; i++ {
+		for i := uint64(0); i < count; {
 			o := off + int64(i)*PageSize
 			if o+PageSize > f.size {
 				missing += count - i
 				return true
 			}
-			p, err := f.readAt(o, PageSize)
+			n := min(count-i, uint64(f.size-o)/PageSize, scanWindow/PageSize)
+			win, err := f.readAt(o, int(n)*PageSize)
 			if err != nil {
-				missing++
-				continue
+				missing += count - i
+				return true
 			}
-			if !fn(pfn+i, p) {
-				return false
+			if f.data != nil {
+				willRead(win)
 			}
+			for j := uint64(0); j < n; j++ {
+				if !fn(pfn+i+j, win[j*PageSize:(j+1)*PageSize]) {
+					return false
+				}
+			}
+			if f.data != nil {
+				doneReading(win)
+			}
+			i += n
 		}
 		return true
 	})

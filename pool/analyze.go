@@ -145,7 +145,7 @@ func sumTables(tables []*Table, r *Result) map[Tag]*Usage {
 			e.Tag = u.Tag
 			u.Add(e)
 		}
-		add(sum, u)
+		add(sum, global.Layout.Truncate(u))
 	}
 	if conflicts > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d per-CPU entries hold a different key than the global table and were left out", conflicts))

@@ -57,6 +57,25 @@ func (l *Layout) Encode(b []byte, u Usage) {
 	}
 }
 
+// Truncate cuts each counter to its width in this layout. Per-CPU
+// counters wrap (a CPU that frees more than it allocated holds a
+// "negative" byte count), so sums are only right modulo the width.
+func (l *Layout) Truncate(u Usage) Usage {
+	cut := func(c counter, v uint64) uint64 {
+		if c.width == 4 {
+			return uint64(uint32(v))
+		}
+		return v
+	}
+	u.NonPagedAllocs = cut(l.npAllocs, u.NonPagedAllocs)
+	u.NonPagedFrees = cut(l.npFrees, u.NonPagedFrees)
+	u.NonPagedBytes = cut(l.npBytes, u.NonPagedBytes)
+	u.PagedAllocs = cut(l.pAllocs, u.PagedAllocs)
+	u.PagedFrees = cut(l.pFrees, u.PagedFrees)
+	u.PagedBytes = cut(l.pBytes, u.PagedBytes)
+	return u
+}
+
 func c4(off int) counter { return counter{off, 4} }
 func c8(off int) counter { return counter{off, 8} }
 

@@ -97,9 +97,14 @@ func WritePoolused(w io.Writer, r *Result, o WriteOptions) error {
 		ew.printf("*** %s\n", n)
 	}
 	rows := Select(r.Usages, o.Selection)
+	// TOTAL covers every tag the filter matches, not only the rows shown.
+	all := Select(r.Usages, Selection{Filter: o.Filter})
 	ew.printf("   Sorting by  %s\n\n", sortTitle[o.Sort])
 	ew.printf("  Pool Used:\n")
 	var tot Usage
+	for _, u := range all {
+		tot.Add(u)
+	}
 	if o.Verbose {
 		ew.printf("            %-44s%s\n", "NonPaged", "Paged")
 		ew.printf(" Tag      Allocs      Frees       Diff       Used      Allocs      Frees       Diff       Used\n")
@@ -107,19 +112,27 @@ func WritePoolused(w io.Writer, r *Result, o WriteOptions) error {
 			ew.printf(" %-4s%11d%11d%11d%11d%12d%11d%11d%11d%s\n", u.Tag.String(),
 				u.NonPagedAllocs, u.NonPagedFrees, u.NonPagedOutstanding(), u.NonPagedBytes,
 				u.PagedAllocs, u.PagedFrees, u.PagedOutstanding(), u.PagedBytes, describe(o.Pooltag, u.Tag))
-			tot.Add(u)
 		}
 		ew.printf(" TOTAL%10d%11d%11d%11d%12d%11d%11d%11d\n", tot.NonPagedAllocs, tot.NonPagedFrees,
 			tot.NonPagedOutstanding(), tot.NonPagedBytes, tot.PagedAllocs, tot.PagedFrees, tot.PagedOutstanding(), tot.PagedBytes)
 	} else {
-		ew.printf("            NonPaged            Paged\n")
-		ew.printf(" Tag    Allocs     Used    Allocs     Used\n")
-		for _, u := range rows {
-			ew.printf(" %-4s%9d%9d%10d%9d%s\n", u.Tag.String(), u.NonPagedOutstanding(), u.NonPagedBytes,
-				u.PagedOutstanding(), u.PagedBytes, describe(o.Pooltag, u.Tag))
-			tot.Add(u)
+		// WinDbg's widths, widened where a number would touch its
+		// neighbour.
+		w := [4]int{9, 9, 10, 9}
+		fit := func(i int, v int64) { w[i] = max(w[i], len(fmt.Sprint(v))+1) }
+		for _, u := range append(rows, tot) {
+			fit(0, u.NonPagedOutstanding())
+			fit(1, int64(u.NonPagedBytes))
+			fit(2, u.PagedOutstanding())
+			fit(3, int64(u.PagedBytes))
 		}
-		ew.printf(" TOTAL%8d%9d%10d%9d\n", tot.NonPagedOutstanding(), tot.NonPagedBytes, tot.PagedOutstanding(), tot.PagedBytes)
+		ew.printf("%*s%*s\n", 5+w[0]+w[1]-3, "NonPaged", w[2]+w[3]-2, "Paged")
+		ew.printf(" %-4s%*s%*s%*s%*s\n", "Tag", w[0], "Allocs", w[1], "Used", w[2], "Allocs", w[3], "Used")
+		for _, u := range rows {
+			ew.printf(" %-4s%*d%*d%*d%*d%s\n", u.Tag.String(), w[0], u.NonPagedOutstanding(), w[1], u.NonPagedBytes,
+				w[2], u.PagedOutstanding(), w[3], u.PagedBytes, describe(o.Pooltag, u.Tag))
+		}
+		ew.printf(" TOTAL%*d%*d%*d%*d\n", w[0]-1, tot.NonPagedOutstanding(), w[1], tot.NonPagedBytes, w[2], tot.PagedOutstanding(), w[3], tot.PagedBytes)
 	}
 	ew.printf("\n")
 	writeVM(ew, r)
@@ -178,11 +191,11 @@ func (r *Result) PressureLines() []string {
 	if l.HTTPSysApplies {
 		switch {
 		case l.NonPagedMax == 0:
-			out = append(out, "HTTP.SYS: cannot tell whether free nonpaged pool was below its 20 MB threshold (maximum unknown)")
+			out = append(out, "HTTP.SYS: cannot tell whether free nonpaged pool was below its 20 MiB threshold (maximum unknown)")
 		case l.HTTPSysBelow:
-			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is BELOW its 20 MB threshold: HTTP.SYS refuses new connections (HTTPERR Connections_Refused)", mib(l.NonPagedFree())))
+			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is BELOW its 20 MiB threshold: HTTP.SYS refuses new connections (HTTPERR Connections_Refused)", mib(l.NonPagedFree())))
 		default:
-			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is above its 20 MB threshold", mib(l.NonPagedFree())))
+			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is above its 20 MiB threshold", mib(l.NonPagedFree())))
 		}
 	}
 	return out
@@ -195,7 +208,14 @@ func sat(a, b uint64) uint64 {
 	return 0
 }
 
-func mib(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+// mib formats bytes in binary units (MiB, GiB from 10 GiB), the unit
+// Windows' own pool limits are stated in and the reports use throughout.
+func mib(b uint64) string {
+	if b >= 10<<30 {
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
 
 // warnings are the lines a reader must see before trusting the numbers.
 func (r *Result) warnings() []string {

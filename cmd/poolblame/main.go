@@ -36,6 +36,8 @@ func commands() map[string]command {
 	return map[string]command{
 		"info":     {runInfo, "describe a dump: OS build, type, bugcheck, KDBG, modules"},
 		"poolused": {runPoolused, "rebuild !poolused tag totals from the dump alone"},
+		"tag":      {runTag, "name the driver that owns each pool tag"},
+		"report":   {runReport, "the culprit report (also: poolblame DUMP)"},
 	}
 }
 

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/report"
+	"golang.org/x/term"
+)
+
+// runReport is the main job: one dump in, one culprit report out.
+func runReport(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("[report]", "DUMP [--drivers DIR]... [--format text|json|markdown|csv|html] [-o FILE]", stderr)
+	var drivers []string
+	fs.StringArrayVar(&drivers, "drivers", nil, "folder of driver files to search for tag owners (repeatable)")
+	format := fs.String("format", "", "text, json, markdown, csv or html (default: from -o's extension, else text)")
+	out := fs.StringP("output", "o", "", "write the report to this file")
+	top := fs.Int("top", 10, "leading tags per pool")
+	thirdParty := fs.Bool("third-party", false, "hide tags whose only candidates are Microsoft drivers")
+	pooltagPath := fs.String("pooltag", "", "pooltag.txt for descriptions (default: the Debugging Tools' copy, if installed)")
+	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dump")
+	colorMode := fs.String("color", "auto", "auto, always or never (NO_COLOR is honoured)")
+	if st, ok := parseFlags(fs, args); !ok {
+		return st
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError
+	}
+	ff, err := chooseFormat(*format, *out)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	db, err := loadPooltag(*pooltagPath)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	for _, d := range drivers {
+		if fi, err := os.Stat(d); err != nil {
+			return fail(stderr, fmt.Errorf("drivers folder: %w", err))
+		} else if !fi.IsDir() {
+			return fail(stderr, fmt.Errorf("drivers folder %s: not a directory", d))
+		}
+	}
+	f, err := dumpfile.Open(fs.Arg(0))
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer f.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts := report.Options{Top: *top, ThirdParty: *thirdParty, Pooltag: db, DriverDirs: drivers,
+		NoDumpImages: *noImages, Now: time.Now().UTC()}
+	if isTerminal(stderr) {
+		start := time.Now()
+		opts.Progress = func(step string) {
+			fmt.Fprintf(stderr, "\r\033[K[%5.1fs] %s...", time.Since(start).Seconds(), step)
+		}
+	}
+	r, err := report.Build(ctx, f, opts)
+	if opts.Progress != nil {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+
+	w := stdout
+	var file *os.File
+	if *out != "" {
+		if file, err = os.Create(*out); err != nil {
+			return fail(stderr, err)
+		}
+		w = file
+	}
+	col, err := useColor(*colorMode, w)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	err = report.Render(w, r, ff, report.RenderOptions{Color: col && ff == report.Text})
+	if file != nil {
+		err = errors.Join(err, file.Close())
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if r.Pool == nil {
+		fmt.Fprintf(stderr, "poolblame: %s: no pool analysis possible: %s\n", f.Name(), r.PoolError)
+		return exitNoPool
+	}
+	return exitOK
+}
+
+func chooseFormat(flag, out string) (report.Format, error) {
+	if flag != "" {
+		return report.ParseFormat(flag)
+	}
+	if out != "" {
+		if f, ok := report.FormatFromPath(out); ok {
+			return f, nil
+		}
+	}
+	return report.Text, nil
+}
+
+// useColor decides on color: never when NO_COLOR is set (https://no-color.org)
+// or the output is not a terminal, unless --color always.
+func useColor(mode string, w io.Writer) (bool, error) {
+	switch mode {
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	case "auto":
+		if _, set := os.LookupEnv("NO_COLOR"); set {
+			return false, nil
+		}
+		return isTerminal(w), nil
+	}
+	return false, fmt.Errorf("--color %q: want auto, always or never", mode)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

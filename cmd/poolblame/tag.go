@@ -1,0 +1,401 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/pe"
+	"github.com/poolblame/poolblame/pool"
+)
+
+// detailed is how many candidates per tag get their full identity in the
+// text output; the rest get one line each (JSON always has everything).
+const detailed = 5
+
+// maxWarningLines bounds the per-file warnings printed to stderr.
+const maxWarningLines = 20
+
+const tagArgs = "TAG... [--drivers DIR]... [--dump DUMP] [--json] [--list-tags FILE] [--pooltag FILE]"
+
+// runTag names the driver that owns each pool tag: it indexes the driver
+// folders (and the images loaded in a dump), ranks the drivers holding
+// evidence for each tag, and shows their identity. Exit status 0 when every
+// tag was found, 1 when some were not, 2 on error.
+func runTag(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("tag", tagArgs, stderr)
+	drivers := fs.StringArray("drivers", nil, "folder of driver files to search, recursively (repeatable)")
+	dumpPath := fs.String("dump", "", "crash dump: mark the drivers it loaded and search their images in it")
+	asJSON := fs.Bool("json", false, "write JSON")
+	listTags := fs.String("list-tags", "", "list the pool tags a driver file uses, instead of looking tags up")
+	pooltagPath := fs.String("pooltag", "", "pooltag.txt with tag descriptions (default: the Debugging Tools' copy, if installed)")
+	if st, ok := parseFlags(fs, args); !ok {
+		return st
+	}
+	db, dbErr := loadPooltag(*pooltagPath)
+	if dbErr != nil {
+		return fail(stderr, dbErr)
+	}
+	if *listTags != "" {
+		if fs.NArg() > 0 {
+			fmt.Fprintln(stderr, "poolblame: tag: give either TAG arguments or --list-tags FILE, not both")
+			return exitError
+		}
+		return listDriverTags(*listTags, db, *asJSON, stdout, stderr)
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitError
+	}
+	var tags []uint32
+	for _, a := range fs.Args() {
+		t, err := parseTagArg(a)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		tags = append(tags, t)
+	}
+	if len(*drivers) == 0 && *dumpPath == "" {
+		fmt.Fprintln(stderr, `poolblame: tag: nothing to search: give --drivers DIR (a folder of driver files, such as a copy of C:\Windows\System32\drivers) or --dump DUMP`)
+		return exitError
+	}
+
+	cat := &pe.Catalog{}
+	if len(*drivers) > 0 {
+		var err error
+		cat, err = pe.Index(context.Background(), *drivers, pe.IndexOptions{Tags: tags})
+		if err != nil {
+			return fail(stderr, err)
+		}
+	}
+	warnings := make([]string, 0, len(cat.Warnings))
+	for _, w := range cat.Warnings {
+		warnings = append(warnings, w.String())
+	}
+	var notes []string
+	if *dumpPath != "" {
+		n, err := addDump(cat, *dumpPath, &warnings)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		notes = append(notes, n...)
+	}
+	if db == nil {
+		notes = append(notes, "no pooltag.txt found: descriptions not shown (use --pooltag FILE)")
+	}
+	printWarnings(stderr, warnings)
+
+	res := tagResults{Files: cat.Files, Drivers: len(cat.Drivers), Warnings: warnings, Notes: notes}
+	if db != nil {
+		res.Pooltag = db.Path
+	}
+	missing := 0
+	for _, t := range tags {
+		r := tagResult{Tag: tagText(t), Value: fmt.Sprintf("%#08x", t)}
+		for i, c := range cat.Find(t) {
+			r.Candidates = append(r.Candidates, candidateJSON{Rank: i + 1, Evidence: c.Kind(), Count: c.Count(), Detail: c.Evidence, Driver: c.Driver})
+		}
+		r.Found = len(r.Candidates) > 0
+		if !r.Found {
+			missing++
+		}
+		if db != nil {
+			for _, e := range db.Lookup(pool.Tag(t)) {
+				r.Pooltag = append(r.Pooltag, pooltagJSON{Pattern: e.Pattern, Binary: e.Binary, Description: e.Description, Line: e.Line})
+			}
+		}
+		res.Tags = append(res.Tags, r)
+	}
+	if *asJSON {
+		if err := writeJSON(stdout, res); err != nil {
+			return fail(stderr, err)
+		}
+	} else {
+		writeTagText(stdout, res)
+	}
+	if missing > 0 {
+		return exitFound
+	}
+	return exitOK
+}
+
+// addDump marks the catalogued files that the dump loaded and adds the
+// loaded images themselves, read from the dump, as candidates.
+func addDump(cat *pe.Catalog, path string, warnings *[]string) ([]string, error) {
+	f, err := dumpfile.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	mods, err := f.Modules()
+	if err != nil && len(mods) == 0 {
+		return nil, err
+	}
+	var notes []string
+	if err != nil {
+		notes = append(notes, fmt.Sprintf("module list of %s read in part (%d modules): %v", path, len(mods), err))
+	}
+	matched := cat.MarkLoaded(mods)
+	read, failed := 0, 0
+	for _, m := range mods {
+		d, _, err := pe.ScanLoaded(f, m)
+		if err != nil {
+			failed++
+			*warnings = append(*warnings, err.Error())
+			continue
+		}
+		read++
+		cat.Add(d)
+	}
+	notes = append(notes, fmt.Sprintf("%s: %d modules loaded, %d driver files matched by name, %d images read from the dump, %d unreadable",
+		path, len(mods), matched, read, failed))
+	return notes, nil
+}
+
+// parseTagArg reads a tag as its one to four characters ("Mm" is "Mm  ")
+// or as a hexadecimal value ("0x4D454D50" is PMEM).
+func parseTagArg(s string) (uint32, error) {
+	if len(s) > 4 && (strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X")) {
+		v, err := strconv.ParseUint(s[2:], 16, 32)
+		if err != nil {
+			return 0, fmt.Errorf("tag %q: not a 32-bit hexadecimal value", s)
+		}
+		return uint32(v), nil
+	}
+	t, err := pool.ParseTag(s)
+	return uint32(t), err
+}
+
+func tagText(t uint32) string { return pool.Tag(t).String() }
+
+type tagResults struct {
+	Tags     []tagResult `json:"tags"`
+	Files    int         `json:"files_examined"`
+	Drivers  int         `json:"images_indexed"`
+	Pooltag  string      `json:"pooltag_file,omitempty"`
+	Warnings []string    `json:"warnings"`
+	Notes    []string    `json:"notes,omitempty"`
+}
+
+type tagResult struct {
+	Tag        string          `json:"tag"`
+	Value      string          `json:"value"`
+	Found      bool            `json:"found"`
+	Candidates []candidateJSON `json:"candidates"`
+	Pooltag    []pooltagJSON   `json:"pooltag,omitempty"`
+}
+
+type candidateJSON struct {
+	Rank     int             `json:"rank"`
+	Evidence pe.EvidenceKind `json:"evidence"`
+	Count    int             `json:"count"`
+	Detail   pe.Evidence     `json:"detail"`
+	Driver   *pe.Driver      `json:"driver"`
+}
+
+type pooltagJSON struct {
+	Pattern     string `json:"pattern"`
+	Binary      string `json:"binary"`
+	Description string `json:"description"`
+	Line        int    `json:"line"`
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printWarnings(w io.Writer, warnings []string) {
+	for i, s := range warnings {
+		if i == maxWarningLines {
+			fmt.Fprintf(w, "poolblame: warning: ... and %d more files not scanned\n", len(warnings)-i)
+			break
+		}
+		fmt.Fprintf(w, "poolblame: warning: %s\n", s)
+	}
+}
+
+func writeTagText(w io.Writer, res tagResults) {
+	fmt.Fprintf(w, "Searched %d PE image%s (%d files).\n", res.Drivers, plural(res.Drivers), res.Files)
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "Note: %s\n", n)
+	}
+	for _, r := range res.Tags {
+		fmt.Fprintln(w)
+		if !r.Found {
+			fmt.Fprintf(w, "%s (%s): not found in any driver\n", r.Tag, r.Value)
+		} else {
+			fmt.Fprintf(w, "%s (%s): %d driver%s\n", r.Tag, r.Value, len(r.Candidates), plural(len(r.Candidates)))
+		}
+		for _, c := range r.Candidates {
+			if c.Rank <= detailed {
+				writeCandidate(w, c)
+			} else {
+				fmt.Fprintf(w, "  %2d  %-24s %s\n", c.Rank, c.Driver.Name, evidenceText(c.Detail))
+			}
+		}
+		switch {
+		case res.Pooltag == "":
+		case len(r.Pooltag) == 0:
+			fmt.Fprintf(w, "  pooltag.txt: no entry\n")
+		default:
+			for _, e := range r.Pooltag {
+				fmt.Fprintf(w, "  pooltag.txt line %d: %s - %s - %s\n", e.Line, e.Pattern, e.Binary, e.Description)
+			}
+		}
+	}
+}
+
+// evidenceText summarises evidence, strongest first.
+func evidenceText(e pe.Evidence) string {
+	var parts []string
+	if e.CallSites > 0 {
+		s := fmt.Sprintf("call-site x%d (%s", e.CallSites, strings.Join(e.Routines, ", "))
+		if e.Wrapped > 0 {
+			s += fmt.Sprintf("; %d through a local wrapper", e.Wrapped)
+		}
+		parts = append(parts, s+")")
+	}
+	if e.Immediates > 0 {
+		parts = append(parts, fmt.Sprintf("immediate x%d", e.Immediates))
+	}
+	if e.Bytes > 0 {
+		parts = append(parts, fmt.Sprintf("bytes x%d", e.Bytes))
+	}
+	s := strings.Join(parts, ", ")
+	if e.Kind() == pe.Bytes {
+		s += " (bytes only: may be data, not an allocation)"
+	}
+	if e.Protected {
+		s += " [protected bit]"
+	}
+	return s
+}
+
+func writeCandidate(w io.Writer, c candidateJSON) {
+	d := c.Driver
+	fmt.Fprintf(w, "  %2d  %-24s %s\n", c.Rank, d.Name, evidenceText(c.Detail))
+	fmt.Fprintf(w, "      %s\n", d.Path)
+	id := fmt.Sprintf("%v, linked %s, SizeOfImage %#x", d.Machine, d.TimeDateStamp.Format("2006-01-02"), d.SizeOfImage)
+	if d.SHA256 != "" {
+		id += fmt.Sprintf(", %s bytes, sha256 %s", commas(uint64(d.Size)), d.SHA256)
+	}
+	fmt.Fprintf(w, "      %s\n", id)
+	fmt.Fprintf(w, "      version: %s\n", versionText(d.Version))
+	fmt.Fprintf(w, "      signature: %s\n", signatureText(d.Signature))
+	if d.Microsoft {
+		fmt.Fprintf(w, "      Microsoft component\n")
+	}
+	if d.Loaded != nil {
+		fmt.Fprintf(w, "      loaded at %#x as %s: %s\n", d.Loaded.Base, d.Loaded.Module, d.Loaded.Note)
+	}
+	for _, warn := range d.Warnings {
+		fmt.Fprintf(w, "      warning: %s\n", warn)
+	}
+}
+
+func versionText(v pe.VersionInfo) string {
+	if v.Note != "" && v.CompanyName == "" && v.FileVersion == "" {
+		return v.Note
+	}
+	var parts []string
+	if v.FileDescription != "" {
+		parts = append(parts, v.FileDescription)
+	}
+	if v.FileVersion != "" {
+		parts = append(parts, v.FileVersion)
+	}
+	s := strings.Join(parts, " ")
+	if v.CompanyName != "" {
+		s += ", " + v.CompanyName
+	}
+	if v.ProductName != "" {
+		s += fmt.Sprintf("; product %s %s", v.ProductName, v.ProductVersion)
+	}
+	if v.OriginalFilename != "" {
+		s += "; original name " + v.OriginalFilename
+	}
+	if v.Fixed != nil && v.Fixed.FileVersion != v.FileVersion {
+		s += "; binary version " + v.Fixed.FileVersion
+	}
+	if v.Note != "" {
+		s += " (" + v.Note + ")"
+	}
+	return strings.TrimPrefix(s, ", ")
+}
+
+func signatureText(s pe.Signature) string {
+	if !s.Embedded || s.Signer == "" {
+		return s.Note
+	}
+	t := fmt.Sprintf("%s (issued by %s", s.Signer, s.Issuer)
+	if s.Digest != "" {
+		t += ", " + s.Digest
+	}
+	t += ")"
+	if s.HashMatches {
+		t += ", hash matches the file"
+	}
+	if len(s.Nested) > 0 {
+		t += "; also signed by " + strings.Join(s.Nested, ", ")
+	}
+	if s.Note != "" {
+		t += "; " + s.Note
+	}
+	return t
+}
+
+// listDriverTags prints the pool tags one driver file uses.
+func listDriverTags(path string, db *pool.PooltagDB, asJSON bool, stdout, stderr io.Writer) int {
+	d, err := pe.ScanFile(path)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	uses := d.Tags()
+	type useJSON struct {
+		Tag      string          `json:"tag"`
+		Value    string          `json:"value"`
+		Evidence pe.EvidenceKind `json:"evidence"`
+		Detail   pe.Evidence     `json:"detail"`
+		Pooltag  []pooltagJSON   `json:"pooltag,omitempty"`
+	}
+	out := struct {
+		Driver *pe.Driver `json:"driver"`
+		Tags   []useJSON  `json:"tags"`
+	}{Driver: d, Tags: []useJSON{}}
+	for _, u := range uses {
+		j := useJSON{Tag: u.TagString(), Value: fmt.Sprintf("%#08x", u.Tag), Evidence: u.Kind(), Detail: u.Evidence}
+		if db != nil {
+			for _, e := range db.Lookup(pool.Tag(u.Tag)) {
+				j.Pooltag = append(j.Pooltag, pooltagJSON{Pattern: e.Pattern, Binary: e.Binary, Description: e.Description, Line: e.Line})
+			}
+		}
+		out.Tags = append(out.Tags, j)
+	}
+	if asJSON {
+		if err := writeJSON(stdout, out); err != nil {
+			return fail(stderr, err)
+		}
+	} else {
+		fmt.Fprintf(stdout, "%s: %v, %d tag%s used by its code\n", d.Path, d.Machine, len(uses), plural(len(uses)))
+		for _, j := range out.Tags {
+			line := fmt.Sprintf("  %-4s  %s", j.Tag, evidenceText(j.Detail))
+			if len(j.Pooltag) > 0 {
+				line += "  -- " + j.Pooltag[0].Description
+			}
+			fmt.Fprintln(stdout, line)
+		}
+		for _, warn := range d.Warnings {
+			fmt.Fprintf(stdout, "  warning: %s\n", warn)
+		}
+	}
+	if len(uses) == 0 {
+		return exitFound
+	}
+	return exitOK
+}

@@ -1,0 +1,62 @@
+package pool_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/dumpfile/dumptest"
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pool/pooltest"
+)
+
+// writeSparse writes a 4-CPU Windows 10 dump with a 2049-entry tracker
+// table, padded to stored pages with zero pages (file holes).
+func writeSparse(b *testing.B, stored uint64) string {
+	b.Helper()
+	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, CPUs: 4, Type: dumpfile.TypeBitmapFull,
+		StoredPages: stored, MemoryPages: max(2*stored, 1<<18)}
+	bld := dumptest.New(cfg)
+	if _, err := pooltest.Plant(bld, cfg, pooltest.Scenario{TableSize: 2049, Tags: scenarioTags(4), NonPagedMax: 1 << 30}); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "sparse.dmp")
+	if err := bld.WriteFile(path); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkPoolused compares a full pool analysis (open, KDBG, tracker
+// table, per-CPU tables, limits) with opening the dump alone, on a small
+// and on a 4 GiB dump: neither may grow with the dump's size.
+func BenchmarkPoolused(b *testing.B) {
+	for _, size := range []struct {
+		name   string
+		stored uint64
+	}{{"4MiB", 1 << 10}, {"4GiB", 1 << 20}} {
+		path := writeSparse(b, size.stored)
+		b.Run("header/"+size.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				f, err := dumpfile.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
+			}
+		})
+		b.Run("poolused/"+size.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				f, err := dumpfile.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, err := pool.Analyze(f)
+				if err != nil || len(r.PerCPU) != 4 {
+					b.Fatal(err)
+				}
+				f.Close()
+			}
+		})
+	}
+}

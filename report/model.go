@@ -1,0 +1,156 @@
+package report
+
+import "time"
+
+// SchemaVersion is the version of the JSON form of Report
+// (report/schema/report.schema.json). It changes when a field changes
+// meaning or goes away; added fields keep it.
+const SchemaVersion = "1.0"
+
+// Report is everything poolblame says about one dump.
+type Report struct {
+	SchemaVersion string    `json:"schema_version"`
+	Generated     time.Time `json:"generated"` // zero in golden tests
+	Dump          Dump      `json:"dump"`
+
+	// Pool is nil when the dump cannot support a pool analysis;
+	// PoolError then says why.
+	Pool      *Pool  `json:"pool,omitempty"`
+	PoolError string `json:"pool_error,omitempty"`
+
+	LeadingNonPaged []TagRow `json:"leading_nonpaged"`
+	LeadingPaged    []TagRow `json:"leading_paged"`
+
+	Verdict Verdict `json:"verdict"`
+
+	// Sources says where driver evidence came from: folders indexed, dump
+	// images scanned (with paged-out pages), pooltag.txt used.
+	Sources Sources `json:"sources"`
+
+	Warnings []string `json:"warnings"`
+}
+
+// Dump is the machine and the crash, as the dump header and KDBG say.
+type Dump struct {
+	File           string    `json:"file"`
+	Size           int64     `json:"size"`
+	Release        string    `json:"release"`
+	Build          uint32    `json:"build"`
+	Arch           string    `json:"arch"`
+	CPUs           int       `json:"cpus"`
+	DumpType       string    `json:"dump_type"`
+	BugCheck       uint32    `json:"bugcheck"`
+	BugCheckName   string    `json:"bugcheck_name,omitempty"`
+	BugCheckParams []uint64  `json:"bugcheck_params"`
+	SystemTime     time.Time `json:"system_time"`
+	UptimeSeconds  float64   `json:"uptime_seconds"`
+	PhysicalBytes  uint64    `json:"physical_bytes"` // memory described by the dump
+	Modules        int       `json:"modules"`
+}
+
+// Pool is the pressure on each pool and how the numbers were obtained.
+type Pool struct {
+	NonPaged PoolPressure `json:"nonpaged"`
+	Paged    PoolPressure `json:"paged"`
+
+	// HTTPSys is set on Server 2003 / Vista-era dumps: whether free
+	// nonpaged pool was below HTTP.SYS's 20 MB floor.
+	HTTPSys *HTTPSys `json:"httpsys,omitempty"`
+
+	Tags        int      `json:"tags"` // tags with any counter
+	OneCPUOnly  bool     `json:"one_cpu_only"`
+	PerCPU      int      `json:"per_cpu_tables"`
+	Partial     bool     `json:"partial"`
+	Missing     []string `json:"missing,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
+	TableLayout string   `json:"table_layout"`
+}
+
+// PoolPressure is one pool's use against its maximum.
+type PoolPressure struct {
+	Used      uint64  `json:"used"`       // bytes tracked by tag
+	Max       uint64  `json:"max"`        // 0: unknown
+	MaxSource string  `json:"max_source"` // where Max came from or why it is unknown
+	Percent   float64 `json:"percent"`    // -1: unknown
+	// GrowthPerDay is Used / uptime: the average growth since boot,
+	// assuming the pool started near empty.
+	GrowthPerDay float64 `json:"growth_per_day"`
+	// DaysToExhaustion at that rate from the dump's moment; -1 when it
+	// cannot be said (no maximum, no uptime, or already exhausted: 0).
+	DaysToExhaustion float64 `json:"days_to_exhaustion"`
+	Documented       string  `json:"documented_limit"`
+}
+
+// HTTPSys is the HTTP.SYS Connections_Refused check.
+type HTTPSys struct {
+	FreeNonPaged uint64 `json:"free_nonpaged"`
+	Threshold    uint64 `json:"threshold"`
+	Below        bool   `json:"below"`
+}
+
+// TagRow is one leading tag.
+type TagRow struct {
+	Tag          string  `json:"tag"`
+	Pool         string  `json:"pool"` // "nonpaged" or "paged"
+	Outstanding  int64   `json:"outstanding"`
+	Allocs       uint64  `json:"allocs"`
+	Frees        uint64  `json:"frees"`
+	Bytes        uint64  `json:"bytes"`
+	Share        float64 `json:"share"` // percent of its pool's tracked bytes
+	AvgSize      float64 `json:"avg_size"`
+	GrowthPerDay float64 `json:"growth_per_day"` // bytes per day of uptime
+
+	Description   string `json:"description,omitempty"`    // pooltag.txt
+	PooltagBinary string `json:"pooltag_binary,omitempty"` // pooltag.txt
+
+	Candidates []Candidate `json:"candidates"`
+}
+
+// Candidate is a driver with evidence for a tag.
+type Candidate struct {
+	Name     string   `json:"name"`
+	Path     string   `json:"path"`
+	Source   string   `json:"source"`   // "folder", "dump image" or "pooltag.txt"
+	Evidence string   `json:"evidence"` // strongest kind: call-site, immediate, bytes, pooltag
+	Count    int      `json:"count"`    // occurrences of that kind
+	Routines []string `json:"routines,omitempty"`
+
+	Company     string `json:"company,omitempty"`
+	Description string `json:"description,omitempty"`
+	Product     string `json:"product,omitempty"`
+	Version     string `json:"version,omitempty"`
+	Signer      string `json:"signer,omitempty"`
+	Signature   string `json:"signature"` // e.g. "signed by X, hash matches" / "no embedded signature (may be catalog-signed)"
+	Microsoft   bool   `json:"microsoft"`
+	SHA256      string `json:"sha256,omitempty"`
+	Machine     string `json:"machine,omitempty"`
+	TimeStamp   string `json:"time_date_stamp,omitempty"`
+	Loaded      bool   `json:"loaded"`                // loaded in the dump
+	LoadedNote  string `json:"loaded_note,omitempty"` // how the file differs from the loaded module
+}
+
+// Verdict is the report's conclusion in plain sentences.
+type Verdict struct {
+	Sentences  []string  `json:"sentences"`
+	Confidence string    `json:"confidence"` // "high", "medium", "low" or "none"
+	Culprits   []Culprit `json:"culprits"`
+	// Raise says what would raise the confidence.
+	Raise []string `json:"raise,omitempty"`
+}
+
+// Culprit is a driver the verdict names.
+type Culprit struct {
+	Driver     string   `json:"driver"`
+	Tags       []string `json:"tags"`
+	Bytes      uint64   `json:"bytes"`
+	ThirdParty bool     `json:"third_party"`
+}
+
+// Sources is where the evidence came from.
+type Sources struct {
+	DriverFolders     []string `json:"driver_folders"`
+	FilesIndexed      int      `json:"files_indexed"`
+	DumpImagesScanned int      `json:"dump_images_scanned"`
+	DumpPagesMissing  int      `json:"dump_pages_missing"` // image pages paged out or absent
+	Pooltag           string   `json:"pooltag,omitempty"`
+}
