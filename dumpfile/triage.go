@@ -41,7 +41,7 @@ type triageLayout struct {
 var triageLayouts = map[bool]triageLayout{
 	true: {at: 0x2000, spBuild: 0, sizeOfDump: 4, validOff: 8, driverList: 0x30, driverCount: 0x34,
 		stringPool: 0x38, stringPoolSize: 0x3C, debuggerData: 0x70, debuggerDataSize: 0x74,
-		entryName: 0, entryLdr: 8, entryStride: 0x90, blockEnd: 0x80},
+		entryName: 0, entryLdr: 8, entryStride: 0x90, entryTimeStamp: 0x88, blockEnd: 0x80},
 	false: {at: 0x1000, spBuild: 0, sizeOfDump: 4, validOff: 8, driverList: 0x30, driverCount: 0x34,
 		stringPool: 0x38, stringPoolSize: 0x3C, debuggerData: 0x58, debuggerDataSize: 0x5C,
 		entryName: 0, entryLdr: 4, entryStride: 0x4C, blockEnd: 0x68},
@@ -111,6 +111,9 @@ func (f *File) triageDrivers(t *Triage, lay triageLayout) ([]Module, error) {
 		}
 		if ldr.checkSum+4 <= len(l) {
 			m.CheckSum = binary.LittleEndian.Uint32(l[ldr.checkSum:])
+		}
+		if o := lay.entryTimeStamp; o != 0 && o+4 <= len(e) {
+			m.TimeDateStamp = binary.LittleEndian.Uint32(e[o:])
 		}
 		m.Path, err = f.dumpString(int64(binary.LittleEndian.Uint32(e[lay.entryName:])))
 		if err != nil {

@@ -26,8 +26,24 @@ func verdict(r *Report, res *pool.Result) Verdict {
 		row  TagRow
 		cand *Candidate
 	}
+	// Look at the pools under pressure (half full, or maximum unknown);
+	// when neither is, at both, and say so.
+	pressed := func(pp PoolPressure) bool { return pp.Percent < 0 || pp.Percent >= 50 }
+	pools := [][]TagRow{}
+	if pressed(r.Pool.NonPaged) {
+		pools = append(pools, r.LeadingNonPaged)
+	}
+	if pressed(r.Pool.Paged) {
+		pools = append(pools, r.LeadingPaged)
+	}
+	calm := len(pools) == 0
+	if calm {
+		pools = [][]TagRow{r.LeadingNonPaged, r.LeadingPaged}
+		v.Sentences = append(v.Sentences, fmt.Sprintf("Neither pool was near its maximum (nonpaged %.0f%%, paged %.0f%%): the tags below hold the most, which is not proof of a leak.",
+			r.Pool.NonPaged.Percent, r.Pool.Paged.Percent))
+	}
 	var picks []pick
-	for _, rows := range [][]TagRow{r.LeadingNonPaged, r.LeadingPaged} {
+	for _, rows := range pools {
 		for i, t := range rows {
 			if i >= 3 || t.Share < suspectShare {
 				break
@@ -82,6 +98,11 @@ func verdict(r *Report, res *pool.Result) Verdict {
 		v.Culprits = append(v.Culprits, *byDriver[k])
 	}
 	v.Confidence, v.Raise = confidence(r, res, picks[0].row, picks[0].cand)
+	if calm && v.Confidence == "high" {
+		// Owner and tag are certain, the leak is not: no pool was short.
+		v.Confidence = "medium"
+		v.Raise = append([]string{"No pool was near its maximum: a later dump showing the tag still growing would confirm a leak."}, v.Raise...)
+	}
 	return v
 }
 
