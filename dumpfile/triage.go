@@ -35,6 +35,7 @@ type triageLayout struct {
 	driverList, driverCount, stringPool, stringPoolSize int
 	debuggerData, debuggerDataSize                      int
 	entryName, entryLdr, entryStride                    int // DUMP_DRIVER_ENTRY: name offset, LdrEntry offset, default stride
+	entryTimeStamp                                      int // TimeDateStamp in the entry; 0: not known
 	blockEnd                                            int
 }
 
