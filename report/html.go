@@ -1,0 +1,333 @@
+package report
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+)
+
+// The HTML form is one self-contained page: inline CSS and inline SVG,
+// no scripts and no external URLs, so it opens the same from a bug
+// attachment, a file share or an air-gapped lab. html/template escapes
+// every value taken from the dump or a driver file.
+
+//go:embed html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+
+// Chart colors. The tests look for them in a screenshot of the page.
+const (
+	barColor     = "#3b6fb6" // a leading tag's bar
+	culpritColor = "#c2410c" // a bar for a tag the verdict blames
+)
+
+// Gauge colors by how full the pool is.
+var gaugeLevels = []struct {
+	from  float64
+	color string
+}{{85, "#b91c1c"}, {60, "#d97706"}, {0, "#15803d"}}
+
+const gaugeUnknown = "#9ca3af"
+
+type htmlView struct {
+	Title, File string
+	System      string
+	Facts       []htmlFact
+	Generated   string
+	Schema      string
+	// CulpritColor is the legend swatch, the same as the blamed bars.
+	CulpritColor string
+
+	OneCPU string
+
+	Confidence, ConfidenceClass string
+	Sentences                   []string
+	Culprits                    []htmlCulprit
+	Raise                       []string
+
+	PoolError string
+	Gauges    []htmlGauge
+	Alerts    []htmlAlert
+	Notes     []string
+
+	Charts     []htmlChart
+	Tables     []htmlTable
+	Candidates []htmlTagCandidates
+	Sources    []string
+	Warnings   []string
+}
+
+type htmlFact struct {
+	Label, Value string
+	Mono         bool // a path or a hash: monospace
+}
+
+type htmlCulprit struct {
+	Driver, Owner, Tags, Size string
+	ThirdParty                bool
+}
+
+type htmlAlert struct {
+	Label, Text string
+	Bad         bool
+}
+
+// htmlGauge is a semicircle: the track is the full half circle, the
+// value arc covers Percent of it.
+type htmlGauge struct {
+	Name, Percent, Color, Track, Arc string
+	Lines                            []string
+}
+
+type htmlChart struct {
+	Title         string
+	Blamed        bool // some bar is a blamed tag: show the legend
+	Width, Height int
+	Bars          []htmlBar
+}
+
+type htmlBar struct {
+	Tag, Value, Color string
+	X, Y, W, H, TextY int
+	LabelX, ValueX    int
+}
+
+type htmlTable struct {
+	Title, Empty string
+	Rows         []htmlRow
+}
+
+type htmlRow struct {
+	Tag, Outstanding, Bytes, Share, AvgSize, Growth string
+	Blamed                                          bool
+	Drivers                                         []htmlDriverCell
+}
+
+type htmlDriverCell struct {
+	Name, Note string
+	ThirdParty bool
+}
+
+type htmlTagCandidates struct {
+	Heading, Pooltag string
+	Candidates       []htmlCandidate
+}
+
+type htmlCandidate struct {
+	Name, Identity string
+	ThirdParty     bool
+	Fields         []htmlFact
+}
+
+func renderHTML(w io.Writer, r *Report) error {
+	return htmlTemplate.Execute(w, newHTMLView(r))
+}
+
+func newHTMLView(r *Report) htmlView {
+	d := r.Dump
+	v := htmlView{
+		Title:  "Pool leak report: " + orUnknown(d.File, "dump"),
+		File:   orUnknown(d.File, "dump"),
+		System: systemFact(d),
+		Facts: []htmlFact{
+			{Label: "Dump", Value: dumpFact(d)},
+			{Label: "System", Value: systemFact(d)},
+			{Label: "Bug check", Value: bugCheckFact(d)},
+			{Label: "System time", Value: utc(d.SystemTime)},
+			{Label: "Uptime", Value: uptime(d.UptimeSeconds)},
+			{Label: "Memory", Value: memoryFact(d)},
+		},
+		Schema:       SchemaVersion,
+		CulpritColor: culpritColor,
+		OneCPU:       oneCPUFact(r.Pool, d.CPUs),
+		Confidence:   confidenceFact(r.Verdict),
+		Raise:        oneLines(r.Verdict.Raise),
+		Sentences:    oneLines(r.Verdict.Sentences),
+		PoolError:    r.PoolError,
+		Sources:      sourcesFacts(r.Sources),
+		Warnings:     oneLines(r.Warnings),
+	}
+	if !r.Generated.IsZero() {
+		v.Generated = utc(r.Generated)
+	}
+	switch r.Verdict.Confidence {
+	case "high", "medium", "low":
+		v.ConfidenceClass = r.Verdict.Confidence
+	default:
+		v.ConfidenceClass = "none"
+	}
+	for _, c := range r.Verdict.Culprits {
+		owner := "Microsoft"
+		if c.ThirdParty {
+			owner = "third party"
+		}
+		v.Culprits = append(v.Culprits, htmlCulprit{Driver: c.Driver, Owner: owner,
+			Tags: strings.Join(c.Tags, ", "), Size: size(c.Bytes), ThirdParty: c.ThirdParty})
+	}
+	if p := r.Pool; p != nil {
+		v.PoolError = ""
+		v.Gauges = []htmlGauge{gauge("Nonpaged pool", p.NonPaged), gauge("Paged pool", p.Paged)}
+		if h := httpSysFact(p.HTTPSys); h != "" {
+			v.Alerts = append(v.Alerts, htmlAlert{"HTTP.SYS", h, p.HTTPSys.Below})
+		}
+		if s := partialFact(p); s != "" {
+			v.Alerts = append(v.Alerts, htmlAlert{"Partial", s, true})
+		}
+		v.Notes = append([]string{"Tracker: " + trackerFact(p)}, oneLines(p.Notes)...)
+	} else if v.PoolError == "" {
+		v.PoolError = "the dump carries no pool data"
+	}
+	blamed := culpritTags(r.Verdict)
+	for _, t := range []struct {
+		title string
+		rows  []TagRow
+		pool  string
+	}{{"Leading nonpaged tags", r.LeadingNonPaged, "nonpaged"}, {"Leading paged tags", r.LeadingPaged, "paged"}} {
+		title := t.title
+		if u := poolUsed(r, t.pool); u != "" {
+			title += " (of " + u + " tracked)"
+		}
+		if len(t.rows) > 0 {
+			v.Charts = append(v.Charts, chart(t.title+" by bytes", t.rows, blamed))
+		}
+		v.Tables = append(v.Tables, tagTable(title, t.rows, r, blamed))
+		for _, row := range t.rows {
+			v.Candidates = append(v.Candidates, tagCandidates(row))
+		}
+	}
+	return v
+}
+
+func oneLines(in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = oneLine(s)
+	}
+	return out
+}
+
+// Gauge geometry in the SVG's own units (viewBox 0 0 200 112).
+const (
+	gaugeCX, gaugeCY, gaugeR = 100.0, 100.0, 80.0
+)
+
+func gauge(name string, p PoolPressure) htmlGauge {
+	g := htmlGauge{
+		Name:  name,
+		Track: fmt.Sprintf("M %.1f %.1f A %.0f %.0f 0 0 1 %.1f %.1f", gaugeCX-gaugeR, gaugeCY, gaugeR, gaugeR, gaugeCX+gaugeR, gaugeCY),
+		Color: gaugeUnknown, Percent: "?",
+		Lines: []string{usedOfMax(p), maxSourceFact(p), growthFact(p)},
+	}
+	if d := documentedFact(p); d != "" {
+		g.Lines = append(g.Lines, d)
+	}
+	if !known(p.Percent) || p.Max == 0 {
+		return g
+	}
+	g.Percent = fmt.Sprintf("%.0f%%", p.Percent)
+	pct := math.Min(p.Percent, 100)
+	for _, l := range gaugeLevels {
+		if p.Percent >= l.from {
+			g.Color = l.color
+			break
+		}
+	}
+	if pct > 0 {
+		a := math.Pi * pct / 100
+		x := gaugeCX - gaugeR*math.Cos(a)
+		y := gaugeCY - gaugeR*math.Sin(a)
+		g.Arc = fmt.Sprintf("M %.1f %.1f A %.0f %.0f 0 0 1 %.1f %.1f", gaugeCX-gaugeR, gaugeCY, gaugeR, gaugeR, x, y)
+	}
+	return g
+}
+
+// Bar chart geometry: a tag label column, the bars, then the value.
+const (
+	chartWidth  = 760
+	chartLabelW = 64
+	chartBarMax = 470
+	chartRowH   = 30
+	chartBarH   = 20
+)
+
+func chart(title string, rows []TagRow, blamed map[string]bool) htmlChart {
+	c := htmlChart{Title: title, Width: chartWidth, Height: len(rows)*chartRowH + 6}
+	var top uint64
+	for _, row := range rows {
+		top = max(top, row.Bytes)
+	}
+	for i, row := range rows {
+		w := 1
+		if top > 0 {
+			w = max(1, int(math.Round(float64(row.Bytes)/float64(top)*chartBarMax)))
+		}
+		color := barColor
+		if blamed[blameKey(row.Tag)] {
+			color = culpritColor
+			c.Blamed = true
+		}
+		y := i*chartRowH + 4
+		c.Bars = append(c.Bars, htmlBar{
+			Tag: row.Tag, Value: size(row.Bytes) + "  ·  " + percent(row.Share),
+			Color: color, X: chartLabelW, Y: y, W: w, H: chartBarH, TextY: y + chartBarH/2 + 5,
+			LabelX: chartLabelW - 8, ValueX: chartLabelW + w + 8,
+		})
+	}
+	return c
+}
+
+func tagTable(title string, rows []TagRow, r *Report, blamed map[string]bool) htmlTable {
+	t := htmlTable{Title: title}
+	if len(rows) == 0 {
+		t.Empty = "None: " + noTagsReason(r) + "."
+	}
+	for _, row := range rows {
+		hr := htmlRow{
+			Tag: row.Tag, Outstanding: commas(row.Outstanding), Bytes: ucommas(row.Bytes),
+			Share: percent(row.Share), AvgSize: fcommas(row.AvgSize), Growth: growthCell(row.GrowthPerDay, row.Bytes),
+			Blamed: blamed[blameKey(row.Tag)],
+		}
+		for _, c := range row.Candidates {
+			note := evidenceFact(c)
+			if ownerFact(c) == "Microsoft" {
+				note += ", Microsoft"
+			}
+			hr.Drivers = append(hr.Drivers, htmlDriverCell{Name: oneLine(c.Name), Note: note, ThirdParty: ownerFact(c) == "third party"})
+		}
+		t.Rows = append(t.Rows, hr)
+	}
+	return t
+}
+
+func tagCandidates(row TagRow) htmlTagCandidates {
+	tc := htmlTagCandidates{
+		Heading: fmt.Sprintf("%s (%s, %s bytes, %s outstanding)", row.Tag, row.Pool, ucommas(row.Bytes), commas(row.Outstanding)),
+	}
+	if row.Description != "" || row.PooltagBinary != "" {
+		tc.Pooltag = "pooltag.txt: " + orUnknown(oneLine(row.Description), "(no description)")
+		if row.PooltagBinary != "" {
+			tc.Pooltag += " (" + oneLine(row.PooltagBinary) + ")"
+		}
+	}
+	for _, c := range row.Candidates {
+		hc := htmlCandidate{Name: oneLine(c.Name), Identity: identityFact(c), ThirdParty: ownerFact(c) == "third party"}
+		for _, f := range []htmlFact{
+			{Label: "Describes", Value: describesFact(c)},
+			{Label: "Signature", Value: signatureFact(c)},
+			{Label: "Loaded in the dump", Value: loadedFact(c)},
+			{Label: "Evidence", Value: routinesFact(c)},
+			{Label: "File", Value: fileFact(c), Mono: true},
+			{Label: "Image", Value: imageFact(c), Mono: true},
+		} {
+			if f.Value != "" {
+				hc.Fields = append(hc.Fields, f)
+			}
+		}
+		tc.Candidates = append(tc.Candidates, hc)
+	}
+	return tc
+}

@@ -1,0 +1,366 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The sentences every form shares, so the terminal, the bug tracker and
+// the HTML page never say different things about the same dump.
+
+// systemFact is "Windows Server 2003, build 3790, x86, 2 CPUs".
+func systemFact(d Dump) string {
+	var parts []string
+	if d.Release != "" {
+		parts = append(parts, d.Release)
+	} else {
+		parts = append(parts, "Windows (release unknown)")
+	}
+	if d.Build != 0 {
+		parts = append(parts, fmt.Sprintf("build %d", d.Build))
+	}
+	if d.Arch != "" {
+		parts = append(parts, d.Arch)
+	}
+	if d.CPUs > 0 {
+		parts = append(parts, fmt.Sprintf("%d CPU%s", d.CPUs, plural(d.CPUs)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// bugCheckFact is "0x000000E2 MANUALLY_INITIATED_CRASH (0x0, 0x0, 0x0, 0x0)".
+func bugCheckFact(d Dump) string {
+	if d.BugCheck == 0 && len(d.BugCheckParams) == 0 {
+		return "none recorded"
+	}
+	s := hex32(d.BugCheck)
+	if d.BugCheckName != "" {
+		s += " " + d.BugCheckName
+	}
+	if len(d.BugCheckParams) > 0 {
+		p := make([]string, len(d.BugCheckParams))
+		for i, v := range d.BugCheckParams {
+			p[i] = hexParam(v)
+		}
+		s += " (" + strings.Join(p, ", ") + ")"
+	}
+	return s
+}
+
+// dumpFact is "MEMORY.DMP, 1.0 GiB, kernel dump".
+func dumpFact(d Dump) string {
+	parts := []string{orUnknown(d.File, "file name unknown")}
+	if d.Size > 0 {
+		parts = append(parts, size(uint64(d.Size)))
+	}
+	if t := oneLine(d.DumpType); t != "" {
+		if !strings.Contains(strings.ToLower(t), "dump") {
+			t += " dump"
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// memoryFact is the memory the dump describes and its module count.
+func memoryFact(d Dump) string {
+	var parts []string
+	if d.PhysicalBytes > 0 {
+		parts = append(parts, size(d.PhysicalBytes)+" of physical memory described")
+	}
+	if d.Modules > 0 {
+		parts = append(parts, fmt.Sprintf("%s loaded module%s", commas(int64(d.Modules)), plural(d.Modules)))
+	}
+	if len(parts) == 0 {
+		return "not recorded"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orUnknown(s, unknown string) string {
+	if strings.TrimSpace(s) == "" {
+		return unknown
+	}
+	return s
+}
+
+// usageFact is "109.0 MiB of 128.0 MiB (85.2%), maximum from KDBG ...".
+func usageFact(p PoolPressure) string {
+	if !hasMax(p) {
+		return size(p.Used) + " used; " + maxSourceFact(p)
+	}
+	return usedOfMax(p) + " (" + percent(p.Percent) + "), " + maxSourceFact(p)
+}
+
+func hasMax(p PoolPressure) bool { return p.Max != 0 && known(p.Percent) }
+
+// usedOfMax is "109.0 MiB of 128.0 MiB" or "109.0 MiB used, maximum unknown".
+func usedOfMax(p PoolPressure) string {
+	if !hasMax(p) {
+		return size(p.Used) + " used, maximum unknown"
+	}
+	return size(p.Used) + " of " + size(p.Max)
+}
+
+// maxSourceFact says where the maximum came from or why it is unknown.
+func maxSourceFact(p PoolPressure) string {
+	src := oneLine(p.MaxSource)
+	switch {
+	case hasMax(p) && src != "":
+		return "maximum from " + src
+	case hasMax(p):
+		return "maximum source not recorded"
+	case src != "":
+		return "maximum unknown: " + src
+	}
+	return "maximum unknown: not found in the dump"
+}
+
+// growthFact says how fast the pool grew since boot and when it would
+// run out at that pace.
+func growthFact(p PoolPressure) string {
+	if !growthKnown(p.GrowthPerDay, p.Used) {
+		return "growth since boot unknown (no uptime recorded)"
+	}
+	s := fmt.Sprintf("grew %s/day on average since boot", fsize(p.GrowthPerDay))
+	switch {
+	case p.Max != 0 && p.Used >= p.Max:
+		return s + "; already at its maximum"
+	case p.DaysToExhaustion == 0:
+		return s + "; exhausted at the dump's moment"
+	case known(p.DaysToExhaustion):
+		return s + "; at that pace exhausted in " + days(p.DaysToExhaustion)
+	case p.Max == 0:
+		return s + "; time to exhaustion unknown without a maximum"
+	}
+	return s + "; time to exhaustion cannot be estimated"
+}
+
+// growthKnown says whether a growth rate was computed: growth is bytes
+// over uptime, so zero growth for a non-zero amount means the uptime
+// was not recorded.
+func growthKnown(g float64, amount uint64) bool {
+	return known(g) && (g > 0 || amount == 0)
+}
+
+// documentedFact is the documented limit, when the model carries one.
+func documentedFact(p PoolPressure) string {
+	if p.Documented == "" {
+		return ""
+	}
+	return "documented limit: " + oneLine(p.Documented)
+}
+
+// httpSysFact is the HTTP.SYS Connections_Refused check in one sentence.
+func httpSysFact(h *HTTPSys) string {
+	if h == nil {
+		return ""
+	}
+	if h.Below {
+		return fmt.Sprintf("free nonpaged pool %s is BELOW HTTP.SYS's %s floor: IIS refuses new "+
+			"connections (HTTPERR Connections_Refused)", size(h.FreeNonPaged), size(h.Threshold))
+	}
+	return fmt.Sprintf("free nonpaged pool %s is above HTTP.SYS's %s floor: no Connections_Refused "+
+		"expected from pool pressure", size(h.FreeNonPaged), size(h.Threshold))
+}
+
+// oneCPUFact is the warning for a dump where only the first processor's
+// tracker table could be read: on a multiprocessor machine every total
+// is then a fraction of the truth.
+func oneCPUFact(p *Pool, cpus int) string {
+	if p == nil || !p.OneCPUOnly {
+		return ""
+	}
+	of := "the other processors' tables"
+	if cpus > 1 {
+		of = fmt.Sprintf("the other %d processors' tables", cpus-1)
+	}
+	return fmt.Sprintf("ONLY ONE PROCESSOR'S POOL TRACKER TABLE WAS READ: %s were not found, so every "+
+		"tag's count and bytes here can be far too low and frees can exceed allocations. "+
+		"Treat the ranking as a hint, not a measurement.", of)
+}
+
+// partialFact says what the pool numbers lack.
+func partialFact(p *Pool) string {
+	if p == nil || (!p.Partial && len(p.Missing) == 0) {
+		return ""
+	}
+	if len(p.Missing) == 0 {
+		return "the pool numbers are partial"
+	}
+	return "the pool numbers are partial; missing: " + strings.Join(p.Missing, "; ")
+}
+
+// trackerFact is how the totals were obtained.
+func trackerFact(p *Pool) string {
+	var parts []string
+	parts = append(parts, fmt.Sprintf("%s tag%s with counters", commas(int64(p.Tags)), plural(p.Tags)))
+	if p.PerCPU > 0 {
+		parts = append(parts, fmt.Sprintf("%d per-CPU tracker table%s summed", p.PerCPU, plural(p.PerCPU)))
+	}
+	if p.TableLayout != "" {
+		parts = append(parts, "layout "+p.TableLayout)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// evidenceFact is "call-site x3".
+func evidenceFact(c Candidate) string {
+	e := orUnknown(c.Evidence, "evidence unknown")
+	if c.Count > 0 {
+		e += fmt.Sprintf(" x%d", c.Count)
+	}
+	return e
+}
+
+// fromPooltagOnly says the candidate is a name from pooltag.txt with no
+// file behind it, so nothing about its vendor is known.
+func fromPooltagOnly(c Candidate) bool {
+	return c.Source == "pooltag.txt" || (c.Evidence == "pooltag" && c.Path == "")
+}
+
+// ownerFact is "third party" or "Microsoft"; empty when no file was
+// examined.
+func ownerFact(c Candidate) string {
+	switch {
+	case fromPooltagOnly(c):
+		return ""
+	case c.Microsoft:
+		return "Microsoft"
+	}
+	return "third party"
+}
+
+// identityFact is "3.1.2.0, Intersil Corporation, third party".
+func identityFact(c Candidate) string {
+	var parts []string
+	if c.Version != "" {
+		parts = append(parts, c.Version)
+	}
+	if c.Company != "" {
+		parts = append(parts, oneLine(c.Company))
+	}
+	if o := ownerFact(c); o != "" {
+		parts = append(parts, o)
+	} else {
+		parts = append(parts, "named by pooltag.txt only, no file examined")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// signatureFact joins the signer and the signature check.
+func signatureFact(c Candidate) string {
+	sig := oneLine(c.Signature)
+	switch {
+	case c.Signer != "" && sig != "" && !strings.Contains(sig, c.Signer):
+		return oneLine(c.Signer) + "; " + sig
+	case sig != "":
+		return sig
+	case c.Signer != "":
+		return oneLine(c.Signer)
+	case fromPooltagOnly(c):
+		return "not applicable"
+	}
+	return "not examined"
+}
+
+// loadedFact says whether the driver was loaded when the dump was taken.
+func loadedFact(c Candidate) string {
+	s := "no"
+	if c.Loaded {
+		s = "yes"
+	}
+	if c.LoadedNote != "" {
+		s += ": " + oneLine(c.LoadedNote)
+	}
+	return s
+}
+
+// confidenceFact names the confidence, never blank.
+func confidenceFact(v Verdict) string {
+	return orUnknown(v.Confidence, "none")
+}
+
+// culpritTags is the set of tags the verdict blames, keyed by blameKey:
+// the verdict may name a padded tag ("IAM ") without its padding.
+func culpritTags(v Verdict) map[string]bool {
+	m := map[string]bool{}
+	for _, c := range v.Culprits {
+		for _, t := range c.Tags {
+			m[blameKey(t)] = true
+		}
+	}
+	return m
+}
+
+func blameKey(tag string) string { return strings.TrimRight(tag, " ") }
+
+// sourcesFacts lists where driver evidence came from, one line each.
+func sourcesFacts(s Sources) []string {
+	var out []string
+	if len(s.DriverFolders) > 0 {
+		out = append(out, fmt.Sprintf("driver folders: %s (%s file%s indexed)",
+			strings.Join(s.DriverFolders, ", "), commas(int64(s.FilesIndexed)), plural(s.FilesIndexed)))
+	} else {
+		out = append(out, "driver folders: none given (only images inside the dump were scanned)")
+	}
+	img := fmt.Sprintf("driver images scanned in the dump: %s", commas(int64(s.DumpImagesScanned)))
+	if s.DumpPagesMissing > 0 {
+		img += fmt.Sprintf(" (%s image page%s paged out or absent)", commas(int64(s.DumpPagesMissing)), plural(s.DumpPagesMissing))
+	}
+	out = append(out, img)
+	if s.Pooltag != "" {
+		out = append(out, "pooltag.txt: "+s.Pooltag)
+	} else {
+		out = append(out, "pooltag.txt: not found (tag descriptions unavailable)")
+	}
+	return out
+}
+
+// imageFact is "i386, built 2004-08-12 17:03:55 UTC, SHA-256 5f1a...":
+// what identifies the exact file; empty when nothing does.
+func imageFact(c Candidate) string {
+	var id []string
+	if c.Machine != "" {
+		id = append(id, oneLine(c.Machine))
+	}
+	if c.TimeStamp != "" {
+		id = append(id, "built "+oneLine(c.TimeStamp))
+	}
+	if c.SHA256 != "" {
+		id = append(id, "SHA-256 "+oneLine(c.SHA256))
+	}
+	return strings.Join(id, ", ")
+}
+
+// fileFact is the candidate's path and where it was found.
+func fileFact(c Candidate) string {
+	if c.Path == "" {
+		return ""
+	}
+	if c.Source != "" {
+		return c.Path + " (" + c.Source + ")"
+	}
+	return c.Path
+}
+
+// describesFact joins the version resource's description and product.
+func describesFact(c Candidate) string {
+	d, p := oneLine(c.Description), oneLine(c.Product)
+	if d == p || p == "" {
+		return d
+	}
+	if d == "" {
+		return p
+	}
+	return d + " / " + p
+}
+
+// routinesFact is the evidence with the routines it was found in.
+func routinesFact(c Candidate) string {
+	ev := evidenceFact(c)
+	if len(c.Routines) > 0 {
+		ev += " in " + strings.Join(c.Routines, ", ")
+	}
+	return ev
+}

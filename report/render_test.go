@@ -1,0 +1,456 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// fixtures are the hand-built reports every renderer is checked on.
+var fixtures = []struct {
+	name string
+	r    func() *Report
+}{
+	{"classic-2003-x86", classicReport},
+	{"win11-x64", win11Report},
+	{"triage-no-pool", triageReport},
+}
+
+// goldenExt is each format's golden file extension.
+var goldenExt = map[Format]string{Text: "txt", JSON: "json", Markdown: "md", CSV: "csv", HTML: "html"}
+
+var allFormats = []Format{Text, JSON, Markdown, CSV, HTML}
+
+func render(t testing.TB, r *Report, f Format, o RenderOptions) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Render(&b, r, f, o); err != nil {
+		t.Fatalf("Render(%s): %v", f, err)
+	}
+	return b.Bytes()
+}
+
+// checkGolden compares got with testdata/golden/name, or rewrites it
+// with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -run %s -update to create it)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < max(len(gl), len(wl)); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("%s differs from the golden file at line %d:\n got: %q\nwant: %q\n(run with -update if the change is intended)", path, i+1, g, w)
+			}
+		}
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, fx := range fixtures {
+		for _, f := range allFormats {
+			t.Run(fx.name+"/"+f.String(), func(t *testing.T) {
+				checkGolden(t, fx.name+"."+goldenExt[f], render(t, fx.r(), f, RenderOptions{}))
+			})
+		}
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Format
+		ok   bool
+	}{
+		{"text", Text, true}, {"TXT", Text, true}, {"json", JSON, true}, {"markdown", Markdown, true},
+		{"md", Markdown, true}, {" csv ", CSV, true}, {"html", HTML, true}, {"htm", HTML, true},
+		{"pdf", 0, false}, {"", 0, false}, {"jsonl", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseFormat(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
+			t.Errorf("ParseFormat(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if !tt.ok && err != nil && !strings.Contains(err.Error(), "text, json, markdown, csv or html") {
+			t.Errorf("ParseFormat(%q) error %q does not list the formats", tt.in, err)
+		}
+	}
+}
+
+func TestFormatFromPath(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Format
+		ok   bool
+	}{
+		{"out/report.txt", Text, true}, {"r.JSON", JSON, true}, {"bug.md", Markdown, true},
+		{"tags.csv", CSV, true}, {`C:\cases\r.html`, HTML, true}, {"r.htm", HTML, true},
+		{"report", 0, false}, {"report.pdf", 0, false}, {"dir.md/report", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := FormatFromPath(tt.in)
+		if ok != tt.ok || (ok && got != tt.want) {
+			t.Errorf("FormatFromPath(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func TestTextColor(t *testing.T) {
+	// The option decides, not the environment the color package reads.
+	t.Setenv("NO_COLOR", "1")
+	for _, fx := range fixtures {
+		plain := render(t, fx.r(), Text, RenderOptions{Color: false})
+		colored := render(t, fx.r(), Text, RenderOptions{Color: true})
+		if bytes.Contains(plain, []byte("\x1b[")) {
+			t.Errorf("%s: Color false wrote an ANSI escape", fx.name)
+		}
+		if !bytes.Contains(colored, []byte("\x1b[")) {
+			t.Errorf("%s: Color true wrote no ANSI escape", fx.name)
+		}
+		// Color changes how the text looks, never what it says or where
+		// lines break.
+		if stripped := ansi.ReplaceAll(colored, nil); !bytes.Equal(stripped, plain) {
+			t.Errorf("%s: colored text without its escapes differs from the plain text", fx.name)
+		}
+	}
+}
+
+func TestTextWidth(t *testing.T) {
+	for _, fx := range fixtures {
+		for _, w := range []int{0, 40, 80, 100, 132} {
+			limit := max(w, minWidth) // narrower requests get the minimum
+			if w == 0 {
+				limit = DefaultWidth
+			}
+			out := render(t, fx.r(), Text, RenderOptions{Width: w})
+			for i, line := range strings.Split(string(out), "\n") {
+				if n := utf8.RuneCountInString(line); n > limit {
+					t.Errorf("%s width %d: line %d has %d columns: %q", fx.name, w, i+1, n, line)
+				}
+			}
+		}
+	}
+}
+
+func TestTextContents(t *testing.T) {
+	classic := string(render(t, classicReport(), Text, RenderOptions{}))
+	win11 := string(render(t, win11Report(), Text, RenderOptions{}))
+	triage := string(render(t, triageReport(), Text, RenderOptions{}))
+	tests := []struct {
+		name, text string
+		want       []string
+		not        []string
+	}{
+		{"classic", classic, []string{
+			"0x000000E2 MANUALLY_INITIATED_CRASH", "Windows Server 2003, build 3790, x86, 2 CPUs",
+			"[##########################....]  85.2%  109.0 MiB of 128.0 MiB", "is BELOW HTTP.SYS's 20.0 MiB floor",
+			"ISil       80,939     36,678,632   32.1%", "I100       80,909     14,886,928",
+			"isil.sys (call-site x7)", "portcls.sys (call-site x2, MS)", "confidence: HIGH",
+			"isil.sys - 3.1.2.0, Intersil Corporation, third party", "SavE (nonpaged", "No driver found with this tag.",
+		}, []string{"ONLY ONE PROCESSOR", "PARTIAL"}},
+		{"win11", win11, []string{
+			"ONLY ONE PROCESSOR'S POOL TRACKER TABLE WAS READ", "the other 7 processors' tables",
+			"2.3 GiB used, maximum unknown", "PARTIAL", "tracker tables of CPUs 1-7", "confidence: MEDIUM",
+			"ndis.sys (bytes x1, MS)",
+		}, []string{"HTTP.SYS"}},
+		{"triage", triage, []string{
+			"No pool analysis: triage (minidump) dumps carry no physical memory pages",
+			"confidence: NONE", "none: no pool analysis", "Time       not recorded",
+		}, []string{"CANDIDATES", "[#"}},
+	}
+	for _, tt := range tests {
+		for _, w := range tt.want {
+			if !strings.Contains(tt.text, w) {
+				t.Errorf("%s text lacks %q", tt.name, w)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(tt.text, n) {
+				t.Errorf("%s text has %q", tt.name, n)
+			}
+		}
+	}
+	// The verdict comes before the tables: it is what gets pasted.
+	if v, tb := strings.Index(classic, "VERDICT"), strings.Index(classic, "LEADING NONPAGED"); v < 0 || v > tb {
+		t.Errorf("VERDICT at %d, tag table at %d: verdict must come first", v, tb)
+	}
+}
+
+// mdRow splits a Markdown table row on unescaped pipes.
+func mdRow(line string) []string {
+	var cells []string
+	var cur strings.Builder
+	esc := false
+	for _, c := range strings.TrimSpace(line) {
+		switch {
+		case esc:
+			cur.WriteRune(c)
+			esc = false
+		case c == '\\':
+			cur.WriteRune(c)
+			esc = true
+		case c == '|':
+			cells = append(cells, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteRune(c)
+		}
+	}
+	cells = append(cells, cur.String())
+	return cells[1 : len(cells)-1] // outside the leading and trailing pipes
+}
+
+func TestMarkdownTables(t *testing.T) {
+	for _, fx := range fixtures {
+		md := string(render(t, fx.r(), Markdown, RenderOptions{}))
+		lines := strings.Split(md, "\n")
+		for i := 0; i < len(lines); i++ {
+			if !strings.HasPrefix(lines[i], "|") {
+				continue
+			}
+			// A table: the header fixes the column count for every row.
+			n := len(mdRow(lines[i]))
+			for ; i < len(lines) && strings.HasPrefix(lines[i], "|"); i++ {
+				if got := len(mdRow(lines[i])); got != n {
+					t.Errorf("%s line %d has %d cells, the table has %d: %q", fx.name, i+1, got, n, lines[i])
+				}
+			}
+		}
+	}
+	md := string(render(t, win11Report(), Markdown, RenderOptions{}))
+	for _, want := range []string{
+		`Contoso \| filter \<context\> & stream`, // pipes and angle brackets from pooltag.txt
+		"| **`CnFn`** |", "LIVE_SYSTEM_DUMP", "> **WARNING: ONLY ONE PROCESSOR'S",
+		"> **Confidence: medium.**", "- **cntsflt.sys** 10.4.22.7", "<details>",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("win11 Markdown lacks %q", want)
+		}
+	}
+	// The verdict and the tag tables are outside <details>: some trackers
+	// show it collapsed or not at all.
+	if d := strings.Index(md, "<details>"); d < strings.Index(md, "## Leading paged tags") || d < strings.Index(md, "## Verdict") {
+		t.Errorf("essential sections are inside <details>")
+	}
+}
+
+func TestMarkdownEscape(t *testing.T) {
+	tests := []struct{ in, text, code string }{
+		{"plain words", "plain words", "`plain words`"},
+		{"a|b", `a\|b`, "`a\\|b`"},
+		{"<b>*x*</b>", `\<b\>\*x\*\</b\>`, "`<b>*x*</b>`"},
+		{"LIVE_SYSTEM_DUMP", "LIVE_SYSTEM_DUMP", "`LIVE_SYSTEM_DUMP`"},
+		{"_lead and trail_", `\_lead and trail\_`, "`_lead and trail_`"},
+		{"a`b", "a\\`b", "``a`b``"},
+		{"`x", "\\`x", "`` `x ``"},
+		{"IAM ", "IAM ", "`IAM `"},
+		{`C:\x`, `C:\\x`, "`C:\\x`"},
+	}
+	for _, tt := range tests {
+		if got := mdText(tt.in); got != tt.text {
+			t.Errorf("mdText(%q) = %q, want %q", tt.in, got, tt.text)
+		}
+		if got := mdCode(tt.in); got != tt.code {
+			t.Errorf("mdCode(%q) = %q, want %q", tt.in, got, tt.code)
+		}
+	}
+}
+
+func TestCSV(t *testing.T) {
+	for _, fx := range fixtures {
+		r := fx.r()
+		recs, err := csv.NewReader(bytes.NewReader(render(t, r, CSV, RenderOptions{}))).ReadAll()
+		if err != nil {
+			t.Fatalf("%s: CSV does not parse: %v", fx.name, err)
+		}
+		if strings.Join(recs[0], ",") != strings.Join(csvHeader, ",") {
+			t.Errorf("%s header %v", fx.name, recs[0])
+		}
+		want := 0
+		for _, row := range append(append([]TagRow{}, r.LeadingNonPaged...), r.LeadingPaged...) {
+			want += max(1, len(row.Candidates))
+		}
+		if len(recs)-1 != want {
+			t.Errorf("%s: %d data rows, want one per tag and candidate: %d", fx.name, len(recs)-1, want)
+		}
+	}
+	recs, _ := csv.NewReader(bytes.NewReader(render(t, win11Report(), CSV, RenderOptions{}))).ReadAll()
+	col := map[string]int{}
+	for i, h := range csvHeader {
+		col[h] = i
+	}
+	first := recs[1]
+	for _, c := range []struct{ col, want string }{
+		{"tag", "CnFn"}, {"pool", "nonpaged"}, {"outstanding", "6888889"}, {"bytes", "1102004224"},
+		{"share", "44.93"}, {"driver", "cntsflt.sys"}, {"evidence", "call-site"}, {"count", "4"},
+		{"company", "Contoso & Partners <Storage>"}, {"microsoft", "false"}, {"loaded", "true"},
+		{"description", "Contoso | filter <context> & stream"},
+	} {
+		if got := first[col[c.col]]; got != c.want {
+			t.Errorf("CnFn row %s = %q, want %q", c.col, got, c.want)
+		}
+	}
+	if recs[2][col["tag"]] != "CnFn" || recs[2][col["driver"]] != "ndis.sys" || recs[2][col["microsoft"]] != "true" {
+		t.Errorf("second candidate row = %v", recs[2])
+	}
+}
+
+func TestCSVFormulaGuard(t *testing.T) {
+	r := triageReport()
+	r.LeadingNonPaged = []TagRow{{Tag: "=1+1", Pool: "nonpaged", Bytes: 1, Description: "@SUM(A1)", Outstanding: -3,
+		Candidates: []Candidate{{Name: "+evil.sys", Company: "-Corp", Evidence: "bytes"}}}}
+	recs, err := csv.NewReader(bytes.NewReader(render(t, r, CSV, RenderOptions{}))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := recs[1]
+	for _, i := range []int{0, 7, 8, 12} {
+		if !strings.HasPrefix(got[i], "'") {
+			t.Errorf("column %s = %q: a leading formula character is not neutralised", csvHeader[i], got[i])
+		}
+	}
+	if got[2] != "-3" {
+		t.Errorf("outstanding = %q: numbers must stay numbers", got[2])
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	for _, fx := range fixtures {
+		var back Report
+		if err := jsonUnmarshal(render(t, fx.r(), JSON, RenderOptions{}), &back); err != nil {
+			t.Fatalf("%s: %v", fx.name, err)
+		}
+		want := jsonReady(fx.r())
+		a, b := render(t, want, JSON, RenderOptions{}), render(t, &back, JSON, RenderOptions{})
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: JSON does not round-trip", fx.name)
+		}
+		if back.LeadingNonPaged == nil || back.Warnings == nil || back.Dump.BugCheckParams == nil {
+			t.Errorf("%s: empty lists must be [] in JSON, not null", fx.name)
+		}
+	}
+}
+
+type failWriter struct{ err error }
+
+func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
+
+func TestRenderErrors(t *testing.T) {
+	disk := errors.New("disk full")
+	for _, f := range allFormats {
+		if err := Render(failWriter{disk}, classicReport(), f, RenderOptions{}); !errors.Is(err, disk) {
+			t.Errorf("%s to a failing writer: %v, want the write error", f, err)
+		}
+		if err := Render(&bytes.Buffer{}, nil, f, RenderOptions{}); err == nil || !strings.Contains(err.Error(), "no report") {
+			t.Errorf("%s of nil report: %v", f, err)
+		}
+	}
+	if err := Render(&bytes.Buffer{}, classicReport(), Format(42), RenderOptions{}); err == nil {
+		t.Error("unknown format rendered without error")
+	}
+	r := classicReport()
+	r.LeadingNonPaged[1].Share = math.NaN()
+	err := Render(&bytes.Buffer{}, r, JSON, RenderOptions{})
+	if err == nil || !strings.Contains(err.Error(), "LeadingNonPaged[1].Share") {
+		t.Errorf("NaN share: %v, want an error naming the field", err)
+	}
+	// The other forms show an unknown number as "?" instead of failing.
+	for _, f := range []Format{Text, Markdown, HTML} {
+		if out := render(t, r, f, RenderOptions{}); !bytes.Contains(out, []byte("?")) || bytes.Contains(out, []byte("NaN")) {
+			t.Errorf("%s: NaN share not shown as unknown", f)
+		}
+	}
+}
+
+func TestUnits(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{commas(0), "0"}, {commas(999), "999"}, {commas(1000), "1,000"}, {commas(-80939), "-80,939"},
+		{ucommas(36678632), "36,678,632"}, {ucommas(18446744073709551615), "18,446,744,073,709,551,615"},
+		{size(0), "0 B"}, {size(1023), "1023 B"}, {size(1024), "1.0 KiB"}, {size(109 << 20), "109.0 MiB"},
+		{size(36678632), "35.0 MiB"}, {size(3 << 30), "3.0 GiB"}, {fsize(math.Inf(1)), "?"},
+		{percent(85.15625), "85.2%"}, {percent(0.04), "<0.1%"}, {percent(0), "0.0%"}, {percent(-1), "?"}, {percent(math.NaN()), "?"},
+		{uptime(0), "not recorded"}, {uptime(286937), "3d 07h 42m 17s"}, {uptime(59), "0h 00m 59s"},
+		{days(0.58), "about 14 hours"}, {days(0.01), "less than an hour"}, {days(24.4), "about 24.4 days"},
+		{days(496.2), "about 496 days"}, {hex32(0xE2), "0x000000E2"},
+	}
+	for i, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("case %d: got %q, want %q", i, tt.got, tt.want)
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	tests := []struct {
+		in    string
+		width int
+		want  []string
+	}{
+		{"", 10, []string{""}},
+		{"one two three", 20, []string{"one two three"}},
+		{"one two three", 8, []string{"one two", "three"}},
+		{"abcdefghijkl xy", 8, []string{"abcdefgh", "ijkl xy"}},
+		{"spaces   collapse\nand newlines", 40, []string{"spaces collapse and newlines"}},
+	}
+	for _, tt := range tests {
+		if got := wrap(tt.in, tt.width); strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("wrap(%q, %d) = %q, want %q", tt.in, tt.width, got, tt.want)
+		}
+	}
+}
+
+func TestPressureFacts(t *testing.T) {
+	tests := []struct {
+		name string
+		p    PoolPressure
+		want []string
+	}{
+		{"known", PoolPressure{Used: 96 << 20, Max: 128 << 20, Percent: 75, GrowthPerDay: 8 << 20, DaysToExhaustion: 4, MaxSource: "KDBG"},
+			[]string{"96.0 MiB of 128.0 MiB (75.0%), maximum from KDBG", "grew 8.0 MiB/day", "exhausted in about 4.0 days"}},
+		{"exhausted", PoolPressure{Used: 128 << 20, Max: 128 << 20, Percent: 100, GrowthPerDay: 1 << 20, DaysToExhaustion: 0},
+			[]string{"(100.0%)", "already at its maximum"}},
+		{"no max", PoolPressure{Used: 1 << 30, Percent: -1, GrowthPerDay: 1 << 20, DaysToExhaustion: -1, MaxSource: "not in KDBG"},
+			[]string{"1.0 GiB used; maximum unknown: not in KDBG", "unknown without a maximum"}},
+		{"no uptime", PoolPressure{Used: 1 << 20, Max: 2 << 20, Percent: 50, DaysToExhaustion: -1},
+			[]string{"maximum source not recorded", "growth since boot unknown"}},
+	}
+	for _, tt := range tests {
+		got := usageFact(tt.p) + " | " + growthFact(tt.p)
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", tt.name, got, w)
+			}
+		}
+	}
+}
