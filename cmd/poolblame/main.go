@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"poolused": {runPoolused, "rebuild !poolused tag totals from the dump alone"},
 		"tag":      {runTag, "name the driver that owns each pool tag"},
 		"report":   {runReport, "the culprit report (also: poolblame DUMP)"},
+		"batch":    {runBatch, "analyse many dumps and snapshots, with trends"},
 	}
 }
 

@@ -152,3 +152,50 @@ func TestPoolusedNoPool(t *testing.T) {
 		t.Errorf("status %d stderr %q", st, errs)
 	}
 }
+
+func TestReportCommand(t *testing.T) {
+	dir := t.TempDir()
+	out, errs, st := runCmd(t, sample2003, "--drivers", "../../testdata/drivers-2003", "--color", "never")
+	if st != exitOK {
+		t.Fatalf("status %d: %s", st, errs)
+	}
+	for _, w := range []string{"isil.sys (Intersil Corporation, 3.1.2.0, third party) owns tag ISil", "confidence: HIGH",
+		"below HTTP.SYS's 20 MiB threshold"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("report lacks %q", w)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("color written with --color never")
+	}
+	if out, _, _ := runCmd(t, "report", sample2003, "--color", "always", "--no-dump-images"); !strings.Contains(out, "\x1b[") {
+		t.Error("no color with --color always")
+	}
+	// -o chooses the format from the extension; --format wins over it.
+	for _, c := range []struct{ file, format, want string }{
+		{"r.html", "", "<svg"}, {"r.json", "", `"schema_version": "1.0"`}, {"r.md", "", "| "}, {"r.txt", "json", `"schema_version"`},
+	} {
+		args := []string{sample2003, "-o", filepath.Join(dir, c.file)}
+		if c.format != "" {
+			args = append(args, "--format", c.format)
+		}
+		if _, errs, st := runCmd(t, args...); st != exitOK {
+			t.Fatalf("%v: status %d %s", args, st, errs)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, c.file))
+		if !strings.Contains(string(b), c.want) {
+			t.Errorf("%s lacks %q", c.file, c.want)
+		}
+	}
+	// A triage dump: the report is written, with the distinct status.
+	out, errs, st = runCmd(t, triageX64, "--color", "never")
+	if st != exitNoPool || !strings.Contains(out, "triage dump") || !strings.Contains(errs, "no pool analysis possible") {
+		t.Errorf("triage: status %d, stderr %q", st, errs)
+	}
+	if _, _, st := runCmd(t, sample2003, "--drivers", filepath.Join(dir, "missing")); st != exitError {
+		t.Errorf("missing drivers folder: status %d", st)
+	}
+	if _, _, st := runCmd(t, sample2003, "--format", "pdf"); st != exitError {
+		t.Errorf("bad format: status %d", st)
+	}
+}

@@ -170,7 +170,9 @@ func parseTagArg(s string) (uint32, error) {
 	return uint32(t), err
 }
 
-func tagText(t uint32) string { return pool.Tag(t).String() }
+// tagText shows a tag in display order, without the protected bit, which
+// Windows 7 and older set on some tags and which names the same tag.
+func tagText(t uint32) string { return pool.Tag(t).Unprotected().String() }
 
 type tagResults struct {
 	Tags     []tagResult `json:"tags"`
@@ -281,7 +283,11 @@ func writeCandidate(w io.Writer, c candidateJSON) {
 	d := c.Driver
 	fmt.Fprintf(w, "  %2d  %-24s %s\n", c.Rank, d.Name, evidenceText(c.Detail))
 	fmt.Fprintf(w, "      %s\n", d.Path)
-	id := fmt.Sprintf("%v, linked %s, SizeOfImage %#x", d.Machine, d.TimeDateStamp.Format("2006-01-02"), d.SizeOfImage)
+	linked := "linked " + d.TimeDateStamp.Format("2006-01-02")
+	if d.Reproducible {
+		linked = fmt.Sprintf("TimeDateStamp %#08x (a build hash: reproducible build)", d.TimeDateStamp.Unix())
+	}
+	id := fmt.Sprintf("%v, %s, SizeOfImage %#x", d.Machine, linked, d.SizeOfImage)
 	if d.SHA256 != "" {
 		id += fmt.Sprintf(", %s bytes, sha256 %s", commas(uint64(d.Size)), d.SHA256)
 	}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/poolblame/poolblame/report/batch"
+)
+
+// exitSomeFailed is batch's status when some inputs could not be analysed
+// (they are listed in the summary with their errors).
+const exitSomeFailed = 1
+
+// runBatch analyses many dumps and snapshots and finds the tags that grow.
+func runBatch(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("batch", "PATH... [-j N] [-o DIR] [--drivers DIR]... [--pooltag FILE] [--group-by auto|folder|none] [--format FORMATS] [--httperr FILE]...", stderr)
+	jobs := fs.IntP("jobs", "j", 0, "dumps analysed at once (default: the cores, fewer when memory is short)")
+	out := fs.StringP("output", "o", "poolblame-batch", "folder for the reports, the summary and index.json")
+	var drivers, httperr []string
+	fs.StringArrayVar(&drivers, "drivers", nil, "folder of driver files to search for tag owners (repeatable)")
+	pooltagPath := fs.String("pooltag", "", "pooltag.txt for descriptions (default: the Debugging Tools' copy, if installed)")
+	groupBy := fs.String("group-by", "auto", "auto (dump facts, split by folder when folders overlap in time), folder or none")
+	formats := fs.String("format", "html,json,md", "report formats per dump, comma-separated: text, json, md, csv, html")
+	fs.StringArrayVar(&httperr, "httperr", nil, "HTTP.SYS error log whose refused connections go onto the timeline (repeatable)")
+	top := fs.Int("top", 10, "leading tags per pool in each report")
+	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dumps")
+	tmp := fs.String("temp", "", "folder for decompressed dumps (default: the system's temporary folder)")
+	if st, ok := parseFlags(fs, args); !ok {
+		return st
+	}
+	if fs.NArg() == 0 && len(httperr) == 0 {
+		fs.Usage()
+		return exitError
+	}
+	gb, err := batch.ParseGroupBy(*groupBy)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	ff, err := batch.ParseFormats(*formats)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if *jobs < 0 {
+		return fail(stderr, fmt.Errorf("-j %d: want a positive number of workers", *jobs))
+	}
+	for _, d := range drivers {
+		if fi, err := os.Stat(d); err != nil {
+			return fail(stderr, fmt.Errorf("drivers folder: %w", err))
+		} else if !fi.IsDir() {
+			return fail(stderr, fmt.Errorf("drivers folder %s: not a directory", d))
+		}
+	}
+	db, err := loadPooltag(*pooltagPath)
+	if err != nil {
+		return fail(stderr, err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts := batch.Options{Paths: fs.Args(), OutDir: *out, HTTPErr: httperr, Workers: *jobs, TempDir: *tmp,
+		Formats: ff, DriverDirs: drivers, Pooltag: db, Top: *top, NoDumpImages: *noImages, GroupBy: gb,
+		Now: time.Now().UTC()}
+	bar := isTerminal(stderr)
+	opts.Progress = func(p batch.Progress) { showProgress(stderr, p, bar) }
+	sum, err := batch.Run(ctx, opts)
+	if bar {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if sum == nil {
+		return fail(stderr, err)
+	}
+	writeBatchResult(stdout, sum)
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "poolblame: interrupted; the summary covers the dumps analysed so far\n")
+		return exitError
+	case err != nil:
+		return fail(stderr, err)
+	case sum.Counts.Failed > 0:
+		return exitSomeFailed
+	case !anyPoolData(sum):
+		fmt.Fprintln(stderr, "poolblame: no dump or snapshot held pool data")
+		return exitNoPool
+	}
+	return exitOK
+}
+
+// showProgress draws a bar on a terminal, else one line per input.
+func showProgress(w io.Writer, p batch.Progress, bar bool) {
+	if !bar {
+		line := fmt.Sprintf("poolblame: [%d/%d] %s: %s", p.Done, p.Total, p.Item, p.State)
+		if p.Err != nil {
+			line += ": " + p.Err.Error()
+		}
+		fmt.Fprintln(w, line)
+		return
+	}
+	const width = 30
+	filled := width * p.Done / max(1, p.Total)
+	name := p.Item
+	if r := []rune(name); len(r) > 40 {
+		name = "..." + string(r[len(r)-37:])
+	}
+	fmt.Fprintf(w, "\r\033[K[%s%s] %d/%d %s (%s)", strings.Repeat("#", filled), strings.Repeat(".", width-filled), p.Done, p.Total, name, p.State)
+}
+
+func anyPoolData(s *batch.Summary) bool {
+	for _, d := range s.Dumps {
+		if d.Status == batch.StatusOK || d.Status == batch.StatusPartial {
+			return true
+		}
+	}
+	return len(s.Snapshots) > 0
+}
+
+// writeBatchResult prints the counts, the growing tags and where the
+// summary is.
+func writeBatchResult(w io.Writer, s *batch.Summary) {
+	fmt.Fprintln(w, s.CountsLine())
+	for _, g := range s.Groups {
+		for _, t := range g.Flagged() {
+			fmt.Fprintf(w, "%s %s: %s %s grows %s/day", g.ID, g.Name, t.Tag, t.Pool, humanBytes(uint64(max(0, t.Growth))))
+			if len(t.Drivers) > 0 {
+				fmt.Fprintf(w, " (%s)", strings.Join(t.Drivers, ", "))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	for _, se := range s.Snapshots {
+		unit := "/day"
+		if se.PerStep {
+			unit = "/snapshot"
+		}
+		for _, t := range se.Flagged() {
+			fmt.Fprintf(w, "%s %s: %s %s grows %s%s", se.ID, se.Name, t.Tag, t.Pool, humanBytes(uint64(max(0, t.Growth))), unit)
+			if len(t.Drivers) > 0 {
+				fmt.Fprintf(w, " (%s)", strings.Join(t.Drivers, ", "))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	fmt.Fprintf(w, "summary: %s (also %s, %s)\n", filepath.Join(s.OutDir, batch.SummaryText), batch.SummaryHTML, batch.SummaryJSONL)
+}
