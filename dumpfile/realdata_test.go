@@ -79,6 +79,18 @@ func TestRealTriageDumps(t *testing.T) {
 			if tt.kernBase != 0 && mods[0].Base != tt.kernBase {
 				t.Errorf("ntoskrnl base %#x", mods[0].Base)
 			}
+			if tt.file == "triage_x64.dmp" && (mods[0].CheckSum != 0xa5938c || mods[0].Size != 0x1046000) {
+				t.Errorf("ntoskrnl CheckSum %#x SizeOfImage %#x", mods[0].CheckSum, mods[0].Size)
+			}
+			stamped := 0
+			for _, m := range mods {
+				if m.TimeDateStamp != 0 {
+					stamped++
+				}
+			}
+			if stamped < len(mods)*9/10 {
+				t.Errorf("only %d of %d drivers have a TimeDateStamp", stamped, len(mods))
+			}
 			if f.PresentPages() != 0 {
 				t.Errorf("triage dump has %d pages", f.PresentPages())
 			}

@@ -122,12 +122,12 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 				lay.Encode(tables[c][i*es:], u)
 			}
 			if c == 0 {
-				p.CPU0[t.Tag] = u
+				p.CPU0[t.Tag] = lay.Truncate(u)
 			}
 			sum.Add(u)
 		}
 		sum.Tag = t.Tag
-		p.Sums[t.Tag] = sum
+		p.Sums[t.Tag] = lay.Truncate(sum)
 	}
 	p.Sums[ovfl] = pool.Usage{Tag: ovfl}
 	p.CPU0[ovfl] = pool.Usage{Tag: ovfl}
@@ -243,11 +243,15 @@ func Leak(tag string, paged bool, n, size, churn uint64, cpus int) TagSpec {
 		if cpus > 1 && c == 1 {
 			frees += churn / uint64(cpus)
 		}
+		// Each CPU's table charges bytes on allocation and takes them
+		// back on free: the CPU that frees more holds a negative count,
+		// which wraps like the kernel's unsigned counter.
+		bytes := (allocs - frees) * size
 		u := &t.CPU[c]
 		if paged {
-			u.PagedAllocs, u.PagedFrees, u.PagedBytes = allocs, frees, share*size
+			u.PagedAllocs, u.PagedFrees, u.PagedBytes = allocs, frees, bytes
 		} else {
-			u.NonPagedAllocs, u.NonPagedFrees, u.NonPagedBytes = allocs, frees, share*size
+			u.NonPagedAllocs, u.NonPagedFrees, u.NonPagedBytes = allocs, frees, bytes
 		}
 	}
 	return t

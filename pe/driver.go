@@ -1,0 +1,264 @@
+package pe
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	peparser "github.com/saferwall/pe"
+	"github.com/saferwall/pe/log"
+)
+
+// Layout says how an image's bytes are arranged.
+type Layout int
+
+const (
+	// FileLayout is the image as stored on disk: sections at their
+	// PointerToRawData.
+	FileLayout Layout = iota
+	// MappedLayout is the image as loaded in memory: sections at their
+	// VirtualAddress, as read from a crash dump.
+	MappedLayout
+)
+
+// Driver is one scanned image: its identity and the tags it uses.
+type Driver struct {
+	Path          string      `json:"path"`
+	Name          string      `json:"name"`
+	Size          int64       `json:"size"`
+	SHA256        string      `json:"sha256,omitempty"` // of the file; empty for an image read from memory
+	Machine       Machine     `json:"machine"`
+	TimeDateStamp time.Time   `json:"time_date_stamp"` // PE header link time
+	Reproducible  bool        `json:"reproducible"`    // TimeDateStamp is a build hash (/Brepro), not a time
+	CheckSum      uint32      `json:"checksum"`
+	SizeOfImage   uint32      `json:"size_of_image"`
+	Version       VersionInfo `json:"version"`
+	Signature     Signature   `json:"signature"`
+	Microsoft     bool        `json:"microsoft"` // a Microsoft-made image (see isMicrosoft)
+	Layout        Layout      `json:"-"`
+	Warnings      []string    `json:"warnings,omitempty"` // what could not be read
+	Loaded        *Loaded     `json:"loaded,omitempty"`   // the matching module of a dump, if any
+
+	timestamp uint32
+	ev        tagEvidence
+}
+
+// Evidence returns what the driver holds for tag (protected bit masked).
+func (d *Driver) Evidence(tag uint32) Evidence {
+	e, _ := d.ev.lookup(tag)
+	return e
+}
+
+// Tags lists the tags the driver's code uses: the values found at pool
+// routine call sites and the tag-like instruction immediates, printable
+// four-character ones only, strongest evidence first.
+func (d *Driver) Tags() []TagUse {
+	var out []TagUse
+	for _, c := range d.ev.code {
+		if !tagLike(c.tag) {
+			continue
+		}
+		e, _ := d.ev.lookup(c.tag)
+		out = append(out, TagUse{Tag: c.tag, Evidence: e})
+	}
+	sortTagUses(out)
+	return out
+}
+
+// ScanFile reads a driver file, read-only, and scans it.
+func ScanFile(path string) (*Driver, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return scan(path, data, FileLayout, nil)
+}
+
+// ScanBytes scans an image held in memory. name labels the result and any
+// error. A MappedLayout image (sections at their virtual addresses) is
+// rebuilt in file layout before parsing.
+func ScanBytes(name string, b []byte, layout Layout) (*Driver, error) {
+	return scan(name, b, layout, nil)
+}
+
+// checkHeaders verifies the DOS and NT signatures before the parser is
+// trusted with the bytes.
+func checkHeaders(name string, b []byte) error {
+	if len(b) < 0x40 {
+		return &FormatError{name, "DOS header", 0, fmt.Sprintf("file is %d bytes, shorter than a DOS header", len(b))}
+	}
+	if b[0] != 'M' || b[1] != 'Z' {
+		return &FormatError{name, "e_magic", 0, fmt.Sprintf("%q, want \"MZ\"", b[:2])}
+	}
+	lfanew := int64(binary.LittleEndian.Uint32(b[0x3C:]))
+	if lfanew+4+20 > int64(len(b)) {
+		return &FormatError{name, "e_lfanew", 0x3C, fmt.Sprintf("%#x points past the end of the %d-byte file", lfanew, len(b))}
+	}
+	if !bytes.Equal(b[lfanew:lfanew+4], []byte("PE\x00\x00")) {
+		return &FormatError{name, "PE signature", lfanew, fmt.Sprintf("%q, want \"PE\\0\\0\"", b[lfanew:lfanew+4])}
+	}
+	return nil
+}
+
+// parserOptions returns fresh options for one file: the parser writes
+// defaults into them, so they are never shared.
+func parserOptions() *peparser.Options {
+	return &peparser.Options{
+		Logger:                     log.NewStdLogger(io.Discard),
+		DisableCertValidation:      true, // Microsoft roots are not in Linux trust stores
+		DisableSignatureValidation: true, // the hash is compared below instead
+		OmitExceptionDirectory:     true, // read directly by functionStarts
+		OmitRelocDirectory:         true,
+		OmitTLSDirectory:           true,
+		OmitLoadConfigDirectory:    true,
+		OmitBoundImportDirectory:   true,
+		OmitIATDirectory:           true,
+		OmitCLRHeaderDirectory:     true,
+		OmitCLRMetadata:            true,
+		OmitArchitectureDirectory:  true,
+		OmitGlobalPtrDirectory:     true,
+	}
+}
+
+// scan parses and scans one image. want, when not nil, limits the evidence
+// kept to those (masked) tags. A malformed image returns an error, never a
+// panic.
+func scan(name string, data []byte, layout Layout, want map[uint32]bool) (d *Driver, err error) {
+	stage := "parser"
+	defer func() {
+		if r := recover(); r != nil {
+			if stage == "parser" {
+				d, err = nil, fmt.Errorf("%s: malformed PE image: parser failed: %v", name, r)
+			} else {
+				d, err = nil, fmt.Errorf("%s: internal error in %s: %v", name, stage, r)
+			}
+		}
+	}()
+	if err := checkHeaders(name, data); err != nil {
+		return nil, err
+	}
+	d = &Driver{Path: name, Name: filepath.Base(name), Size: int64(len(data)), Layout: layout}
+	fileData := data
+	var realBase uint64
+	if layout == MappedLayout {
+		fileData, realBase, err = fileLayout(name, data)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		sum := sha256.Sum256(data)
+		d.SHA256 = hex.EncodeToString(sum[:])
+	}
+	ev := newEvidenceBuilder(want)
+	if want != nil {
+		// Looking for a few tags: most files hold none of them. Read the
+		// headers alone first, and stop there when neither the bytes nor
+		// the code can hold a wanted tag.
+		f, err := parseImage(d, fileData, true)
+		if err != nil {
+			return nil, err
+		}
+		readHeaderIdentity(d, f)
+		stage = "code prefilter"
+		ev.scanBytes(data)
+		if len(ev.bytes) == 0 && !codeMayHold(newImage(f, fileData), want) {
+			const note = "not read: the file holds none of the tags searched for"
+			d.Version.Note, d.Signature.Note = note, note
+			d.ev = ev.finish()
+			return d, nil
+		}
+		stage = "parser"
+		d.Warnings = nil
+	}
+	f, err := parseImage(d, fileData, false)
+	if err != nil {
+		return nil, err
+	}
+	stage = "identity reader"
+	readHeaderIdentity(d, f)
+	readIdentity(d, f)
+	stage = "image model"
+	im := newImage(f, fileData)
+	for _, s := range im.sections {
+		if layout == FileLayout && s.rawSize > 0 && uint64(s.off)+uint64(s.rawSize) > uint64(len(fileData)) {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("section %s: raw data %#x-%#x lies past the end of the %d-byte file (truncated?)",
+				s.name, s.off, uint64(s.off)+uint64(s.rawSize), len(fileData)))
+		}
+	}
+	if layout == MappedLayout {
+		im.base = realBase
+		if len(f.Imports) == 0 {
+			d.Warnings = append(d.Warnings, "no import table in the memory image (discarded INIT section?): no call-site evidence")
+		}
+	}
+	stage = "code scanner"
+	scanCode(d, im, ev)
+	if want == nil {
+		ev.scanBytes(data)
+	}
+	d.ev = ev.finish()
+	return d, nil
+}
+
+// parseImage runs the PE parser on a file-layout image: the headers and
+// section table only, or the data directories too. A file whose NT headers
+// or section table cannot be used is an error; problems further in become
+// warnings on d.
+func parseImage(d *Driver, data []byte, headersOnly bool) (*peparser.File, error) {
+	opts := parserOptions()
+	opts.Fast = headersOnly
+	f, err := peparser.NewBytes(data, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", d.Path, err)
+	}
+	perr := f.Parse()
+	ntOff := int64(f.DOSHeader.AddressOfNewEXEHeader)
+	if !f.HasNTHdr {
+		msg := "not parsed"
+		if perr != nil {
+			msg = perr.Error()
+		}
+		return nil, &FormatError{d.Path, "NT headers", ntOff, msg}
+	}
+	// The parser stops at the first implausible section header (or at the
+	// end of the file) and keeps the ones before it.
+	nsec := int(f.NtHeader.FileHeader.NumberOfSections)
+	switch {
+	case len(f.Sections) == 0:
+		return nil, &FormatError{d.Path, "section table", ntOff + 24 + int64(f.NtHeader.FileHeader.SizeOfOptionalHeader),
+			fmt.Sprintf("none of the %d section headers is usable", nsec)}
+	case len(f.Sections) < nsec:
+		d.Warnings = append(d.Warnings, fmt.Sprintf("section table: only the first %d of %d section headers are usable", len(f.Sections), nsec))
+	case perr != nil:
+		d.Warnings = append(d.Warnings, "some data directories could not be parsed: "+perr.Error())
+	}
+	return f, nil
+}
+
+// scanCode decodes the code sections and resolves pool routine calls.
+func scanCode(d *Driver, im *image, ev *evidenceBuilder) {
+	if ev.want != nil && !codeMayHold(im, ev.want) {
+		return // none of the wanted tags can be built by this code
+	}
+	var rec *flowRecorder
+	var tagLoc func(int) int64
+	switch im.machine {
+	case MachineX86, MachineX64:
+		arch := x86Arches[im.machine]
+		rec, tagLoc = scanX86(im, arch, ev), arch.tagLoc
+	case MachineARM64:
+		rec, tagLoc = scanARM64(im, ev), arm64TagLoc
+	default:
+		d.Warnings = append(d.Warnings, fmt.Sprintf("code for %v is not decoded: byte evidence only", im.machine))
+		return
+	}
+	rec.resolveCalls(im.slots, tagLoc, func(v uint32, r int, wrapped bool) {
+		ev.callSite(v, r, wrapped)
+	})
+}

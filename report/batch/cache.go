@@ -1,0 +1,114 @@
+package batch
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// IndexName is the file in the output folder that remembers what was
+// analysed already.
+const IndexName = "index.json"
+
+// indexSchema names the form of index.json; an index of another form is
+// ignored (everything is analysed again).
+const indexSchema = "poolblame.batch.index/1"
+
+// index is index.json: per dump key, the record the summary needs, the
+// tags the trends need, and the report files.
+type index struct {
+	Schema  string                 `json:"schema"`
+	Entries map[string]*indexEntry `json:"entries"`
+}
+
+type indexEntry struct {
+	Key    string      `json:"key"`
+	Record *DumpRecord `json:"record"`
+	// Tags are the largest tags of each pool (keptTags per pool), for
+	// trends; a tag not listed was smaller than the smallest listed.
+	Tags []TagBytes `json:"tags,omitempty"`
+}
+
+// keptTags is how many tags per pool a dump keeps for trends: enough for
+// the leaders and the tags about to become leaders, far fewer than the
+// thousands a server has.
+const keptTags = 100
+
+// loadIndex reads dir/index.json. A missing file is an empty index; an
+// unreadable one is too, with a note saying so.
+func loadIndex(dir string) (*index, string) {
+	ix := &index{Schema: indexSchema, Entries: map[string]*indexEntry{}}
+	p := filepath.Join(dir, IndexName)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ix, ""
+	}
+	if err != nil {
+		return ix, fmt.Sprintf("%s: %v; every dump is analysed again", p, err)
+	}
+	var got index
+	if err := json.Unmarshal(data, &got); err != nil {
+		return ix, fmt.Sprintf("%s: not a readable index (%v); every dump is analysed again", p, err)
+	}
+	if got.Schema != indexSchema {
+		return ix, fmt.Sprintf("%s: index form %q, not %q; every dump is analysed again", p, got.Schema, indexSchema)
+	}
+	for k, e := range got.Entries {
+		if e != nil && e.Record != nil && e.Key == k {
+			ix.Entries[k] = e
+		}
+	}
+	return ix, ""
+}
+
+// lookup returns the entry for key when it can stand for a new analysis:
+// a failure in the dump's own bytes, or a result whose reports exist in
+// every requested format.
+func (ix *index) lookup(key, dir string, formats []string) (*indexEntry, bool) {
+	e, ok := ix.Entries[key]
+	if !ok || key == "" {
+		return nil, false
+	}
+	if e.Record.Status == StatusError {
+		return e, true
+	}
+	for _, f := range formats {
+		name, ok := e.Record.Reports[f]
+		if !ok {
+			return nil, false
+		}
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			return nil, false
+		}
+	}
+	return e, true
+}
+
+// save writes the index atomically: a crash leaves the old one.
+func (ix *index) save(dir string) error {
+	data, err := json.MarshalIndent(ix, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, IndexName+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, IndexName)); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}

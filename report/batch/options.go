@@ -1,0 +1,121 @@
+package batch
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/report"
+)
+
+// GroupBy says how dumps are grouped into machines.
+type GroupBy int
+
+const (
+	GroupAuto   GroupBy = iota // dump facts, split by folder when folders overlap in time
+	GroupFolder                // the folder holding the dump
+	GroupNone                  // all dumps in one group
+)
+
+var groupByNames = [...]string{"auto", "folder", "none"}
+
+func (g GroupBy) String() string {
+	if g < 0 || int(g) >= len(groupByNames) {
+		return fmt.Sprintf("GroupBy(%d)", int(g))
+	}
+	return groupByNames[g]
+}
+
+// ParseGroupBy reads auto, folder or none.
+func ParseGroupBy(s string) (GroupBy, error) {
+	for i, n := range groupByNames {
+		if strings.EqualFold(strings.TrimSpace(s), n) {
+			return GroupBy(i), nil
+		}
+	}
+	return 0, fmt.Errorf("group-by %q: want auto, folder or none", s)
+}
+
+// DefaultFormats are the per-dump report formats when none are asked for.
+var DefaultFormats = []report.Format{report.HTML, report.JSON, report.Markdown}
+
+// ParseFormats reads a comma-separated list of report formats.
+func ParseFormats(s string) ([]report.Format, error) {
+	var out []report.Format
+	seen := map[report.Format]bool{}
+	for _, name := range strings.Split(s, ",") {
+		if strings.TrimSpace(name) == "" {
+			continue
+		}
+		f, err := report.ParseFormat(name)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("format %q: no report format named", s)
+	}
+	return out, nil
+}
+
+// TrendOptions are the thresholds of the trend analysis (see the package
+// documentation).
+type TrendOptions struct {
+	TopK        int     // rank a tag must reach in its pool; 0: 5
+	Consistency float64 // share of dumps or intervals; 0: 0.75
+	FloorPerDay float64 // bytes per day; 0: 1 MiB
+}
+
+func (o TrendOptions) withDefaults() TrendOptions {
+	if o.TopK <= 0 {
+		o.TopK = 5
+	}
+	if o.Consistency <= 0 || o.Consistency > 1 {
+		o.Consistency = 0.75
+	}
+	if o.FloorPerDay <= 0 {
+		o.FloorPerDay = 1 << 20
+	}
+	return o
+}
+
+// Options controls Run.
+type Options struct {
+	Paths   []string // dumps, folders (walked recursively), globs
+	OutDir  string   // created if missing; required
+	HTTPErr []string // HTTP.SYS error logs for the timeline
+
+	// Workers is the number of dumps analysed at once; 0 chooses the
+	// number of cores, fewer when free memory is short.
+	Workers int
+	// TempDir receives decompressed dumps while they are analysed; "":
+	// the system's temporary folder.
+	TempDir string
+
+	Formats      []report.Format // per-dump reports; nil: DefaultFormats
+	DriverDirs   []string        // folders of driver files (report.Options.DriverDirs)
+	Pooltag      *pool.PooltagDB // descriptions and weak evidence; nil: none
+	Top          int             // leading tags per report; 0: 10
+	NoDumpImages bool            // do not scan driver images inside dumps
+	GroupBy      GroupBy
+	Trend        TrendOptions
+
+	// Now stamps the reports and the summary; zero leaves them unstamped.
+	Now time.Time
+	// Progress, when set, is called after each input is done (from one
+	// goroutine at a time).
+	Progress func(Progress)
+}
+
+// Progress is the state of a run after one more input.
+type Progress struct {
+	Done, Total int
+	Item        string // the input just finished
+	State       string // "analysed", "skipped", "failed", "no pool data"
+	Err         error  // for "failed"
+}

@@ -1,0 +1,388 @@
+package batch
+
+import (
+	"archive/zip"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pool/snapshot"
+)
+
+// openText opens a snapshot or log input as a stream.
+func openText(in *input) (io.ReadCloser, error) {
+	switch in.container {
+	case plainFile:
+		return os.Open(in.path)
+	case zipFile:
+		zr, err := zip.OpenReader(in.path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: unreadable zip: %v", in.path, err)
+		}
+		for _, zf := range zr.File {
+			if zf.Name == in.member {
+				rc, err := zf.Open()
+				if err != nil {
+					zr.Close()
+					return nil, fmt.Errorf("%s: %v", in.name(), err)
+				}
+				return readCloser{rc, func() error { rc.Close(); return zr.Close() }}, nil
+			}
+		}
+		zr.Close()
+		return nil, fmt.Errorf("%s: member %s is gone", in.path, in.member)
+	}
+	r, closeDec, err := openCompressed(in.path, in.container)
+	if err != nil {
+		return nil, err
+	}
+	return readCloser{r, func() error { closeDec(); return nil }}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r readCloser) Close() error { return r.close() }
+
+// timedSnapshot is a parsed snapshot with the moment it stands for.
+type timedSnapshot struct {
+	info  *SnapshotInfo
+	order int
+	key   string // the series it belongs to
+}
+
+// readSnapshots parses the snapshot inputs; unreadable ones become notes.
+func readSnapshots(ins []*input, by GroupBy) ([]*timedSnapshot, []string) {
+	var out []*timedSnapshot
+	var notes []string
+	for _, in := range ins {
+		rc, err := openText(in)
+		if err != nil {
+			notes = append(notes, err.Error())
+			continue
+		}
+		snaps, err := snapshot.Parse(rc, in.name())
+		rc.Close()
+		if err != nil {
+			notes = append(notes, err.Error())
+			continue
+		}
+		for i, s := range snaps {
+			info := &SnapshotInfo{File: in.name(), Format: s.Format.String(), Time: s.Time.UTC(), TimeSource: "file",
+				Partial: s.Partial, Tags: len(s.Usages), Notes: s.Notes, snap: s}
+			if len(snaps) > 1 {
+				info.File = fmt.Sprintf("%s #%d", in.name(), i+1)
+			}
+			if info.Time.IsZero() || s.Time.IsZero() {
+				info.Time, info.TimeSource = in.modTime.UTC(), "modified"
+			}
+			if in.modTime.IsZero() && s.Time.IsZero() {
+				info.Time, info.TimeSource = time.Time{}, "order"
+			}
+			if s.Totals.Present {
+				info.PoolNonPaged, info.PoolPaged = s.Totals.PoolNonPaged, s.Totals.PoolPaged
+			}
+			key := in.folder
+			if name := computerName(s); name != "" {
+				key = name
+			}
+			if by == GroupNone {
+				key = "all snapshots"
+			}
+			if s.Session {
+				key += " (session pool)"
+			}
+			out = append(out, &timedSnapshot{info: info, order: in.order*1000 + i, key: key})
+		}
+	}
+	return out, notes
+}
+
+// computerName is the machine a poolmon log names, if it does.
+func computerName(s *snapshot.Snapshot) string {
+	for k, v := range s.Attrs {
+		if strings.EqualFold(strings.TrimLeft(k, "!"), "ComputerName") {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// buildSeries groups snapshots into series and computes their trends.
+func buildSeries(snaps []*timedSnapshot, o TrendOptions) []*Series {
+	o = o.withDefaults()
+	byKey := map[string][]*timedSnapshot{}
+	var keys []string
+	for _, s := range snaps {
+		if byKey[s.key] == nil {
+			keys = append(keys, s.key)
+		}
+		byKey[s.key] = append(byKey[s.key], s)
+	}
+	var out []*Series
+	for i, k := range keys {
+		ss := byKey[k]
+		sort.SliceStable(ss, func(a, b int) bool {
+			ta, tb := ss[a].info.Time, ss[b].info.Time
+			if !ta.Equal(tb) && !ta.IsZero() && !tb.IsZero() {
+				return ta.Before(tb)
+			}
+			return ss[a].order < ss[b].order
+		})
+		se := &Series{ID: fmt.Sprintf("s%d", i+1), Name: k}
+		for j, s := range ss {
+			se.Snapshots = append(se.Snapshots, s.info)
+			if j > 0 && !s.info.Time.After(ss[j-1].info.Time) {
+				se.PerStep = true
+			}
+			if s.info.Time.IsZero() {
+				se.PerStep = true
+			}
+		}
+		if se.PerStep && len(ss) > 1 {
+			se.Notes = append(se.Notes, "the snapshots' times are unknown or equal: they are taken in the order given and growth is per snapshot, not per day")
+		}
+		sources := map[string]bool{}
+		for _, s := range se.Snapshots {
+			sources[s.TimeSource] = true
+		}
+		if sources["modified"] && !se.PerStep {
+			se.Notes = append(se.Notes, "some snapshots carry no time: their files' modification times stand for it")
+		}
+		snapshotTrends(se, o)
+		out = append(out, se)
+	}
+	return out
+}
+
+// snapshotUse returns a tag's use in one pool of a snapshot; ok is false
+// when the snapshot does not list that pool's row for the tag.
+func snapshotUse(s *snapshot.Snapshot, tag pool.Tag, paged bool) (bytes uint64, out int64, ok bool) {
+	u, found := s.Usage(tag)
+	if !found {
+		return 0, 0, false
+	}
+	if paged {
+		if u.PagedAllocs == 0 && u.PagedFrees == 0 && u.PagedBytes == 0 {
+			return 0, 0, false
+		}
+		return u.PagedBytes, u.PagedOutstanding(), true
+	}
+	if u.NonPagedAllocs == 0 && u.NonPagedFrees == 0 && u.NonPagedBytes == 0 {
+		return 0, 0, false
+	}
+	return u.NonPagedBytes, u.NonPagedOutstanding(), true
+}
+
+// seriesCand is a tag in one pool of a snapshot series.
+type seriesCand struct {
+	tag   pool.Tag
+	paged bool
+}
+
+// snapshotTrends computes growth between consecutive snapshots of one
+// live machine: one boot, so the change of bytes is growth itself.
+func snapshotTrends(se *Series, o TrendOptions) {
+	n := len(se.Snapshots)
+	if n < 2 {
+		se.Notes = append(se.Notes, "one snapshot: growth needs two or more")
+	}
+	x := func(i int) float64 { // days, or steps
+		if se.PerStep {
+			return float64(i)
+		}
+		return se.Snapshots[i].Time.Sub(se.Snapshots[0].Time).Hours() / 24
+	}
+	var cands []seriesCand
+	isCand := map[seriesCand]bool{}
+	consider := func(c seriesCand) {
+		if !isCand[c] {
+			isCand[c] = true
+			cands = append(cands, c)
+		}
+	}
+	// Interval rates per tag and pool, and their ranks.
+	rates := make([]map[seriesCand]float64, max(0, n-1))
+	for i := 0; i+1 < n; i++ {
+		rates[i] = map[seriesCand]float64{}
+		a, b := se.Snapshots[i].snap, se.Snapshots[i+1].snap
+		dx := x(i+1) - x(i)
+		for _, u := range b.Usages {
+			for _, paged := range []bool{false, true} {
+				c := seriesCand{u.Tag, paged}
+				bb, _, okB := snapshotUse(b, u.Tag, paged)
+				ba, _, okA := snapshotUse(a, u.Tag, paged)
+				if okA && okB && dx > 0 {
+					rates[i][c] = (float64(bb) - float64(ba)) / dx
+				}
+			}
+		}
+		for _, paged := range []bool{false, true} {
+			var cs []seriesCand
+			for c, r := range rates[i] {
+				if c.paged == paged && r > 0 {
+					cs = append(cs, c)
+				}
+			}
+			sort.Slice(cs, func(p, q int) bool {
+				if rates[i][cs[p]] != rates[i][cs[q]] {
+					return rates[i][cs[p]] > rates[i][cs[q]]
+				}
+				return cs[p].tag < cs[q].tag
+			})
+			for _, c := range cs[:min(o.TopK, len(cs))] {
+				consider(c)
+			}
+		}
+	}
+	// The largest tags of the last snapshot too, so a big steady tag is
+	// listed as such.
+	if n > 0 {
+		last := se.Snapshots[n-1].snap
+		us := append([]pool.Usage(nil), last.Usages...)
+		for _, paged := range []bool{false, true} {
+			sort.SliceStable(us, func(p, q int) bool {
+				if paged {
+					return us[p].PagedBytes > us[q].PagedBytes
+				}
+				return us[p].NonPagedBytes > us[q].NonPagedBytes
+			})
+			for _, u := range us[:min(o.TopK, len(us))] {
+				if _, _, ok := snapshotUse(last, u.Tag, paged); ok {
+					consider(seriesCand{u.Tag, paged})
+				}
+			}
+		}
+	}
+	intervals := n - 1
+	for _, c := range cands {
+		t := &Trend{Tag: c.tag.Trimmed(), Pool: poolName(c.paged)}
+		first, lastIdx := -1, -1
+		for i, s := range se.Snapshots {
+			p := Point{Time: s.Time}
+			if b, out, ok := snapshotUse(s.snap, c.tag, c.paged); ok {
+				p.Present, p.Bytes, p.Outstanding = true, b, out
+				if first < 0 {
+					first = i
+				}
+				lastIdx = i
+			}
+			t.Points = append(t.Points, p)
+		}
+		top := 0
+		for i := 0; i < intervals; i++ {
+			r, ok := rates[i][c]
+			if !ok {
+				continue
+			}
+			t.WithinBoot = append(t.WithinBoot, r)
+			if r > 0 && inTop(rates[i], c, c.paged, o.TopK) {
+				top++
+			}
+		}
+		if intervals > 0 {
+			t.TopShare = float64(top) / float64(intervals)
+		}
+		if first >= 0 && lastIdx > first && x(lastIdx) > x(first) {
+			t.Growth = (float64(t.Points[lastIdx].Bytes) - float64(t.Points[first].Bytes)) / (x(lastIdx) - x(first))
+		}
+		judgeSnapshotTrend(t, se, intervals, o)
+		se.Trends = append(se.Trends, t)
+	}
+	se.Trends = rankTrends(se.Trends)
+}
+
+func inTop(rates map[seriesCand]float64, c seriesCand, paged bool, k int) bool {
+	r := rates[c]
+	higher := 0
+	for d, q := range rates {
+		if d.paged == paged && (q > r || q == r && d.tag < c.tag) {
+			higher++
+		}
+	}
+	return higher < k
+}
+
+// unit prints a growth in the series' unit: per day, or per snapshot
+// when the times are unknown.
+func (se *Series) unit(v float64) string {
+	if se.PerStep {
+		return signedBytes(v) + "/snapshot"
+	}
+	return perDay(v)
+}
+
+func judgeSnapshotTrend(t *Trend, se *Series, intervals int, o TrendOptions) {
+	unit := se.unit
+	span := "over the series"
+	if !se.PerStep && len(se.Snapshots) > 1 {
+		span = fmt.Sprintf("over %s", se.Snapshots[len(se.Snapshots)-1].Time.Sub(se.Snapshots[0].Time).Round(time.Minute))
+	}
+	t.Evidence = fmt.Sprintf("within one boot: %d snapshots %s", len(se.Snapshots), span)
+	floor := o.FloorPerDay
+	if se.PerStep {
+		floor = 1 // times unknown: any growth in every interval counts
+	}
+	switch {
+	case intervals < 1 || len(t.WithinBoot) == 0:
+		t.Reason = "not listed in two consecutive snapshots"
+	case t.Growth <= 0:
+		t.Reason = fmt.Sprintf("does not grow over the series (%s)", unit(t.Growth))
+	case t.Growth < floor:
+		t.Reason = fmt.Sprintf("grows %s, below the floor of %s", unit(t.Growth), unit(floor))
+	case t.TopShare < o.Consistency:
+		t.Reason = fmt.Sprintf("grows %s, but is among the top %d growers of its pool in only %.0f%% of the intervals", unit(t.Growth), o.TopK, 100*t.TopShare)
+	default:
+		t.Flagged = true
+		t.Reason = fmt.Sprintf("grows %s (%s), among the top %d growers of its pool in %.0f%% of the intervals", unit(t.Growth), t.Evidence, o.TopK, 100*t.TopShare)
+	}
+}
+
+func poolName(paged bool) string {
+	if paged {
+		return "paged"
+	}
+	return "nonpaged"
+}
+
+// readRefusals reads HTTP.SYS error logs into refusals per hour.
+func readRefusals(paths []string, ins []*input) []*RefusalLog {
+	var out []*RefusalLog
+	read := func(name string, open func() (io.ReadCloser, error)) {
+		l := &RefusalLog{File: name}
+		out = append(out, l)
+		rc, err := open()
+		if err != nil {
+			l.Err = err.Error()
+			return
+		}
+		defer rc.Close()
+		rs, err := snapshot.ParseHTTPErr(rc, name)
+		if err != nil {
+			l.Err = err.Error()
+			return
+		}
+		l.Hours = snapshot.RefusalsPerHour(rs)
+		for _, h := range l.Hours {
+			l.Total += h.Count
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		seen[p] = true
+		read(p, func() (io.ReadCloser, error) { return os.Open(p) })
+	}
+	for _, in := range ins {
+		if in.member == "" && seen[in.path] {
+			continue
+		}
+		read(in.name(), func() (io.ReadCloser, error) { return openText(in) })
+	}
+	return out
+}
