@@ -4,8 +4,8 @@
 //	go run ./scripts/mksamples
 //
 // Everything it writes follows from this file (fixed seeds), so the
-// committed files are reproducible byte for byte, except the Authenticode
-// signatures, which carry osslsigncode's signing time.
+// dumps are reproducible byte for byte. The signed driver files are not:
+// their Authenticode signatures carry a fresh key and signing time.
 package main
 
 import (
@@ -253,8 +253,11 @@ func (s sample) write(dir string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %v", m.name, err)
 		}
+		// The dump holds the unsigned image: the loader never maps the
+		// certificate table, and this keeps the dumps reproducible.
+		file := img
 		if m.sign != "" {
-			if img, err = sign(tmp, m.sign, img); err != nil {
+			if file, err = sign(tmp, m.sign, img); err != nil {
 				return fmt.Errorf("signing %s: %v", m.name, err)
 			}
 		}
@@ -264,7 +267,7 @@ func (s sample) write(dir string) error {
 		}
 		b.AddModule(mod)
 		if m.folder && folder != "" {
-			if err := os.WriteFile(filepath.Join(folder, m.name), img, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(folder, m.name), file, 0o644); err != nil {
 				return err
 			}
 		}
