@@ -69,6 +69,7 @@ func Build(ctx context.Context, f *dumpfile.File, o Options) (*Report, error) {
 			return nil, err
 		}
 		ev.folder = cat
+		cat.MarkLoaded(mods)
 		r.Sources.DriverFolders = o.DriverDirs
 		r.Sources.FilesIndexed = cat.Files
 		if n := len(cat.Warnings); n > 0 {
@@ -219,39 +220,20 @@ type evidence struct {
 	missingPages int
 }
 
-// scanDumpImages reads each loaded module's image from the dump, page by
-// page; pages the dump cannot give stay zero and are counted.
+// scanDumpImages scans each loaded module's image in the dump. Pages the
+// dump cannot give are counted; a module whose header is missing is
+// skipped.
 func (e *evidence) scanDumpImages(ctx context.Context, f *dumpfile.File) {
 	for _, m := range e.mods {
 		if ctx.Err() != nil {
 			return
 		}
-		size := m.SizeOfImage
-		if size == 0 {
-			size = m.Size
-		}
-		if size == 0 || size > 256<<20 || m.Base == 0 {
-			continue
-		}
-		img := make([]byte, size)
-		got := 0
-		for off := uint32(0); off < size; off += dumpfile.PageSize {
-			n := min(dumpfile.PageSize, size-off)
-			if _, err := f.ReadVirtual(m.Base+uint64(off), img[off:off+n]); err != nil {
-				e.missingPages++
-				continue
-			}
-			got++
-		}
-		if got == 0 {
-			continue
-		}
-		d, err := pe.ScanBytes(m.Name, img, pe.MappedLayout)
+		d, st, err := pe.ScanLoaded(f, m)
+		e.missingPages += st.PagedOut + st.Absent
 		if err != nil {
 			continue
 		}
 		d.Path = "dump:" + m.Path
-		d.Loaded = &pe.Loaded{Module: m.Name, Base: m.Base, SameTimeDateStamp: true, SameSizeOfImage: true}
 		e.dump = append(e.dump, d)
 	}
 }
@@ -277,9 +259,9 @@ func (e *evidence) candidates(tagStr string, db *pool.PooltagDB) []Candidate {
 	if e.folder != nil {
 		for _, c := range e.folder.Find(uint32(tg)) {
 			cand := fromDriver(c.Driver, c.Evidence, "folder")
-			if m := e.module(c.Driver.Name); m != nil {
+			if l := c.Driver.Loaded; l != nil {
 				cand.Loaded = true
-				cand.LoadedNote = loadedNote(c.Driver, m)
+				cand.LoadedNote = l.Note
 			}
 			seen[strings.ToLower(c.Driver.Name)] = len(out)
 			out = append(out, cand)
@@ -395,22 +377,4 @@ func signatureText(d *pe.Driver, source string) string {
 	default:
 		return fmt.Sprintf("signed by %s (issuer %s), HASH DOES NOT MATCH", s.Signer, s.Issuer)
 	}
-}
-
-// loadedNote says how a driver file compares with the module in the dump.
-func loadedNote(d *pe.Driver, m *dumpfile.Module) string {
-	if m.HeaderErr != nil {
-		return "loaded; its header in the dump is unreadable, so the file cannot be compared"
-	}
-	var diff []string
-	if d.SizeOfImage != m.SizeOfImage {
-		diff = append(diff, fmt.Sprintf("SizeOfImage %#x in the file, %#x loaded", d.SizeOfImage, m.SizeOfImage))
-	}
-	if uint32(d.TimeDateStamp.Unix()) != m.TimeDateStamp {
-		diff = append(diff, fmt.Sprintf("TimeDateStamp %#x in the file, %#x loaded", uint32(d.TimeDateStamp.Unix()), m.TimeDateStamp))
-	}
-	if len(diff) == 0 {
-		return "same build as the loaded module (TimeDateStamp and SizeOfImage match)"
-	}
-	return "a different build from the loaded one: " + strings.Join(diff, "; ")
 }

@@ -98,7 +98,7 @@ func fillFacts(rec *DumpRecord, f *dumpfile.File, rep *report.Report) {
 	rec.Paged = &PoolUse{Used: rep.Pool.Paged.Used, Max: rep.Pool.Paged.Max, Percent: rep.Pool.Paged.Percent}
 	for _, rows := range [][]report.TagRow{rep.LeadingNonPaged, rep.LeadingPaged} {
 		for _, t := range rows {
-			l := Leading{Tag: t.Tag, Pool: t.Pool, Bytes: t.Bytes, Outstanding: t.Outstanding, RatePerDay: t.GrowthPerDay}
+			l := Leading{Tag: strings.TrimRight(t.Tag, " "), Pool: t.Pool, Bytes: t.Bytes, Outstanding: t.Outstanding, RatePerDay: t.GrowthPerDay}
 			if len(t.Candidates) > 0 {
 				l.Driver = t.Candidates[0].Name
 			}

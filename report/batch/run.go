@@ -202,6 +202,9 @@ func (r *runner) runDumps(ctx context.Context, dumps []*input, sum *Summary) ([]
 	go func() {
 		defer close(work)
 		for _, i := range jobs {
+			if ctx.Err() != nil {
+				return
+			}
 			select {
 			case work <- i:
 			case <-ctx.Done():

@@ -155,6 +155,12 @@ func buildSeries(snaps []*timedSnapshot, o TrendOptions) []*Series {
 		if sources["modified"] && !se.PerStep {
 			se.Notes = append(se.Notes, "some snapshots carry no time: their files' modification times stand for it")
 		}
+		for _, s := range se.Snapshots {
+			if s.Partial {
+				se.Notes = append(se.Notes, "some snapshots list only part of the tags (a poolmon screen shows what fits its window): a tag absent from one is unknown there, not zero")
+				break
+			}
+		}
 		snapshotTrends(se, o)
 		out = append(out, se)
 	}

@@ -30,6 +30,15 @@ func dumpTrends(g *Group, tags map[*DumpRecord][]TagBytes, o TrendOptions) {
 	case n == 1:
 		g.Notes = append(g.Notes, "one dump with pool data: its rates are averages since boot, which cannot tell growth from a steady size")
 	}
+	partial := 0
+	for _, d := range ds {
+		if d.Status == StatusPartial {
+			partial++
+		}
+	}
+	if partial > 0 {
+		g.Notes = append(g.Notes, fmt.Sprintf("%d of the dumps have partial pool data: a tag missing from one is unknown there, not zero", partial))
+	}
 	if skipped := countUsable(g.Dumps) - len(ds); skipped > 0 {
 		g.Notes = append(g.Notes, fmt.Sprintf("%d dumps with pool data but no uptime are left out of the trends", skipped))
 	}
