@@ -217,3 +217,50 @@ func TestCollisionsHappen(t *testing.T) {
 		t.Errorf("XP keys agree with hash %q, want WRK", r.Global.Hash)
 	}
 }
+
+// What cannot be read is said, and nothing is invented.
+func TestUnreadableTracker(t *testing.T) {
+	tests := []struct {
+		name  string
+		build uint32
+		patch func(b *dumptest.Builder)
+		want  string
+	}{
+		{"table pointer not mapped", 19041, func(b *dumptest.Builder) {
+			v := b.KernelVar(8)
+			b.PutPtr(v, b.UnmappedAddr())
+			b.SetKDBG(dumpfile.KdPoolTrackTable, v)
+		}, "pool tracker table at"},
+		{"variable not mapped", 19041, func(b *dumptest.Builder) {
+			b.SetKDBG(dumpfile.KdPoolTrackTable, b.UnmappedAddr())
+		}, "nt!PoolTrackTable variable at"},
+		{"table pointer NULL", 19041, func(b *dumptest.Builder) {
+			b.SetKDBG(dumpfile.KdPoolTrackTable, b.KernelVar(8))
+		}, "is NULL"},
+		{"unknown build", 1381, nil, "no pool tracker layout known for build 1381"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: tt.build, CPUs: 1, Type: dumpfile.TypeBitmapFull}
+			b := dumptest.New(cfg)
+			if _, err := pooltest.Plant(b, cfg, pooltest.Scenario{Tags: scenarioTags(1)}); err != nil && tt.patch != nil {
+				t.Fatal(err)
+			}
+			if tt.patch != nil {
+				tt.patch(b)
+			}
+			raw, err := b.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := dumpfile.NewFile("x.dmp", dumpfile.Bytes(raw), int64(len(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = pool.Analyze(f)
+			if !errors.Is(err, pool.ErrNoPoolData) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want ErrNoPoolData saying %q", err, tt.want)
+			}
+		})
+	}
+}
