@@ -32,6 +32,11 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	top := fs.Int("top", 10, "leading tags per pool in each report")
 	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dumps")
 	tmp := fs.String("temp", "", "folder for decompressed dumps (default: the system's temporary folder)")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintln(stderr, "exit status: 0 every input read, 1 some inputs could not be analysed (listed in the summary),\n2 bad usage or nothing to do, 3 no dump or snapshot held pool data")
+	}
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}

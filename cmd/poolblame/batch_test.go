@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"compress/gzip"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
 	"github.com/poolblame/poolblame/pool/pooltest"
+	"github.com/poolblame/poolblame/report/batch"
 )
 
 // writeLeakDumps writes three dumps of one machine, a day apart in one
@@ -150,5 +152,26 @@ func TestBatchExitStatus(t *testing.T) {
 				t.Errorf("status %d, want %d; stderr %q, want it to hold %q", st, tt.status, stderr, tt.stderr)
 			}
 		})
+	}
+}
+
+func TestShowProgress(t *testing.T) {
+	tests := []struct {
+		p    batch.Progress
+		bar  bool
+		want string
+	}{
+		{batch.Progress{Done: 2, Total: 4, Item: "a.dmp", State: "analysed"}, false, "poolblame: [2/4] a.dmp: analysed\n"},
+		{batch.Progress{Done: 1, Total: 4, Item: "b.dmp", State: "failed", Err: errors.New("b.dmp: bad")}, false, "poolblame: [1/4] b.dmp: failed: b.dmp: bad\n"},
+		{batch.Progress{Done: 2, Total: 4, Item: "a.dmp", State: "analysed"}, true, "\r\033[K[###############...............] 2/4 a.dmp (analysed)"},
+		{batch.Progress{Done: 4, Total: 4, Item: strings.Repeat("x", 50) + ".dmp", State: "skipped"}, true,
+			"\r\033[K[##############################] 4/4 ..." + strings.Repeat("x", 33) + ".dmp (skipped)"},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		showProgress(&b, tt.p, tt.bar)
+		if b.String() != tt.want {
+			t.Errorf("showProgress(%+v, %v) = %q, want %q", tt.p, tt.bar, b.String(), tt.want)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,13 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/dumpfile/dumptest"
 	"github.com/poolblame/poolblame/report"
 )
 
 // runArchive runs a batch over an archive into out.
 func runArchive(t *testing.T, ar archive, out string, mut func(*Options)) *Summary {
 	t.Helper()
-	tmp := filepath.Join(out + ".tmp")
+	tmp := out + ".tmp"
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -223,8 +227,18 @@ func TestArchive(t *testing.T) {
 		}
 	})
 
+	t.Run("other settings analyse again", func(t *testing.T) {
+		again := runArchive(t, ar, out, func(o *Options) { o.Top = 5 })
+		if c := again.Counts; c.Analysed != ar.dumps || c.Skipped != 0 {
+			t.Errorf("top 5 instead of 10: %+v, want all %d analysed", c, ar.dumps)
+		}
+		if !strings.Contains(strings.Join(again.Notes, "\n"), "other settings") {
+			t.Errorf("notes %q do not say why everything was analysed again", again.Notes)
+		}
+	})
+
 	t.Run("new format renders again", func(t *testing.T) {
-		again := runArchive(t, ar, out, func(o *Options) { o.Formats = []report.Format{report.JSON, report.CSV} })
+		again := runArchive(t, ar, out, func(o *Options) { o.Top = 5; o.Formats = []report.Format{report.JSON, report.CSV} })
 		// Every readable dump lacks its CSV report; the corrupt one is
 		// remembered as failed.
 		if c := again.Counts; c.Analysed != ar.dumps-1 || c.Skipped != 1 {
@@ -284,7 +298,7 @@ func tagsOf(ts []*Trend) []string {
 }
 
 // checkHTML asserts the page is self-contained and well formed, with at
-// least charts line charts.
+// least the given number of charts.
 func checkHTML(t *testing.T, path string, charts int) {
 	t.Helper()
 	page, err := os.ReadFile(path)
@@ -323,5 +337,34 @@ func checkHTML(t *testing.T, path string, charts int) {
 	}
 	if len(stack) != 0 {
 		t.Errorf("unclosed elements %v", stack)
+	}
+}
+
+// TestCancelled: an interrupted run still writes the summary of what it
+// did, names what it did not, and remembers nothing it did not finish.
+func TestCancelled(t *testing.T) {
+	dir := t.TempDir()
+	m := &machine{name: "A", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, CPUs: 2}}
+	for i := 0; i < 3; i++ {
+		p := plannedDump{m: m, boot: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), uptime: time.Duration(i+1) * 24 * time.Hour}
+		write(t, filepath.Join(dir, fmt.Sprintf("d%d.dmp", i)), buildDump(t, p, i))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := filepath.Join(t.TempDir(), "out")
+	s, err := Run(ctx, Options{Paths: []string{dir}, OutDir: out})
+	if !errors.Is(err, context.Canceled) || s == nil {
+		t.Fatalf("Run = %v, %v; want a summary and context.Canceled", s, err)
+	}
+	for _, d := range s.Dumps {
+		if d.Status != StatusError || !strings.Contains(d.Error, "interrupted") {
+			t.Errorf("%s: %s %q, want it not analysed", d.Name(), d.Status, d.Error)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, SummaryText)); err != nil {
+		t.Errorf("no summary after an interrupted run: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, IndexName)); err == nil {
+		t.Error("index.json written though nothing was finished")
 	}
 }

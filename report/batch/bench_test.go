@@ -53,7 +53,9 @@ func writeBenchDumps(b *testing.B, dir string, n int) []string {
 }
 
 // BenchmarkBatch compares a batch run with one worker per core against
-// report.Build run on each dump one after another. Both report ns/dump.
+// report.Build run on each dump one after another, and against what N
+// single runs of the report command do (Build, then the JSON report
+// written to a file). Each reports ns/dump.
 func BenchmarkBatch(b *testing.B) {
 	dir := b.TempDir()
 	paths := writeBenchDumps(b, dir, benchDumps)
@@ -63,6 +65,26 @@ func BenchmarkBatch(b *testing.B) {
 			s, err := Run(context.Background(), Options{Paths: []string{dir}, OutDir: out, Formats: []report.Format{report.JSON}})
 			if err != nil || s.Counts.Analysed != benchDumps {
 				b.Fatalf("%v, %+v", err, s.Counts)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchDumps), "ns/dump")
+	})
+	b.Run("sequential-runs", func(b *testing.B) {
+		out := b.TempDir()
+		for b.Loop() {
+			for i, p := range paths {
+				f, err := dumpfile.Open(p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, err := report.Build(context.Background(), f, report.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := writeReport(filepath.Join(out, fmt.Sprint(i, ".json")), r, report.JSON); err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchDumps), "ns/dump")

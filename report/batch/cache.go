@@ -20,27 +20,32 @@ const indexSchema = "poolblame.batch.index/1"
 // index is index.json: per dump key, the record the summary needs, the
 // tags the trends need, and the report files.
 type index struct {
-	Schema  string                 `json:"schema"`
-	Entries map[string]*indexEntry `json:"entries"`
+	Schema string `json:"schema"`
+	// Settings are the options that shape a report's content; entries
+	// made under other settings are not reused.
+	Settings string                 `json:"settings"`
+	Entries  map[string]*indexEntry `json:"entries"`
 }
 
 type indexEntry struct {
 	Key    string      `json:"key"`
 	Record *DumpRecord `json:"record"`
-	// Tags are the largest tags of each pool (keptTags per pool), for
-	// trends; a tag not listed was smaller than the smallest listed.
+	// Tags are the largest tags of each pool (keptTags per pool, or the
+	// report's own number when larger), for trends; a tag not listed was
+	// smaller than the smallest listed.
 	Tags []TagBytes `json:"tags,omitempty"`
 }
 
 // keptTags is how many tags per pool a dump keeps for trends: enough for
 // the leaders and the tags about to become leaders, far fewer than the
 // thousands a server has.
-const keptTags = 100
+const keptTags = 30
 
 // loadIndex reads dir/index.json. A missing file is an empty index; an
-// unreadable one is too, with a note saying so.
-func loadIndex(dir string) (*index, string) {
-	ix := &index{Schema: indexSchema, Entries: map[string]*indexEntry{}}
+// unreadable one, or one made with other settings, is too, with a note
+// saying so.
+func loadIndex(dir, settings string) (*index, string) {
+	ix := &index{Schema: indexSchema, Settings: settings, Entries: map[string]*indexEntry{}}
 	p := filepath.Join(dir, IndexName)
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -55,6 +60,9 @@ func loadIndex(dir string) (*index, string) {
 	}
 	if got.Schema != indexSchema {
 		return ix, fmt.Sprintf("%s: index form %q, not %q; every dump is analysed again", p, got.Schema, indexSchema)
+	}
+	if got.Settings != settings {
+		return ix, fmt.Sprintf("%s was made with other settings (%s; now %s): every dump is analysed again", p, got.Settings, settings)
 	}
 	for k, e := range got.Entries {
 		if e != nil && e.Record != nil && e.Key == k {
@@ -85,6 +93,26 @@ func (ix *index) lookup(key, dir string, formats []string) (*indexEntry, bool) {
 		}
 	}
 	return e, true
+}
+
+// settingsOf describes the options that shape a report's content.
+func settingsOf(o Options) string {
+	dirs := make([]string, len(o.DriverDirs))
+	for i, d := range o.DriverDirs {
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
+		dirs[i] = d
+	}
+	pooltag := ""
+	if o.Pooltag != nil {
+		pooltag = o.Pooltag.Path
+	}
+	top := o.Top
+	if top <= 0 {
+		top = 10
+	}
+	return fmt.Sprintf("drivers=%q pooltag=%q top=%d dump-images=%v", dirs, pooltag, top, !o.NoDumpImages)
 }
 
 // save writes the index atomically: a crash leaves the old one.

@@ -27,6 +27,8 @@
 //	        folders whose time spans overlap, those folders are taken to be
 //	        different machines of one fleet and split; folders whose spans
 //	        follow one another (an archive filed by week) stay together.
+//	        A dump that describes no physical memory (a triage dump) joins
+//	        the one group with its build, architecture and CPU count.
 //	folder  the folder holding the dump (for a zip member: the zip's
 //	        folder and the member's folder inside it), whatever the facts.
 //	none    every dump in one group.
@@ -40,16 +42,19 @@
 // # Trends
 //
 // Pool counters restart at boot, so raw values are never compared across
-// boots. For each tag and pool of a group, ordered by system time:
+// boots. Each dump contributes the 30 largest tags of each pool (a tag
+// below them is unknown in that dump, not zero). For each tag and pool of
+// a group, ordered by system time:
 //
 //   - rate: bytes / days of uptime in each dump (the average since boot);
 //   - top share: the fraction of the group's dumps in which the tag is
 //     among the top TopK (5) of its pool by rate;
 //   - growth: within one boot, the median of (bytes change / uptime
 //     change) between consecutive dumps, the strongest evidence; across
-//     boots, the slope of a least-squares fit of bytes against uptime,
-//     which is near zero for a tag that reaches a steady size after boot
-//     however large, and near the rate for a leak.
+//     boots, the slope of a least-squares fit of bytes against uptime
+//     (three dumps or more, the shortest uptime under three quarters of
+//     the longest), which is near zero for a tag that reaches a steady
+//     size after boot however large, and near the rate for a leak.
 //
 // A tag is flagged when its top share is at least Consistency (0.75), its
 // median rate and its growth are at least FloorPerDay (1 MiB a day), and
@@ -63,7 +68,7 @@
 // the file, else the file's modification time, else the order given. The
 // snapshots of a series lie within one boot, so growth is the change of
 // bytes between consecutive snapshots over the time elapsed (per step
-// when times are unknown); a tag is flagged when it is among the top TopK
+// when times are unknown or less than a minute apart); a tag is flagged when it is among the top TopK
 // growers in at least Consistency of the intervals and grows by at least
 // FloorPerDay overall. A tag missing from a partial snapshot (a poolmon
 // screen shows what fits) is unknown there, not zero.
@@ -76,7 +81,9 @@
 // zip member its uncompressed size and CRC-32. index.json maps keys to the
 // report files and the facts the summary needs, so a re-run with the same
 // output folder analyses only dumps whose key is new, or whose reports in
-// a requested format are missing. A dump that failed for a reason in its
+// a requested format are missing; a change of --drivers, --pooltag, --top
+// or --no-dump-images, which change what a report says, analyses
+// everything again. A dump that failed for a reason in its
 // own bytes is remembered too; a failure of the machine (no space to
 // extract) is not.
 //

@@ -7,12 +7,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/poolblame/poolblame/dumpfile"
-	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/report"
 )
 
@@ -46,20 +44,24 @@ func (r *runner) analyse(ctx context.Context, in *input) outcome {
 	}
 	defer cleanup()
 
-	rep, err := report.Build(ctx, f, report.Options{Top: r.opts.Top, Pooltag: r.opts.Pooltag,
+	// Trends need more tags than a report lists: build with more rows
+	// and cut the report to its own number after. Rows beyond the first
+	// few change nothing else in a report (the verdict weighs the top
+	// three); TestTrimmedReport holds that.
+	top := r.opts.Top
+	if top <= 0 {
+		top = 10
+	}
+	rep, err := report.Build(ctx, f, report.Options{Top: max(top, keptTags), Pooltag: r.opts.Pooltag,
 		DriverDirs: r.opts.DriverDirs, NoDumpImages: r.opts.NoDumpImages, Now: r.opts.Now})
 	if err != nil {
 		// Build fails only on what stops every report: the drivers folder.
 		return failed(ctx, rec, &machineError{fmt.Errorf("%s: %v", in.name(), err)})
 	}
+	tags := trendTags(rep)
+	rep.LeadingNonPaged = rep.LeadingNonPaged[:min(top, len(rep.LeadingNonPaged))]
+	rep.LeadingPaged = rep.LeadingPaged[:min(top, len(rep.LeadingPaged))]
 	fillFacts(rec, f, rep)
-	var tags []TagBytes
-	if rep.Pool != nil {
-		// The report keeps the leading tags only; trends need more.
-		if res, err := pool.Analyze(f); err == nil {
-			tags = keepTags(res.Usages, keptTags)
-		}
-	}
 
 	rec.Reports = map[string]string{}
 	base := reportBase(in)
@@ -119,27 +121,15 @@ func restoreFacts(rec *DumpRecord) {
 	}
 }
 
-// keepTags returns the n largest tags of each pool.
-func keepTags(us []pool.Usage, n int) []TagBytes {
-	var np, pg []TagBytes
-	for _, u := range us {
-		if u.NonPagedBytes > 0 {
-			np = append(np, TagBytes{Tag: u.Tag.Trimmed(), Pool: "nonpaged", Bytes: u.NonPagedBytes, Outstanding: u.NonPagedOutstanding()})
-		}
-		if u.PagedBytes > 0 {
-			pg = append(pg, TagBytes{Tag: u.Tag.Trimmed(), Pool: "paged", Bytes: u.PagedBytes, Outstanding: u.PagedOutstanding()})
+// trendTags are the tags of a report's leading rows, for trends.
+func trendTags(rep *report.Report) []TagBytes {
+	var out []TagBytes
+	for _, rows := range [][]report.TagRow{rep.LeadingNonPaged, rep.LeadingPaged} {
+		for _, t := range rows {
+			out = append(out, TagBytes{Tag: strings.TrimRight(t.Tag, " "), Pool: t.Pool, Bytes: t.Bytes, Outstanding: t.Outstanding})
 		}
 	}
-	top := func(ts []TagBytes) []TagBytes {
-		sort.SliceStable(ts, func(i, j int) bool {
-			if ts[i].Bytes != ts[j].Bytes {
-				return ts[i].Bytes > ts[j].Bytes
-			}
-			return ts[i].Tag < ts[j].Tag
-		})
-		return ts[:min(n, len(ts))]
-	}
-	return append(top(np), top(pg)...)
+	return out
 }
 
 // formatExt is the file extension of each report format.

@@ -167,7 +167,9 @@ func (d *discovery) walk(root string) error {
 func (d *discovery) add(p string, explicit bool) error {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return err
+		// Gone or unreadable since it was listed: one failed input.
+		d.inputs = append(d.inputs, &input{path: p, folder: filepath.Dir(p), kind: kindDump, size: -1, err: err})
+		return nil
 	}
 	if fi.IsDir() {
 		return d.walk(p)
@@ -244,6 +246,7 @@ func (d *discovery) addCompressed(in *input, head []byte, explicit bool) {
 	if bytes.HasPrefix(head, sigZstd) {
 		in.container = zstdFile
 	}
+	fileSize := in.size
 	in.size = -1
 	dec, closeDec, err := openCompressed(in.path, in.container)
 	if err != nil {
@@ -264,10 +267,9 @@ func (d *discovery) addCompressed(in *input, head []byte, explicit bool) {
 		in.kind, in.err = kindDump, fmt.Errorf("%s: an archive inside a compressed file: decompress it first", in.path)
 	case looksLikeDump(inner, innerName):
 		in.kind = kindDump
-		fi, _ := os.Stat(in.path)
-		in.key = dumpKey(inner, fmt.Sprintf("z%d", fi.Size()))
+		in.key = dumpKey(inner, fmt.Sprintf("z%d", fileSize))
 		if in.container == gzipFile {
-			in.size = gzipSize(in.path, fi.Size())
+			in.size = gzipSize(in.path, fileSize)
 		} else {
 			in.size = zstdSize(in.path)
 		}

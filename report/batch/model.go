@@ -197,6 +197,9 @@ type Trend struct {
 	Drivers  []string // candidate drivers, the most named first
 }
 
+// measured reports whether Growth rests on more than one moment.
+func (t *Trend) measured() bool { return len(t.WithinBoot) > 0 || t.FitPoints > 0 }
+
 // Point is a tag's use in one dump or snapshot.
 type Point struct {
 	Time          time.Time

@@ -86,7 +86,12 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		r.tmpDir = tmp
 		r.disk = newDiskBudget(tmp)
 	}
-	recs, tags, runErr := r.runDumps(ctx, dumps, sum)
+	var recs []*DumpRecord
+	var tags map[*DumpRecord][]TagBytes
+	var runErr error
+	if len(dumps) > 0 {
+		recs, tags, runErr = r.runDumps(ctx, dumps, sum)
+	}
 
 	ts, notes := readSnapshots(snaps, opts.GroupBy)
 	sum.Notes = append(sum.Notes, notes...)
@@ -128,7 +133,7 @@ func chooseWorkers(asked, dumps int) (int, string) {
 // runDumps analyses the dumps not already in the index, in parallel, and
 // returns every dump's record with the tags kept for trends.
 func (r *runner) runDumps(ctx context.Context, dumps []*input, sum *Summary) ([]*DumpRecord, map[*DumpRecord][]TagBytes, error) {
-	ix, note := loadIndex(r.opts.OutDir)
+	ix, note := loadIndex(r.opts.OutDir, settingsOf(r.opts))
 	if note != "" {
 		sum.Notes = append(sum.Notes, note)
 	}
@@ -195,7 +200,7 @@ func (r *runner) runDumps(ctx context.Context, dumps []*input, sum *Summary) ([]
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				results <- result{i, r.analyse(ctx, dumps[i])}
+				results <- result{i, r.analyseSafely(ctx, dumps[i])}
 			}
 		}()
 	}
@@ -260,6 +265,20 @@ func (r *runner) runDumps(ctx context.Context, dumps []*input, sum *Summary) ([]
 		}
 	}
 	return recs, tags, ctx.Err()
+}
+
+// analyseSafely is analyse, with a failure of the reader in one dump
+// turned into that dump's error instead of the end of the batch.
+func (r *runner) analyseSafely(ctx context.Context, in *input) (o outcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			rec := newRecord(in)
+			rec.Status = StatusError
+			rec.Error = fmt.Sprintf("%s: internal error while reading this dump (please report it with the dump's header): %v", in.name(), p)
+			o = outcome{rec: rec}
+		}
+	}()
+	return r.analyse(ctx, in)
 }
 
 // summaryOrder lists the dumps by group, each by time, then the dumps no

@@ -114,6 +114,9 @@ func computerName(s *snapshot.Snapshot) string {
 	return ""
 }
 
+// minSnapshotGap is the least time between snapshots for a rate per day.
+const minSnapshotGap = time.Minute
+
 // buildSeries groups snapshots into series and computes their trends.
 func buildSeries(snaps []*timedSnapshot, o TrendOptions) []*Series {
 	o = o.withDefaults()
@@ -138,7 +141,10 @@ func buildSeries(snaps []*timedSnapshot, o TrendOptions) []*Series {
 		se := &Series{ID: fmt.Sprintf("s%d", i+1), Name: k}
 		for j, s := range ss {
 			se.Snapshots = append(se.Snapshots, s.info)
-			if j > 0 && !s.info.Time.After(ss[j-1].info.Time) {
+			// Snapshots less than a minute apart are copies made at one
+			// moment, not a measurement over time: a rate per day from
+			// them would be noise.
+			if j > 0 && s.info.Time.Sub(ss[j-1].info.Time) < minSnapshotGap {
 				se.PerStep = true
 			}
 			if s.info.Time.IsZero() {
@@ -146,7 +152,7 @@ func buildSeries(snaps []*timedSnapshot, o TrendOptions) []*Series {
 			}
 		}
 		if se.PerStep && len(ss) > 1 {
-			se.Notes = append(se.Notes, "the snapshots' times are unknown or equal: they are taken in the order given and growth is per snapshot, not per day")
+			se.Notes = append(se.Notes, "the snapshots' times are unknown or less than a minute apart: they are taken in the order given and growth is per snapshot, not per day")
 		}
 		sources := map[string]bool{}
 		for _, s := range se.Snapshots {

@@ -13,10 +13,10 @@ import (
 // chartLines is how many trends a chart draws.
 const chartLines = 5
 
-const pageStyle = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1200px}
+const pageStyle = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1400px}
 h1{font-size:1.5em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em}
 table{border-collapse:collapse;margin:.5em 0;font-size:.9em}th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td{white-space:nowrap}td.w{white-space:normal;word-break:break-all}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f3f3}td{white-space:nowrap}td.w{white-space:normal;overflow-wrap:anywhere;min-width:16em}td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.error td{background:#fde8e8}tr.nopool td{background:#fff6dd}tr.flag td{background:#fde8e8}
 .note{color:#555;font-size:.9em}.chart{display:block;margin:.5em 0}
 .ct{font-size:13px;font-weight:bold}.yl{font-size:11px;text-anchor:end}.xl{font-size:11px;text-anchor:middle}.lg{font-size:12px}
@@ -182,12 +182,15 @@ func writeTrendTable(b *bytes.Buffer, ts []*Trend, unit func(float64) string) {
 		if t.Flagged {
 			rank, class = fmt.Sprint(t.Rank), ` class="flag"`
 		}
-		rate := "-"
+		rate, growth := "-", "-"
 		if t.MedianRate > 0 {
 			rate = perDay(t.MedianRate)
 		}
+		if t.measured() {
+			growth = unit(t.Growth)
+		}
 		fmt.Fprintf(b, "<tr%s><td>%s</td><td><code>%s</code></td><td>%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%.0f%%</td><td>%s</td><td class=\"w\">%s</td></tr>\n",
-			class, rank, e(t.Tag), e(t.Pool), e(unit(t.Growth)), e(rate), 100*t.TopShare, e(strings.Join(t.Drivers, ", ")), e(t.Reason))
+			class, rank, e(t.Tag), e(t.Pool), e(growth), e(rate), 100*t.TopShare, e(strings.Join(t.Drivers, ", ")), e(t.Reason))
 	}
 	b.WriteString("</table>\n")
 }
@@ -212,7 +215,7 @@ func groupChart(g *Group) string {
 				continue
 			}
 			l.pts = append(l.pts, chartPoint{x: float64(p.Time.Unix()), y: float64(p.Bytes), seg: p.Boot,
-				title: fmt.Sprintf("%s %s: %s, boot %d, up %s", t.Tag, timeText(p.Time), signedBytes(float64(p.Bytes)), p.Boot, uptimeText(p.UptimeSeconds))})
+				title: fmt.Sprintf("%s %s: %s in %d allocations, boot %d, up %s", t.Tag, timeText(p.Time), signedBytes(float64(p.Bytes)), p.Outstanding, p.Boot, uptimeText(p.UptimeSeconds))})
 		}
 		lines = append(lines, l)
 	}
@@ -240,7 +243,7 @@ func seriesChart(se *Series) string {
 				x = float64(p.Time.Unix())
 			}
 			l.pts = append(l.pts, chartPoint{x: x, y: float64(p.Bytes),
-				title: fmt.Sprintf("%s %s: %s", t.Tag, se.Snapshots[i].File, signedBytes(float64(p.Bytes)))})
+				title: fmt.Sprintf("%s %s: %s in %d allocations", t.Tag, se.Snapshots[i].File, signedBytes(float64(p.Bytes)), p.Outstanding)})
 		}
 		lines = append(lines, l)
 	}

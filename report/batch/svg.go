@@ -40,6 +40,28 @@ func (g chartGeom) py(y float64) float64 {
 	return g.h - g.bottom - (y-g.y0)/(g.y1-g.y0)*(g.h-g.top-g.bottom)
 }
 
+// tickSteps are the spacings a time axis may use, in seconds.
+var tickSteps = []float64{3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400, 91 * 86400, 365 * 86400}
+
+// timeTicks labels a time axis (unix seconds) at round UTC times, at
+// most six of them.
+func (g chartGeom) timeTicks(b *strings.Builder) {
+	step := tickSteps[len(tickSteps)-1]
+	for _, s := range tickSteps {
+		if (g.x1-g.x0)/s <= 6 {
+			step = s
+			break
+		}
+	}
+	layout := "2006-01-02"
+	if step < 86400 {
+		layout = "01-02 15:04"
+	}
+	for x := math.Ceil(g.x0/step) * step; x <= g.x1; x += step {
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="xl">%s</text>`, g.px(x), g.h-g.bottom+18, time.Unix(int64(x), 0).UTC().Format(layout))
+	}
+}
+
 // lineChart draws lines over x (unix seconds when timeAxis, else steps)
 // against bytes, with dashed vertical marks (boot moments).
 func lineChart(title string, lines []chartLine, timeAxis bool, marks []float64) string {
@@ -76,17 +98,12 @@ func lineChart(title string, lines []chartLine, timeAxis bool, marks []float64) 
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, g.left, g.py(y), g.w-g.right, g.py(y))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="yl">%s</text>`, g.left-6, g.py(y)+4, html.EscapeString(signedBytes(y)))
 	}
-	for i := 0; i <= 4; i++ {
-		x := g.x0 + (g.x1-g.x0)*float64(i)/4
-		label := fmt.Sprintf("%.0f", x)
-		if timeAxis {
-			t := time.Unix(int64(x), 0).UTC()
-			label = t.Format("2006-01-02")
-			if g.x1-g.x0 < 3*86400 {
-				label = t.Format("01-02 15:04")
-			}
+	if timeAxis {
+		g.timeTicks(&b)
+	} else {
+		for x := math.Ceil(g.x0); x <= g.x1; x++ {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="xl">%.0f</text>`, g.px(x), g.h-g.bottom+18, x)
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="xl">%s</text>`, g.px(x), g.h-g.bottom+18, html.EscapeString(label))
 	}
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="axis"/>`, g.left, g.h-g.bottom, g.w-g.right, g.h-g.bottom)
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="axis"/>`, g.left, g.top, g.left, g.h-g.bottom)
@@ -157,15 +174,7 @@ func timelineChart(title string, evs []event) string {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, g.left, g.py(y), g.w-g.right, g.py(y))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="yl">%.0f</text>`, g.left-6, g.py(y)+4, y)
 	}
-	for i := 0; i <= 4; i++ {
-		x := g.x0 + (g.x1-g.x0)*float64(i)/4
-		t := time.Unix(int64(x), 0).UTC()
-		label := t.Format("2006-01-02")
-		if g.x1-g.x0 < 3*86400 {
-			label = t.Format("01-02 15:04")
-		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="xl">%s</text>`, g.px(x), g.h-g.bottom+18, label)
-	}
+	g.timeTicks(&b)
 	bw := math.Max(2, g.px(g.x0+3600)-g.px(g.x0)-1)
 	for _, e := range evs {
 		x := g.px(float64(e.t.Unix()))

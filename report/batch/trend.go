@@ -139,12 +139,14 @@ func judgeDumpTrend(t *Trend, n int, o TrendOptions) {
 	}
 	floor := o.FloorPerDay
 	switch {
-	case n < 2 || t.Evidence == "" || (len(t.WithinBoot) == 0 && t.FitPoints == 0):
-		t.Reason = "not enough dumps to see growth"
+	case !t.measured():
+		t.Reason = t.Evidence
 	case t.TopShare < o.Consistency:
 		t.Reason = fmt.Sprintf("among the top %d of its pool in only %.0f%% of the dumps", o.TopK, 100*t.TopShare)
 	case t.MedianRate < floor:
 		t.Reason = fmt.Sprintf("median rate %s is below the floor of %s", perDay(t.MedianRate), perDay(floor))
+	case t.Growth < 0:
+		t.Reason = fmt.Sprintf("steady or shrinking (%s), though its size since boot averages %s", perDay(t.Growth), perDay(t.MedianRate))
 	case t.Growth < floor:
 		t.Reason = fmt.Sprintf("steady: grows %s, below the floor of %s, though its size since boot averages %s", perDay(t.Growth), perDay(floor), perDay(t.MedianRate))
 	case t.Growth < t.MedianRate/2:

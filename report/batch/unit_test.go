@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"math"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/report"
 )
 
@@ -378,5 +380,55 @@ func TestParseOptions(t *testing.T) {
 	}
 	if _, err := ParseGroupBy("rack"); err == nil {
 		t.Error("ParseGroupBy(rack): no error")
+	}
+}
+
+// TestTrimmedReport: a report built with more leading rows and cut to
+// its own number says exactly what the report built with that number
+// says, which is what lets a batch keep more tags for trends without a
+// second pass over the tracker tables.
+func TestTrimmedReport(t *testing.T) {
+	tests := []struct {
+		dump    string
+		drivers []string
+		top     int
+	}{
+		{"../../testdata/win2003-x86-isil.dmp", []string{"../../testdata/drivers-2003"}, 10},
+		{"../../testdata/win11-x64-ctfl.dmp", []string{"../../testdata/drivers-win11"}, 5},
+		{"../../testdata/win11-x64-ctfl.dmp", nil, 3},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.dump), func(t *testing.T) {
+			f, err := dumpfile.Open(tt.dump)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			o := report.Options{Top: tt.top, DriverDirs: tt.drivers}
+			plain, err := report.Build(context.Background(), f, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Top = keptTags
+			more, err := report.Build(context.Background(), f, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(more.LeadingNonPaged) <= tt.top {
+				t.Fatalf("only %d nonpaged rows: the sample cannot tell", len(more.LeadingNonPaged))
+			}
+			more.LeadingNonPaged = more.LeadingNonPaged[:min(tt.top, len(more.LeadingNonPaged))]
+			more.LeadingPaged = more.LeadingPaged[:min(tt.top, len(more.LeadingPaged))]
+			var a, b bytes.Buffer
+			if err := report.Render(&a, plain, report.JSON, report.RenderOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := report.Render(&b, more, report.JSON, report.RenderOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a.Bytes(), b.Bytes()) {
+				t.Errorf("the cut report differs from the plain one:\n%s\n---\n%s", a.Bytes(), b.Bytes())
+			}
+		})
 	}
 }
