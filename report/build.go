@@ -21,6 +21,10 @@ type Options struct {
 	NoDumpImages bool              // do not scan the driver images inside the dump
 	Progress     func(step string) // called before each long step; nil: silent
 	Now          time.Time         // Report.Generated; zero leaves it zero
+
+	// Catalog, when set, is an index of DriverDirs already built (a batch
+	// shares one across dumps); Build reads it and never changes it.
+	Catalog *pe.Catalog
 }
 
 // Build analyses an open dump. It fails only on errors that stop the
@@ -62,14 +66,15 @@ func Build(ctx context.Context, f *dumpfile.File, o Options) (*Report, error) {
 		tags = append(tags, uint32(tg))
 	}
 	ev := &evidence{mods: mods}
-	if len(o.DriverDirs) > 0 {
-		progress("indexing driver folders")
-		cat, err := pe.Index(ctx, o.DriverDirs, pe.IndexOptions{Tags: tags})
-		if err != nil {
-			return nil, err
+	if cat := o.Catalog; cat != nil || len(o.DriverDirs) > 0 {
+		if cat == nil {
+			progress("indexing driver folders")
+			var err error
+			if cat, err = pe.Index(ctx, o.DriverDirs, pe.IndexOptions{Tags: tags}); err != nil {
+				return nil, err
+			}
 		}
 		ev.folder = cat
-		cat.MarkLoaded(mods)
 		r.Sources.DriverFolders = o.DriverDirs
 		r.Sources.FilesIndexed = cat.Files
 		if n := len(cat.Warnings); n > 0 {
@@ -222,13 +227,20 @@ type evidence struct {
 
 // scanDumpImages scans each loaded module's image in the dump. Pages the
 // dump cannot give are counted; a module whose header is missing is
-// skipped.
+// skipped. Drivers in memory have usually lost their import names with
+// their INIT sections, so the pool routines the loaded modules export,
+// read once, name the IAT slots instead; when no module's exports can be
+// read, the images' own import tables are all there is.
 func (e *evidence) scanDumpImages(ctx context.Context, f *dumpfile.File) {
+	exports, err := pe.NewKernelExports(f, e.mods)
+	if err != nil {
+		exports = nil
+	}
 	for _, m := range e.mods {
 		if ctx.Err() != nil {
 			return
 		}
-		d, st, err := pe.ScanLoaded(f, m)
+		d, st, err := pe.ScanLoadedWith(f, m, exports)
 		e.missingPages += st.PagedOut + st.Absent
 		if err != nil {
 			continue
@@ -259,9 +271,9 @@ func (e *evidence) candidates(tagStr string, db *pool.PooltagDB) []Candidate {
 	if e.folder != nil {
 		for _, c := range e.folder.Find(uint32(tg)) {
 			cand := fromDriver(c.Driver, c.Evidence, "folder")
-			if l := c.Driver.Loaded; l != nil {
+			if m := e.module(c.Driver.Name); m != nil {
 				cand.Loaded = true
-				cand.LoadedNote = l.Note
+				cand.LoadedNote = pe.MatchLoaded(c.Driver, *m).Note
 			}
 			seen[strings.ToLower(c.Driver.Name)] = len(out)
 			out = append(out, cand)

@@ -52,8 +52,12 @@ func (r *runner) analyse(ctx context.Context, in *input) outcome {
 	if top <= 0 {
 		top = 10
 	}
+	cat, err := r.driverCatalog(ctx)
+	if err != nil {
+		return failed(ctx, rec, &machineError{fmt.Errorf("%s: %v", in.name(), err)})
+	}
 	rep, err := report.Build(ctx, f, report.Options{Top: max(top, keptTags), Pooltag: r.opts.Pooltag,
-		DriverDirs: r.opts.DriverDirs, NoDumpImages: r.opts.NoDumpImages, Now: r.opts.Now})
+		DriverDirs: r.opts.DriverDirs, Catalog: cat, NoDumpImages: r.opts.NoDumpImages, Now: r.opts.Now})
 	if err != nil {
 		// Build fails only on what stops every report: the drivers folder.
 		return failed(ctx, rec, &machineError{fmt.Errorf("%s: %v", in.name(), err)})

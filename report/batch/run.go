@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/poolblame/poolblame/pe"
 	"os"
 	"runtime"
 	"sort"
@@ -23,6 +24,22 @@ type runner struct {
 	formats []report.Format
 	tmpDir  string
 	disk    *diskBudget
+
+	// The driver folders are indexed once, by the first dump that needs
+	// them, and the catalog is shared read-only by every worker.
+	catOnce sync.Once
+	catalog *pe.Catalog
+	catErr  error
+}
+
+// driverCatalog indexes opts.DriverDirs once, keeping every tag's
+// evidence (the tags each dump needs are not known in advance).
+func (r *runner) driverCatalog(ctx context.Context) (*pe.Catalog, error) {
+	if len(r.opts.DriverDirs) == 0 {
+		return nil, nil
+	}
+	r.catOnce.Do(func() { r.catalog, r.catErr = pe.Index(ctx, r.opts.DriverDirs, pe.IndexOptions{}) })
+	return r.catalog, r.catErr
 }
 
 // Run analyses every dump and snapshot the options name, writes the

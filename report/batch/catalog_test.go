@@ -1,0 +1,46 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/poolblame/poolblame/report"
+)
+
+// One drivers catalog serves every worker: each dump's report names its
+// culprit from the folder, marked loaded, and nothing races (go test -race).
+func TestSharedDriverCatalog(t *testing.T) {
+	out := t.TempDir()
+	s, err := Run(context.Background(), Options{
+		Paths:      []string{"../../testdata/win2003-x86-isil.dmp", "../../testdata/win11-x64-ctfl.dmp"},
+		DriverDirs: []string{"../../testdata/drivers-2003", "../../testdata/drivers-win11"},
+		OutDir:     out, Workers: 2, Formats: []report.Format{report.JSON},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"win2003-x86-isil.dmp": "isil.sys", "win11-x64-ctfl.dmp": "contosoflt.sys"}
+	for _, d := range s.Dumps {
+		b, err := os.ReadFile(filepath.Join(out, d.Reports["json"]))
+		if err != nil {
+			t.Fatalf("%s: %v", d.Name(), err)
+		}
+		var r report.Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Verdict.Culprits) == 0 || r.Verdict.Culprits[0].Driver != want[filepath.Base(d.Name())] {
+			t.Fatalf("%s: culprits %+v", d.Name(), r.Verdict.Culprits)
+		}
+		c := r.LeadingNonPaged[0].Candidates
+		if r.LeadingNonPaged[0].Tag == "smNp" {
+			c = r.LeadingNonPaged[1].Candidates
+		}
+		if len(c) == 0 || c[0].Source != "folder" || !c[0].Loaded || c[0].SHA256 == "" {
+			t.Errorf("%s: first candidate %+v", d.Name(), c)
+		}
+	}
+}
