@@ -241,46 +241,35 @@ func (f *File) scanKDBG() *KDBG {
 	}
 	var found *KDBG
 	tag := []byte("KDBG")
-	f.mem.each(func(pfn, count uint64, off int64) bool {
-		for i := uint64(0); i < count; i++ {
-			po := off + int64(i)*PageSize
-			if po+PageSize > f.size {
-				return false
+	f.Pages(func(pfn uint64, page []byte) bool {
+		for j := 0; ; {
+			k := bytes.Index(page[j:], tag)
+			if k < 0 {
+				return true
 			}
-			page, err := f.readAt(po, PageSize)
-			if err != nil {
-				return false
+			at := j + k
+			j = at + 1
+			start := at - KdOwnerTag
+			if start < 0 || start%8 != 0 || at+8 > len(page) {
+				continue
 			}
-			for j := 0; ; {
-				k := bytes.Index(page[j:], tag)
-				if k < 0 {
-					break
-				}
-				at := j + k
-				j = at + 1
-				start := at - KdOwnerTag
-				if start < 0 || start%8 != 0 || at+8 > len(page) {
-					continue
-				}
-				size := binary.LittleEndian.Uint32(page[at+4:])
-				if size < kdbgMinSize || size > kdbgMaxSize {
-					continue
-				}
-				pa := (pfn+i)<<12 + uint64(start)
-				raw := make([]byte, size)
-				n, _ := f.ReadPhysical(pa, raw)
-				if n < 0x100 {
-					continue
-				}
-				k2 := &KDBG{PAddr: pa, Size: size, Source: "physical scan", raw: raw[:n&^7], is64: f.Is64}
-				if f.PsLoadedModuleList != 0 && k2.PsLoadedModuleList() != f.PsLoadedModuleList&ptrMask(f.Is64) {
-					continue
-				}
-				found = k2
-				return false
+			size := binary.LittleEndian.Uint32(page[at+4:])
+			if size < kdbgMinSize || size > kdbgMaxSize {
+				continue
 			}
+			pa := pfn<<12 + uint64(start)
+			raw := make([]byte, size)
+			n, _ := f.ReadPhysical(pa, raw)
+			if n < 0x100 {
+				continue
+			}
+			k2 := &KDBG{PAddr: pa, Size: size, Source: "physical scan", raw: raw[:n&^7], is64: f.Is64}
+			if f.PsLoadedModuleList != 0 && k2.PsLoadedModuleList() != f.PsLoadedModuleList&ptrMask(f.Is64) {
+				continue
+			}
+			found = k2
+			return false
 		}
-		return true
 	})
 	return found
 }
