@@ -115,7 +115,7 @@ func TestTruncatedPages(t *testing.T) {
 		warn     string
 	}{
 		{"bitmap cut after its header", dumpfile.TypeBitmapFull, dumptest.Damage{}, true, "truncated"},
-		{"runs cut", dumpfile.TypeFull, dumptest.Damage{Truncate: 0x3000}, false, "truncated"},
+		{"runs cut after the header", dumpfile.TypeFull, dumptest.Damage{Truncate: 0x2000}, false, "truncated"},
 		{"run past the end", dumpfile.TypeFull, dumptest.Damage{RunPastEnd: true}, false, "past the end of the file"},
 	}
 	for _, tt := range tests {
