@@ -217,7 +217,7 @@ func indexFile(path string, want map[uint32]bool, maxSize int64, buf *[]byte) (d
 	if _, err := f.ReadAt(b, 0); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	return scan(path, b, FileLayout, want)
+	return scan(path, b, FileLayout, want, nil)
 }
 
 // otherExecutable reports whether an MZ file is a valid executable of

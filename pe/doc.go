@@ -11,6 +11,11 @@
 //   - Bytes: the tag's four bytes appear somewhere in the file, which is
 //     all that findstr /m /l finds.
 //
+// Images read from a crash dump have usually lost their import names with
+// their INIT section; ScanLoadedWith recognises their IAT slots by the
+// addresses the loader wrote there, through the export tables of the
+// modules loaded in the same dump (KernelExports).
+//
 // The protected bit 0x80000000 is masked everywhere: 'Tag'|0x80000000 is the
 // same tag. Identity (machine, timestamps, version resource, Authenticode
 // signer) is read alongside, so that a report can name the file a user can

@@ -77,14 +77,14 @@ func ScanFile(path string) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scan(path, data, FileLayout, nil)
+	return scan(path, data, FileLayout, nil, nil)
 }
 
 // ScanBytes scans an image held in memory. name labels the result and any
 // error. A MappedLayout image (sections at their virtual addresses) is
 // rebuilt in file layout before parsing.
 func ScanBytes(name string, b []byte, layout Layout) (*Driver, error) {
-	return scan(name, b, layout, nil)
+	return scan(name, b, layout, nil, nil)
 }
 
 // checkHeaders verifies the DOS and NT signatures before the parser is
@@ -127,9 +127,10 @@ func parserOptions() *peparser.Options {
 }
 
 // scan parses and scans one image. want, when not nil, limits the evidence
-// kept to those (masked) tags. A malformed image returns an error, never a
-// panic.
-func scan(name string, data []byte, layout Layout, want map[uint32]bool) (d *Driver, err error) {
+// kept to those (masked) tags. exports, when not nil, names the IAT slots
+// of a MappedLayout image by the addresses they hold. A malformed image
+// returns an error, never a panic.
+func scan(name string, data []byte, layout Layout, want map[uint32]bool, exports *KernelExports) (d *Driver, err error) {
 	stage := "parser"
 	defer func() {
 		if r := recover(); r != nil {
@@ -193,8 +194,17 @@ func scan(name string, data []byte, layout Layout, want map[uint32]bool) (d *Dri
 	}
 	if layout == MappedLayout {
 		im.base = realBase
+		named := 0
+		if exports != nil {
+			named = im.bindIAT(data, exports)
+		}
 		if len(f.Imports) == 0 {
-			d.Warnings = append(d.Warnings, "no import table in the memory image (discarded INIT section?): no call-site evidence")
+			switch {
+			case exports == nil:
+				d.Warnings = append(d.Warnings, "no import table in the memory image (discarded INIT section?) and no export tables to name its IAT slots: no call-site evidence")
+			case named == 0:
+				d.Warnings = append(d.Warnings, "no import table in the memory image (discarded INIT section?) and no IAT slot holds a pool routine exported by the dump's modules: no call-site evidence")
+			}
 		}
 	}
 	stage = "code scanner"

@@ -54,6 +54,8 @@ type image struct {
 	data     []byte
 	machine  Machine
 	base     uint64 // ImageBase the code was linked (or, in memory, relocated) for
+	ptr      uint32 // pointer size: 4 (PE32) or 8 (PE32+)
+	iat      span   // the IAT directory (data directory 12); empty when absent
 	sections []section
 	slots    map[uint32]int // IAT slot RVA -> index in poolRoutines
 	starts   []uint32       // function start RVAs from the exception directory, sorted
@@ -73,6 +75,9 @@ func newImage(f *peparser.File, data []byte) *image {
 		im.base, dirs = uint64(oh.ImageBase), oh.DataDirectory
 	}
 	exc := dirs[peparser.ImageDirectoryEntryException]
+	if iat := dirs[peparser.ImageDirectoryEntryIAT]; iat.Size > 0 {
+		im.iat = span{iat.VirtualAddress, iat.VirtualAddress + iat.Size}
+	}
 	// Drivers keep their import tables and names in INIT, an executable
 	// section: decoded as code they would yield made-up immediates.
 	for i, dd := range dirs {
@@ -95,6 +100,7 @@ func newImage(f *peparser.File, data []byte) *image {
 	if _, ok := f.NtHeader.OptionalHeader.(peparser.ImageOptionalHeader64); ok {
 		ptr = 8
 	}
+	im.ptr = ptr
 	for _, imp := range f.Imports {
 		im.inCode = append(im.inCode, span{imp.Descriptor.Name, imp.Descriptor.Name + uint32(len(imp.Name)) + 1})
 		for _, fn := range imp.Functions {

@@ -29,10 +29,20 @@ type ImageStats struct {
 // ScanLoaded reads module m's image from the dump page by page and scans
 // it in memory layout. Pages the dump does not hold are left zero and
 // counted; evidence in them is missing, which the driver's warnings say.
-// Images read from memory have no SHA-256 and no signature; their import
-// table may be gone with the discarded INIT section, in which case only
-// immediate and byte evidence remain.
+// Images read from memory have no SHA-256 and no signature. ScanLoaded
+// names IAT slots from the image's import table alone, reading no other
+// module: when the table is gone with the discarded INIT section, as it
+// usually is, only immediate and byte evidence remain. ScanLoadedWith
+// recovers the call sites.
 func ScanLoaded(f *dumpfile.File, m dumpfile.Module) (*Driver, ImageStats, error) {
+	return ScanLoadedWith(f, m, nil)
+}
+
+// ScanLoadedWith is ScanLoaded that also names the image's IAT slots by
+// the addresses the loader wrote there, through the pool routines the
+// dump's modules export. Build exports once per dump with
+// NewKernelExports; nil is ScanLoaded.
+func ScanLoadedWith(f *dumpfile.File, m dumpfile.Module, exports *KernelExports) (*Driver, ImageStats, error) {
 	var st ImageStats
 	size := m.SizeOfImage
 	if size == 0 {
@@ -61,7 +71,7 @@ func ScanLoaded(f *dumpfile.File, m dumpfile.Module) (*Driver, ImageStats, error
 		}
 	}
 	label := "dump module " + m.Name
-	d, err := scan(label, buf, MappedLayout, nil)
+	d, err := scan(label, buf, MappedLayout, nil, exports)
 	if err != nil {
 		return nil, st, err
 	}

@@ -17,6 +17,12 @@ func openDump(t *testing.T, arch dumpfile.Arch, mods ...dumptest.Module) (*dumpf
 	for _, m := range mods {
 		b.AddModule(m)
 	}
+	return writeDump(t, b)
+}
+
+// writeDump writes b's dump and opens it.
+func writeDump(t testing.TB, b *dumptest.Builder) (*dumpfile.File, []dumpfile.Module) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "memory.dmp")
 	if err := b.WriteFile(path); err != nil {
 		t.Fatal(err)
@@ -33,7 +39,7 @@ func openDump(t *testing.T, arch dumpfile.Arch, mods ...dumptest.Module) (*dumpf
 	return f, list
 }
 
-func module(t *testing.T, list []dumpfile.Module, name string) dumpfile.Module {
+func module(t testing.TB, list []dumpfile.Module, name string) dumpfile.Module {
 	t.Helper()
 	for _, m := range list {
 		if m.Name == name {

@@ -83,7 +83,7 @@ func Build(ctx context.Context, f *dumpfile.File, o Options) (*Report, error) {
 	}
 	if !o.NoDumpImages && f.ReadableError() == nil {
 		progress(fmt.Sprintf("scanning %d driver images in the dump", len(mods)))
-		ev.scanDumpImages(ctx, f)
+		r.Warnings = append(r.Warnings, ev.scanDumpImages(ctx, f)...)
 		r.Sources.DumpImagesScanned = len(ev.dump)
 		r.Sources.DumpPagesMissing = ev.missingPages
 	}
@@ -231,14 +231,17 @@ type evidence struct {
 // their INIT sections, so the pool routines the loaded modules export,
 // read once, name the IAT slots instead; when no module's exports can be
 // read, the images' own import tables are all there is.
-func (e *evidence) scanDumpImages(ctx context.Context, f *dumpfile.File) {
+func (e *evidence) scanDumpImages(ctx context.Context, f *dumpfile.File) (notes []string) {
 	exports, err := pe.NewKernelExports(f, e.mods)
 	if err != nil {
+		notes = append(notes, fmt.Sprintf("kernel exports unreadable (%v): call sites in the dump's driver images may be missed", err))
 		exports = nil
+	} else {
+		notes = append(notes, exports.Notes...)
 	}
 	for _, m := range e.mods {
 		if ctx.Err() != nil {
-			return
+			return notes
 		}
 		d, st, err := pe.ScanLoadedWith(f, m, exports)
 		e.missingPages += st.PagedOut + st.Absent
@@ -248,6 +251,7 @@ func (e *evidence) scanDumpImages(ctx context.Context, f *dumpfile.File) {
 		d.Path = "dump:" + m.Path
 		e.dump = append(e.dump, d)
 	}
+	return notes
 }
 
 // module finds a loaded module by file name.

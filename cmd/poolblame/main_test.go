@@ -199,3 +199,17 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("bad format: status %d", st)
 	}
 }
+
+// From the dump alone: drivers' import names are gone, their IAT slots
+// are named through the kernel's exports, and the call sites are found.
+func TestTagFromDumpOnly(t *testing.T) {
+	out, errs, st := runCmd(t, "tag", "ISil", "CtFl", "--dump", sample2003, "--dump", sample11)
+	if st != exitOK {
+		t.Fatalf("status %d: %s", st, errs)
+	}
+	for _, w := range []string{"isil.sys                 call-site x2", "contosoflt.sys           call-site x2"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}

@@ -29,7 +29,7 @@ const tagArgs = "TAG... [--drivers DIR]... [--dump DUMP] [--json] [--list-tags F
 func runTag(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("tag", tagArgs, stderr)
 	drivers := fs.StringArray("drivers", nil, "folder of driver files to search, recursively (repeatable)")
-	dumpPath := fs.String("dump", "", "crash dump: mark the drivers it loaded and search their images in it")
+	dumpPaths := fs.StringArray("dump", nil, "crash dump: mark the drivers it loaded and search their images in it (repeatable)")
 	asJSON := fs.Bool("json", false, "write JSON")
 	listTags := fs.String("list-tags", "", "list the pool tags a driver file uses, instead of looking tags up")
 	pooltagPath := fs.String("pooltag", "", "pooltag.txt with tag descriptions (default: the Debugging Tools' copy, if installed)")
@@ -59,7 +59,7 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 		}
 		tags = append(tags, t)
 	}
-	if len(*drivers) == 0 && *dumpPath == "" {
+	if len(*drivers) == 0 && len(*dumpPaths) == 0 {
 		fmt.Fprintln(stderr, `poolblame: tag: nothing to search: give --drivers DIR (a folder of driver files, such as a copy of C:\Windows\System32\drivers) or --dump DUMP`)
 		return exitError
 	}
@@ -77,8 +77,8 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 		warnings = append(warnings, w.String())
 	}
 	var notes []string
-	if *dumpPath != "" {
-		n, err := addDump(cat, *dumpPath, &warnings)
+	for _, p := range *dumpPaths {
+		n, err := addDump(cat, p, &warnings)
 		if err != nil {
 			return fail(stderr, err)
 		}
@@ -140,9 +140,18 @@ func addDump(cat *pe.Catalog, path string, warnings *[]string) ([]string, error)
 		notes = append(notes, fmt.Sprintf("module list of %s read in part (%d modules): %v", path, len(mods), err))
 	}
 	matched := cat.MarkLoaded(mods)
+	// Drivers' import names are freed with INIT: their IAT slots are
+	// named through the export tables of the modules in the same dump.
+	exports, err := pe.NewKernelExports(f, mods)
+	if err != nil {
+		notes = append(notes, fmt.Sprintf("%s: kernel exports unreadable (%v): call sites in dump images may be missed", path, err))
+		exports = nil
+	} else {
+		notes = append(notes, exports.Notes...)
+	}
 	read, failed := 0, 0
 	for _, m := range mods {
-		d, _, err := pe.ScanLoaded(f, m)
+		d, _, err := pe.ScanLoadedWith(f, m, exports)
 		if err != nil {
 			failed++
 			*warnings = append(*warnings, err.Error())

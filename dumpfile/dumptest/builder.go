@@ -33,7 +33,8 @@ type module struct {
 	name, path                    string
 	base                          uint64
 	size, timeDateStamp, checkSum uint32
-	entry                         uint64 // VA of its LDR_DATA_TABLE_ENTRY
+	entry                         uint64            // VA of its LDR_DATA_TABLE_ENTRY
+	exports                       map[string]uint32 // exported routine name -> RVA
 }
 
 // Builder assembles the memory of a crashed machine and writes it as a

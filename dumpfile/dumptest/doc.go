@@ -4,7 +4,8 @@
 //
 // A Builder lays out physical memory, builds real page tables for the
 // chosen architecture (x86, x86 PAE, x64, ARM64), maps a kernel image with
-// its loaded-module list and KDBG block, and writes any of the dump
+// its loaded-module list and KDBG block, binds drivers' imports to the
+// pool routines the kernel exports, and writes any of the dump
 // containers Windows uses (run-based, summary, bitmap, RDMP, triage)
 // following the layouts in the project's dump-format reference. Methods
 // that describe memory panic on misuse, as a test helper should; writing

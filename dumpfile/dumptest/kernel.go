@@ -1,6 +1,7 @@
 package dumptest
 
-// Kernel image layout: headers, one page of .text, then .data.
+// Kernel image layout: headers, one page of .text (which also holds the
+// export directory), then .data.
 const (
 	kernelTextRVA = 0x1000
 	kernelDataRVA = 0x2000
@@ -22,10 +23,10 @@ func (b *Builder) setupKernel() {
 		{".text", kernelTextRVA, PageSize, scnCode},
 		{".data", kernelDataRVA, dataSize, scnData},
 	}
-	text := make([]byte, PageSize)
-	for i := range text {
-		text[i] = 0xCC // int3
-	}
+	// .text holds the exported routines' stubs and, as it has room, the
+	// export directory: drivers' imports are bound to these addresses.
+	text, dir, exports := exportPage(a.machine, kernelTextRVA, a.kernelName, kernelExports)
+	img.exportDir = dir
 	img.chunks = []peChunk{{0, peHeaders(a, b.kernBase, img, secs)}, {kernelTextRVA, text}}
 	b.varNext = b.kernBase + kernelDataRVA
 	b.dataEnd = b.varNext + uint64(dataSize)
@@ -65,6 +66,7 @@ func (b *Builder) setupKernel() {
 		size:          img.sizeOfImage,
 		timeDateStamp: img.timeDateStamp,
 		checkSum:      img.checkSum,
+		exports:       exports,
 	}, img.entryRVA)
 }
 

@@ -21,6 +21,21 @@ type Module struct {
 	Size, TimeDateStamp, CheckSum uint32 // used when Image is nil; Size is SizeOfImage (0: 0x8000)
 
 	PagedOut []int // indexes of image pages to leave paged out
+
+	// Exports, for a generated image (Image nil), are routine names the
+	// module exports: stubs and an export directory in its first .text
+	// page, which must exist (Size at least 0x2000). Drivers added later
+	// that import them get their addresses.
+	Exports []string
+
+	// DiscardImports zeroes the image's import descriptors, lookup tables,
+	// hint/name entries and DLL names once its imports are bound, as
+	// Windows frees a driver's INIT section after DriverEntry. The IAT
+	// slots, outside INIT, keep the bound addresses. Whether or not it is
+	// set, imports are bound as the loader binds them: each IAT slot of a
+	// routine exported by a module already loaded (ntoskrnl.exe naming the
+	// kernel) gets the routine's address.
+	DiscardImports bool
 }
 
 const defaultModuleSize = 0x8000
@@ -36,11 +51,18 @@ func (b *Builder) AddModule(m Module) uint64 {
 		base = alignUp(b.modNext, 0x10000)
 	}
 	var img peImage
+	var exports map[string]uint32
 	if m.Image != nil {
 		var err error
 		if img, err = loadPE(m.Image); err != nil {
 			b.misuse("AddModule(%s): %v", m.Name, err)
 		}
+		if len(m.Exports) > 0 {
+			b.misuse("AddModule(%s): Exports applies to generated images; an Image has its own export directory", m.Name)
+		}
+		mem := img.memory()
+		b.bindImports(m.Name, mem, m.DiscardImports)
+		img.chunks = []peChunk{{0, mem}}
 	} else {
 		size := m.Size
 		if size == 0 {
@@ -56,8 +78,21 @@ func (b *Builder) AddModule(m Module) uint64 {
 		if img.sizeOfImage > PageSize {
 			secs = append(secs, peSection{".text", PageSize, img.sizeOfImage - PageSize, scnCode})
 		}
+		var text []byte
+		if len(m.Exports) > 0 {
+			if len(secs) == 0 || len(m.Exports) > maxExports {
+				b.misuse("AddModule(%s): %d exports need a .text page (Size at least 0x2000) and at most %d names", m.Name, len(m.Exports), maxExports)
+			}
+			text, img.exportDir, exports = exportPage(b.arch.machine, PageSize, m.Name, m.Exports)
+			if text == nil {
+				b.misuse("AddModule(%s): the export directory of %d names does not fit in one page", m.Name, len(m.Exports))
+			}
+		}
 		// The header names the module's own base, as a relocated image's does.
 		img.chunks = []peChunk{{0, peHeaders(b.arch, base, img, secs)}}
+		if text != nil {
+			img.chunks = append(img.chunks, peChunk{PageSize, text})
+		}
 	}
 	if base&(PageSize-1) != 0 {
 		b.misuse("AddModule(%s): base %#x is not page aligned", m.Name, base)
@@ -84,6 +119,7 @@ func (b *Builder) AddModule(m Module) uint64 {
 		size:          img.sizeOfImage,
 		timeDateStamp: img.timeDateStamp,
 		checkSum:      img.checkSum,
+		exports:       exports,
 	}, img.entryRVA)
 	return base
 }

@@ -134,7 +134,9 @@ func TestModuleList(t *testing.T) {
 }
 
 // TestModuleImage maps a real driver and compares each section in memory
-// with its raw data in the file.
+// with its raw data in the file. The IAT is the exception: the slots of
+// routines the kernel exports hold their addresses, as the loader leaves
+// them.
 func TestModuleImage(t *testing.T) {
 	const path = "../../../shared/realdata/drivers/winpmem_x64.sys"
 	img, err := os.ReadFile(path)
@@ -145,10 +147,40 @@ func TestModuleImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	soi := f.OptionalHeader.(*pe.OptionalHeader64).SizeOfImage
+	oh := f.OptionalHeader.(*pe.OptionalHeader64)
+	soi, iat := oh.SizeOfImage, oh.DataDirectory[pe.IMAGE_DIRECTORY_ENTRY_IAT]
 	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Seed: 8})
 	base := b.AddModule(dumptest.Module{Name: "winpmem_x64.sys", Image: img, PagedOut: []int{1}})
+	exported := map[uint64]string{}
+	for _, n := range []string{"ExAllocatePoolWithTag", "ExFreePoolWithTag", "ExAllocatePool2", "ExAllocatePoolWithQuotaTag", "ExAllocatePool"} {
+		va, ok := b.Export("ntoskrnl.exe", n)
+		if !ok {
+			t.Fatalf("kernel does not export %s", n)
+		}
+		exported[va] = n
+	}
 	d := parse(t, build(t, b))
+	// winpmem_x64.sys imports ExAllocatePoolWithTag and ExFreePoolWithTag,
+	// which the kernel exports, and others, which it does not.
+	bound := map[string]bool{}
+	for off := uint32(0); off < iat.Size; off += 8 {
+		got, err := d.virt(dumpfile.ArchAMD64, base+uint64(iat.VirtualAddress+off), 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := le.Uint64(got)
+		if n, ok := exported[v]; ok {
+			bound[n] = true
+			continue
+		}
+		if want := fileAt(f, img, iat.VirtualAddress+off, 8); !bytes.Equal(got, want) {
+			t.Errorf("IAT slot at RVA %#x holds %#x: neither the file's value nor a kernel export", iat.VirtualAddress+off, v)
+		}
+	}
+	if !bound["ExAllocatePoolWithTag"] || !bound["ExFreePoolWithTag"] || len(bound) != 2 {
+		t.Errorf("bound IAT slots %v, want ExAllocatePoolWithTag and ExFreePoolWithTag", bound)
+	}
+	inIAT := func(rva uint32) bool { return rva >= iat.VirtualAddress && rva-iat.VirtualAddress < iat.Size }
 	for _, s := range f.Sections {
 		n := min(s.Size, s.VirtualSize)
 		for off := uint32(0); off < n; off += 0x1000 {
@@ -164,8 +196,11 @@ func TestModuleImage(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s+%#x: %v", s.Name, off, err)
 			}
-			if want := img[s.Offset+off : s.Offset+off+uint32(k)]; !bytes.Equal(got, want) {
-				t.Fatalf("%s+%#x differs from the file's raw data", s.Name, off)
+			want := img[s.Offset+off : s.Offset+off+uint32(k)]
+			for i := range got {
+				if got[i] != want[i] && !inIAT(s.VirtualAddress+off+uint32(i)) {
+					t.Fatalf("%s+%#x differs from the file's raw data", s.Name, off+uint32(i))
+				}
 			}
 		}
 	}
@@ -272,4 +307,15 @@ func TestDamage(t *testing.T) {
 			t.Errorf("TotalPresentPages %d equals the set bits", d.present)
 		}
 	})
+}
+
+// fileAt returns n bytes of the file that the image holds at rva.
+func fileAt(f *pe.File, img []byte, rva, n uint32) []byte {
+	for _, s := range f.Sections {
+		if rva >= s.VirtualAddress && rva-s.VirtualAddress+n <= s.Size {
+			off := s.Offset + rva - s.VirtualAddress
+			return img[off : off+n]
+		}
+	}
+	return nil
 }

@@ -22,6 +22,7 @@ const (
 // peImage is an image ready to be mapped: pieces of bytes at RVAs.
 type peImage struct {
 	sizeOfImage, entryRVA, timeDateStamp, checkSum uint32
+	exportDir                                      peDir // generated images only
 	chunks                                         []peChunk
 }
 
@@ -99,7 +100,9 @@ func peHeaders(a *archInfo, imageBase uint64, img peImage, secs []peSection) []b
 		le.PutUint32(oh[0x50:], 0x100000)
 		le.PutUint32(oh[0x54:], 0x1000)
 	}
-	le.PutUint32(oh[dirs-4:], 16) // NumberOfRvaAndSizes; all directories empty
+	le.PutUint32(oh[dirs-4:], 16) // NumberOfRvaAndSizes; all directories but the exports empty
+	le.PutUint32(oh[dirs:], img.exportDir.rva)
+	le.PutUint32(oh[dirs+4:], img.exportDir.size)
 
 	sh := oh[optSize:]
 	for i, s := range secs {
@@ -154,4 +157,16 @@ func loadPE(img []byte) (peImage, error) {
 		out.chunks = append(out.chunks, peChunk{s.VirtualAddress, img[s.Offset : s.Offset+size]})
 	}
 	return out, nil
+}
+
+// memory returns the image as mapped: its chunks at their RVAs in a
+// SizeOfImage buffer.
+func (img peImage) memory() []byte {
+	mem := make([]byte, img.sizeOfImage)
+	for _, c := range img.chunks {
+		if int(c.rva) < len(mem) {
+			copy(mem[c.rva:], c.data)
+		}
+	}
+	return mem
 }

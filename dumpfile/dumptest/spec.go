@@ -46,6 +46,8 @@ type ModuleSpec struct {
 	File                          string
 	Size, TimeDateStamp, CheckSum uint32
 	PagedOut                      []int
+	Exports                       []string
+	DiscardImports                bool
 }
 
 // Addr is an address that reads from JSON as a number or as a string in
@@ -169,7 +171,7 @@ func Build(s Spec) (b *Builder, err error) {
 		mod := Module{
 			Name: m.Name, Path: m.Path, Base: uint64(m.Base),
 			Size: m.Size, TimeDateStamp: m.TimeDateStamp, CheckSum: m.CheckSum,
-			PagedOut: m.PagedOut,
+			PagedOut: m.PagedOut, Exports: m.Exports, DiscardImports: m.DiscardImports,
 		}
 		if m.File != "" {
 			if mod.Image, err = os.ReadFile(m.File); err != nil {

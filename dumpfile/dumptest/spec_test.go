@@ -1,6 +1,8 @@
 package dumptest_test
 
 import (
+	"bytes"
+	"debug/pe"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -8,13 +10,14 @@ import (
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
+	"github.com/poolblame/poolblame/pe/petest"
 )
 
 func TestBuildSpec(t *testing.T) {
 	const spec = `{
 		"Arch": "x64", "Type": "bitmap", "Build": 17763, "Seed": 12, "Uptime": "36h",
 		"Damage": {"Truncate": 0},
-		"Modules": [{"Name": "leaky.sys", "Base": "0xfffff80002000000", "Size": 16384}],
+		"Modules": [{"Name": "leaky.sys", "Base": "0xfffff80002000000", "Size": 16384, "Exports": ["LeakyAlloc"], "DiscardImports": true}],
 		"Pages": [
 			{"VA": "0xffffe00000000000", "Text": "hello pool"},
 			{"VA": "0xffffe00000001000", "Hex": "de ad be ef"},
@@ -36,6 +39,9 @@ func TestBuildSpec(t *testing.T) {
 	b, err := dumptest.Build(s)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if va, ok := b.Export("leaky.sys", "LeakyAlloc"); !ok || va>>12 != 0xFFFFF80002001 {
+		t.Errorf("Export(leaky.sys, LeakyAlloc) = %#x, %v; want an address in its first .text page", va, ok)
 	}
 	d := parse(t, build(t, b))
 	arch := dumpfile.ArchAMD64
@@ -122,6 +128,23 @@ func TestMisusePanics(t *testing.T) {
 		{"module overlap", func(b *dumptest.Builder) { b.AddModule(dumptest.Module{Name: "x.sys", Base: b.KernBase()}) }},
 		{"module no name", func(b *dumptest.Builder) { b.AddModule(dumptest.Module{}) }},
 		{"kdbg past size", func(b *dumptest.Builder) { b.SetKDBG(0x380, 1) }},
+		{"exports of an image", func(b *dumptest.Builder) {
+			b.AddModule(dumptest.Module{Name: "x.sys", Image: driver(t, nil), Exports: []string{"A"}})
+		}},
+		{"exports without text", func(b *dumptest.Builder) {
+			b.AddModule(dumptest.Module{Name: "x.sys", Size: 0x1000, Exports: []string{"A"}})
+		}},
+		{"import name outside image", func(b *dumptest.Builder) {
+			b.AddModule(dumptest.Module{Name: "x.sys", Image: driver(t, func(img []byte) {
+				f, err := pe.NewFile(bytes.NewReader(img))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dir := f.OptionalHeader.(*pe.OptionalHeader64).DataDirectory[pe.IMAGE_DIRECTORY_ENTRY_IMPORT]
+				desc := fileAt(f, img, dir.VirtualAddress, 20)
+				le.PutUint32(desc[12:], 0x7FFFFFF0) // the DLL name's RVA
+			})})
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,8 +157,22 @@ func TestMisusePanics(t *testing.T) {
 				if err, ok := r.(error); !ok || !strings.HasPrefix(err.Error(), "dumptest: ") {
 					t.Fatalf("panic %v: want a dumptest error", r)
 				}
+				t.Log(r)
 			}()
 			tt.do(b)
 		})
 	}
+}
+
+// driver returns a small x64 driver image, changed by edit when not nil.
+func driver(t *testing.T, edit func(img []byte)) []byte {
+	t.Helper()
+	img, err := petest.Build(petest.Driver{Machine: petest.X64, AllocTags: []uint32{petest.Tag("Tst1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(img)
+	}
+	return img
 }

@@ -261,7 +261,9 @@ func (s sample) write(dir string) error {
 				return fmt.Errorf("signing %s: %v", m.name, err)
 			}
 		}
-		mod := dumptest.Module{Name: m.name, Path: `\SystemRoot\system32\DRIVERS\` + m.name, Image: img}
+		// The loader binds the imports; INIT, freed after DriverEntry,
+		// takes the import names with it, as in real dumps.
+		mod := dumptest.Module{Name: m.name, Path: `\SystemRoot\system32\DRIVERS\` + m.name, Image: img, DiscardImports: true}
 		if m.name == s.pagedOut {
 			mod.PagedOut = []int{1}
 		}
