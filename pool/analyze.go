@@ -112,7 +112,7 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 	for _, u := range sum {
 		r.Usages = append(r.Usages, *u)
 	}
-	sort.Slice(r.Usages, func(i, j int) bool { return r.Usages[i].Tag.String() < r.Usages[j].Tag.String() })
+	sort.Slice(r.Usages, func(i, j int) bool { return r.Usages[i].Tag.Less(r.Usages[j].Tag) })
 	for _, u := range r.Usages {
 		r.Limits.NonPagedUsed += u.NonPagedBytes
 		r.Limits.PagedUsed += u.PagedBytes
@@ -175,7 +175,7 @@ func full(t *Table) bool {
 
 // Find returns the usage of one tag.
 func (r *Result) Find(t Tag) (Usage, bool) {
-	i := sort.Search(len(r.Usages), func(i int) bool { return r.Usages[i].Tag.String() >= t.String() })
+	i := sort.Search(len(r.Usages), func(i int) bool { return !r.Usages[i].Tag.Less(t) })
 	if i < len(r.Usages) && r.Usages[i].Tag == t {
 		return r.Usages[i], true
 	}

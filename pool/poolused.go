@@ -67,14 +67,12 @@ func Select(us []Usage, s Selection) []Usage {
 		return 0
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if s.Sort == SortTag {
-			return out[i].Tag.String() < out[j].Tag.String()
+		if s.Sort != SortTag {
+			if ki, kj := key(out[i]), key(out[j]); ki != kj {
+				return ki > kj
+			}
 		}
-		ki, kj := key(out[i]), key(out[j])
-		if ki != kj {
-			return ki > kj
-		}
-		return out[i].Tag.String() < out[j].Tag.String()
+		return out[i].Tag.Less(out[j].Tag)
 	})
 	if s.Top > 0 && len(out) > s.Top {
 		out = out[:s.Top]

@@ -3,6 +3,7 @@ package pool
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
@@ -66,6 +67,10 @@ func (t Tag) String() string {
 
 // Trimmed is String without the trailing pad spaces of short tags.
 func (t Tag) Trimmed() string { return strings.TrimRight(t.String(), " ") }
+
+// Less orders tags as their display strings sort, byte by byte, without
+// building the strings (sorting thousands of tags compares them often).
+func (t Tag) Less(u Tag) bool { return bits.ReverseBytes32(uint32(t)) < bits.ReverseBytes32(uint32(u)) }
 
 // Unprotected clears the protected bit.
 func (t Tag) Unprotected() Tag { return t &^ ProtectedBit }
