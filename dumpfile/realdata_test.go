@@ -64,6 +64,9 @@ func TestRealTriageDumps(t *testing.T) {
 			if k.Source != "triage copy" || k.Size != 0x380 {
 				t.Errorf("KDBG source %q size %#x", k.Source, k.Size)
 			}
+			if tt.file == "triage_x64.dmp" && k.PoolTrackTable() != 0xfffff8047c6168a8 {
+				t.Errorf("KDBG PoolTrackTable %#x", k.PoolTrackTable())
+			}
 			if tt.kernBase != 0 && (k.KernBase() != tt.kernBase || k.PsLoadedModuleList() != tt.psLoaded) {
 				t.Errorf("KDBG KernBase %#x PsLoadedModuleList %#x", k.KernBase(), k.PsLoadedModuleList())
 			}

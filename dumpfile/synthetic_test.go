@@ -85,6 +85,8 @@ func buildPlanted(t testing.TB, c archCase, typ dumpfile.DumpType, mod func(*dum
 	p.largeData = pattern(0x1800, 3)
 	b.Write(p.large, p.largeData)
 	p.module = b.AddModule(dumptest.Module{Name: "isil.sys", TimeDateStamp: 0x41234567, CheckSum: 0xBEEF, Size: 0x6000})
+	b.SetKDBG(dumpfile.KdPteBase, c.base+0x7000)
+	b.SetKDBG(dumpfile.KdMmSessionBase, c.base+0x8000)
 	return b, p
 }
 
@@ -189,6 +191,10 @@ func checkKDBGAndModules(t *testing.T, f *dumpfile.File, b *dumptest.Builder, p 
 	}
 	if k.Source != "header" || k.Encoded || k.KernBase() != b.KernBase() || k.Addr != b.KDBGAddress() {
 		t.Errorf("KDBG source %q encoded %v kernbase %#x addr %#x", k.Source, k.Encoded, k.KernBase(), k.Addr)
+	}
+	base := p.cross - 0x10800
+	if k.PteBase() != base+0x7000 || k.MmSessionBase() != base+0x8000 || k.PsActiveProcessHead() != f.PsActiveProcessHead {
+		t.Errorf("KDBG PteBase %#x MmSessionBase %#x PsActiveProcessHead %#x", k.PteBase(), k.MmSessionBase(), k.PsActiveProcessHead())
 	}
 	if k.PaeEnabled() != (f.Arch() == dumpfile.ArchX86PAE) {
 		t.Errorf("KDBG PaeEnabled %v on %v", k.PaeEnabled(), f.Arch())

@@ -14,35 +14,36 @@ import (
 // dumpInfo is what `poolblame info` says about a dump; its JSON form is
 // the --json output.
 type dumpInfo struct {
-	File            string   `json:"file"`
-	Size            int64    `json:"size"`
-	Release         string   `json:"release"`
-	Build           uint32   `json:"build"`
-	Arch            string   `json:"arch"`
-	HeaderWidth     int      `json:"header_bits"`
-	DumpType        uint32   `json:"dump_type"`
-	DumpTypeName    string   `json:"dump_type_name"`
-	Container       string   `json:"container,omitempty"`
-	CPUs            uint32   `json:"cpus"`
-	PresentPages    uint64   `json:"present_pages"`
-	DescribedPages  uint64   `json:"described_pages"`
-	BugCheck        uint32   `json:"bugcheck"`
-	BugCheckName    string   `json:"bugcheck_name,omitempty"`
-	BugCheckParams  []string `json:"bugcheck_params"`
-	SystemTime      string   `json:"system_time,omitempty"`
-	UptimeSeconds   float64  `json:"uptime_seconds"`
-	DTB             string   `json:"dtb"`
-	KernBase        string   `json:"kernbase,omitempty"`
-	KDBGAddress     string   `json:"kdbg_address,omitempty"`
-	KDBGSource      string   `json:"kdbg_source,omitempty"`
-	KDBGEncoded     bool     `json:"kdbg_encoded"`
-	KDBGError       string   `json:"kdbg_error,omitempty"`
-	ModuleCount     int      `json:"module_count"`
-	Modules         []string `json:"modules,omitempty"`
-	ModuleError     string   `json:"module_error,omitempty"`
-	Comment         string   `json:"comment,omitempty"`
-	PoolDataPresent bool     `json:"pool_data_present"`
-	Warnings        []string `json:"warnings"`
+	File            string            `json:"file"`
+	Size            int64             `json:"size"`
+	Release         string            `json:"release"`
+	Build           uint32            `json:"build"`
+	Arch            string            `json:"arch"`
+	HeaderWidth     int               `json:"header_bits"`
+	DumpType        uint32            `json:"dump_type"`
+	DumpTypeName    string            `json:"dump_type_name"`
+	Container       string            `json:"container,omitempty"`
+	CPUs            uint32            `json:"cpus"`
+	PresentPages    uint64            `json:"present_pages"`
+	DescribedPages  uint64            `json:"described_pages"`
+	BugCheck        uint32            `json:"bugcheck"`
+	BugCheckName    string            `json:"bugcheck_name,omitempty"`
+	BugCheckParams  []string          `json:"bugcheck_params"`
+	SystemTime      string            `json:"system_time,omitempty"`
+	UptimeSeconds   float64           `json:"uptime_seconds"`
+	DTB             string            `json:"dtb"`
+	KernBase        string            `json:"kernbase,omitempty"`
+	KDBGAddress     string            `json:"kdbg_address,omitempty"`
+	KDBGSource      string            `json:"kdbg_source,omitempty"`
+	KDBGEncoded     bool              `json:"kdbg_encoded"`
+	KDBGError       string            `json:"kdbg_error,omitempty"`
+	KDBGFields      map[string]string `json:"kdbg_fields,omitempty"` // raw values: most are addresses of kernel variables
+	ModuleCount     int               `json:"module_count"`
+	Modules         []string          `json:"modules,omitempty"`
+	ModuleError     string            `json:"module_error,omitempty"`
+	Comment         string            `json:"comment,omitempty"`
+	PoolDataPresent bool              `json:"pool_data_present"`
+	Warnings        []string          `json:"warnings"`
 }
 
 func runInfo(args []string, stdout, stderr io.Writer) int {
@@ -117,6 +118,12 @@ func describe(f *dumpfile.File) *dumpInfo {
 		}
 		in.KDBGSource = k.Source
 		in.KDBGEncoded = k.Encoded
+		in.KDBGFields = map[string]string{}
+		for _, fd := range dumpfile.KDBGFields {
+			if v, ok := k.Field(fd); ok {
+				in.KDBGFields[fd.Name] = fmt.Sprintf("%#x", v)
+			}
+		}
 	} else {
 		in.KDBGError = err.Error()
 		in.Warnings = append(in.Warnings, err.Error())
