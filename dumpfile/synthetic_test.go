@@ -85,8 +85,10 @@ func buildPlanted(t testing.TB, c archCase, typ dumpfile.DumpType, mod func(*dum
 	p.largeData = pattern(0x1800, 3)
 	b.Write(p.large, p.largeData)
 	p.module = b.AddModule(dumptest.Module{Name: "isil.sys", TimeDateStamp: 0x41234567, CheckSum: 0xBEEF, Size: 0x6000})
-	b.SetKDBG(dumpfile.KdPteBase, c.base+0x7000)
 	b.SetKDBG(dumpfile.KdMmSessionBase, c.base+0x8000)
+	if c.build >= 14393 { // PteBase exists from Windows 10 RS1 on
+		b.SetKDBG(dumpfile.KdPteBase, c.base+0x7000)
+	}
 	return b, p
 }
 
@@ -193,7 +195,8 @@ func checkKDBGAndModules(t *testing.T, f *dumpfile.File, b *dumptest.Builder, p 
 		t.Errorf("KDBG source %q encoded %v kernbase %#x addr %#x", k.Source, k.Encoded, k.KernBase(), k.Addr)
 	}
 	base := p.cross - 0x10800
-	if k.PteBase() != base+0x7000 || k.MmSessionBase() != base+0x8000 || k.PsActiveProcessHead() != f.PsActiveProcessHead {
+	if k.MmSessionBase() != base+0x8000 || k.PsActiveProcessHead() != f.PsActiveProcessHead ||
+		(f.MinorVersion >= 14393) != (k.PteBase() == base+0x7000) {
 		t.Errorf("KDBG PteBase %#x MmSessionBase %#x PsActiveProcessHead %#x", k.PteBase(), k.MmSessionBase(), k.PsActiveProcessHead())
 	}
 	if k.PaeEnabled() != (f.Arch() == dumpfile.ArchX86PAE) {
