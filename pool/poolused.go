@@ -116,25 +116,34 @@ func WritePoolused(w io.Writer, r *Result, o WriteOptions) error {
 	} else {
 		// WinDbg's widths, widened where a number would touch its
 		// neighbour.
-		w := [4]int{9, 9, 10, 9}
-		fit := func(i int, v int64) { w[i] = max(w[i], len(fmt.Sprint(v))+1) }
-		for _, u := range append(rows, tot) {
-			fit(0, u.NonPagedOutstanding())
-			fit(1, int64(u.NonPagedBytes))
-			fit(2, u.PagedOutstanding())
-			fit(3, int64(u.PagedBytes))
-		}
+		w := widths([4]int{9, 9, 10, 9}, rows)
+
 		ew.printf("%*s%*s\n", 5+w[0]+w[1]-3, "NonPaged", w[2]+w[3]-2, "Paged")
 		ew.printf(" %-4s%*s%*s%*s%*s\n", "Tag", w[0], "Allocs", w[1], "Used", w[2], "Allocs", w[3], "Used")
 		for _, u := range rows {
 			ew.printf(" %-4s%*d%*d%*d%*d%s\n", u.Tag.String(), w[0], u.NonPagedOutstanding(), w[1], u.NonPagedBytes,
 				w[2], u.PagedOutstanding(), w[3], u.PagedBytes, describe(o.Pooltag, u.Tag))
 		}
-		ew.printf(" TOTAL%*d%*d%*d%*d\n", w[0]-1, tot.NonPagedOutstanding(), w[1], tot.NonPagedBytes, w[2], tot.PagedOutstanding(), w[3], tot.PagedBytes)
+		// TOTAL widens only itself when its sums need more room.
+		tw := widths(w, []Usage{tot})
+		ew.printf(" TOTAL%*d%*d%*d%*d\n", tw[0]-1, tot.NonPagedOutstanding(), tw[1], tot.NonPagedBytes, tw[2], tot.PagedOutstanding(), tw[3], tot.PagedBytes)
 	}
 	ew.printf("\n")
 	writeVM(ew, r)
 	return ew.err
+}
+
+// widths widens WinDbg's column widths where a number would touch its
+// neighbour.
+func widths(w [4]int, us []Usage) [4]int {
+	fit := func(i int, v int64) { w[i] = max(w[i], len(fmt.Sprint(v))+1) }
+	for _, u := range us {
+		fit(0, u.NonPagedOutstanding())
+		fit(1, int64(u.NonPagedBytes))
+		fit(2, u.PagedOutstanding())
+		fit(3, int64(u.PagedBytes))
+	}
+	return w
 }
 
 // describe is the text WinDbg glues after the numbers.
@@ -142,7 +151,7 @@ func describe(db *PooltagDB, t Tag) string {
 	if db != nil {
 		if d, bin, ok := db.Describe(t); ok {
 			if bin == "" {
-				return d
+				return d + " " // as WinDbg prints it
 			}
 			return d + " , Binary: " + bin
 		}
