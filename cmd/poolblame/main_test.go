@@ -101,11 +101,11 @@ func TestPoolused2003(t *testing.T) {
 		}
 	}
 	want := []string{
-		" ISil    80939  36678632         0        0UNKNOWN pooltag 'ISil', please update pooltag.txt",
-		" I100    80909  14886928         0        0UNKNOWN pooltag 'I100', please update pooltag.txt",
-		" PcNw   203460  12203296         0        0UNKNOWN pooltag 'PcNw', please update pooltag.txt",
-		" SavE      407  11717016         0        0UNKNOWN pooltag 'SavE', please update pooltag.txt",
-		" IAM     41439   8519576         0        0UNKNOWN pooltag 'IAM ', please update pooltag.txt",
+		" ISil    80939 36678632         0        0UNKNOWN pooltag 'ISil', please update pooltag.txt",
+		" I100    80909 14886928         0        0UNKNOWN pooltag 'I100', please update pooltag.txt",
+		" PcNw   203460 12203296         0        0UNKNOWN pooltag 'PcNw', please update pooltag.txt",
+		" SavE      407 11717016         0        0UNKNOWN pooltag 'SavE', please update pooltag.txt",
+		" IAM     41439  8519576         0        0UNKNOWN pooltag 'IAM ', please update pooltag.txt",
 	}
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
