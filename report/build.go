@@ -62,8 +62,7 @@ func Build(ctx context.Context, f *dumpfile.File, o Options) (*Report, error) {
 
 	var tags []uint32
 	for _, t := range append(append([]TagRow{}, np...), pg...) {
-		tg, _ := pool.ParseTag(t.Tag)
-		tags = append(tags, uint32(tg))
+		tags = append(tags, uint32(t.tag))
 	}
 	ev := &evidence{mods: mods}
 	if cat := o.Catalog; cat != nil || len(o.DriverDirs) > 0 {
@@ -89,10 +88,9 @@ func Build(ctx context.Context, f *dumpfile.File, o Options) (*Report, error) {
 	}
 	for _, rows := range [][]TagRow{np, pg} {
 		for i := range rows {
-			rows[i].Candidates = ev.candidates(rows[i].Tag, o.Pooltag)
+			rows[i].Candidates = ev.candidates(rows[i].tag, o.Pooltag)
 			if o.Pooltag != nil {
-				tg, _ := pool.ParseTag(rows[i].Tag)
-				rows[i].Description, rows[i].PooltagBinary, _ = o.Pooltag.Describe(tg)
+				rows[i].Description, rows[i].PooltagBinary, _ = o.Pooltag.Describe(rows[i].tag)
 			}
 		}
 	}
@@ -177,10 +175,10 @@ func leading(res *pool.Result, key pool.SortKey, top int, uptime float64) []TagR
 	rows := []TagRow{}
 	for _, u := range pool.Select(res.Usages, pool.Selection{Sort: key, Top: top}) {
 		t := TagRow{Tag: u.Tag.String(), Pool: "nonpaged", Outstanding: u.NonPagedOutstanding(),
-			Allocs: u.NonPagedAllocs, Frees: u.NonPagedFrees, Bytes: u.NonPagedBytes}
+			Allocs: u.NonPagedAllocs, Frees: u.NonPagedFrees, Bytes: u.NonPagedBytes, tag: u.Tag}
 		if paged {
 			t = TagRow{Tag: u.Tag.String(), Pool: "paged", Outstanding: u.PagedOutstanding(),
-				Allocs: u.PagedAllocs, Frees: u.PagedFrees, Bytes: u.PagedBytes}
+				Allocs: u.PagedAllocs, Frees: u.PagedFrees, Bytes: u.PagedBytes, tag: u.Tag}
 		}
 		if t.Bytes == 0 {
 			break
@@ -268,8 +266,7 @@ func (e *evidence) module(name string) *dumpfile.Module {
 // first, then loaded in the dump, then count. A driver found both in a
 // folder and in the dump is listed once, from the folder (which has its
 // signature), marked loaded.
-func (e *evidence) candidates(tagStr string, db *pool.PooltagDB) []Candidate {
-	tg, _ := pool.ParseTag(tagStr)
+func (e *evidence) candidates(tg pool.Tag, db *pool.PooltagDB) []Candidate {
 	var out []Candidate
 	seen := map[string]int{}
 	if e.folder != nil {

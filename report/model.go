@@ -1,6 +1,10 @@
 package report
 
-import "time"
+import (
+	"time"
+
+	"github.com/poolblame/poolblame/pool"
+)
 
 // SchemaVersion is the version of the JSON form of Report
 // (report/schema/report.schema.json). It changes when a field changes
@@ -104,6 +108,8 @@ type TagRow struct {
 	PooltagBinary string `json:"pooltag_binary,omitempty"` // pooltag.txt
 
 	Candidates []Candidate `json:"candidates"`
+
+	tag pool.Tag // the raw tag: Tag escapes bytes that are not printable
 }
 
 // Candidate is a driver with evidence for a tag.

@@ -1,0 +1,51 @@
+package report
+
+import (
+	"context"
+	"testing"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/dumpfile/dumptest"
+	"github.com/poolblame/poolblame/pe/petest"
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pool/pooltest"
+)
+
+// A tag whose bytes are not all printable still finds its driver: rows
+// keep the raw tag, not only its escaped display form.
+func TestBuildOddTag(t *testing.T) {
+	odd := pool.Tag(uint32('A') | 'b'<<8 | 0x01<<16 | 'c'<<24) // "Ab\x01c"
+	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, CPUs: 2, Type: dumpfile.TypeBitmapFull}
+	b := dumptest.New(cfg)
+	spec := pooltest.Leak("Xxxx", false, 5000, 512, 10, 2)
+	spec.Tag = odd
+	if _, err := pooltest.Plant(b, cfg, pooltest.Scenario{Tags: []pooltest.TagSpec{spec, pooltest.Leak("Flat", false, 10, 64, 0, 2)},
+		NonPagedMax: 4 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	img, err := petest.Build(petest.Driver{Machine: petest.X64, AllocTags: []uint32{uint32(odd)}, TimeDateStamp: 0x60000000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.AddModule(dumptest.Module{Name: "odd.sys", Image: img, DiscardImports: true})
+	raw, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := dumpfile.NewFile("odd.dmp", dumpfile.Bytes(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(context.Background(), f, Options{})
+	if err != nil || r.Pool == nil {
+		t.Fatalf("%v %s", err, r.PoolError)
+	}
+	row := r.LeadingNonPaged[0]
+	if row.Tag != `Ab\x01c` || len(row.Candidates) == 0 || row.Candidates[0].Name != "odd.sys" ||
+		row.Candidates[0].Evidence != "call-site" || row.Candidates[0].Source != "dump image" {
+		t.Fatalf("row %+v", row)
+	}
+	if len(r.Verdict.Culprits) != 1 || r.Verdict.Culprits[0].Driver != "odd.sys" {
+		t.Errorf("culprits %+v", r.Verdict.Culprits)
+	}
+}
