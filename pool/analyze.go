@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/poolblame/poolblame/dumpfile"
 )
@@ -25,6 +26,9 @@ type Result struct {
 	// not found: the figures then cover one CPU's table only and can show
 	// more frees than allocations.
 	OneCPUOnly bool
+	// MissingCPUs are the CPUs whose tables ExPoolTagTables names but the
+	// dump does not hold: the totals leave their counts out.
+	MissingCPUs []int
 
 	Expansion *Table
 
@@ -80,9 +84,21 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 			r.OneCPUOnly = true
 			r.Notes = append(r.Notes, err.Error())
 		} else {
-			r.PerCPU, r.PerCPUArray = pc.tables, pc.arrayAddr
+			r.PerCPU, r.PerCPUArray, r.MissingCPUs = pc.tables, pc.arrayAddr, pc.missing
+			if len(pc.missing) > 0 {
+				r.Partial = true
+				what := fmt.Sprintf("the tracker tables of CPUs %s are not in the dump: their counts are", cpuList(pc.missing))
+				if len(pc.missing) == 1 {
+					what = fmt.Sprintf("the tracker table of CPU %d is not in the dump: its counts are", pc.missing[0])
+				}
+				r.Missing = append(r.Missing, what+" left out of every total")
+			}
 			for cpu, va := range pc.tables[1:] {
 				t := readTable(f, va, global.Size, global.Layout)
+				if t.Unreadable() == t.Size {
+					tables = append(tables, t) // said above, as a whole
+					continue
+				}
 				if len(t.span.missing) > 0 {
 					r.Partial = true
 					for _, d := range t.span.describe() {
@@ -161,6 +177,15 @@ func add(sum map[Tag]*Usage, u Usage) {
 	}
 	c := u
 	sum[u.Tag] = &c
+}
+
+// cpuList formats CPU numbers: "1, 2, 5".
+func cpuList(cpus []int) string {
+	s := make([]string, len(cpus))
+	for i, c := range cpus {
+		s[i] = fmt.Sprint(c)
+	}
+	return strings.Join(s, ", ")
 }
 
 // full reports a table with no free slot before its sentinel.

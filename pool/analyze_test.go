@@ -264,3 +264,17 @@ func TestUnreadableTracker(t *testing.T) {
 		})
 	}
 }
+
+// ExPoolTagTables names a table the dump does not hold: the other CPUs
+// are summed and the result says whose counts are missing.
+func TestAbsentCPUTable(t *testing.T) {
+	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 22621, CPUs: 4, Type: dumpfile.TypeBitmapFull}
+	r, p := plantAndAnalyze(t, cfg, pooltest.Scenario{Tags: scenarioTags(4), AbsentCPUTable: 2})
+	if r.OneCPUOnly || len(r.PerCPU) != 4 || len(r.MissingCPUs) != 1 || r.MissingCPUs[0] != 2 || !r.Partial {
+		t.Fatalf("one-CPU %v, per-CPU %d, missing %v, partial %v; notes %q", r.OneCPUOnly, len(r.PerCPU), r.MissingCPUs, r.Partial, r.Notes)
+	}
+	checkSums(t, r, p.SumsPresent, nil)
+	if !strings.Contains(strings.Join(r.Missing, ";"), "table of CPU 2 is not in the dump") {
+		t.Errorf("missing %q", r.Missing)
+	}
+}

@@ -81,7 +81,7 @@ func trimNul(b []byte) string {
 type perCPU struct {
 	arrayAddr uint64
 	tables    []uint64 // by CPU; [0] is the global table
-	note      string
+	missing   []int    // CPUs whose table is not in the dump
 }
 
 // findPerCPU looks for ExPoolTagTables without symbols: in the kernel's
@@ -103,6 +103,7 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table) (*perCPU, err
 	ps := f.Arch().PointerSize()
 	maxN := maxTagTables(f.Is64)
 	var rejected []string
+	scanned, unreadable := 0, 0
 	for _, s := range secs {
 		if s.charac&scnMemWrite == 0 || s.charac&scnMemExecute != 0 {
 			continue
@@ -110,8 +111,10 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table) (*perCPU, err
 		var page [dumpfile.PageSize]byte
 		for pva := s.va &^ (dumpfile.PageSize - 1); pva < s.va+uint64(s.size); pva += dumpfile.PageSize {
 			if _, err := f.ReadVirtual(pva, page[:]); err != nil {
-				continue // paged out: nothing to scan there
+				unreadable++ // paged out, absent or cut off: the array may be there
+				continue
 			}
+			scanned++
 			for o := 0; o+ps <= len(page); o += ps {
 				if ptrIn(page[o:], ps) != global.Addr {
 					continue
@@ -129,15 +132,20 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table) (*perCPU, err
 					rejected = append(rejected, fmt.Sprintf("%#x: %d table pointers for %d CPUs", at, len(tabs), cpus))
 					continue
 				}
-				if why := agreeWithGlobal(f, tabs[1:], global); why != "" {
+				missing, why := agreeWithGlobal(f, tabs[1:], global)
+				if why != "" {
 					rejected = append(rejected, fmt.Sprintf("%#x: %s", at, why))
 					continue
 				}
-				return &perCPU{arrayAddr: at, tables: tabs}, nil
+				return &perCPU{arrayAddr: at, tables: tabs, missing: missing}, nil
 			}
 		}
 	}
-	msg := "ExPoolTagTables not found in the kernel's data sections"
+	msg := fmt.Sprintf("ExPoolTagTables not found in the kernel's data sections (%d pages scanned", scanned)
+	if unreadable > 0 {
+		msg += fmt.Sprintf(", %d pages not in the dump, where it may be", unreadable)
+	}
+	msg += ")"
 	if len(rejected) > 0 {
 		msg += fmt.Sprintf(" (candidates rejected: %s)", rejected[0])
 	}
@@ -177,9 +185,11 @@ func tableArray(f *dumpfile.File, at uint64, maxN, ps int) ([]uint64, string) {
 
 // agreeWithGlobal checks that each table holds, at the indices the global
 // table uses, either the same key or none yet (keys are copied lazily).
-func agreeWithGlobal(f *dumpfile.File, tabs []uint64, global *Table) string {
+// Tables the dump does not hold cannot disagree: their CPU numbers (1 for
+// tabs[0]) come back in missing, and the array's shape vouches for them.
+func agreeWithGlobal(f *dumpfile.File, tabs []uint64, global *Table) (missing []int, why string) {
 	es := global.Layout.EntrySize
-	for _, t := range tabs {
+	for n, t := range tabs {
 		keys, present := keysAt(f, t, global.Size, es)
 		same, conflict, readable := 0, 0, 0
 		for i, u := range global.entries {
@@ -196,13 +206,14 @@ func agreeWithGlobal(f *dumpfile.File, tabs []uint64, global *Table) string {
 			}
 		}
 		if readable == 0 {
-			return fmt.Sprintf("table %#x unreadable", t)
+			missing = append(missing, n+1)
+			continue
 		}
 		if conflict > 0 || same == 0 {
-			return fmt.Sprintf("table %#x: %d keys agree with the global table, %d differ", t, same, conflict)
+			return nil, fmt.Sprintf("table %#x: %d keys agree with the global table, %d differ", t, same, conflict)
 		}
 	}
-	return ""
+	return missing, ""
 }
 
 // findExpansion looks for PoolTrackTableExpansion and its size near the

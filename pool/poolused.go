@@ -126,6 +126,7 @@ func WritePoolused(w io.Writer, r *Result, o WriteOptions) error {
 		}
 		// TOTAL widens only itself when its sums need more room.
 		tw := widths(w, []Usage{tot})
+		tw[0] = max(tw[0], len(fmt.Sprint(tot.NonPagedOutstanding()))+2) // "TOTAL" is a column wider than a tag
 		ew.printf(" TOTAL%*d%*d%*d%*d\n", tw[0]-1, tot.NonPagedOutstanding(), tw[1], tot.NonPagedBytes, tw[2], tot.PagedOutstanding(), tw[3], tot.PagedBytes)
 	}
 	ew.printf("\n")
@@ -186,6 +187,9 @@ func writeVM(ew *errWriter, r *Result) {
 func (r *Result) PressureLines() []string {
 	l := r.Limits
 	var out []string
+	if r.OneCPUOnly {
+		out = append(out, "The figures below are ONE CPU's tracker table only: they do not measure the pools' use.")
+	}
 	line := func(name string, used, max uint64, doc string) string {
 		if max == 0 {
 			return fmt.Sprintf("%s pool: %s tracked; maximum unknown (documented limit: %s)", name, mib(used), doc)

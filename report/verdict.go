@@ -196,6 +196,9 @@ func confidence(r *Report, res *pool.Result, t TagRow, c *Candidate) (string, []
 	case c.Evidence == "call-site" || c.Evidence == "immediate":
 		level = "medium"
 	}
+	if res.OneCPUOnly || len(res.MissingCPUs) > 0 {
+		level = "low" // without every CPU's table the totals can be far off
+	}
 	if rivals > 0 {
 		raise = append([]string{fmt.Sprintf("%d other drivers show the same kind of evidence for %s: compare them (tags can be reused on purpose).", rivals, trimTag(t.Tag))}, raise...)
 	}

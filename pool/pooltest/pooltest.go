@@ -40,6 +40,9 @@ type Scenario struct {
 	// AbsentTablePage is 1 + the index of a page of the global table whose
 	// physical page is left out of the dump; 0 leaves none out.
 	AbsentTablePage int
+	// AbsentCPUTable is a CPU (1 or more) whose tracker table is mapped but
+	// left out of the dump; 0 leaves none out.
+	AbsentCPUTable int
 	// Overflow tags go to the expansion table (set when the main table is full).
 	Overflow []TagSpec
 	// NonPagedMax and PagedMax are nt!MmMaximumNonPagedPoolInBytes and
@@ -54,6 +57,7 @@ type Planted struct {
 	PerCPUArray  uint64
 	Expansion    uint64
 	Sums         map[pool.Tag]pool.Usage // over all CPUs
+	SumsPresent  map[pool.Tag]pool.Usage // over the CPUs whose tables the dump holds
 	CPU0         map[pool.Tag]pool.Usage // the global table alone
 	DroppedTags  []pool.Tag              // tags in the absent page
 	NonPagedUsed uint64
@@ -99,7 +103,7 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 		index[t.Tag] = h
 	}
 
-	p := &Planted{Layout: lay, Sums: map[pool.Tag]pool.Usage{}, CPU0: map[pool.Tag]pool.Usage{}}
+	p := &Planted{Layout: lay, Sums: map[pool.Tag]pool.Usage{}, SumsPresent: map[pool.Tag]pool.Usage{}, CPU0: map[pool.Tag]pool.Usage{}}
 	tables := make([][]byte, cpus)
 	for c := range tables {
 		tables[c] = make([]byte, size*es)
@@ -109,7 +113,7 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 	lay.Encode(tables[0][(size-1)*es:], pool.Usage{Tag: ovfl})
 	for _, t := range s.Tags {
 		i := index[t.Tag]
-		var sum pool.Usage
+		var sum, present pool.Usage
 		for c := 0; c < cpus; c++ {
 			var u pool.Usage
 			if c < len(t.CPU) {
@@ -125,16 +129,29 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 				p.CPU0[t.Tag] = lay.Truncate(u)
 			}
 			sum.Add(u)
+			if c != s.AbsentCPUTable {
+				present.Add(u)
+			}
 		}
-		sum.Tag = t.Tag
+		sum.Tag, present.Tag = t.Tag, t.Tag
 		p.Sums[t.Tag] = lay.Truncate(sum)
+		p.SumsPresent[t.Tag] = lay.Truncate(present)
 	}
 	p.Sums[ovfl] = pool.Usage{Tag: ovfl}
+	p.SumsPresent[ovfl] = pool.Usage{Tag: ovfl}
 	p.CPU0[ovfl] = pool.Usage{Tag: ovfl}
 
 	addrs := make([]uint64, cpus)
 	for c := range tables {
-		if c == 0 && s.AbsentTablePage > 0 {
+		switch {
+		case c == 0 && s.AbsentTablePage > 0:
+			continue
+		case c > 0 && c == s.AbsentCPUTable:
+			// Its own stretch, every page mapped but absent from the dump.
+			addrs[c] = b.Alloc(dumpfile.PageSize, dumpfile.PageSize) + 0x0C000000
+			for off := 0; off < len(tables[c]); off += dumpfile.PageSize {
+				b.MapAbsent(addrs[c] + uint64(off))
+			}
 			continue
 		}
 		addrs[c] = b.Alloc(len(tables[c]), dumpfile.PageSize)
