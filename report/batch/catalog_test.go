@@ -32,6 +32,9 @@ func TestSharedDriverCatalog(t *testing.T) {
 		if err := json.Unmarshal(b, &r); err != nil {
 			t.Fatal(err)
 		}
+		if d.Culprit != want[filepath.Base(d.Name())] {
+			t.Errorf("%s: summary culprit %q", d.Name(), d.Culprit)
+		}
 		if len(r.Verdict.Culprits) == 0 || r.Verdict.Culprits[0].Driver != want[filepath.Base(d.Name())] {
 			t.Fatalf("%s: culprits %+v", d.Name(), r.Verdict.Culprits)
 		}

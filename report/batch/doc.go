@@ -116,6 +116,9 @@
 //	top_tag, top_pool, top_bytes, top_driver
 //	                the leading nonpaged tag (else the leading paged one)
 //	                and the driver the report names first for it
+//	culprit         the driver the report's verdict names first (it can
+//	                differ from top_driver: a Microsoft owner of a larger
+//	                tag is not blamed on size alone)
 //	confidence      the report verdict's confidence
 //	leading         the report's leading tags: {tag, pool, bytes,
 //	                outstanding, rate_per_day, driver}

@@ -92,6 +92,9 @@ func fillFacts(rec *DumpRecord, f *dumpfile.File, rep *report.Report) {
 		rec.KernBase = fmt.Sprintf("%#x", rec.kernBase)
 	}
 	rec.Confidence = rep.Verdict.Confidence
+	if len(rep.Verdict.Culprits) > 0 {
+		rec.Culprit = rep.Verdict.Culprits[0].Driver
+	}
 	if rep.Pool == nil {
 		rec.Status, rec.PoolError = StatusNoPool, rep.PoolError
 		return

@@ -86,6 +86,7 @@ type DumpRecord struct {
 	TopPool    string `json:"top_pool,omitempty"`
 	TopBytes   uint64 `json:"top_bytes,omitempty"`
 	TopDriver  string `json:"top_driver,omitempty"`
+	Culprit    string `json:"culprit,omitempty"` // the driver the report's verdict names first
 	Confidence string `json:"confidence,omitempty"`
 
 	Leading []Leading `json:"leading,omitempty"`

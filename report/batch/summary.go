@@ -106,8 +106,11 @@ func dumpRow(d *DumpRecord, name string) []string {
 	if d.TopTag != "" {
 		top = fmt.Sprintf("%s %s", d.TopTag, signedBytes(float64(d.TopBytes)))
 	}
-	if d.TopDriver != "" {
-		drv = d.TopDriver
+	if d.Culprit != "" {
+		drv = d.Culprit
+		if d.Confidence != "" {
+			drv += " (" + d.Confidence + ")"
+		}
 	}
 	return []string{name, d.Group, fmt.Sprint(d.Build), bug, timeText(d.SystemTime), uptimeText(d.UptimeSeconds), np, top, drv}
 }
