@@ -101,7 +101,7 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table) (*perCPU, err
 		return nil, fmt.Errorf("kernel image sections unreadable: %w", err)
 	}
 	ps := f.Arch().PointerSize()
-	maxN := maxTagTables(f.Is64)
+	maxN := max(maxTagTables(f.Is64), cpus) // more than 64 CPUs: processor groups
 	var rejected []string
 	scanned, unreadable := 0, 0
 	for _, s := range secs {

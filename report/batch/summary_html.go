@@ -16,7 +16,7 @@ const chartLines = 5
 const pageStyle = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1400px}
 h1{font-size:1.5em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em}
 table{border-collapse:collapse;margin:.5em 0;font-size:.9em}th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td{white-space:nowrap}td.w{white-space:normal;overflow-wrap:anywhere;min-width:16em}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f3f3}td{white-space:nowrap}td.w{white-space:normal;overflow-wrap:anywhere;min-width:16em}td.s{white-space:normal;overflow-wrap:anywhere;min-width:8em}td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.error td{background:#fde8e8}tr.nopool td{background:#fff6dd}tr.flag td{background:#fde8e8}
 .note{color:#555;font-size:.9em}.chart{display:block;margin:.5em 0}
 .ct{font-size:13px;font-weight:bold}.yl{font-size:11px;text-anchor:end}.xl{font-size:11px;text-anchor:middle}.lg{font-size:12px}
@@ -58,11 +58,12 @@ func writeHTML(b *bytes.Buffer, s *Summary) error {
 			}
 			fmt.Fprintf(b, "<tr%s>", class)
 			for i, c := range dumpRow(d, short(d)) {
-				if i == 0 {
-					fmt.Fprintf(b, "<td class=\"w\">%s</td>", e(c))
-					continue
+				switch i {
+				case 0, 3, 6: // dump name, bug check name, pool use: long, may wrap
+					fmt.Fprintf(b, "<td class=\"s\">%s</td>", e(c))
+				default:
+					fmt.Fprintf(b, "<td>%s</td>", e(c))
 				}
-				fmt.Fprintf(b, "<td>%s</td>", e(c))
 			}
 			b.WriteString("<td>")
 			for i, f := range sortedKeys(d.Reports) {
