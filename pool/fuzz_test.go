@@ -1,0 +1,50 @@
+package pool_test
+
+import (
+	"testing"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/dumpfile/dumptest"
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pool/pooltest"
+)
+
+// FuzzAnalyze overwrites bytes of a planted multi-CPU dump (tables,
+// kernel data, page tables alike) and runs the whole analysis: it may
+// fail or be partial, never panic, and never report more tags than the
+// tables can hold.
+func FuzzAnalyze(f *testing.F) {
+	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, CPUs: 4, Type: dumpfile.TypeBitmapFull}
+	b := dumptest.New(cfg)
+	_, err := pooltest.Plant(b, cfg, pooltest.Scenario{Tags: scenarioTags(4), NonPagedMax: 1 << 30})
+	if err != nil {
+		f.Fatal(err)
+	}
+	raw, err := b.Bytes()
+	if err != nil {
+		f.Fatal(err)
+	}
+	// Seeds across the file: bitmap, page tables, kernel data, tables.
+	for _, off := range []int{0x2038, len(raw) / 8, len(raw) / 4, len(raw) / 2, len(raw) * 3 / 4, len(raw) - 0x100} {
+		f.Add(uint32(off), []byte("OvflOvfl\xff\xff\xff\xff\x01\x00\x00\x00"))
+	}
+	f.Fuzz(func(t *testing.T, off uint32, data []byte) {
+		d := append([]byte(nil), raw...)
+		copy(d[int(off)%len(d):], data)
+		df, err := dumpfile.NewFile("fuzz.dmp", dumpfile.Bytes(d), int64(len(d)))
+		if err != nil {
+			return
+		}
+		r, err := pool.Analyze(df)
+		if err != nil {
+			return
+		}
+		max := r.Global.Size
+		if r.Expansion != nil {
+			max += r.Expansion.Size
+		}
+		if len(r.Usages) > max {
+			t.Fatalf("%d tags from tables of %d entries", len(r.Usages), max)
+		}
+	})
+}
