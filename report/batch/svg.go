@@ -62,6 +62,19 @@ func (g chartGeom) timeTicks(b *strings.Builder) {
 	}
 }
 
+// open starts a chart: the svg element, its title, and five horizontal
+// grid lines labelled by ylabel.
+func (g *chartGeom) open(b *strings.Builder, title string, ylabel func(float64) string) {
+	fmt.Fprintf(b, `<svg class="chart" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, g.w, g.h, g.w, g.h, html.EscapeString(title))
+	fmt.Fprintf(b, `<title>%s</title>`, html.EscapeString(title))
+	fmt.Fprintf(b, `<text x="%.0f" y="16" class="ct">%s</text>`, g.left, html.EscapeString(title))
+	for i := 0; i <= 4; i++ {
+		y := g.y1 * float64(i) / 4
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, g.left, g.py(y), g.w-g.right, g.py(y))
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="yl">%s</text>`, g.left-6, g.py(y)+4, html.EscapeString(ylabel(y)))
+	}
+}
+
 // lineChart draws lines over x (unix seconds when timeAxis, else steps)
 // against bytes, with dashed vertical marks (boot moments).
 func lineChart(title string, lines []chartLine, timeAxis bool, marks []float64) string {
@@ -89,15 +102,7 @@ func lineChart(title string, lines []chartLine, timeAxis bool, marks []float64) 
 	}
 	g.y1 *= 1.08
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, g.w, g.h, g.w, g.h, html.EscapeString(title))
-	fmt.Fprintf(&b, `<title>%s</title>`, html.EscapeString(title))
-	fmt.Fprintf(&b, `<text x="%.0f" y="16" class="ct">%s</text>`, g.left, html.EscapeString(title))
-	// Axes and grid.
-	for i := 0; i <= 4; i++ {
-		y := g.y1 * float64(i) / 4
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, g.left, g.py(y), g.w-g.right, g.py(y))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="yl">%s</text>`, g.left-6, g.py(y)+4, html.EscapeString(signedBytes(y)))
-	}
+	g.open(&b, title, signedBytes)
 	if timeAxis {
 		g.timeTicks(&b)
 	} else {
@@ -166,14 +171,7 @@ func timelineChart(title string, evs []event) string {
 	}
 	g.y1 *= 1.1
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, g.w, g.h, g.w, g.h, html.EscapeString(title))
-	fmt.Fprintf(&b, `<title>%s</title>`, html.EscapeString(title))
-	fmt.Fprintf(&b, `<text x="%.0f" y="16" class="ct">%s</text>`, g.left, html.EscapeString(title))
-	for i := 0; i <= 4; i++ {
-		y := g.y1 * float64(i) / 4
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, g.left, g.py(y), g.w-g.right, g.py(y))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="yl">%.0f</text>`, g.left-6, g.py(y)+4, y)
-	}
+	g.open(&b, title, func(y float64) string { return fmt.Sprintf("%.0f", y) })
 	g.timeTicks(&b)
 	bw := math.Max(2, g.px(g.x0+3600)-g.px(g.x0)-1)
 	for _, e := range evs {
