@@ -60,16 +60,7 @@ type poolmonState struct {
 func parsePoolmonText(r io.Reader, name string, f Format, multi bool) ([]*Snapshot, error) {
 	p := &poolmonParser{lr: newLineReader(r, name), format: f, multi: multi}
 	p.start()
-	for {
-		line, ok := p.lr.next()
-		if !ok {
-			break
-		}
-		if err := p.line(line); err != nil {
-			return nil, err
-		}
-	}
-	if err := p.lr.err(); err != nil {
+	if err := p.lr.each(p.line); err != nil {
 		return nil, err
 	}
 	p.finish()

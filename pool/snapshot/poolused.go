@@ -20,16 +20,7 @@ import (
 // count and Frees is 0, Outstanding holds the counts, and a note says so.
 func ParsePoolused(r io.Reader, name string) (*Snapshot, error) {
 	p := &poolusedParser{lr: newLineReader(r, name), b: newBuilder(name, Poolused)}
-	for {
-		line, ok := p.lr.next()
-		if !ok {
-			break
-		}
-		if err := p.line(line); err != nil {
-			return nil, err
-		}
-	}
-	if err := p.lr.err(); err != nil {
+	if err := p.lr.each(p.line); err != nil {
 		return nil, err
 	}
 	if !p.sawHeader {

@@ -216,6 +216,20 @@ func (l *lineReader) next() (string, bool) {
 }
 
 // err returns the read error, if reading stopped on one.
+// each feeds every line to fn, stopping at fn's first error; then it
+// returns the read error, if any.
+func (l *lineReader) each(fn func(string) error) error {
+	for {
+		line, ok := l.next()
+		if !ok {
+			return l.err()
+		}
+		if err := fn(line); err != nil {
+			return err
+		}
+	}
+}
+
 func (l *lineReader) err() error {
 	err := l.sc.Err()
 	switch {
