@@ -93,8 +93,7 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 				}
 				r.Missing = append(r.Missing, what+" left out of every total")
 			}
-			for cpu, va := range pc.tables[1:] {
-				t := readTable(f, va, global.Size, global.Layout)
+			for cpu, t := range pc.read {
 				if t.Unreadable() == t.Size {
 					tables = append(tables, t) // said above, as a whole
 					continue

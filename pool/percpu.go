@@ -81,6 +81,7 @@ func trimNul(b []byte) string {
 type perCPU struct {
 	arrayAddr uint64
 	tables    []uint64 // by CPU; [0] is the global table
+	read      []*Table // the tables of CPUs 1 and up, as read
 	missing   []int    // CPUs whose table is not in the dump
 }
 
@@ -132,12 +133,12 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table) (*perCPU, err
 					rejected = append(rejected, fmt.Sprintf("%#x: %d table pointers for %d CPUs", at, len(tabs), cpus))
 					continue
 				}
-				missing, why := agreeWithGlobal(f, tabs[1:], global)
+				read, missing, why := readAgreeing(f, tabs[1:], global)
 				if why != "" {
 					rejected = append(rejected, fmt.Sprintf("%#x: %s", at, why))
 					continue
 				}
-				return &perCPU{arrayAddr: at, tables: tabs, missing: missing}, nil
+				return &perCPU{arrayAddr: at, tables: tabs, read: read, missing: missing}, nil
 			}
 		}
 	}
@@ -183,23 +184,23 @@ func tableArray(f *dumpfile.File, at uint64, maxN, ps int) ([]uint64, string) {
 	return tabs, ""
 }
 
-// agreeWithGlobal checks that each table holds, at the indices the global
-// table uses, either the same key or none yet (keys are copied lazily).
-// Tables the dump does not hold cannot disagree: their CPU numbers (1 for
-// tabs[0]) come back in missing, and the array's shape vouches for them.
-func agreeWithGlobal(f *dumpfile.File, tabs []uint64, global *Table) (missing []int, why string) {
-	es := global.Layout.EntrySize
-	for n, t := range tabs {
-		keys, present := keysAt(f, t, global.Size, es)
+// readAgreeing reads each table and checks that it holds, at the indices
+// the global table uses, either the same key or none yet (keys are copied
+// lazily). Tables the dump does not hold cannot disagree: their CPU
+// numbers (1 for tabs[0]) come back in missing, and the array's shape
+// vouches for them. The tables read are returned for summing.
+func readAgreeing(f *dumpfile.File, tabs []uint64, global *Table) (read []*Table, missing []int, why string) {
+	for n, va := range tabs {
+		t := readTable(f, va, global.Size, global.Layout)
 		same, conflict, readable := 0, 0, 0
 		for i, u := range global.entries {
-			if !present[i] || global.bad[i] {
+			if t.bad[i] || global.bad[i] {
 				continue
 			}
 			readable++
-			switch {
-			case keys[i] == 0:
-			case Tag(keys[i]) == u.Tag:
+			switch k := t.entries[i].Tag; {
+			case k == 0:
+			case k == u.Tag:
 				same++
 			default:
 				conflict++
@@ -207,13 +208,12 @@ func agreeWithGlobal(f *dumpfile.File, tabs []uint64, global *Table) (missing []
 		}
 		if readable == 0 {
 			missing = append(missing, n+1)
-			continue
+		} else if conflict > 0 || same == 0 {
+			return nil, nil, fmt.Sprintf("table %#x: %d keys agree with the global table, %d differ", va, same, conflict)
 		}
-		if conflict > 0 || same == 0 {
-			return nil, fmt.Sprintf("table %#x: %d keys agree with the global table, %d differ", t, same, conflict)
-		}
+		read = append(read, t)
 	}
-	return missing, ""
+	return read, missing, ""
 }
 
 // findExpansion looks for PoolTrackTableExpansion and its size near the
