@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Compares `poolblame batch` (one worker per core) with report.Build run on
 # each dump in turn, and with N single report runs (Build, then a JSON
-# report file), over 16 generated dumps (report/batch BenchmarkBatch). It
+# report file), over 16 generated dumps (batch BenchmarkBatch). It
 # prints the time per dump of each and the speed-up of the batch.
 #
 #   scripts/bench-batch.sh [BENCHTIME]     (default 5x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go test ./report/batch -run '^$' -bench '^BenchmarkBatch$' -benchtime "${1:-5x}" -count=1 |
+go test ./batch -run '^$' -bench '^BenchmarkBatch$' -benchtime "${1:-5x}" -count=1 |
   tee /dev/stderr |
   awk '/ns\/dump/ {
          k = "batch"; if ($1 ~ /sequential-build/) k = "build"; else if ($1 ~ /sequential-runs/) k = "runs"

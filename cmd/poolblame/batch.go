@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/poolblame/poolblame/report/batch"
+	"github.com/poolblame/poolblame/batch"
 )
 
 // exitSomeFailed is batch's status when some inputs could not be analysed

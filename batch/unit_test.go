@@ -393,9 +393,9 @@ func TestTrimmedReport(t *testing.T) {
 		drivers []string
 		top     int
 	}{
-		{"../../testdata/win2003-x86-isil.dmp", []string{"../../testdata/drivers-2003"}, 10},
-		{"../../testdata/win11-x64-ctfl.dmp", []string{"../../testdata/drivers-win11"}, 5},
-		{"../../testdata/win11-x64-ctfl.dmp", nil, 3},
+		{"../testdata/win2003-x86-isil.dmp", []string{"../testdata/drivers-2003"}, 10},
+		{"../testdata/win11-x64-ctfl.dmp", []string{"../testdata/drivers-win11"}, 5},
+		{"../testdata/win11-x64-ctfl.dmp", nil, 3},
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.dump), func(t *testing.T) {

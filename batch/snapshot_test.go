@@ -15,7 +15,7 @@ import (
 	"github.com/poolblame/poolblame/pool/snapshot"
 )
 
-const realSnapshots = "../../../shared/realdata/snapshots"
+const realSnapshots = "../../shared/realdata/snapshots"
 
 var (
 	realPoolmon = filepath.Join(realSnapshots, "poolmon-b-iis6-connections-refused.txt")
@@ -105,7 +105,7 @@ func TestSnapshotSeries(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "out")
 	s, err := Run(context.Background(), Options{Paths: []string{dir}, OutDir: out, HTTPErr: []string{realHTTPErr},
-		DriverDirs: []string{"../../testdata/drivers-2003"}})
+		DriverDirs: []string{"../testdata/drivers-2003"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 func TestSharedDriverCatalog(t *testing.T) {
 	out := t.TempDir()
 	s, err := Run(context.Background(), Options{
-		Paths:      []string{"../../testdata/win2003-x86-isil.dmp", "../../testdata/win11-x64-ctfl.dmp"},
-		DriverDirs: []string{"../../testdata/drivers-2003", "../../testdata/drivers-win11"},
+		Paths:      []string{"../testdata/win2003-x86-isil.dmp", "../testdata/win11-x64-ctfl.dmp"},
+		DriverDirs: []string{"../testdata/drivers-2003", "../testdata/drivers-win11"},
 		OutDir:     out, Workers: 2, Formats: []report.Format{report.JSON},
 	})
 	if err != nil {
