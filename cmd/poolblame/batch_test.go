@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poolblame/poolblame/batch"
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
 	"github.com/poolblame/poolblame/pool/pooltest"
-	"github.com/poolblame/poolblame/batch"
 )
 
 // writeLeakDumps writes three dumps of one machine, a day apart in one
