@@ -110,6 +110,10 @@ func (p *poolmonParser) line(line string) error {
 			p.st.cutLine = p.lr.n
 		}
 		return nil
+	case isRule(t):
+		// A line of dashes under the column titles, as Microsoft's GFlags
+		// "Example 9" prints the screen; it carries nothing.
+		return nil
 	case strings.HasPrefix(t, "Memory:"):
 		if p.st.header || p.st.rows > 0 {
 			if err := p.split("header"); err != nil {
@@ -287,7 +291,11 @@ var headerField = regexp.MustCompile(`([A-Za-z][A-Za-z ]*?)\s*:\s*(\d+)(K?)`)
 func (p *poolmonParser) header(t string) error {
 	tot := &p.cur.s.Totals
 	tot.Present = true
-	commitLine := strings.HasPrefix(t, "Commit:")
+	// "P:" is the paged half of the label before it: "InRam Krnl: 684K
+	// P: 680K" is kernel memory in RAM, "Pool N: 744K P: 2180K" the pools.
+	// The two header lines are sometimes pasted as one, so the label
+	// read last decides, not the line.
+	prev := ""
 	for _, m := range headerField.FindAllStringSubmatch(t, -1) {
 		key := strings.TrimSpace(m[1])
 		v, ok := parseUint(m[2])
@@ -318,19 +326,25 @@ func (p *poolmonParser) header(t string) error {
 		case "Pool N":
 			tot.PoolNonPaged = v
 		case "P":
-			// "P:" follows "InRam Krnl:" on the Memory line, "Pool N:" on the Commit line.
-			if commitLine {
-				tot.PoolPaged = v
-			} else {
+			switch prev {
+			case "InRam Krnl":
 				tot.InRamPaged = v
+			case "Pool N":
+				tot.PoolPaged = v
+			default:
+				p.cur.notef("line %d: \"P: %s\" follows %q, not InRam Krnl or Pool N: not read", p.lr.n, m[2]+m[3], prev)
 			}
 		}
+		prev = key
 	}
 	return nil
 }
 
-// isColumnLine reports the "Tag  Type  Allocs ..." line.
+// isColumnLine reports the "Tag  Type  Allocs ..." line, also when a
+// page turned it into a Markdown heading ("## Tag   Type  Allocs ...", as
+// the Learn page "Use PoolMon to find a kernel-mode memory leak" has it).
 func isColumnLine(t string) bool {
+	t = strings.TrimLeft(t, "# ")
 	if !strings.HasPrefix(t, "Tag") {
 		return false
 	}
@@ -416,6 +430,15 @@ func parsePoolmonRow(line string) (row poolmonRow, isRow bool, err *rowError) {
 	}
 	row.driver = strings.TrimSpace(rest[pos:])
 	return row, true, nil
+}
+
+// isRule reports a line drawn under or between column titles: dashes,
+// equals signs or underscores only, blanks allowed between them.
+func isRule(t string) bool {
+	if len(t) < 3 {
+		return false
+	}
+	return strings.Trim(t, "-=_ \t") == ""
 }
 
 func isBlankByte(c byte) bool { return c == ' ' || c == '\t' }

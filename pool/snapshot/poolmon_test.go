@@ -183,6 +183,84 @@ func TestPoolmonFixtures(t *testing.T) {
 	}
 }
 
+// Layouts of the same screen as Microsoft's pages print it: a dashed line
+// under the column titles (GFlags "Example 9"), the column titles turned
+// into a Markdown heading (Learn, "Use PoolMon to find a kernel-mode
+// memory leak"), and the two header lines pasted as one. Each value of the
+// header is read by the label it follows.
+func TestPoolmonPublishedLayouts(t *testing.T) {
+	want := Totals{
+		Present: true, Memory: 16224 << 10, Avail: 4564 << 10, PageFaults: 31,
+		InRamKernel: 684 << 10, InRamPaged: 680 << 10, Commit: 24140 << 10,
+		Limit: 24952 << 10, Peak: 24932 << 10, PoolNonPaged: 744 << 10, PoolPaged: 2180 << 10,
+	}
+	tests := []struct {
+		file string
+		rows int
+		tags []string
+	}{
+		{"poolmon-gflags-example9.txt", 4, []string{"CM", "Strg", "Fat", "MmSt"}},
+		{"poolmon-learn-leak-heading.txt", 4, []string{"CM", "Strg", "Fat", "MmSt"}},
+		{"poolmon-header-one-line.txt", 2, []string{"CM", "Strg"}},
+	}
+	for _, tt := range tests {
+		data := readFixture(t, tt.file)
+		if got := Detect(data); got != Poolmon {
+			t.Errorf("%s: Detect = %v, want poolmon", tt.file, got)
+		}
+		snaps, err := Parse(bytes.NewReader(data), tt.file)
+		if err != nil {
+			t.Errorf("%s: %v", tt.file, err)
+			continue
+		}
+		s := snaps[0]
+		if len(snaps) != 1 || len(s.Usages) != tt.rows || !s.Partial {
+			t.Errorf("%s: %d snapshots, %d usages, partial %v; want 1, %d, true", tt.file, len(snaps), len(s.Usages), s.Partial, tt.rows)
+		}
+		if s.Totals != want {
+			t.Errorf("%s: totals = %+v\nwant %+v", tt.file, s.Totals, want)
+		}
+		for i, tag := range tt.tags {
+			if i < len(s.Usages) && s.Usages[i].Tag != pool.MustTag(tag) {
+				t.Errorf("%s: usage %d is %q, want %q", tt.file, i, s.Usages[i].Tag.Trimmed(), tag)
+			}
+		}
+		u, _ := s.Usage(pool.MustTag("Strg"))
+		if u.PagedAllocs != 10385 || u.PagedFrees != 6658 || u.PagedBytes != 317952 || u.NonPagedAllocs|u.NonPagedBytes != 0 {
+			t.Errorf("%s: Strg = %+v, want Paged 10385/6658/317952", tt.file, u)
+		}
+		if !hasNote(s, "no Nonp rows") {
+			t.Errorf("%s: notes %q should say the Nonp rows are missing", tt.file, s.Notes)
+		}
+	}
+}
+
+func TestPoolmonHeaderLabels(t *testing.T) {
+	tests := []struct {
+		line          string
+		inRamP, poolP uint64
+		note          string
+	}{
+		// The order of the pairs does not matter, only the label before "P:".
+		{"Commit: 1K Limit: 2K Peak: 3K Pool N: 4K P: 5K Memory: 6K Avail: 7K PageFlts: 8 InRam Krnl: 9K P: 10K", 10 << 10, 5 << 10, ""},
+		{"Memory:33412204K Avail:29154640K  PageFlts:  4420   InRam Krnl:16372K P:441500K", 441500 << 10, 0, ""},
+		{"Memory: 1K Avail: 2K P: 3K", 0, 0, `"P: 3K" follows "Avail"`},
+	}
+	for _, tt := range tests {
+		s, err := ParsePoolmon(strings.NewReader(tt.line+"\n"), "h.txt")
+		if err != nil {
+			t.Errorf("%q: %v", tt.line, err)
+			continue
+		}
+		if s.Totals.InRamPaged != tt.inRamP || s.Totals.PoolPaged != tt.poolP {
+			t.Errorf("%q: InRam P %d, Pool P %d; want %d, %d", tt.line, s.Totals.InRamPaged, s.Totals.PoolPaged, tt.inRamP, tt.poolP)
+		}
+		if tt.note != "" && !hasNote(s, tt.note) {
+			t.Errorf("%q: notes %q, want %q", tt.line, s.Notes, tt.note)
+		}
+	}
+}
+
 func TestPoolmonMappedDriver(t *testing.T) {
 	s, err := ParsePoolmon(bytes.NewReader(readFixture(t, "poolmon-examples-session0-g.txt")), "s0g")
 	if err != nil {

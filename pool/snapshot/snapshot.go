@@ -168,7 +168,7 @@ func Detect(head []byte) Format {
 			strings.HasPrefix(t, "#Fields:") && strings.Contains(t, "s-reason"),
 			isW3CDateTime(t):
 			return HTTPErr
-		case strings.HasPrefix(t, "Memory:"), strings.HasPrefix(t, "Tag") && strings.Contains(t, "Allocs"):
+		case strings.HasPrefix(t, "Memory:"), isColumnLine(t):
 			sawPoolmonHeader = true
 		}
 		if row, ok := findTypeToken(line); ok && row > 0 {
