@@ -96,33 +96,36 @@ func (w *arm64Walker) walk(va uint32, code []byte) {
 	starts := w.im.starts
 	data := w.im.inCode
 	si := 0
-	reset := true
+	reset, flowEnd := true, false
 	for off := 0; off+4 <= len(code); off += 4 {
 		pc := va + uint32(off)
 		if end := dataEnd(&data, pc); end > pc {
 			off += int(end-pc+3)&^3 - 4
-			reset = true
+			reset, flowEnd = true, false
 			continue
 		}
 		if w.literals[pc] {
-			reset = true
+			reset, flowEnd = true, false
 			continue
 		}
 		for si < len(starts) && starts[si] < pc {
 			si++
 		}
-		if reset || (si < len(starts) && starts[si] == pc) {
-			st.reset(pc)
+		if start := si < len(starts) && starts[si] == pc; reset || start {
+			w.rec.enter(pc, flowEnd && !start)
 			reset = false
+		} else {
+			w.rec.pass(pc)
 		}
 		word := binary.LittleEndian.Uint32(code[off:])
 		inst, err := arm64asm.Decode(code[off : off+4])
 		if err != nil {
-			reset = true
+			reset, flowEnd = true, false
 			continue
 		}
 		st.n++
 		reset = w.step(pc, word, &inst)
+		flowEnd = reset
 	}
 }
 
@@ -138,7 +141,9 @@ func (w *arm64Walker) step(pc, word uint32, in *arm64asm.Inst) bool {
 		return true
 	case arm64asm.B:
 		if rel, ok := a[0].(arm64asm.PCRel); ok { // not B.cond
-			w.rec.record(pc, uint32(int64(pc)+int64(rel)), false, true)
+			target := uint32(int64(pc) + int64(rel))
+			w.rec.record(pc, target, false, true)
+			w.rec.jumpEdge(pc, target)
 			return true
 		}
 		w.branch(pc, a[1])
@@ -294,8 +299,8 @@ func (w *arm64Walker) step(pc, word uint32, in *arm64asm.Inst) bool {
 	return false
 }
 
-// branch records a conditional branch: values flow along it into code
-// that starts a fresh state, as tails merged by the compiler do.
+// branch records a conditional branch: values flow along it to its target
+// (see flowRecorder.enter).
 func (w *arm64Walker) branch(pc uint32, target arm64asm.Arg) {
 	if rel, ok := target.(arm64asm.PCRel); ok {
 		w.rec.branch(pc, uint32(int64(pc)+int64(rel)))

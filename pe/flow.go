@@ -36,9 +36,9 @@ const maxSlots = 64
 const argArea = 0x80
 
 type value struct {
-	kind uint8
 	n    uint64
 	at   int32 // instruction number when the value was set
+	kind uint8
 }
 
 // Locations name a register (0..63) or a stack slot (stackLoc + offset
@@ -138,22 +138,190 @@ type flowRecorder struct {
 	knowns  []known
 	retSize int32 // bytes a call pushes: 4 on x86, 8 on x64, 0 on ARM64
 	nregs   int
+
+	// States carried along forward branches to their targets.
+	pending   []*carried // the first npending are held
+	npending  int
+	minTarget uint32 // smallest pending target; ^0 when none
+}
+
+// maxCarry bounds how far forward a branch's state is carried, in bytes,
+// and maxPending how many carried states are held at once. Beyond either,
+// the target starts from a fresh state, which only loses evidence.
+const (
+	maxCarry   = 64 << 10
+	maxPending = 32
+)
+
+// carried is the state at a forward branch, held until the walk reaches
+// the branch's target.
+type carried struct {
+	site, target uint32
+	cond         bool // a conditional branch: no event was recorded for it
+	st           flowState
 }
 
 // record notes a call (or tail jump) at site to target.
 func (r *flowRecorder) record(site, target uint32, viaSlot, jump bool) {
-	r.recordIf(site, target, viaSlot, jump, false)
+	r.recordIf(&r.st, site, target, viaSlot, jump, false)
 }
 
-// branch notes a branch within code. Branches are many and matter only
-// when they carry a constant into merged code, so one without a constant
-// is dropped.
+// branch notes a conditional branch within code. A forward one carries
+// its state to the target (see enter). A backward one matters only when
+// it carries a constant into merged code that began with a fresh state,
+// so one without a constant is dropped.
 func (r *flowRecorder) branch(site, target uint32) {
-	r.recordIf(site, target, false, true, true)
+	if target > site && target-site <= maxCarry {
+		r.carry(site, target, true)
+		return
+	}
+	r.recordIf(&r.st, site, target, false, true, true)
 }
 
-func (r *flowRecorder) recordIf(site, target uint32, viaSlot, jump, needImm bool) {
+// jumpEdge notes an unconditional jump within code, already recorded as an
+// event by record: a forward one carries its state to the target.
+func (r *flowRecorder) jumpEdge(site, target uint32) {
+	if target > site && target-site <= maxCarry {
+		r.carry(site, target, false)
+	}
+}
+
+func (r *flowRecorder) carry(site, target uint32, cond bool) {
+	if r.npending == maxPending {
+		return
+	}
+	if r.npending == len(r.pending) {
+		r.pending = append(r.pending, new(carried))
+	}
+	p := r.pending[r.npending]
+	r.npending++
+	p.site, p.target, p.cond = site, target, cond
 	s := &r.st
+	p.st.regs = s.regs
+	copy(p.st.slots[:s.nslots], s.slots[:s.nslots])
+	p.st.nslots, p.st.sp, p.st.entry, p.st.n, p.st.floor = s.nslots, s.sp, s.entry, s.n, s.floor
+	if target < r.minTarget {
+		r.minTarget = target
+	}
+}
+
+// pass is called at every instruction that continues the current state:
+// branches whose target lies at or before pc were reached by falling
+// through, and their carried states are dropped.
+func (r *flowRecorder) pass(pc uint32) {
+	if pc >= r.minTarget {
+		r.dropUpTo(pc, nil)
+	}
+}
+
+// dropUpTo drops the carried states whose target is at or before pc,
+// after passing those whose target is pc to at.
+func (r *flowRecorder) dropUpTo(pc uint32, at func(p *carried)) {
+	if at != nil {
+		for _, p := range r.pending[:r.npending] {
+			if p.target == pc {
+				at(p)
+			}
+		}
+	}
+	r.minTarget = ^uint32(0)
+	for i := 0; i < r.npending; {
+		p := r.pending[i]
+		if p.target > pc {
+			r.minTarget = min(r.minTarget, p.target)
+			i++
+			continue
+		}
+		r.npending--
+		r.pending[i], r.pending[r.npending] = r.pending[r.npending], p
+	}
+}
+
+// enter starts a fresh state at pc. Forward branches to pc become events,
+// so that what they carry in registers and stack slots flows into the
+// code at pc as into a callee (compilers merge the tails of paths that
+// differ only in a tag). When control cannot fall into pc (flowEnd: the
+// code before ended in a jump or return), pc is reached only by those
+// branches, and what they all agree on is taken over directly: an IAT
+// slot loaded into a register before the branch ("mov edi,
+// [ExAllocatePoolWithTag]" ... "call edi"), a frame pointer, constants.
+// Values that were parameters of the enclosing code are left to the
+// events, which tie them to its entry.
+func (r *flowRecorder) enter(pc uint32, flowEnd bool) {
+	s := &r.st
+	s.reset(pc)
+	if pc < r.minTarget {
+		return
+	}
+	var first *carried
+	var regOK uint64 // registers all edges agree on
+	var into [maxSlots]slot
+	ninto := 0
+	r.dropUpTo(pc, func(p *carried) {
+		if p.cond {
+			r.recordIf(&p.st, p.site, pc, false, true, false)
+		}
+		if !flowEnd {
+			return
+		}
+		if first == nil {
+			first = p
+			regOK = 1<<r.nregs - 1
+			for i := 0; i < p.st.nslots; i++ {
+				sl := p.st.slots[i]
+				if v := carriedValue(sl.v, p.st.sp); v.kind != vUnknown && ninto < maxSlots {
+					into[ninto] = slot{sl.off - p.st.sp, v}
+					ninto++
+				}
+			}
+			return
+		}
+		for i := 0; i < r.nregs; i++ {
+			a, b := carriedValue(first.st.regs[i], first.st.sp), carriedValue(p.st.regs[i], p.st.sp)
+			if a.kind != b.kind || a.n != b.n {
+				regOK &^= 1 << i
+			}
+		}
+		for i := 0; i < ninto; i++ {
+			v := carriedValue(p.st.slot(into[i].off+p.st.sp), p.st.sp)
+			if v.kind != into[i].v.kind || v.n != into[i].v.n {
+				into[i].v = value{}
+			}
+		}
+	})
+	if first == nil {
+		return
+	}
+	for i := 0; i < r.nregs; i++ {
+		if regOK&(1<<i) == 0 {
+			continue
+		}
+		if v := carriedValue(first.st.regs[i], first.st.sp); v.kind != vUnknown {
+			s.regs[i] = v
+		}
+	}
+	for i := 0; i < ninto; i++ {
+		if into[i].v.kind != vUnknown {
+			s.setSlot(into[i].off, into[i].v)
+		}
+	}
+}
+
+// carriedValue is v, held at a branch whose stack pointer was sp, as seen
+// by the code at the branch's target, whose state counts the stack from
+// that pointer. Parameters of the code before are not carried.
+func carriedValue(v value, sp int32) value {
+	switch v.kind {
+	case vImm, vAddr, vLoad:
+		return v
+	case vStack:
+		v.n = uint64(int64(v.n) - int64(sp))
+		return v
+	}
+	return value{}
+}
+
+func (r *flowRecorder) recordIf(s *flowState, site, target uint32, viaSlot, jump, needImm bool) {
 	e := event{site: site, entry: s.entry, target: target, viaSlot: viaSlot, jump: jump, sp: s.sp, lo: int32(len(r.knowns))}
 	for i := 0; i < r.nregs; i++ {
 		v := s.usable(s.regs[i])

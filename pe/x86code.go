@@ -90,25 +90,27 @@ func (w *x86Walker) walk(va uint32, code []byte) {
 	starts := w.im.starts
 	data := w.im.inCode
 	si := 0
-	reset := true
+	reset, flowEnd := true, false
 	for off := 0; off < len(code); {
 		pc := va + uint32(off)
 		if end := dataEnd(&data, pc); end > pc {
 			off += int(end - pc)
-			reset = true
+			reset, flowEnd = true, false
 			continue
 		}
 		for si < len(starts) && starts[si] < pc {
 			si++
 		}
-		if reset || (si < len(starts) && starts[si] == pc) {
-			st.reset(pc)
+		if start := si < len(starts) && starts[si] == pc; reset || start {
+			w.rec.enter(pc, flowEnd && !start)
 			reset = false
+		} else {
+			w.rec.pass(pc)
 		}
 		inst, err := x86asm.Decode(code[off:], w.arch.mode)
 		if err != nil || inst.Len == 0 {
 			off++
-			reset = true
+			reset, flowEnd = true, false
 			continue
 		}
 		st.n++
@@ -117,7 +119,7 @@ func (w *x86Walker) walk(va uint32, code []byte) {
 			// A string decoded as code: not an instruction, and its
 			// "immediates" are text.
 			off += inst.Len
-			reset = true
+			reset, flowEnd = true, false
 			continue
 		}
 		for _, a := range inst.Args {
@@ -126,6 +128,7 @@ func (w *x86Walker) walk(va uint32, code []byte) {
 			}
 		}
 		reset = w.step(pc, &inst)
+		flowEnd = reset
 		off += inst.Len
 	}
 }
@@ -140,13 +143,15 @@ func (w *x86Walker) step(pc uint32, in *x86asm.Inst) bool {
 		return true
 	case x86asm.JMP:
 		w.call(pc, a0, true)
+		if rel, ok := a0.(x86asm.Rel); ok {
+			w.rec.jumpEdge(pc, uint32(int64(w.next)+int64(rel)))
+		}
 		return true
 	case x86asm.JA, x86asm.JAE, x86asm.JB, x86asm.JBE, x86asm.JE, x86asm.JG, x86asm.JGE, x86asm.JL,
 		x86asm.JLE, x86asm.JNE, x86asm.JNO, x86asm.JNP, x86asm.JNS, x86asm.JO, x86asm.JP, x86asm.JS,
 		x86asm.JCXZ, x86asm.JECXZ, x86asm.JRCXZ:
-		// A branch into code that starts a fresh state (after a jump or
-		// return) carries its values there: compilers merge the tails of
-		// paths that differ only in a tag.
+		// A branch carries its values to its target (see
+		// flowRecorder.enter).
 		if rel, ok := a0.(x86asm.Rel); ok {
 			w.rec.branch(pc, uint32(int64(w.next)+int64(rel)))
 		}

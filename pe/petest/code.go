@@ -140,6 +140,70 @@ func codeX86(d Driver, rva uint32, imp imports, base uint32) []byte {
 	for _, at := range wrapperCalls {
 		binary.LittleEndian.PutUint32(a.b[at:], wrapper-(rva+uint32(at)+4))
 	}
+	// The branch shapes come after the code above, so that the bytes of
+	// images without them do not change.
+	for _, t := range d.RoutineInRegTags {
+		// f(n): edi = ExAllocatePoolWithTag; if n == 0 return 0; else
+		// return edi(NonPagedPoolNx, size, tag).
+		a.emit(0x55)       // push ebp
+		a.emit(0x8B, 0xEC) // mov ebp, esp
+		a.emit(0x57)       // push edi
+		a.emit(0x8B, 0x3D)
+		a.u32(base + imp.alloc)        // mov edi, [ExAllocatePoolWithTag]
+		a.emit(0x83, 0x7D, 0x08, 0x00) // cmp dword [ebp+8], 0
+		a.emit(0x75, 0x04)             // jne +4: the allocation
+		a.emit(0x33, 0xC0)             // xor eax, eax
+		a.emit(0xEB, 0x11)             // jmp +17: the epilogue
+		a.emit(0x68)
+		a.u32(t) // push tag
+		a.emit(0x68)
+		a.u32(allocSize) // push size
+		a.emit(0x68)
+		a.u32(poolTypeNPNx)      // push pool type
+		a.emit(0xFF, 0xD7)       // call edi
+		a.emit(0x5F)             // pop edi
+		a.emit(0x5D)             // pop ebp
+		a.emit(0xC2, 0x04, 0x00) // ret 4
+		a.padTo(16, 0xCC)
+	}
+	if len(d.EarlyExitTags) == 0 {
+		return a.b
+	}
+	// callers: f(size, 0, 0, tag), stdcall, arguments pushed right to left.
+	var exitCalls []int
+	for _, t := range d.EarlyExitTags {
+		a.emit(0x68)
+		a.u32(t)           // push tag: fourth argument
+		a.emit(0x6A, 0x00) // push 0
+		a.emit(0x6A, 0x00) // push 0
+		a.emit(0x68)
+		a.u32(allocSize) // push size
+		a.emit(0xE8)
+		exitCalls = append(exitCalls, len(a.b))
+		a.u32(0)
+	}
+	a.emit(0xC3)
+	a.padTo(16, 0xCC)
+	// wrapper(size, a, b, tag): if size == 0 return 0; else
+	// ExAllocatePoolWithTag(NonPagedPoolNx, size, tag).
+	early := a.pc()
+	a.emit(0x55)                   // push ebp
+	a.emit(0x8B, 0xEC)             // mov ebp, esp
+	a.emit(0x83, 0x7D, 0x08, 0x00) // cmp dword [ebp+8], 0
+	a.emit(0x75, 0x04)             // jne +4: the allocation
+	a.emit(0x33, 0xC0)             // xor eax, eax
+	a.emit(0xEB, 0x0E)             // jmp +14: the epilogue
+	a.emit(0xFF, 0x75, 0x14)       // push [ebp+14h]: tag
+	a.emit(0xFF, 0x75, 0x08)       // push [ebp+8]: size
+	a.emit(0x6A, 0x00)             // push 0: NonPagedPool
+	a.emit(0xFF, 0x15)
+	a.u32(base + imp.alloc)  // call [ExAllocatePoolWithTag]
+	a.emit(0x5D)             // pop ebp
+	a.emit(0xC2, 0x10, 0x00) // ret 10h
+	a.padTo(16, 0xCC)
+	for _, at := range exitCalls {
+		binary.LittleEndian.PutUint32(a.b[at:], early-(rva+uint32(at)+4))
+	}
 	return a.b
 }
 

@@ -34,6 +34,16 @@ type Driver struct {
 	// OtherArgTags are loaded as immediates into an argument that is not
 	// the tag (the tag argument is 0): immediates, never call sites.
 	OtherArgTags []uint32
+	// RoutineInRegTags (x86 only) are allocated by a function that loads
+	// ExAllocatePoolWithTag from the IAT into edi in its prologue and
+	// calls edi on a path reached only by a conditional branch, placed
+	// after an early-exit jmp (the shape of npf.sys).
+	RoutineInRegTags []uint32
+	// EarlyExitTags (x86 only) are allocated through a local stdcall
+	// wrapper of four arguments that takes the tag as its fourth and
+	// pushes it ("push [ebp+14h]") after an early-exit jmp, on a path
+	// reached only by a conditional branch.
+	EarlyExitTags []uint32
 	// DataTags appear only as bytes in the .data section.
 	DataTags      []uint32
 	TimeDateStamp uint32
@@ -80,11 +90,14 @@ func Build(d Driver) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("petest: machine %#x not supported", d.Machine)
 	}
+	if d.Machine != X86 && len(d.RoutineInRegTags)+len(d.EarlyExitTags) > 0 {
+		return nil, fmt.Errorf("petest: RoutineInRegTags and EarlyExitTags are x86 shapes; machine %#x", d.Machine)
+	}
 	// Sections: .text at 0x1000, then .rdata (imports), then .data. The
 	// code needs the IAT address, so .rdata's RVA is fixed from an upper
 	// bound of the code size.
 	const textRVA = 0x1000
-	codeMax := uint32(256 + 64*(len(d.AllocTags)+len(d.WrappedTags)+len(d.OtherArgTags)))
+	codeMax := uint32(256 + 64*(len(d.AllocTags)+len(d.WrappedTags)+len(d.OtherArgTags)+len(d.RoutineInRegTags)+len(d.EarlyExitTags)))
 	rdataRVA := alignUp(textRVA+codeMax, sectAlign)
 	rdata, imp, importDir, iatDir := buildImports(rdataRVA, ptr)
 	var code []byte
