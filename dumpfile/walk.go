@@ -1,0 +1,140 @@
+package dumpfile
+
+import "fmt"
+
+// MapState is what a leaf page-table entry says about the page it maps.
+type MapState uint8
+
+const (
+	MapPresent    MapState = iota + 1 // valid, and the dump holds the page
+	MapTransition                     // in transition: the page still holds its data, and the dump holds it
+	MapPagedOut                       // not valid: in the page file, a prototype, or demand zero
+	MapAbsent                         // valid (or in transition), but the dump does not hold the page
+)
+
+var mapStateNames = [...]string{MapPresent: "present", MapTransition: "in transition", MapPagedOut: "paged out", MapAbsent: "absent from the dump"}
+
+func (s MapState) String() string {
+	if int(s) < len(mapStateNames) && mapStateNames[s] != "" {
+		return mapStateNames[s]
+	}
+	return fmt.Sprintf("MapState(%d)", uint8(s))
+}
+
+// Mapping is one leaf of the page tables: Size bytes at VA backed by
+// physical memory at PA. Size is 4 KiB except for paged-out entries above
+// the last level, which stand for all they would map; PA is 0 for
+// paged-out leaves.
+type Mapping struct {
+	VA, PA, Size uint64
+	State        MapState
+}
+
+// Mappings walks the page tables of the dump's DirectoryTableBase (the
+// system address space) and calls fn for every leaf that maps something,
+// in VA order, until fn returns false. Large pages are reported as their
+// 4 KiB pages. Zero entries are skipped; a
+// non-zero entry that is not valid is reported as paged out (or as in
+// transition at the last level). Page-table pages the dump does not hold
+// are counted in missingTables, not walked. Entries that point back to
+// the root table (the self-map) are skipped, so every table is visited a
+// bounded number of times and the walk costs the page tables' size, not
+// the address space's.
+func (f *File) Mappings(fn func(m Mapping) bool) (missingTables int, err error) {
+	m := f.paging
+	if m == nil {
+		return 0, fmt.Errorf("no paging mode for %v", f.arch)
+	}
+	if f.memErr != nil {
+		return 0, f.memErr
+	}
+	root := f.DTB() & m.rootMask
+	rootPFN := root >> 12
+	last := len(m.levels) - 1
+	stop := false
+	var walk func(table uint64, depth int, vaBase uint64, n int)
+	walk = func(table uint64, depth int, vaBase uint64, n int) {
+		l := m.levels[depth]
+		page, perr := f.physPage(table >> 12)
+		if perr != nil {
+			missingTables++
+			return
+		}
+		base := table & (PageSize - 1)
+		for i := 0; i < n && !stop; i++ {
+			off := base + uint64(i*m.entrySize)
+			var e uint64
+			if m.entrySize == 4 {
+				e = uint64(leU32(page[off:]))
+			} else {
+				e = leU64(page[off:])
+			}
+			if e == 0 {
+				continue
+			}
+			va := m.canonicalVA(vaBase | uint64(i)<<l.shift)
+			if e&pteValid == 0 {
+				if depth == last && e&pteTransMask == pteTransition {
+					pa := m.fixTransition(e) & m.addrMask
+					st := MapTransition
+					if !f.HasPage(pa >> 12) {
+						st = MapAbsent
+					}
+					stop = !fn(Mapping{VA: va, PA: pa, Size: PageSize, State: st})
+					continue
+				}
+				size := uint64(1) << l.shift
+				stop = !fn(Mapping{VA: va, Size: size, State: MapPagedOut})
+				continue
+			}
+			if m.badEntry(e) {
+				continue
+			}
+			if m.isBlock(e, depth, m) {
+				// A large page is reported page by page: the dump may hold
+				// some of its 4 KiB pages and not others.
+				pa := m.blockAddr(e, l.block)
+				for o := uint64(0); o < l.block && !stop; o += PageSize {
+					st := MapPresent
+					if !f.HasPage((pa + o) >> 12) {
+						st = MapAbsent
+					}
+					stop = !fn(Mapping{VA: va + o, PA: pa + o, Size: PageSize, State: st})
+				}
+				continue
+			}
+			if f.arch == ArchARM64 && e&2 == 0 {
+				continue
+			}
+			next := e & m.addrMask
+			if depth == last {
+				st := MapPresent
+				if !f.HasPage(next >> 12) {
+					st = MapAbsent
+				}
+				stop = !fn(Mapping{VA: va, PA: next, Size: PageSize, State: st})
+				continue
+			}
+			if next>>12 == rootPFN {
+				continue // the self-map: walking it would visit every table again
+			}
+			walk(next, depth+1, va, 1<<m.levels[depth+1].bits)
+		}
+	}
+	walk(root, 0, 0, 1<<m.levels[0].bits)
+	return missingTables, nil
+}
+
+// canonicalVA sign-extends a 48-bit address; 32-bit modes keep it.
+func (m *pagingMode) canonicalVA(va uint64) uint64 {
+	if m.vaBits == 32 || va>>(m.vaBits-1)&1 == 0 {
+		return va
+	}
+	return va | ^uint64(0)<<m.vaBits
+}
+
+func leU32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+func leU64(b []byte) uint64 { return uint64(leU32(b)) | uint64(leU32(b[4:]))<<32 }

@@ -1,0 +1,72 @@
+package dumpfile_test
+
+import (
+	"testing"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/dumpfile/dumptest"
+)
+
+// Every kind of leaf the builder makes is reported once, at its address
+// and with its physical page, on every paging mode.
+func TestMappings(t *testing.T) {
+	for _, c := range archCases {
+		t.Run(c.arch.String(), func(t *testing.T) {
+			b := dumptest.New(dumptest.Config{Arch: c.arch, Build: c.build, Seed: 3})
+			page, trans, out, absent := c.base, c.base+0x5000, c.base+0x9000, c.base+0x20000
+			b.Map(page, []byte("present"))
+			b.MapTransition(trans, []byte("transition"))
+			b.MapPagedOut(out)
+			b.MapAbsent(absent)
+			large := c.base + 0x40000000 - c.base%0x40000000 + c.larges[0]
+			b.MapLarge(large, c.larges[0])
+			b.Write(large+0x3000, []byte("large"))
+			raw, err := b.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := dumpfile.NewFile("walk.dmp", dumpfile.Bytes(raw), int64(len(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[uint64]dumpfile.Mapping{}
+			missing, err := f.Mappings(func(m dumpfile.Mapping) bool {
+				if _, dup := got[m.VA]; dup {
+					t.Errorf("%#x reported twice", m.VA)
+				}
+				got[m.VA] = m
+				return true
+			})
+			if err != nil || missing != 0 {
+				t.Fatalf("Mappings: missing tables %d, err %v", missing, err)
+			}
+			want := map[uint64]dumpfile.MapState{page: dumpfile.MapPresent, trans: dumpfile.MapTransition,
+				out: dumpfile.MapPagedOut, absent: dumpfile.MapAbsent, large: dumpfile.MapAbsent, large + 0x3000: dumpfile.MapPresent}
+			for va, st := range want {
+				m, ok := got[va]
+				if !ok {
+					t.Errorf("%#x not reported", va)
+					continue
+				}
+				if m.State != st {
+					t.Errorf("%#x: state %v, want %v", va, m.State, st)
+				}
+				if pa, ok := b.PhysAddr(va); ok && m.PA != pa&^0xFFF {
+					t.Errorf("%#x: PA %#x, want %#x", va, m.PA, pa)
+				}
+			}
+			if m := got[large+c.larges[0]-dumpfile.PageSize]; m.Size != dumpfile.PageSize {
+				t.Errorf("last 4 KiB of the large page not reported: %+v", m)
+			}
+			if m := got[page]; m.Size != dumpfile.PageSize {
+				t.Errorf("page size %#x", m.Size)
+			}
+			// Stopping early is honoured.
+			n := 0
+			f.Mappings(func(dumpfile.Mapping) bool { n++; return n < 2 })
+			if n != 2 {
+				t.Errorf("walk went on after fn returned false: %d calls", n)
+			}
+		})
+	}
+}
