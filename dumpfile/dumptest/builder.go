@@ -57,6 +57,7 @@ type Builder struct {
 	modNext                    uint64
 	modules                    []module
 	syms                       map[string]uint64
+	heapKey                    uint64 // RtlpHpHeapGlobals.HeapKey, drawn when the first VS chunk is written
 
 	kdbgVA                uint64
 	kdbgSize              int

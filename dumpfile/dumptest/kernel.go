@@ -89,7 +89,8 @@ func (b *Builder) KernelVar(n int) uint64 {
 
 // Symbol returns the address of a kernel variable the builder made:
 // PsLoadedModuleList, PsActiveProcessHead, KdpDebuggerDataListHead,
-// MmPfnDatabase, KdDebuggerDataBlock and, with EncodeKDBG, KiWaitNever,
+// MmPfnDatabase, KdDebuggerDataBlock, PoolBigPageTable and
+// PoolBigPageTableSize once BigPageTable made them, and, with EncodeKDBG, KiWaitNever,
 // KiWaitAlways and KdpDataBlockEncoded.
 func (b *Builder) Symbol(name string) (uint64, bool) {
 	va, ok := b.syms[name]
