@@ -23,8 +23,18 @@ func ParsePoolused(r io.Reader, name string) (*Snapshot, error) {
 	if err := p.lr.each(p.line); err != nil {
 		return nil, err
 	}
+	vm, notes := p.vm.done()
+	if !p.sawHeader && !vm.Present {
+		return nil, &FormatError{File: name, Msg: `no !poolused column line ("Tag Allocs Used Allocs Used") and no !vm pool lines`}
+	}
+	p.b.s.VM = vm
+	for _, n := range notes {
+		p.b.notef("%s", n)
+	}
 	if !p.sawHeader {
-		return nil, &FormatError{File: name, Msg: `no !poolused column line ("Tag Allocs Used Allocs Used")`}
+		p.b.s.Format = VMText
+		p.b.notef("!vm text only: the pools' totals and maxima, no tags")
+		return p.b.s, nil
 	}
 	p.finish()
 	return p.b.s, nil
@@ -33,6 +43,7 @@ func ParsePoolused(r io.Reader, name string) (*Snapshot, error) {
 type poolusedParser struct {
 	lr *lineReader
 	b  *builder
+	vm vmReader // !vm or !vm 1 text pasted with the table
 
 	sawHeader bool
 	cols      int   // 4 plain, 8 verbose; 0 before a column line
@@ -61,6 +72,9 @@ func (p *poolusedParser) line(line string) error {
 	case strings.Contains(t, "kd> "):
 		p.cols = 0 // another debugger command: the table is over
 		return nil
+	case isVMTitle(t):
+		p.cols = 0
+		return nil
 	case isDots(t):
 		if p.tableRows > 0 && p.cutLine == 0 {
 			p.cutLine = p.lr.n
@@ -74,7 +88,18 @@ func (p *poolusedParser) line(line string) error {
 	case f[0] == "Tag" && len(f) > 1 && f[1] == "Allocs":
 		return p.columns(line, f)
 	case f[0] == "TOTAL":
-		return p.total(line)
+		err := p.total(line)
+		p.cols = 0 // the last row: what follows (!vm lines, a summary) is not the table
+		return err
+	}
+	if ok, err := p.vm.line(t); ok {
+		if err != nil {
+			return p.lr.errorf("%v", err)
+		}
+		p.cols = 0
+		return nil
+	}
+	switch {
 	case p.cols == 0:
 		return nil // debugger chatter before the table
 	}

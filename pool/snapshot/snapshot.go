@@ -20,9 +20,10 @@ const (
 	PoolmonLog        // poolmon /n (poolsnap) output: one or more full snapshots
 	Poolused          // WinDbg !poolused output
 	HTTPErr           // HTTP.SYS error log (httperr*.log)
+	VMText            // WinDbg !vm output alone: the pools' totals and maxima, no tags
 )
 
-var formatNames = [...]string{"unknown", "poolmon", "poolmon log", "!poolused", "httperr log"}
+var formatNames = [...]string{"unknown", "poolmon", "poolmon log", "!poolused", "httperr log", "!vm"}
 
 func (f Format) String() string {
 	if f < 0 || int(f) >= len(formatNames) {
@@ -49,6 +50,9 @@ type Snapshot struct {
 	// pooltag.txt text, poolmon's Mapped_Driver column.
 	Descriptions map[pool.Tag]Description
 	Totals       Totals
+	// VM holds what !vm text in the same file said: the pools' use as the
+	// kernel counts it and their maxima.
+	VM VM
 	// Session is set when the source shows session pool, not the system
 	// pools ("Session 0 pool information", !poolused flag 8).
 	Session bool
@@ -139,7 +143,7 @@ func Parse(r io.Reader, name string) ([]*Snapshot, error) {
 		return []*Snapshot{s}, nil
 	case PoolmonLog:
 		return ParsePoolmonLog(br, name)
-	case Poolused:
+	case Poolused, VMText:
 		s, err := ParsePoolused(br, name)
 		if err != nil {
 			return nil, err
@@ -148,14 +152,14 @@ func Parse(r io.Reader, name string) ([]*Snapshot, error) {
 	case HTTPErr:
 		return nil, fmt.Errorf("%s: an HTTP.SYS error log holds connection refusals, not pool usage", name)
 	default:
-		return nil, fmt.Errorf("%s: not a poolmon screen, poolmon log or !poolused output", name)
+		return nil, fmt.Errorf("%s: not a poolmon screen, poolmon log, !poolused or !vm output", name)
 	}
 }
 
 // Detect tells the format of a file from its first bytes.
 func Detect(head []byte) Format {
 	text := string(decodeHead(head))
-	sawPoolmonHeader := false
+	sawPoolmonHeader, sawVM := false, false
 	for line := range strings.Lines(text) {
 		line = strings.TrimRight(line, "\r\n")
 		t := strings.TrimSpace(line)
@@ -170,6 +174,9 @@ func Detect(head []byte) Format {
 			return HTTPErr
 		case strings.HasPrefix(t, "Memory:"), isColumnLine(t):
 			sawPoolmonHeader = true
+		case isVMTitle(t), strings.HasPrefix(t, "NonPagedPool") && vmLine.MatchString(t):
+			sawVM = true
+			continue
 		}
 		if row, ok := findTypeToken(line); ok && row > 0 {
 			if strings.Contains(line[row:], "(") {
@@ -178,8 +185,11 @@ func Detect(head []byte) Format {
 			return PoolmonLog
 		}
 	}
-	if sawPoolmonHeader {
+	switch {
+	case sawPoolmonHeader:
 		return Poolmon
+	case sawVM:
+		return VMText
 	}
 	return Unknown
 }

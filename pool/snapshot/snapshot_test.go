@@ -53,7 +53,7 @@ func TestParseRejects(t *testing.T) {
 		name, text, want string
 	}{
 		{"httperr", "2005-09-02 18:45:12 - - - - - - - - - 1_Connections_Refused -\n", "x.txt: an HTTP.SYS error log holds connection refusals"},
-		{"unknown", "hello\n", "x.txt: not a poolmon screen, poolmon log or !poolused output"},
+		{"unknown", "hello\n", "x.txt: not a poolmon screen, poolmon log, !poolused or !vm output"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(strings.NewReader(tt.text), "x.txt")
