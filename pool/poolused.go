@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/poolblame/poolblame/units"
 )
 
 // SortKey orders !poolused rows.
@@ -192,10 +194,10 @@ func (r *Result) PressureLines() []string {
 	}
 	line := func(name string, used, max uint64, doc string) string {
 		if max == 0 {
-			return fmt.Sprintf("%s pool: %s tracked; maximum unknown (documented limit: %s)", name, mib(used), doc)
+			return fmt.Sprintf("%s pool: %s tracked; maximum unknown (documented limit: %s)", name, units.Bytes(used), doc)
 		}
 		return fmt.Sprintf("%s pool: %s of %s used (%.1f%%), %s free (documented limit: %s)",
-			name, mib(used), mib(max), percent(used, max), mib(sat(max, used)), doc)
+			name, units.Bytes(used), units.Bytes(max), percent(used, max), units.Bytes(sat(max, used)), doc)
 	}
 	out = append(out, line("Nonpaged", l.NonPagedUsed, l.NonPagedMax, l.DocumentedNonPaged))
 	out = append(out, line("Paged", l.PagedUsed, l.PagedMax, l.DocumentedPaged))
@@ -204,9 +206,9 @@ func (r *Result) PressureLines() []string {
 		case l.NonPagedMax == 0:
 			out = append(out, "HTTP.SYS: cannot tell whether free nonpaged pool was below its 20 MiB threshold (maximum unknown)")
 		case l.HTTPSysBelow:
-			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is BELOW its 20 MiB threshold: HTTP.SYS refuses new connections (HTTPERR Connections_Refused)", mib(l.NonPagedFree())))
+			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is BELOW its 20 MiB threshold: HTTP.SYS refuses new connections (HTTPERR Connections_Refused)", units.Bytes(l.NonPagedFree())))
 		default:
-			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is above its 20 MiB threshold", mib(l.NonPagedFree())))
+			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is above its 20 MiB threshold", units.Bytes(l.NonPagedFree())))
 		}
 	}
 	return out
@@ -217,15 +219,6 @@ func sat(a, b uint64) uint64 {
 		return a - b
 	}
 	return 0
-}
-
-// mib formats bytes in binary units (MiB, GiB from 10 GiB), the unit
-// Windows' own pool limits are stated in and the reports use throughout.
-func mib(b uint64) string {
-	if b >= 10<<30 {
-		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
-	}
-	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 }
 
 // warnings are the lines a reader must see before trusting the numbers.

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/poolblame/poolblame/units"
 )
 
 // csvHeader names the columns of the CSV form: one row per leading tag
@@ -55,7 +57,7 @@ func renderCSV(w io.Writer, r *Report) error {
 // csvFloat writes a number a spreadsheet reads; unknown stays empty
 // rather than becoming a misleading zero.
 func csvFloat(f float64, prec int) string {
-	if !known(f) {
+	if !units.Known(f) {
 		return ""
 	}
 	return strconv.FormatFloat(f, 'f', prec, 64)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/poolblame/poolblame/units"
 )
 
 // The HTML form is one self-contained page: inline CSS and inline SVG,
@@ -138,7 +140,7 @@ func newHTMLView(r *Report) htmlView {
 			{Label: "System", Value: systemFact(d)},
 			{Label: "Bug check", Value: bugCheckFact(d)},
 			{Label: "System time", Value: utc(d.SystemTime)},
-			{Label: "Uptime", Value: uptime(d.UptimeSeconds)},
+			{Label: "Uptime", Value: units.Uptime(d.UptimeSeconds)},
 			{Label: "Memory", Value: memoryFact(d)},
 		},
 		Schema:       SchemaVersion,
@@ -166,7 +168,7 @@ func newHTMLView(r *Report) htmlView {
 			owner = "third party"
 		}
 		v.Culprits = append(v.Culprits, htmlCulprit{Driver: c.Driver, Owner: owner,
-			Tags: strings.Join(c.Tags, ", "), Size: size(c.Bytes), ThirdParty: c.ThirdParty})
+			Tags: strings.Join(c.Tags, ", "), Size: units.Bytes(c.Bytes), ThirdParty: c.ThirdParty})
 	}
 	if p := r.Pool; p != nil {
 		v.PoolError = ""
@@ -225,7 +227,7 @@ func gauge(name string, p PoolPressure) htmlGauge {
 	if d := documentedFact(p); d != "" {
 		g.Lines = append(g.Lines, d)
 	}
-	if !known(p.Percent) || p.Max == 0 {
+	if !units.Known(p.Percent) || p.Max == 0 {
 		return g
 	}
 	g.Percent = fmt.Sprintf("%.0f%%", p.Percent)
@@ -272,7 +274,7 @@ func chart(title string, rows []TagRow, blamed map[string]bool) htmlChart {
 		}
 		y := i*chartRowH + 4
 		c.Bars = append(c.Bars, htmlBar{
-			Tag: row.Tag, Value: size(row.Bytes) + "  ·  " + percent(row.Share),
+			Tag: row.Tag, Value: units.Bytes(row.Bytes) + "  ·  " + units.Percent(row.Share),
 			Color: color, X: chartLabelW, Y: y, W: w, H: chartBarH, TextY: y + chartBarH/2 + 5,
 			LabelX: chartLabelW - 8, ValueX: chartLabelW + w + 8,
 		})
@@ -287,8 +289,8 @@ func tagTable(title string, rows []TagRow, r *Report, blamed map[string]bool) ht
 	}
 	for _, row := range rows {
 		hr := htmlRow{
-			Tag: row.Tag, Outstanding: commas(row.Outstanding), Bytes: ucommas(row.Bytes),
-			Share: percent(row.Share), AvgSize: fcommas(row.AvgSize), Growth: growthCell(row.GrowthPerDay, row.Bytes),
+			Tag: row.Tag, Outstanding: units.Count(row.Outstanding), Bytes: units.UCount(row.Bytes),
+			Share: units.Percent(row.Share), AvgSize: units.CountF(row.AvgSize), Growth: growthCell(row.GrowthPerDay, row.Bytes),
 			Blamed: blamed[blameKey(row.Tag)],
 		}
 		for _, c := range row.Candidates {
@@ -305,7 +307,7 @@ func tagTable(title string, rows []TagRow, r *Report, blamed map[string]bool) ht
 
 func tagCandidates(row TagRow) htmlTagCandidates {
 	tc := htmlTagCandidates{
-		Heading: fmt.Sprintf("%s (%s, %s bytes, %s outstanding)", row.Tag, row.Pool, ucommas(row.Bytes), commas(row.Outstanding)),
+		Heading: fmt.Sprintf("%s (%s, %s bytes, %s outstanding)", row.Tag, row.Pool, units.UCount(row.Bytes), units.Count(row.Outstanding)),
 	}
 	if row.Description != "" || row.PooltagBinary != "" {
 		tc.Pooltag = "pooltag.txt: " + orUnknown(oneLine(row.Description), "(no description)")

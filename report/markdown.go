@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"unicode"
+
+	"github.com/poolblame/poolblame/units"
 )
 
 // The Markdown form keeps to what GitHub, Azure DevOps and Jira's
@@ -44,7 +46,7 @@ func (m mdWriter) facts(r *Report) {
 		{"System", mdCell(systemFact(d))},
 		{"Bug check", mdCell(bugCheckFact(d))},
 		{"System time", mdCell(utc(d.SystemTime))},
-		{"Uptime", mdCell(uptime(d.UptimeSeconds))},
+		{"Uptime", mdCell(units.Uptime(d.UptimeSeconds))},
 		{"Memory", mdCell(memoryFact(d))},
 	}
 	if !r.Generated.IsZero() {
@@ -76,7 +78,7 @@ func (m mdWriter) verdict(r *Report) {
 		for i, t := range c.Tags {
 			tags[i] = mdCode(t)
 		}
-		m.printf(">\n> **Culprit:** %s (%s), tags %s, %s\n", mdText(c.Driver), owner, strings.Join(tags, ", "), size(c.Bytes))
+		m.printf(">\n> **Culprit:** %s (%s), tags %s, %s\n", mdText(c.Driver), owner, strings.Join(tags, ", "), units.Bytes(c.Bytes))
 	}
 	if len(v.Raise) > 0 {
 		m.printf(">\n> To raise the confidence:\n")
@@ -102,10 +104,10 @@ func (m mdWriter) pressure(r *Report) {
 	}{{"Nonpaged", p.NonPaged}, {"Paged", p.Paged}} {
 		max := "unknown"
 		if pp.p.Max > 0 {
-			max = size(pp.p.Max)
+			max = units.Bytes(pp.p.Max)
 		}
-		m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", pp.name, size(pp.p.Used), max,
-			percent(pp.p.Percent), growthCell(pp.p.GrowthPerDay, pp.p.Used), mdCell(outlook(pp.p)),
+		m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", pp.name, units.Bytes(pp.p.Used), max,
+			units.Percent(pp.p.Percent), growthCell(pp.p.GrowthPerDay, pp.p.Used), mdCell(outlook(pp.p)),
 			mdCell(orUnknown(pp.p.MaxSource, "unknown")))
 	}
 	m.printf("\n")
@@ -164,8 +166,8 @@ func (m mdWriter) tagTable(title string, rows []TagRow, r *Report, used string) 
 		if len(drivers) == 0 {
 			drivers = []string{"no driver found"}
 		}
-		m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", tag, commas(row.Outstanding), ucommas(row.Bytes),
-			percent(row.Share), fcommas(row.AvgSize), growthCell(row.GrowthPerDay, row.Bytes), strings.Join(drivers, "; "))
+		m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", tag, units.Count(row.Outstanding), units.UCount(row.Bytes),
+			units.Percent(row.Share), units.CountF(row.AvgSize), growthCell(row.GrowthPerDay, row.Bytes), strings.Join(drivers, "; "))
 	}
 	m.printf("\n")
 }
@@ -177,7 +179,7 @@ func (m mdWriter) candidates(r *Report) {
 	}
 	m.printf("## Candidates by tag\n\n")
 	for _, row := range rows {
-		m.printf("### %s (%s, %s bytes, %s outstanding)\n\n", mdCode(row.Tag), row.Pool, ucommas(row.Bytes), commas(row.Outstanding))
+		m.printf("### %s (%s, %s bytes, %s outstanding)\n\n", mdCode(row.Tag), row.Pool, units.UCount(row.Bytes), units.Count(row.Outstanding))
 		if row.Description != "" || row.PooltagBinary != "" {
 			s := "pooltag.txt: " + mdText(orUnknown(oneLine(row.Description), "(no description)"))
 			if row.PooltagBinary != "" {

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"strings"
+
+	"github.com/poolblame/poolblame/units"
 )
 
 // The sentences every form shares, so the terminal, the bug tracker and
@@ -23,7 +25,7 @@ func systemFact(d Dump) string {
 		parts = append(parts, d.Arch)
 	}
 	if d.CPUs > 0 {
-		parts = append(parts, fmt.Sprintf("%d CPU%s", d.CPUs, plural(d.CPUs)))
+		parts = append(parts, fmt.Sprintf("%d CPU%s", d.CPUs, units.Plural(d.CPUs)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -51,7 +53,7 @@ func bugCheckFact(d Dump) string {
 func dumpFact(d Dump) string {
 	parts := []string{orUnknown(d.File, "file name unknown")}
 	if d.Size > 0 {
-		parts = append(parts, size(uint64(d.Size)))
+		parts = append(parts, units.Bytes(uint64(d.Size)))
 	}
 	if t := oneLine(d.DumpType); t != "" {
 		if !strings.Contains(strings.ToLower(t), "dump") {
@@ -66,10 +68,10 @@ func dumpFact(d Dump) string {
 func memoryFact(d Dump) string {
 	var parts []string
 	if d.PhysicalBytes > 0 {
-		parts = append(parts, size(d.PhysicalBytes)+" of physical memory described")
+		parts = append(parts, units.Bytes(d.PhysicalBytes)+" of physical memory described")
 	}
 	if d.Modules > 0 {
-		parts = append(parts, fmt.Sprintf("%s loaded module%s", commas(int64(d.Modules)), plural(d.Modules)))
+		parts = append(parts, fmt.Sprintf("%s loaded module%s", units.Count(int64(d.Modules)), units.Plural(d.Modules)))
 	}
 	if len(parts) == 0 {
 		return "not recorded"
@@ -87,19 +89,19 @@ func orUnknown(s, unknown string) string {
 // usageFact is "109.0 MiB of 128.0 MiB (85.2%), maximum from KDBG ...".
 func usageFact(p PoolPressure) string {
 	if !hasMax(p) {
-		return size(p.Used) + " used; " + maxSourceFact(p)
+		return units.Bytes(p.Used) + " used; " + maxSourceFact(p)
 	}
-	return usedOfMax(p) + " (" + percent(p.Percent) + "), " + maxSourceFact(p)
+	return usedOfMax(p) + " (" + units.Percent(p.Percent) + "), " + maxSourceFact(p)
 }
 
-func hasMax(p PoolPressure) bool { return p.Max != 0 && known(p.Percent) }
+func hasMax(p PoolPressure) bool { return p.Max != 0 && units.Known(p.Percent) }
 
 // usedOfMax is "109.0 MiB of 128.0 MiB" or "109.0 MiB used, maximum unknown".
 func usedOfMax(p PoolPressure) string {
 	if !hasMax(p) {
-		return size(p.Used) + " used, maximum unknown"
+		return units.Bytes(p.Used) + " used, maximum unknown"
 	}
-	return size(p.Used) + " of " + size(p.Max)
+	return units.Bytes(p.Used) + " of " + units.Bytes(p.Max)
 }
 
 // maxSourceFact says where the maximum came from or why it is unknown.
@@ -122,14 +124,14 @@ func growthFact(p PoolPressure) string {
 	if !growthKnown(p.GrowthPerDay, p.Used) {
 		return "growth since boot unknown (no uptime recorded)"
 	}
-	s := fmt.Sprintf("grew %s/day on average since boot", fsize(p.GrowthPerDay))
+	s := fmt.Sprintf("grew %s/day on average since boot", units.BytesF(p.GrowthPerDay))
 	switch {
 	case p.Max != 0 && p.Used >= p.Max:
 		return s + "; already at its maximum"
 	case p.DaysToExhaustion == 0:
 		return s + "; exhausted at the dump's moment"
-	case known(p.DaysToExhaustion):
-		return s + "; at that pace exhausted in " + days(p.DaysToExhaustion)
+	case units.Known(p.DaysToExhaustion):
+		return s + "; at that pace exhausted in " + units.Days(p.DaysToExhaustion)
 	case p.Max == 0:
 		return s + "; time to exhaustion unknown without a maximum"
 	}
@@ -140,7 +142,7 @@ func growthFact(p PoolPressure) string {
 // over uptime, so zero growth for a non-zero amount means the uptime
 // was not recorded.
 func growthKnown(g float64, amount uint64) bool {
-	return known(g) && (g > 0 || amount == 0)
+	return units.Known(g) && (g > 0 || amount == 0)
 }
 
 // documentedFact is the documented limit, when the model carries one.
@@ -158,10 +160,10 @@ func httpSysFact(h *HTTPSys) string {
 	}
 	if h.Below {
 		return fmt.Sprintf("free nonpaged pool %s is BELOW HTTP.SYS's %s floor: IIS refuses new "+
-			"connections (HTTPERR Connections_Refused)", size(h.FreeNonPaged), size(h.Threshold))
+			"connections (HTTPERR Connections_Refused)", units.Bytes(h.FreeNonPaged), units.Bytes(h.Threshold))
 	}
 	return fmt.Sprintf("free nonpaged pool %s is above HTTP.SYS's %s floor: no Connections_Refused "+
-		"expected from pool pressure", size(h.FreeNonPaged), size(h.Threshold))
+		"expected from pool pressure", units.Bytes(h.FreeNonPaged), units.Bytes(h.Threshold))
 }
 
 // oneCPUFact is the warning for a dump where only the first processor's
@@ -194,9 +196,9 @@ func partialFact(p *Pool) string {
 // trackerFact is how the totals were obtained.
 func trackerFact(p *Pool) string {
 	var parts []string
-	parts = append(parts, fmt.Sprintf("%s tag%s with counters", commas(int64(p.Tags)), plural(p.Tags)))
+	parts = append(parts, fmt.Sprintf("%s tag%s with counters", units.Count(int64(p.Tags)), units.Plural(p.Tags)))
 	if p.PerCPU > 0 {
-		parts = append(parts, fmt.Sprintf("%d per-CPU tracker table%s summed", p.PerCPU, plural(p.PerCPU)))
+		parts = append(parts, fmt.Sprintf("%d per-CPU tracker table%s summed", p.PerCPU, units.Plural(p.PerCPU)))
 	}
 	if p.TableLayout != "" {
 		parts = append(parts, "layout "+p.TableLayout)
@@ -300,13 +302,13 @@ func sourcesFacts(s Sources) []string {
 	var out []string
 	if len(s.DriverFolders) > 0 {
 		out = append(out, fmt.Sprintf("driver folders: %s (%s file%s indexed)",
-			strings.Join(s.DriverFolders, ", "), commas(int64(s.FilesIndexed)), plural(s.FilesIndexed)))
+			strings.Join(s.DriverFolders, ", "), units.Count(int64(s.FilesIndexed)), units.Plural(s.FilesIndexed)))
 	} else {
 		out = append(out, "driver folders: none given (only images inside the dump were scanned)")
 	}
-	img := fmt.Sprintf("driver images scanned in the dump: %s", commas(int64(s.DumpImagesScanned)))
+	img := fmt.Sprintf("driver images scanned in the dump: %s", units.Count(int64(s.DumpImagesScanned)))
 	if s.DumpPagesMissing > 0 {
-		img += fmt.Sprintf(" (%s image page%s paged out or absent)", commas(int64(s.DumpPagesMissing)), plural(s.DumpPagesMissing))
+		img += fmt.Sprintf(" (%s image page%s paged out or absent)", units.Count(int64(s.DumpPagesMissing)), units.Plural(s.DumpPagesMissing))
 	}
 	out = append(out, img)
 	if s.Pooltag != "" {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fatih/color"
+	"github.com/poolblame/poolblame/units"
 )
 
 // palette is the text form's colors. Each render makes its own and sets
@@ -63,9 +64,9 @@ func poolUsed(r *Report, pool string) string {
 		return ""
 	}
 	if pool == "paged" {
-		return size(r.Pool.Paged.Used)
+		return units.Bytes(r.Pool.Paged.Used)
 	}
-	return size(r.Pool.NonPaged.Used)
+	return units.Bytes(r.Pool.NonPaged.Used)
 }
 
 func (t *textWriter) printf(format string, a ...any) { fmt.Fprintf(t.w, format, a...) }
@@ -120,7 +121,7 @@ func (t *textWriter) header(r *Report) {
 	t.field(0, lw, "System", systemFact(d), nil)
 	t.field(0, lw, "Bug check", bugCheckFact(d), nil)
 	t.field(0, lw, "Time", utc(d.SystemTime), nil)
-	t.field(0, lw, "Uptime", uptime(d.UptimeSeconds), nil)
+	t.field(0, lw, "Uptime", units.Uptime(d.UptimeSeconds), nil)
 	t.field(0, lw, "Memory", memoryFact(d), nil)
 	if !r.Generated.IsZero() {
 		t.field(0, lw, "Generated", utc(r.Generated), t.c.dim)
@@ -132,7 +133,7 @@ const barWidth = 30
 
 // bar draws [#####.....] for a percentage, or [?????] when unknown.
 func bar(pct float64) string {
-	if !known(pct) {
+	if !units.Known(pct) {
 		return "[" + strings.Repeat("?", barWidth) + "]"
 	}
 	n := int(pct*barWidth/100 + 0.5)
@@ -154,7 +155,7 @@ func (t *textWriter) pressure(r *Report) {
 	}{{"Nonpaged", p.NonPaged}, {"Paged", p.Paged}} {
 		c := t.c.good
 		switch {
-		case !known(pp.p.Percent):
+		case !units.Known(pp.p.Percent):
 			c = t.c.dim
 		case pp.p.Percent >= 85:
 			c = t.c.bad
@@ -162,7 +163,7 @@ func (t *textWriter) pressure(r *Report) {
 			c = t.c.warn
 		}
 		pct := "   ?"
-		if known(pp.p.Percent) {
+		if units.Known(pp.p.Percent) {
 			pct = fmt.Sprintf("%5.1f%%", pp.p.Percent)
 		}
 		t.printf("  %s%s%s %s  %s\n", t.c.label.Sprint(pp.name), strings.Repeat(" ", lw-len(pp.name)),
@@ -224,7 +225,7 @@ func (t *textWriter) verdict(r *Report) {
 			owner, oc = "third party", t.c.third
 		}
 		t.para(2, "Culprit: ", fmt.Sprintf("%s (%s), tags %s, %s", cu.Driver, owner,
-			strings.Join(cu.Tags, ", "), size(cu.Bytes)), oc)
+			strings.Join(cu.Tags, ", "), units.Bytes(cu.Bytes)), oc)
 	}
 	if len(v.Raise) > 0 {
 		t.printf("  %s\n", "To raise the confidence:")
@@ -276,10 +277,10 @@ func (t *textWriter) tagTable(title string, rows []TagRow, r *Report, used strin
 			tag = t.c.bad.Sprint(tag)
 		}
 		cells := []string{
-			lpad(commas(row.Outstanding), 11),
-			lpad(ucommas(row.Bytes), 13),
-			lpad(percent(row.Share), 6),
-			lpad(fcommas(row.AvgSize), 8),
+			lpad(units.Count(row.Outstanding), 11),
+			lpad(units.UCount(row.Bytes), 13),
+			lpad(units.Percent(row.Share), 6),
+			lpad(units.CountF(row.AvgSize), 8),
 			lpad(growthCell(row.GrowthPerDay, row.Bytes), 10),
 		}
 		drivers := t.driverLines(row, drvW)
@@ -294,7 +295,7 @@ func growthCell(g float64, amount uint64) string {
 	if !growthKnown(g, amount) {
 		return "?"
 	}
-	return fsize(g)
+	return units.BytesF(g)
 }
 
 // driverLines is one line per candidate: "isil.sys call-site x3".
@@ -342,7 +343,7 @@ func (t *textWriter) candidates(r *Report) {
 		if i > 0 {
 			t.printf("\n")
 		}
-		head := fmt.Sprintf("%s (%s, %s bytes, %s outstanding)", row.Tag, row.Pool, ucommas(row.Bytes), commas(row.Outstanding))
+		head := fmt.Sprintf("%s (%s, %s bytes, %s outstanding)", row.Tag, row.Pool, units.UCount(row.Bytes), units.Count(row.Outstanding))
 		t.printf("  %s\n", t.c.label.Sprint(head))
 		if row.Description != "" || row.PooltagBinary != "" {
 			s := "pooltag.txt: " + orUnknown(oneLine(row.Description), "(no description)")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/units"
 )
 
 // Thresholds for naming a tag in the verdict.
@@ -75,12 +76,12 @@ func verdict(r *Report, res *pool.Result) Verdict {
 	for _, p := range picks {
 		if p.cand == nil {
 			v.Sentences = append(v.Sentences, fmt.Sprintf("Tag %s holds %s (%.0f%% of %s pool) but no driver was found that uses it%s.",
-				trimTag(p.row.Tag), size(p.row.Bytes), p.row.Share, p.row.Pool, searchedWhere(r)))
+				trimTag(p.row.Tag), units.Bytes(p.row.Bytes), p.row.Share, p.row.Pool, searchedWhere(r)))
 			continue
 		}
 		if p.cand.Microsoft && len(thirdParty) > 0 {
 			v.Sentences = append(v.Sentences, fmt.Sprintf("%s (Microsoft) owns tag %s with %s, but Microsoft drivers are not blamed on tag size alone while the third-party tag %s grows with it.",
-				p.cand.Name, trimTag(p.row.Tag), size(p.row.Bytes), trimTag(thirdParty[0].row.Tag)))
+				p.cand.Name, trimTag(p.row.Tag), units.Bytes(p.row.Bytes), trimTag(thirdParty[0].row.Tag)))
 			continue
 		}
 		v.Sentences = append(v.Sentences, culpritSentence(p.row, p.cand))
@@ -133,9 +134,9 @@ func culpritSentence(t TagRow, c *Candidate) string {
 		verb = "is the likely owner of"
 	}
 	s := fmt.Sprintf("%s %s tag %s: %s outstanding %s allocations, %s, %.0f%% of %s pool",
-		who, verb, trimTag(t.Tag), commas(t.Outstanding), t.Pool, size(t.Bytes), t.Share, t.Pool)
+		who, verb, trimTag(t.Tag), units.Count(t.Outstanding), t.Pool, units.Bytes(t.Bytes), t.Share, t.Pool)
 	if t.GrowthPerDay > 0 {
-		s += fmt.Sprintf(", growing about %s per day of uptime", size(uint64(t.GrowthPerDay)))
+		s += fmt.Sprintf(", growing about %s per day of uptime", units.Bytes(uint64(t.GrowthPerDay)))
 	}
 	return s + "."
 }
@@ -150,16 +151,16 @@ func pressureSentences(r *Report) []string {
 		if x.pp.Max == 0 || x.pp.Percent < 50 {
 			continue
 		}
-		s := fmt.Sprintf("%s pool was %.0f%% used (%s of %s)", x.name, x.pp.Percent, size(x.pp.Used), size(x.pp.Max))
+		s := fmt.Sprintf("%s pool was %.0f%% used (%s of %s)", x.name, x.pp.Percent, units.Bytes(x.pp.Used), units.Bytes(x.pp.Max))
 		if x.pp.DaysToExhaustion == 0 {
 			s += ": exhausted"
 		} else if x.pp.DaysToExhaustion > 0 {
-			s += fmt.Sprintf("; at its average growth since boot it would run out in %s", days(x.pp.DaysToExhaustion))
+			s += fmt.Sprintf("; at its average growth since boot it would run out in %s", units.Days(x.pp.DaysToExhaustion))
 		}
 		out = append(out, s+".")
 	}
 	if h := p.HTTPSys; h != nil && h.Below {
-		out = append(out, fmt.Sprintf("Free nonpaged pool (%s) was below HTTP.SYS's 20 MiB threshold: HTTP.SYS refuses new connections (HTTPERR Connections_Refused).", size(h.FreeNonPaged)))
+		out = append(out, fmt.Sprintf("Free nonpaged pool (%s) was below HTTP.SYS's 20 MiB threshold: HTTP.SYS refuses new connections (HTTPERR Connections_Refused).", units.Bytes(h.FreeNonPaged)))
 	}
 	if p.OneCPUOnly {
 		out = append(out, fmt.Sprintf("Caution: the per-CPU tracker tables of this %d-CPU machine were not found; the figures cover one CPU's table only.", r.Dump.CPUs))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/poolblame/poolblame/batch"
+	"github.com/poolblame/poolblame/units"
 )
 
 // exitSomeFailed is batch's status when some inputs could not be analysed
@@ -138,7 +139,7 @@ func writeBatchResult(w io.Writer, s *batch.Summary) {
 	fmt.Fprintln(w, s.CountsLine())
 	for _, g := range s.Groups {
 		for _, t := range g.Flagged() {
-			fmt.Fprintf(w, "%s %s: %s %s grows %s/day", g.ID, g.Name, t.Tag, t.Pool, humanBytes(uint64(max(0, t.Growth))))
+			fmt.Fprintf(w, "%s %s: %s %s grows %s", g.ID, g.Name, t.Tag, t.Pool, units.PerDay(max(0, t.Growth)))
 			if len(t.Drivers) > 0 {
 				fmt.Fprintf(w, " (%s)", strings.Join(t.Drivers, ", "))
 			}
@@ -146,12 +147,12 @@ func writeBatchResult(w io.Writer, s *batch.Summary) {
 		}
 	}
 	for _, se := range s.Snapshots {
-		unit := "/day"
+		rate := units.PerDay
 		if se.PerStep {
-			unit = "/snapshot"
+			rate = units.PerSnapshot
 		}
 		for _, t := range se.Flagged() {
-			fmt.Fprintf(w, "%s %s: %s %s grows %s%s", se.ID, se.Name, t.Tag, t.Pool, humanBytes(uint64(max(0, t.Growth))), unit)
+			fmt.Fprintf(w, "%s %s: %s %s grows %s", se.ID, se.Name, t.Tag, t.Pool, rate(max(0, t.Growth)))
 			if len(t.Drivers) > 0 {
 				fmt.Fprintf(w, " (%s)", strings.Join(t.Drivers, ", "))
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/units"
 )
 
 // dumpInfo is what `poolblame info` says about a dump; its JSON form is
@@ -145,8 +146,8 @@ func writeInfo(w io.Writer, in *dumpInfo, f *dumpfile.File, allModules bool) {
 	p := func(k, format string, a ...any) {
 		fmt.Fprintf(w, "%-13s "+format+"\n", append([]any{k + ":"}, a...)...)
 	}
-	p("Dump", "%s (%s)", in.File, humanBytes(uint64(in.Size)))
-	p("OS", "%s (build %d), %s, %d CPU%s", in.Release, in.Build, in.Arch, in.CPUs, plural(int(in.CPUs)))
+	p("Dump", "%s (%s)", in.File, units.Bytes(uint64(in.Size)))
+	p("OS", "%s (build %d), %s, %d CPU%s", in.Release, in.Build, in.Arch, in.CPUs, units.Plural(int(in.CPUs)))
 	typ := fmt.Sprintf("%d, %s", in.DumpType, in.DumpTypeName)
 	if in.Container != "" {
 		typ += " (" + in.Container + ")"
@@ -156,8 +157,8 @@ func writeInfo(w io.Writer, in *dumpInfo, f *dumpfile.File, allModules bool) {
 		p("Physical mem", "none (triage dump)")
 	} else {
 		p("Physical mem", "%s pages present (%s) of %s described (%s)",
-			commas(in.PresentPages), humanBytes(in.PresentPages*dumpfile.PageSize),
-			commas(in.DescribedPages), humanBytes(in.DescribedPages*dumpfile.PageSize))
+			units.UCount(in.PresentPages), units.Bytes(in.PresentPages*dumpfile.PageSize),
+			units.UCount(in.DescribedPages), units.Bytes(in.DescribedPages*dumpfile.PageSize))
 	}
 	bc := dumpfile.BugCheckString(in.BugCheck)
 	p("Bugcheck", "%s (%s)", bc, strings.Join(in.BugCheckParams, ", "))
@@ -166,7 +167,7 @@ func writeInfo(w io.Writer, in *dumpInfo, f *dumpfile.File, allModules bool) {
 	} else {
 		p("System time", "not recorded")
 	}
-	p("Uptime", "%s", humanDuration(f.SystemUpTime))
+	p("Uptime", "%s", units.Uptime(f.SystemUpTime.Seconds()))
 	p("DTB", "%s", in.DTB)
 	if in.KernBase != "" {
 		p("KernBase", "%s", in.KernBase)

@@ -11,6 +11,7 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/units"
 )
 
 // detailed is how many candidates per tag get their full identity in the
@@ -232,7 +233,7 @@ func printWarnings(w io.Writer, warnings []string) {
 }
 
 func writeTagText(w io.Writer, res tagResults) {
-	fmt.Fprintf(w, "Searched %d PE image%s (%d files).\n", res.Drivers, plural(res.Drivers), res.Files)
+	fmt.Fprintf(w, "Searched %d PE image%s (%d files).\n", res.Drivers, units.Plural(res.Drivers), res.Files)
 	for _, n := range res.Notes {
 		fmt.Fprintf(w, "Note: %s\n", n)
 	}
@@ -241,7 +242,7 @@ func writeTagText(w io.Writer, res tagResults) {
 		if !r.Found {
 			fmt.Fprintf(w, "%s (%s): not found in any driver\n", r.Tag, r.Value)
 		} else {
-			fmt.Fprintf(w, "%s (%s): %d driver%s\n", r.Tag, r.Value, len(r.Candidates), plural(len(r.Candidates)))
+			fmt.Fprintf(w, "%s (%s): %d driver%s\n", r.Tag, r.Value, len(r.Candidates), units.Plural(len(r.Candidates)))
 		}
 		for _, c := range r.Candidates {
 			if c.Rank <= detailed {
@@ -298,7 +299,7 @@ func writeCandidate(w io.Writer, c candidateJSON) {
 	}
 	id := fmt.Sprintf("%v, %s, SizeOfImage %#x", d.Machine, linked, d.SizeOfImage)
 	if d.SHA256 != "" {
-		id += fmt.Sprintf(", %s bytes, sha256 %s", commas(uint64(d.Size)), d.SHA256)
+		id += fmt.Sprintf(", %s bytes, sha256 %s", units.UCount(uint64(d.Size)), d.SHA256)
 	}
 	fmt.Fprintf(w, "      %s\n", id)
 	fmt.Fprintf(w, "      version: %s\n", versionText(d.Version))
@@ -397,7 +398,7 @@ func listDriverTags(path string, db *pool.PooltagDB, asJSON bool, stdout, stderr
 			return fail(stderr, err)
 		}
 	} else {
-		fmt.Fprintf(stdout, "%s: %v, %d tag%s used by its code\n", d.Path, d.Machine, len(uses), plural(len(uses)))
+		fmt.Fprintf(stdout, "%s: %v, %d tag%s used by its code\n", d.Path, d.Machine, len(uses), units.Plural(len(uses)))
 		for _, j := range out.Tags {
 			line := fmt.Sprintf("  %-4s  %s", j.Tag, evidenceText(j.Detail))
 			if len(j.Pooltag) > 0 {
