@@ -18,6 +18,7 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
 	"github.com/poolblame/poolblame/report"
+	"github.com/poolblame/poolblame/units"
 )
 
 // runArchive runs a batch over an archive into out.
@@ -254,7 +255,7 @@ func checkTrends(t *testing.T, s *Summary) {
 	fl := a.Flagged()
 	if len(fl) == 0 || fl[0].Tag != "Leak" || fl[0].Rank != 1 {
 		for _, tr := range a.Trends {
-			t.Logf("A: %s %s flagged=%v growth=%s rate=%s top=%.2f: %s", tr.Tag, tr.Pool, tr.Flagged, perDay(tr.Growth), perDay(tr.MedianRate), tr.TopShare, tr.Reason)
+			t.Logf("A: %s %s flagged=%v growth=%s rate=%s top=%.2f: %s", tr.Tag, tr.Pool, tr.Flagged, units.PerDay(tr.Growth), units.PerDay(tr.MedianRate), tr.TopShare, tr.Reason)
 		}
 		t.Fatalf("machine A: flagged %v, want Leak first", tagsOf(fl))
 	}
@@ -264,7 +265,7 @@ func checkTrends(t *testing.T, s *Summary) {
 	leak := fl[0]
 	// Growth within a boot is measured: it must be the planted rate.
 	if g := leak.Growth / float64(leakPerDy); g < 0.97 || g > 1.03 {
-		t.Errorf("Leak grows %s, want about %s", perDay(leak.Growth), perDay(float64(leakPerDy)))
+		t.Errorf("Leak grows %s, want about %s", units.PerDay(leak.Growth), units.PerDay(float64(leakPerDy)))
 	}
 	if len(leak.WithinBoot) != 5 || leak.FitPoints != 11 {
 		t.Errorf("Leak: %d within-boot intervals, fit over %d dumps; want 5 and 11", len(leak.WithinBoot), leak.FitPoints)
@@ -278,7 +279,7 @@ func checkTrends(t *testing.T, s *Summary) {
 	}
 	// Flat is the largest tag and leads by rate since boot...
 	if flat.TopShare != 1 || flat.MedianRate <= leak.MedianRate {
-		t.Errorf("Flat: top share %.2f, median rate %s (Leak %s): the test no longer sets the trap", flat.TopShare, perDay(flat.MedianRate), perDay(leak.MedianRate))
+		t.Errorf("Flat: top share %.2f, median rate %s (Leak %s): the test no longer sets the trap", flat.TopShare, units.PerDay(flat.MedianRate), units.PerDay(leak.MedianRate))
 	}
 	// ...but does not grow.
 	if !strings.Contains(flat.Reason, "steady") {

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/poolblame/poolblame/units"
 )
 
 // vistaBuild is the first build whose kernel loads at a random base on
@@ -33,23 +35,11 @@ func factsName(d *DumpRecord) string {
 	if rel == "" {
 		rel = "Windows"
 	}
-	mem := sizeName(d.PhysicalBytes) + " memory"
+	mem := units.Bytes(d.PhysicalBytes) + " memory"
 	if d.PhysicalBytes == 0 {
 		mem = "memory size unknown"
 	}
 	return fmt.Sprintf("%s build %d %s, %d CPUs, %s", rel, d.Build, d.Arch, d.CPUs, mem)
-}
-
-// sizeName prints a memory size the way machines are described.
-func sizeName(n uint64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	default:
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
 }
 
 // groupable reports whether a record carries the facts grouping needs.

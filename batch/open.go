@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/units"
 )
 
 // machineError is a failure of the machine running the batch (no space
@@ -30,7 +31,7 @@ type SpaceError struct {
 
 func (e *SpaceError) Error() string {
 	return fmt.Sprintf("%s: not enough free disk space in %s to decompress it: needs %s, %s free (set the temporary folder elsewhere, or decompress it yourself)",
-		e.Dump, e.Dir, mib(e.Need), mib(e.Free))
+		e.Dump, e.Dir, units.Bytes(e.Need), units.Bytes(e.Free))
 }
 
 // spaceMargin is kept free beyond what extraction needs.
@@ -206,11 +207,4 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-func mib(n uint64) string {
-	if n >= 10<<30 {
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }

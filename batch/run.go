@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/poolblame/poolblame/pe"
 	"os"
 	"runtime"
 	"sort"
 	"sync"
+
+	"github.com/poolblame/poolblame/pe"
+	"github.com/poolblame/poolblame/units"
 
 	"github.com/poolblame/poolblame/report"
 )
@@ -140,7 +142,7 @@ func chooseWorkers(asked, dumps int) (int, string) {
 	note := ""
 	if avail, ok := availableMemory(); ok {
 		if byMem := max(1, int(avail/workerMemory)); byMem < n {
-			note = fmt.Sprintf("%d workers rather than %d: %s of memory available, %s allowed per worker", byMem, n, mib(avail), mib(workerMemory))
+			note = fmt.Sprintf("%d workers rather than %d: %s of memory available, %s allowed per worker", byMem, n, units.Bytes(avail), units.Bytes(workerMemory))
 			n = byMem
 		}
 	}

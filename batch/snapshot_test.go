@@ -13,6 +13,7 @@ import (
 
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/snapshot"
+	"github.com/poolblame/poolblame/units"
 )
 
 const realSnapshots = "../../shared/realdata/snapshots"
@@ -127,14 +128,14 @@ func TestSnapshotSeries(t *testing.T) {
 	fl := se.Flagged()
 	if len(fl) != 1 || fl[0].Tag != "ISil" || fl[0].Pool != "nonpaged" {
 		for _, tr := range se.Trends {
-			t.Logf("%s %s flagged=%v growth=%s top=%.2f: %s", tr.Tag, tr.Pool, tr.Flagged, perDay(tr.Growth), tr.TopShare, tr.Reason)
+			t.Logf("%s %s flagged=%v growth=%s top=%.2f: %s", tr.Tag, tr.Pool, tr.Flagged, units.PerDay(tr.Growth), tr.TopShare, tr.Reason)
 		}
 		t.Fatalf("flagged %v, want ISil alone", tagsOf(fl))
 	}
 	// 18,000 allocations of 453 bytes an hour, as bytes per day.
 	want := float64(isil[2]-isil[0]) / (2.0 / 24)
 	if fl[0].Growth != want || want != 18000*453*24 {
-		t.Errorf("ISil grows %s, want %s", perDay(fl[0].Growth), perDay(18000*453*24))
+		t.Errorf("ISil grows %s, want %s", units.PerDay(fl[0].Growth), units.PerDay(18000*453*24))
 	}
 	if len(fl[0].Drivers) == 0 || fl[0].Drivers[0] != "isil.sys" {
 		t.Errorf("ISil drivers %v, want isil.sys first (from the drivers folder)", fl[0].Drivers)

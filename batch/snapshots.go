@@ -11,6 +11,7 @@ import (
 
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/snapshot"
+	"github.com/poolblame/poolblame/units"
 )
 
 // openText opens a snapshot or log input as a stream.
@@ -325,9 +326,9 @@ func inTop(rates map[seriesCand]float64, c seriesCand, paged bool, k int) bool {
 // when the times are unknown.
 func (se *Series) unit(v float64) string {
 	if se.PerStep {
-		return signedBytes(v) + "/snapshot"
+		return units.PerSnapshot(v)
 	}
-	return perDay(v)
+	return units.PerDay(v)
 }
 
 func judgeSnapshotTrend(t *Trend, se *Series, intervals int, o TrendOptions) {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/poolblame/poolblame/units"
 )
 
 // Summary file names in the output folder.
@@ -104,7 +106,7 @@ func dumpRow(d *DumpRecord, name string) []string {
 	}
 	top, drv := "-", "-"
 	if d.TopTag != "" {
-		top = fmt.Sprintf("%s %s", d.TopTag, signedBytes(float64(d.TopBytes)))
+		top = fmt.Sprintf("%s %s", d.TopTag, units.BytesF(float64(d.TopBytes)))
 	}
 	if d.Culprit != "" {
 		drv = d.Culprit
@@ -112,16 +114,16 @@ func dumpRow(d *DumpRecord, name string) []string {
 			drv += " (" + d.Confidence + ")"
 		}
 	}
-	return []string{name, d.Group, fmt.Sprint(d.Build), bug, timeText(d.SystemTime), uptimeText(d.UptimeSeconds), np, top, drv}
+	return []string{name, d.Group, fmt.Sprint(d.Build), bug, timeText(d.SystemTime), units.UptimeShort(d.UptimeSeconds), np, top, drv}
 }
 
 var dumpColumns = []string{"Dump", "Group", "Build", "Bugcheck", "Time (UTC)", "Uptime", "Nonpaged used/max", "Top tag", "Culprit"}
 
 func usedMax(p *PoolUse) string {
 	if p.Max == 0 || p.Percent < 0 {
-		return signedBytes(float64(p.Used)) + " / ?"
+		return units.BytesF(float64(p.Used)) + " / ?"
 	}
-	return fmt.Sprintf("%s / %s %.0f%%", signedBytes(float64(p.Used)), signedBytes(float64(p.Max)), p.Percent)
+	return fmt.Sprintf("%s / %s %.0f%%", units.BytesF(float64(p.Used)), units.BytesF(float64(p.Max)), p.Percent)
 }
 
 func timeText(t time.Time) string {
@@ -129,18 +131,6 @@ func timeText(t time.Time) string {
 		return "unknown"
 	}
 	return t.UTC().Format("2006-01-02 15:04")
-}
-
-func uptimeText(sec float64) string {
-	if sec <= 0 {
-		return "unknown"
-	}
-	d := int64(sec)
-	days, h, m := d/86400, d%86400/3600, d%3600/60
-	if days > 0 {
-		return fmt.Sprintf("%dd %dh", days, h)
-	}
-	return fmt.Sprintf("%dh %dm", h, m)
 }
 
 // problem is a dump the summary explains below its table.
@@ -257,7 +247,7 @@ func writeText(b *bytes.Buffer, s *Summary) error {
 		for _, sn := range se.Snapshots {
 			np := "-"
 			if sn.PoolNonPaged > 0 {
-				np = signedBytes(float64(sn.PoolNonPaged))
+				np = units.BytesF(float64(sn.PoolNonPaged))
 			}
 			tags := fmt.Sprint(sn.Tags)
 			if sn.Partial {

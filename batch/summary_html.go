@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/poolblame/poolblame/units"
 )
 
 // chartLines is how many trends a chart draws.
@@ -97,7 +99,7 @@ func writeHTML(b *bytes.Buffer, s *Summary) error {
 		fmt.Fprintf(b, "<section id=\"%s\">\n<h3>%s: %s</h3>\n", e(g.ID), e(g.ID), e(g.Name))
 		fmt.Fprintf(b, "<p>%s.</p>\n", e(groupSpan(g)))
 		b.WriteString(groupChart(g))
-		writeTrendTable(b, g.Trends, perDay)
+		writeTrendTable(b, g.Trends, units.PerDay)
 		writeNotes(b, g.Notes)
 		b.WriteString("</section>\n")
 	}
@@ -158,7 +160,7 @@ func optBytes(n uint64) string {
 	if n == 0 {
 		return "-"
 	}
-	return signedBytes(float64(n))
+	return units.BytesF(float64(n))
 }
 
 func writeNotes(b *bytes.Buffer, notes []string) {
@@ -185,7 +187,7 @@ func writeTrendTable(b *bytes.Buffer, ts []*Trend, unit func(float64) string) {
 		}
 		rate, growth := "-", "-"
 		if t.MedianRate > 0 {
-			rate = perDay(t.MedianRate)
+			rate = units.PerDay(t.MedianRate)
 		}
 		if t.measured() {
 			growth = unit(t.Growth)
@@ -216,7 +218,7 @@ func groupChart(g *Group) string {
 				continue
 			}
 			l.pts = append(l.pts, chartPoint{x: float64(p.Time.Unix()), y: float64(p.Bytes), seg: p.Boot,
-				title: fmt.Sprintf("%s %s: %s in %d allocations, boot %d, up %s", t.Tag, timeText(p.Time), signedBytes(float64(p.Bytes)), p.Outstanding, p.Boot, uptimeText(p.UptimeSeconds))})
+				title: fmt.Sprintf("%s %s: %s in %d allocations, boot %d, up %s", t.Tag, timeText(p.Time), units.BytesF(float64(p.Bytes)), p.Outstanding, p.Boot, units.UptimeShort(p.UptimeSeconds))})
 		}
 		lines = append(lines, l)
 	}
@@ -244,7 +246,7 @@ func seriesChart(se *Series) string {
 				x = float64(p.Time.Unix())
 			}
 			l.pts = append(l.pts, chartPoint{x: x, y: float64(p.Bytes),
-				title: fmt.Sprintf("%s %s: %s in %d allocations", t.Tag, se.Snapshots[i].File, signedBytes(float64(p.Bytes)), p.Outstanding)})
+				title: fmt.Sprintf("%s %s: %s in %d allocations", t.Tag, se.Snapshots[i].File, units.BytesF(float64(p.Bytes)), p.Outstanding)})
 		}
 		lines = append(lines, l)
 	}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/poolblame/poolblame/units"
 )
 
 // Charts are inline SVG without the xmlns attribute (HTML parsers place
@@ -102,7 +104,7 @@ func lineChart(title string, lines []chartLine, timeAxis bool, marks []float64) 
 	}
 	g.y1 *= 1.08
 	var b strings.Builder
-	g.open(&b, title, signedBytes)
+	g.open(&b, title, units.BytesF)
 	if timeAxis {
 		g.timeTicks(&b)
 	} else {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/poolblame/poolblame/units"
 )
 
 // seriesKey names one tag in one pool.
@@ -127,7 +129,7 @@ func judgeDumpTrend(t *Trend, n int, o TrendOptions) {
 		t.Growth = median(t.WithinBoot)
 		t.Evidence = fmt.Sprintf("within one boot: median of %d changes between dumps", len(t.WithinBoot))
 		if t.FitPoints > 0 {
-			t.Evidence += fmt.Sprintf("; across boots the fit gives %s", perDay(t.Slope))
+			t.Evidence += fmt.Sprintf("; across boots the fit gives %s", units.PerDay(t.Slope))
 		}
 	case t.FitPoints > 0:
 		t.Growth = t.Slope
@@ -144,16 +146,16 @@ func judgeDumpTrend(t *Trend, n int, o TrendOptions) {
 	case t.TopShare < o.Consistency:
 		t.Reason = fmt.Sprintf("among the top %d of its pool in only %.0f%% of the dumps", o.TopK, 100*t.TopShare)
 	case t.MedianRate < floor:
-		t.Reason = fmt.Sprintf("median rate %s is below the floor of %s", perDay(t.MedianRate), perDay(floor))
+		t.Reason = fmt.Sprintf("median rate %s is below the floor of %s", units.PerDay(t.MedianRate), units.PerDay(floor))
 	case t.Growth < 0:
-		t.Reason = fmt.Sprintf("steady or shrinking (%s), though its size since boot averages %s", perDay(t.Growth), perDay(t.MedianRate))
+		t.Reason = fmt.Sprintf("steady or shrinking (%s), though its size since boot averages %s", units.PerDay(t.Growth), units.PerDay(t.MedianRate))
 	case t.Growth < floor:
-		t.Reason = fmt.Sprintf("steady: grows %s, below the floor of %s, though its size since boot averages %s", perDay(t.Growth), perDay(floor), perDay(t.MedianRate))
+		t.Reason = fmt.Sprintf("steady: grows %s, below the floor of %s, though its size since boot averages %s", units.PerDay(t.Growth), units.PerDay(floor), units.PerDay(t.MedianRate))
 	case t.Growth < t.MedianRate/2:
-		t.Reason = fmt.Sprintf("mostly a steady size: grows %s against an average of %s since boot", perDay(t.Growth), perDay(t.MedianRate))
+		t.Reason = fmt.Sprintf("mostly a steady size: grows %s against an average of %s since boot", units.PerDay(t.Growth), units.PerDay(t.MedianRate))
 	default:
 		t.Flagged = true
-		t.Reason = fmt.Sprintf("grows %s (%s), among the top %d of its pool in %.0f%% of the dumps", perDay(t.Growth), t.Evidence, o.TopK, 100*t.TopShare)
+		t.Reason = fmt.Sprintf("grows %s (%s), among the top %d of its pool in %.0f%% of the dumps", units.PerDay(t.Growth), t.Evidence, o.TopK, 100*t.TopShare)
 	}
 }
 
@@ -251,24 +253,4 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// perDay prints a rate in bytes per day.
-func perDay(v float64) string { return signedBytes(v) + "/day" }
-
-// signedBytes prints a byte count or rate in binary units.
-func signedBytes(v float64) string {
-	sign := ""
-	if v < 0 {
-		sign, v = "-", -v
-	}
-	switch {
-	case v >= 1<<30:
-		return fmt.Sprintf("%s%.2f GiB", sign, v/(1<<30))
-	case v >= 1<<20:
-		return fmt.Sprintf("%s%.1f MiB", sign, v/(1<<20))
-	case v >= 1<<10:
-		return fmt.Sprintf("%s%.1f KiB", sign, v/(1<<10))
-	}
-	return fmt.Sprintf("%s%.0f B", sign, v)
 }
