@@ -1,6 +1,9 @@
 package dumpfile
 
-import "syscall"
+import (
+	"syscall"
+	"unsafe"
+)
 
 // madvPopulateRead (Linux 5.14+) fills the page tables of a range in one
 // call instead of one fault per page; older kernels refuse it harmlessly.
@@ -19,7 +22,13 @@ func willRead(b []byte) {
 // scan of a 100 GB dump then holds a window of it, not all of it. The
 // pages stay in the page cache.
 func doneReading(b []byte) {
-	if len(b) > 0 {
-		syscall.Madvise(b, syscall.MADV_DONTNEED)
+	// madvise wants a page-aligned start: drop the whole pages inside b.
+	if len(b) == 0 {
+		return
+	}
+	pg := uintptr(syscall.Getpagesize())
+	skip := int((pg - uintptr(unsafe.Pointer(&b[0]))%pg) % pg)
+	if skip < len(b) {
+		syscall.Madvise(b[skip:], syscall.MADV_DONTNEED)
 	}
 }

@@ -171,27 +171,66 @@ func parseSummary(f *File) (physMem, error) {
 
 // bitmapBody validates a bitmap sub-header and builds its index.
 func (f *File) bitmapBody(bh *BitmapHeader, bitsOff int64, countField string, countOff int64) (physMem, error) {
-	const maxBits = 1 << 42 // 16 PiB of physical memory
+	// 2^40 pages is the 52-bit physical address space of x64 and ARM64.
+	const maxBits = 1 << 40
 	if bh.Bits == 0 || bh.Bits > maxBits {
 		return nil, &FormatError{Off: bh.Off, Field: "bitmap size", Val: bh.Bits, Msg: "out of range"}
 	}
+	// A real bitmap describes a machine's physical memory and the dump
+	// stores a share of it: kernel memory alone is far more than one page
+	// in 4096. A size beyond that (and beyond 1 TiB) is damage, and would
+	// cost a scan of its bytes for nothing.
+	if bh.Bits > denseMaxBits && bh.Bits/4096 > bh.Present {
+		return nil, &FormatError{Off: bh.Off, Field: "bitmap size", Val: bh.Bits,
+			Msg: fmt.Sprintf("describes %d pages for %d stored: implausible", bh.Bits, bh.Present)}
+	}
 	nbytes := int64((bh.Bits + 7) / 8)
-	if bitsOff+nbytes > f.size {
+	if nbytes > f.size-bitsOff {
 		return nil, &FormatError{Off: bitsOff, Field: "bitmap", Msg: fmt.Sprintf("%d bytes of bitmap run past the end of the %d-byte file", nbytes, f.size)}
 	}
 	if bh.FirstPage < bitsOff+nbytes {
 		return nil, &FormatError{Off: bh.Off, Field: "FirstPage", Val: bh.FirstPage, Msg: "points inside the bitmap"}
 	}
-	raw, err := f.readAt(bitsOff, int(nbytes))
-	if err != nil {
-		return nil, err
+	b := newBitmapBuilder(bh.Bits, bh.FirstPage)
+	for o := int64(0); o < nbytes; {
+		if f.nextData != nil { // holes of a sparse file are zero bits: skip them unread
+			d := f.nextData(bitsOff + o)
+			if d < 0 || d-bitsOff > nbytes {
+				d = bitsOff + nbytes
+			}
+			if d > bitsOff+o {
+				b.skipZeros(d - bitsOff - o)
+				o = d - bitsOff
+				continue
+			}
+		}
+		n := min(nbytes-o, scanWindow)
+		chunk, err := f.readAt(bitsOff+o, int(n))
+		if err != nil {
+			return nil, err
+		}
+		b.add(chunk)
+		if f.mapped {
+			doneReading(chunk) // a sparse bitmap's zero pages are not kept
+		}
+		if b.m.count > bh.Present {
+			break // already disagrees: no need to read the rest
+		}
+		o += n
 	}
-	m := newBitmapMem(raw, bh.Bits, bh.FirstPage)
+	m := b.done()
 	if m.count != bh.Present {
 		return nil, &FormatError{Off: countOff, Field: countField, Val: bh.Present,
-			Msg: fmt.Sprintf("bitmap counts disagree: %d bits set, the header says %d pages", m.count, bh.Present)}
+			Msg: fmt.Sprintf("bitmap counts disagree: %s bits set, the header says %d pages", countText(m.count, bh.Present), bh.Present)}
 	}
 	return m, nil
+}
+
+func countText(n, want uint64) string {
+	if n > want {
+		return fmt.Sprintf("more than %d", want)
+	}
+	return fmt.Sprint(n)
 }
 
 // parseRDMP reads the RDMP sub-header at 0x2000: {u32 Marker = 0x40;
@@ -254,22 +293,23 @@ func parseRDMP(f *File) (physMem, error) {
 // pagesPastEnd counts stored pages that lie (partly) past the end of the file.
 func pagesPastEnd(m physMem, size int64) uint64 {
 	if bm, ok := m.(*bitmapMem); ok { // dense: no need to walk the bits
-		end := bm.firstPage + int64(bm.count)*PageSize
-		if end <= size {
-			return 0
+		if bm.firstPage >= size {
+			return bm.count
 		}
-		return min(bm.count, uint64((end-size+PageSize-1)/PageSize))
+		return bm.count - min(bm.count, uint64((size-bm.firstPage)/PageSize))
 	}
 	var n uint64
 	m.each(func(pfn, count uint64, off int64) bool {
-		end := off + int64(count)*PageSize
-		switch {
-		case off >= size:
-			n += count
-		case end > size:
-			n += uint64((end - size + PageSize - 1) / PageSize)
-		}
+		n += count - min(count, pagesBefore(off, size))
 		return true
 	})
 	return n
+}
+
+// pagesBefore is how many whole pages from off fit before size.
+func pagesBefore(off, size int64) uint64 {
+	if off < 0 || off >= size {
+		return 0
+	}
+	return uint64((size - off) / PageSize)
 }

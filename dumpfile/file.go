@@ -29,6 +29,8 @@ type File struct {
 	arch        Arch
 	paging      *pagingMode
 	memErr      error // set when physical memory cannot be read at all
+	nextData    func(off int64) int64 // where data resumes after a hole (-1: none), or nil
+	mapped      bool                  // data is a file mapping: madvise applies (never to a caller's bytes)
 
 	kdbg    *KDBG
 	kdbgErr error
@@ -58,7 +60,7 @@ func Open(name string) (*File, error) {
 	if data != nil {
 		r = byteReaderAt(data)
 	}
-	f, err := newFile(name, r, size, data)
+	f, err := newFileWith(name, r, size, data, data != nil, nextDataFunc(fh))
 	if err != nil {
 		unmap()
 		fh.Close()
@@ -107,7 +109,11 @@ func (f *File) PresentPages() uint64 { return f.mem.stored() }
 func (f *File) DescribedPages() uint64 { return f.mem.described() }
 
 func newFile(name string, r io.ReaderAt, size int64, data []byte) (*File, error) {
-	f := &File{name: name, size: size, r: r, data: data}
+	return newFileWith(name, r, size, data, false, nil)
+}
+
+func newFileWith(name string, r io.ReaderAt, size int64, data []byte, mapped bool, nextData func(int64) int64) (*File, error) {
+	f := &File{name: name, size: size, r: r, data: data, mapped: mapped, nextData: nextData}
 	if err := f.init(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -258,7 +264,9 @@ func printable(b []byte) string {
 // readAt returns n bytes at off: a slice of the mapping when there is one
 // (no copy), else a fresh buffer.
 func (f *File) readAt(off int64, n int) ([]byte, error) {
-	if off < 0 || n < 0 || off+int64(n) > f.size {
+	// off > size-n, not off+n > size: a FirstPage or range offset near
+	// 2^63 would overflow the sum and pass.
+	if off < 0 || n < 0 || int64(n) > f.size || off > f.size-int64(n) {
 		return nil, fmt.Errorf("%d bytes at offset %#x lie past the end of the %d-byte file", n, off, f.size)
 	}
 	if f.data != nil {

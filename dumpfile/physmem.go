@@ -2,6 +2,7 @@ package dumpfile
 
 import (
 	"encoding/binary"
+	"math"
 	"math/bits"
 	"sort"
 )
@@ -87,57 +88,168 @@ func (m *runMem) overlap() (a, b Run, ok bool) {
 // bitmapMem is the bitmap container (DumpType 5 and 6, and the old
 // summary dump, DumpType 2): bit b of byte i is PFN 8i+b, and the pages
 // whose bit is set are stored densely in PFN order from firstPage.
+//
+// Small bitmaps (up to denseMaxBits, 1 TiB of physical memory) keep every
+// word and a rank per word: O(1) lookups for 16 bytes per 64 pages. Larger
+// ones keep only their non-zero words, so the index follows the pages the
+// file really stores, not the size a header claims: a damaged or crafted
+// bitmap size over a sparse file then costs a scan, not its size in memory.
 type bitmapMem struct {
-	words     []uint64 // the bitmap, little-endian words
-	rank      []uint64 // rank[i] = set bits in words[:i]
+	words     []uint64 // dense: the bitmap, little-endian words
+	rank      []uint64 // dense: rank[i] = set bits in words[:i]
+	sparse    []setWord
 	nbits     uint64
 	count     uint64 // set bits
 	firstPage int64
 }
 
-// newBitmapMem copies the bitmap (nbits bits from raw) into words and
-// builds the rank table: 16 bytes of index per 64 pages described, so a
-// 128 GiB dump costs 8 MiB.
-func newBitmapMem(raw []byte, nbits uint64, firstPage int64) *bitmapMem {
-	nw := (nbits + 63) / 64
-	m := &bitmapMem{words: make([]uint64, nw), rank: make([]uint64, nw), nbits: nbits, firstPage: firstPage}
-	for i := range m.words {
+// setWord is one non-zero word of a sparse bitmap index.
+type setWord struct {
+	idx  uint64 // word number (PFN / 64)
+	bits uint64
+	rank uint64 // set bits in the words before it
+}
+
+// denseMaxBits is the largest bitmap indexed densely: 32 MiB of index.
+const denseMaxBits = 1 << 28
+
+// bitmapBuilder adds a bitmap's bytes in order, chunk by chunk, so that
+// no more than a window of it is held while it is read.
+type bitmapBuilder struct {
+	m    *bitmapMem
+	word uint64 // next word number
+	part []byte // bytes of a word split across chunks
+}
+
+func newBitmapBuilder(nbits uint64, firstPage int64) *bitmapBuilder {
+	m := &bitmapMem{nbits: nbits, firstPage: firstPage}
+	if nbits <= denseMaxBits {
+		nw := (nbits + 63) / 64
+		m.words, m.rank = make([]uint64, nw), make([]uint64, nw)
+	}
+	return &bitmapBuilder{m: m}
+}
+
+// add takes the next bytes of the bitmap.
+func (b *bitmapBuilder) add(chunk []byte) {
+	if len(b.part) > 0 {
+		k := min(8-len(b.part), len(chunk))
+		b.part = append(b.part, chunk[:k]...)
+		chunk = chunk[k:]
+		if len(b.part) < 8 {
+			return
+		}
+		b.put(binary.LittleEndian.Uint64(b.part))
+		b.part = b.part[:0]
+	}
+	for len(chunk) >= 8 {
+		b.put(binary.LittleEndian.Uint64(chunk))
+		chunk = chunk[8:]
+	}
+	b.part = append(b.part, chunk...)
+}
+
+// skipZeros takes n zero bytes without being handed them.
+func (b *bitmapBuilder) skipZeros(n int64) {
+	var zeros [8]byte
+	for len(b.part) > 0 && n > 0 {
+		b.add(zeros[:1])
+		n--
+	}
+	words := uint64(n / 8)
+	if b.m.words != nil {
+		for range words {
+			b.put(0)
+		}
+	} else {
+		b.word += words
+	}
+	b.add(zeros[:n%8])
+}
+
+// done flushes a last partial word and returns the index.
+func (b *bitmapBuilder) done() *bitmapMem {
+	if len(b.part) > 0 {
 		var w uint64
-		if i*8+8 <= len(raw) {
-			w = binary.LittleEndian.Uint64(raw[i*8:])
-		} else {
-			for j := 0; i*8+j < len(raw); j++ {
-				w |= uint64(raw[i*8+j]) << (8 * j)
-			}
+		for j, c := range b.part {
+			w |= uint64(c) << (8 * j)
 		}
-		if rem := nbits - uint64(i)*64; rem < 64 {
-			w &= 1<<rem - 1 // bits past the end describe nothing
-		}
+		b.put(w)
+		b.part = nil
+	}
+	return b.m
+}
+
+func (b *bitmapBuilder) put(w uint64) {
+	m := b.m
+	i := b.word
+	b.word++
+	if i*64 >= m.nbits {
+		return
+	}
+	if rem := m.nbits - i*64; rem < 64 {
+		w &= 1<<rem - 1 // bits past the end describe nothing
+	}
+	if m.words != nil {
 		m.words[i] = w
 		m.rank[i] = m.count
-		m.count += uint64(bits.OnesCount64(w))
+	} else if w != 0 {
+		m.sparse = append(m.sparse, setWord{idx: i, bits: w, rank: m.count})
 	}
-	return m
+	m.count += uint64(bits.OnesCount64(w))
+}
+
+// word returns word i and the set bits before it.
+func (m *bitmapMem) word(i uint64) (w, rank uint64) {
+	if m.words != nil {
+		return m.words[i], m.rank[i]
+	}
+	j := sort.Search(len(m.sparse), func(j int) bool { return m.sparse[j].idx >= i })
+	if j == len(m.sparse) || m.sparse[j].idx != i {
+		return 0, 0
+	}
+	return m.sparse[j].bits, m.sparse[j].rank
 }
 
 func (m *bitmapMem) lookup(pfn uint64) (int64, bool) {
 	if pfn >= m.nbits {
 		return 0, false
 	}
-	w := m.words[pfn>>6]
+	w, rank := m.word(pfn >> 6)
 	bit := pfn & 63
 	if w>>bit&1 == 0 {
 		return 0, false
 	}
-	idx := m.rank[pfn>>6] + uint64(bits.OnesCount64(w&(1<<bit-1)))
+	idx := rank + uint64(bits.OnesCount64(w&(1<<bit-1)))
+	if idx > uint64(math.MaxInt64-m.firstPage)/PageSize {
+		return math.MaxInt64, true // past any file (a FirstPage near 2^63): read as truncated
+	}
 	return m.firstPage + int64(idx)*PageSize, true
 }
 
 func (m *bitmapMem) stored() uint64    { return m.count }
 func (m *bitmapMem) described() uint64 { return m.nbits }
 
+// eachWord calls fn for every non-zero word in order.
+func (m *bitmapMem) eachWord(fn func(i, w uint64) bool) {
+	if m.words == nil {
+		for _, s := range m.sparse {
+			if !fn(s.idx, s.bits) {
+				return
+			}
+		}
+		return
+	}
+	for i, w := range m.words {
+		if w != 0 && !fn(uint64(i), w) {
+			return
+		}
+	}
+}
+
 func (m *bitmapMem) each(fn func(pfn, count uint64, off int64) bool) {
 	var start, n uint64
+	stop := false
 	flush := func() bool {
 		if n == 0 {
 			return true
@@ -147,11 +259,12 @@ func (m *bitmapMem) each(fn func(pfn, count uint64, off int64) bool) {
 		n = 0
 		return ok
 	}
-	for wi, w := range m.words {
+	m.eachWord(func(wi, w uint64) bool {
 		for w != 0 {
-			pfn := uint64(wi)*64 + uint64(bits.TrailingZeros64(w))
+			pfn := wi*64 + uint64(bits.TrailingZeros64(w))
 			if n > 0 && start+n != pfn && !flush() {
-				return
+				stop = true
+				return false
 			}
 			if n == 0 {
 				start = pfn
@@ -159,8 +272,11 @@ func (m *bitmapMem) each(fn func(pfn, count uint64, off int64) bool) {
 			n++
 			w &= w - 1
 		}
+		return true
+	})
+	if !stop {
+		flush()
 	}
-	flush()
 }
 
 // noMem is the container of triage dumps: no physical pages at all.

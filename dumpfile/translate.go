@@ -88,7 +88,7 @@ func (f *File) physPage(pfn uint64) ([]byte, error) {
 	if !ok {
 		return nil, ErrPageAbsent
 	}
-	if off+PageSize > f.size {
+	if off > f.size-PageSize {
 		return nil, ErrTruncated
 	}
 	return f.readAt(off, PageSize)
@@ -174,19 +174,19 @@ func (f *File) Pages(fn func(pfn uint64, page []byte) bool) (missing uint64, err
 		return 0, f.memErr
 	}
 	f.mem.each(func(pfn, count uint64, off int64) bool {
-		for i := uint64(0); i < count; {
+		whole := pagesBefore(off, f.size) // pages of the stretch inside the file
+		if whole < count {
+			missing += count - whole
+		}
+		for i := uint64(0); i < min(count, whole); {
 			o := off + int64(i)*PageSize
-			if o+PageSize > f.size {
-				missing += count - i
-				return true
-			}
-			n := min(count-i, uint64(f.size-o)/PageSize, scanWindow/PageSize)
+			n := min(min(count, whole)-i, scanWindow/PageSize)
 			win, err := f.readAt(o, int(n)*PageSize)
 			if err != nil {
-				missing += count - i
+				missing += min(count, whole) - i
 				return true
 			}
-			if f.data != nil {
+			if f.mapped {
 				willRead(win)
 			}
 			for j := uint64(0); j < n; j++ {
@@ -194,7 +194,7 @@ func (f *File) Pages(fn func(pfn uint64, page []byte) bool) (missing uint64, err
 					return false
 				}
 			}
-			if f.data != nil {
+			if f.mapped {
 				doneReading(win)
 			}
 			i += n
