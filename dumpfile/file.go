@@ -28,7 +28,7 @@ type File struct {
 	mem         physMem
 	arch        Arch
 	paging      *pagingMode
-	memErr      error // set when physical memory cannot be read at all
+	memErr      error                 // set when physical memory cannot be read at all
 	nextData    func(off int64) int64 // where data resumes after a hole (-1: none), or nil
 	mapped      bool                  // data is a file mapping: madvise applies (never to a caller's bytes)
 
