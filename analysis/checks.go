@@ -1,0 +1,162 @@
+package analysis
+
+import (
+	"fmt"
+	"strings"
+)
+
+// graded is what the checks look at: the result so far, and the tag and
+// driver the confidence is about (nil when nothing stands out or no
+// driver was found).
+type graded struct {
+	res  *Result
+	calm bool // no pool was under pressure
+	tag  *TagUsage
+	cand *Candidate
+}
+
+// Check names, as Check.Name holds them.
+const (
+	CheckPoolPressure  = "pool pressure"
+	CheckLoaded        = "owner loaded"
+	CheckSoleOwner     = "sole owner"
+	CheckShare         = "share of pool"
+	CheckDriverFolders = "driver folders"
+	CheckAllCPUs       = "every CPU's table"
+	CheckComplete      = "tracker data complete"
+)
+
+// checks are run in this order, which is also the order of the advice
+// on raising the confidence. To add a check, add a function here: it
+// sets Status, Detail and Raise; its Limit applies when it does not pass.
+var checks = []struct {
+	name  string
+	limit Confidence
+	run   func(g *graded) (CheckStatus, string, string)
+}{
+	{CheckPoolPressure, Medium, checkPoolPressure},
+	{CheckLoaded, Medium, checkLoaded},
+	{CheckSoleOwner, Medium, checkSoleOwner},
+	{CheckShare, Medium, checkShare},
+	{CheckDriverFolders, High, checkDriverFolders},
+	{CheckAllCPUs, Low, checkAllCPUs},
+	{CheckComplete, High, checkComplete},
+}
+
+func runChecks(g *graded) []Check {
+	out := make([]Check, 0, len(checks))
+	for _, c := range checks {
+		st, detail, raise := c.run(g)
+		out = append(out, Check{Name: c.name, Status: st, Detail: detail, Limit: c.limit, Raise: raise})
+	}
+	return out
+}
+
+// checkPoolPressure: a pool under pressure makes a leak likely; without
+// it the leading tags are only the largest.
+func checkPoolPressure(g *graded) (CheckStatus, string, string) {
+	p := g.res.Pool
+	if g.calm {
+		return Failed, fmt.Sprintf("neither pool was near its maximum (nonpaged %.0f%%, paged %.0f%%)", p.NonPaged.Percent, p.Paged.Percent),
+			"No pool was near its maximum: a later dump showing the tag still growing would confirm a leak."
+	}
+	var what []string
+	for _, t := range []PoolType{NonPaged, Paged} {
+		switch pp := p.Pressure(t); {
+		case pp.Percent < 0:
+			what = append(what, t.String()+" maximum unknown")
+		case pp.Percent >= shortPercent:
+			what = append(what, fmt.Sprintf("%s %.0f%% used", t, pp.Percent))
+		}
+	}
+	return Passed, strings.Join(what, ", "), ""
+}
+
+// checkLoaded: the blamed file should be the one the machine ran.
+func checkLoaded(g *graded) (CheckStatus, string, string) {
+	c := g.cand
+	switch {
+	case c == nil:
+		return NotRun, "no driver to check", ""
+	case c.Loaded:
+		return Passed, c.Name + " is in the dump's module list", ""
+	}
+	return Failed, c.Name + " is not in the dump's module list",
+		fmt.Sprintf("%s is not in the dump's module list: check that the indexed file is the one that was loaded.", c.Name)
+}
+
+// checkSoleOwner: other drivers with evidence as strong as the owner's
+// make the owner a guess among equals.
+func checkSoleOwner(g *graded) (CheckStatus, string, string) {
+	if g.cand == nil {
+		return NotRun, "no driver to compare", ""
+	}
+	n := rivals(g.tag)
+	if n == 0 {
+		return Passed, "no other driver shows " + g.cand.Kind().String() + " evidence for " + trimTag(g.tag), ""
+	}
+	return Failed, fmt.Sprintf("%d other drivers show the same kind of evidence", n),
+		fmt.Sprintf("%d other drivers show the same kind of evidence for %s: compare them (tags can be reused on purpose).", n, trimTag(g.tag))
+}
+
+// rivals counts the candidates after the first with evidence of the same
+// strength, pooltag.txt entries aside.
+func rivals(t *TagUsage) int {
+	first := &t.Candidates[0]
+	n := 0
+	for i := 1; i < len(t.Candidates); i++ {
+		o := &t.Candidates[i]
+		if strength(o) == strength(first) && o.Source != FromPooltag {
+			n++
+		}
+	}
+	return n
+}
+
+// checkShare: a tag holding a large share of its pool is a leak's size,
+// not a busy driver's.
+func checkShare(g *graded) (CheckStatus, string, string) {
+	if g.tag == nil {
+		return NotRun, "no tag stands out", ""
+	}
+	d := fmt.Sprintf("%s holds %.0f%% of %s pool", trimTag(g.tag), g.tag.Share, g.tag.Pool)
+	if g.tag.Share >= strongShare {
+		return Passed, d, ""
+	}
+	return Failed, d + fmt.Sprintf(" (below %.0f%%)", strongShare), ""
+}
+
+// checkDriverFolders: only files have version and signature.
+func checkDriverFolders(g *graded) (CheckStatus, string, string) {
+	if s := g.res.Sources; len(s.DriverFolders) > 0 {
+		return Passed, fmt.Sprintf("%d files indexed", s.FilesIndexed), ""
+	}
+	return NotRun, "no driver folders given",
+		"Index the machine's drivers (--drivers with a copy of C:\\Windows\\System32\\drivers) to read version and signature of each candidate."
+}
+
+// checkAllCPUs: without every CPU's tracker table the totals can be far
+// off.
+func checkAllCPUs(g *graded) (CheckStatus, string, string) {
+	p := g.res.Pool
+	switch {
+	case p.OneCPUOnly:
+		return Failed, "the per-CPU tracker tables were not found: one CPU's table only",
+			"The per-CPU tracker tables were not found: a dump from the same build with symbols (!poolused) would confirm the totals."
+	case len(p.MissingCPUs) > 0:
+		return Failed, fmt.Sprintf("%d CPUs' tracker tables are not in the dump", len(p.MissingCPUs)), ""
+	}
+	return Passed, fmt.Sprintf("%d per-CPU tables summed", p.PerCPU), ""
+}
+
+// checkComplete: every tracker page was read.
+func checkComplete(g *graded) (CheckStatus, string, string) {
+	p := g.res.Pool
+	if p.Partial {
+		return Failed, "missing: " + strings.Join(p.Missing, "; "),
+			"Part of the tracker data is missing from this dump: a complete or kernel dump with the pages present would fill it in."
+	}
+	return Passed, "every tracker page was read", ""
+}
+
+func trimTag(t *TagUsage) string { return strings.TrimRight(t.Tag.String(), " ") }

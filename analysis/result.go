@@ -1,0 +1,269 @@
+package analysis
+
+import (
+	"time"
+
+	"github.com/poolblame/poolblame/pe"
+	"github.com/poolblame/poolblame/pool"
+)
+
+// Result is everything the analysis found in one source.
+type Result struct {
+	Machine Machine
+
+	// Pool is nil when the source cannot support a pool analysis;
+	// PoolErr then says why (errors.Is works on it).
+	Pool    *Pool
+	PoolErr error
+
+	// NonPaged and Paged are each pool's leading tags, most bytes first,
+	// Options.Leading of them. Display filters choose among these; the
+	// verdict has already been decided on them, unfiltered.
+	NonPaged []TagUsage
+	Paged    []TagUsage
+
+	Sources Sources
+	Checks  []Check
+	Verdict Verdict
+
+	Warnings []string
+}
+
+// Leading returns the leading tags of one pool.
+func (r *Result) Leading(p PoolType) []TagUsage {
+	if p == Paged {
+		return r.Paged
+	}
+	return r.NonPaged
+}
+
+// Machine is the machine and the crash, as the dump header and KDBG say.
+type Machine struct {
+	File           string
+	Size           int64
+	Release        string
+	Build          uint32
+	Arch           string
+	CPUs           int
+	DumpType       string
+	Triage         bool // a triage dump (minidump): no pool memory
+	BugCheck       uint32
+	BugCheckName   string
+	BugCheckParams []uint64
+	SystemTime     time.Time
+	Uptime         time.Duration
+	PhysicalBytes  uint64 // memory described by the dump
+	Modules        int
+	BootID         uint32 // from the header, when the build records one
+	KernBase       uint64 // from KDBG; 0 when unknown
+}
+
+// Pool is the pressure on each pool and how the numbers were obtained.
+type Pool struct {
+	NonPaged Pressure
+	Paged    Pressure
+
+	// HTTPSys is set where HTTP.SYS's free nonpaged pool floor applies
+	// (Server 2003, Vista/2008) and the nonpaged maximum is known.
+	HTTPSys *HTTPSys
+
+	Tags        int // tags with any counter
+	OneCPUOnly  bool
+	PerCPU      int   // per-CPU tracker tables summed
+	MissingCPUs []int // CPUs whose tables the dump does not hold
+	Partial     bool
+	Missing     []string
+	Notes       []string
+	Layout      string // the tracker table layout's name
+}
+
+// Pressure returns one pool's pressure.
+func (p *Pool) Pressure(t PoolType) Pressure {
+	if t == Paged {
+		return p.Paged
+	}
+	return p.NonPaged
+}
+
+// Pressure is one pool's use against its maximum.
+type Pressure struct {
+	Used      uint64  // bytes tracked by tag
+	Max       uint64  // 0: unknown
+	MaxSource string  // where Max came from or why it is unknown
+	Percent   float64 // -1: unknown
+	// GrowthPerDay is Used / uptime: the average growth since boot,
+	// assuming the pool started near empty. 0 without an uptime.
+	GrowthPerDay float64
+	// DaysToExhaustion at that rate from the dump's moment; 0 when
+	// exhausted, -1 when it cannot be said (no maximum, no uptime).
+	DaysToExhaustion float64
+	Documented       string // the documented limit for the release
+}
+
+// Short says whether the pool was at least half used, its maximum known.
+func (p Pressure) Short() bool { return p.Max != 0 && p.Percent >= shortPercent }
+
+// HTTPSys is the HTTP.SYS Connections_Refused check.
+type HTTPSys struct {
+	FreeNonPaged uint64
+	Threshold    uint64
+	Below        bool
+}
+
+// TagUsage is one leading tag and the drivers that use it.
+type TagUsage struct {
+	Tag          pool.Tag
+	Pool         PoolType
+	Outstanding  int64
+	Allocs       uint64
+	Frees        uint64
+	Bytes        uint64
+	Share        float64 // percent of its pool's tracked bytes
+	AvgSize      float64
+	GrowthPerDay float64 // bytes per day of uptime; 0 without an uptime
+
+	Description   string // pooltag.txt
+	PooltagBinary string // pooltag.txt
+
+	// Candidates are the drivers with evidence for the tag, strongest
+	// first (see rankCandidates).
+	Candidates []Candidate
+}
+
+// Owner is the tag's first candidate, or nil when no driver was found.
+func (t *TagUsage) Owner() *Candidate {
+	if len(t.Candidates) == 0 {
+		return nil
+	}
+	return &t.Candidates[0]
+}
+
+// Candidate is a driver with evidence for a tag.
+type Candidate struct {
+	Name   string
+	Path   string // empty for a pooltag.txt entry
+	Source CandidateSource
+	// Evidence is what the driver's code and bytes hold for the tag;
+	// zero for a pooltag.txt entry.
+	Evidence pe.Evidence
+	Owner    Owner
+
+	Identity  Identity
+	Signature Signature
+
+	Loaded     bool   // in the dump's module list
+	LoadedNote string // how the file differs from the loaded module
+}
+
+// Kind is the strongest kind of evidence; pe.NoEvidence for a pooltag.txt
+// entry.
+func (c *Candidate) Kind() pe.EvidenceKind { return c.Evidence.Kind() }
+
+// Count is the number of occurrences of the strongest kind; a
+// pooltag.txt entry counts once.
+func (c *Candidate) Count() int {
+	if c.Source == FromPooltag {
+		return 1
+	}
+	return c.Evidence.Count()
+}
+
+// Identity is what a driver's file says about itself.
+type Identity struct {
+	Company     string
+	Description string
+	Product     string
+	Version     string
+	Machine     string
+	Built       time.Time // PE TimeDateStamp; zero when unknown
+	SHA256      string    // of the file; empty for an image in memory
+}
+
+// Signature is what is known of a candidate's Authenticode signature.
+type Signature struct {
+	State  SignatureState
+	Signer string
+	Issuer string
+}
+
+// Sources is where the evidence came from.
+type Sources struct {
+	DriverFolders     []string
+	FilesIndexed      int
+	DumpImagesScanned int
+	DumpImagesFailed  int // loaded modules whose image could not be read
+	DumpPagesMissing  int // image pages paged out or absent
+	Pooltag           string
+}
+
+// Check is one test of the evidence behind the verdict.
+type Check struct {
+	Name   string
+	Status CheckStatus
+	Detail string // what the check found, or why it did not run
+	// Limit is the highest confidence the verdict may have while this
+	// check has not passed. High: the check limits nothing.
+	Limit Confidence
+	// Raise says what would make the check pass; empty when nothing can.
+	Raise string
+}
+
+// Limits reports whether the check lowers a confidence of c.
+func (k Check) Limits(c Confidence) bool { return k.Status != Passed && k.Limit < c }
+
+// Verdict is the conclusion: what was found, who is blamed, how sure.
+type Verdict struct {
+	Findings   []Finding
+	Culprits   []Culprit
+	Confidence Confidence
+	// Reasons says why the confidence is what it is: the evidence it
+	// started from and each check that lowered it.
+	Reasons []string
+	// Raise says what would raise the confidence, most useful first.
+	Raise []string
+}
+
+// FindingKind is what one statement of the verdict says.
+type FindingKind int
+
+const (
+	// PoolShort: Pool was at least half used.
+	PoolShort FindingKind = iota
+	// HTTPSysRefuses: free nonpaged pool was below HTTP.SYS's floor.
+	HTTPSysRefuses
+	// OneCPUTable: only one CPU's tracker table was read on a
+	// multiprocessor machine.
+	OneCPUTable
+	// NeitherPoolShort: no pool was half used; the leading tags are
+	// shown, which is not proof of a leak.
+	NeitherPoolShort
+	// NothingStandsOut: no tag holds suspectShare of its pool.
+	NothingStandsOut
+	// NoDriverFound: Tag stands out but no driver uses it.
+	NoDriverFound
+	// MicrosoftNotBlamed: Tag's owner is Microsoft's, not blamed on size
+	// alone while the third-party tag Rival also leads.
+	MicrosoftNotBlamed
+	// Blamed: Candidate is blamed for Tag.
+	Blamed
+	// NoPoolAnalysis: the source cannot support a pool analysis
+	// (Result.PoolErr says why).
+	NoPoolAnalysis
+)
+
+// Finding is one statement of the verdict, in order.
+type Finding struct {
+	Kind      FindingKind
+	Pool      PoolType   // PoolShort
+	Tag       *TagUsage  // NoDriverFound, MicrosoftNotBlamed, Blamed
+	Candidate *Candidate // MicrosoftNotBlamed, Blamed
+	Rival     *TagUsage  // MicrosoftNotBlamed: the third-party tag
+}
+
+// Culprit is a driver the verdict blames, with the tags it is blamed for.
+type Culprit struct {
+	Driver string
+	Owner  Owner
+	Tags   []pool.Tag
+	Bytes  uint64
+}

@@ -1,0 +1,128 @@
+package analysis
+
+import "strings"
+
+// What makes a tag stand out.
+const (
+	// verdictDepth is how many leading tags of each pool the verdict
+	// weighs: a leak big enough to matter is among the first few.
+	verdictDepth = 3
+	// suspectShare is the share of its pool (percent) a tag must hold
+	// to be named.
+	suspectShare = 10.0
+	// strongShare is the share above which size alone supports a high
+	// confidence.
+	strongShare = 20.0
+	// shortPercent is the use (percent of its maximum) from which a
+	// pool is under pressure.
+	shortPercent = 50.0
+)
+
+// pick is a leading tag the verdict weighs, with its first candidate.
+type pick struct {
+	tag  *TagUsage
+	cand *Candidate // nil: no driver found
+}
+
+// decide writes the verdict on r's leading tags and runs the checks.
+// It weighs the pools under pressure (half full, or maximum unknown);
+// when neither is, both, and says so. A third-party owner is preferred
+// over a Microsoft one that merely holds more.
+func decide(r *Result) (Verdict, []Check) {
+	v := Verdict{Culprits: []Culprit{}}
+	p := r.Pool
+	for _, t := range []PoolType{NonPaged, Paged} {
+		if p.Pressure(t).Short() {
+			v.Findings = append(v.Findings, Finding{Kind: PoolShort, Pool: t})
+		}
+	}
+	if p.HTTPSys != nil && p.HTTPSys.Below {
+		v.Findings = append(v.Findings, Finding{Kind: HTTPSysRefuses})
+	}
+	if p.OneCPUOnly {
+		v.Findings = append(v.Findings, Finding{Kind: OneCPUTable})
+	}
+
+	picks, calm := weighed(r)
+	if calm {
+		v.Findings = append(v.Findings, Finding{Kind: NeitherPoolShort})
+	}
+	if len(picks) == 0 {
+		v.Findings = append(v.Findings, Finding{Kind: NothingStandsOut})
+		v.Confidence = NoConfidence
+		v.Reasons = []string{"no tag holds 10% or more of its pool"}
+		v.Raise = []string{laterDumpShowsGrowth}
+		return v, runChecks(&graded{res: r, calm: calm})
+	}
+
+	var thirdParty []pick
+	for _, pk := range picks {
+		if pk.cand != nil && pk.cand.Owner == OwnerThirdParty {
+			thirdParty = append(thirdParty, pk)
+		}
+	}
+	g := &graded{res: r, calm: calm, tag: picks[0].tag, cand: picks[0].cand}
+	byDriver := map[string]int{}
+	for _, pk := range picks {
+		switch {
+		case pk.cand == nil:
+			v.Findings = append(v.Findings, Finding{Kind: NoDriverFound, Tag: pk.tag})
+			continue
+		case pk.cand.Owner == OwnerMicrosoft && len(thirdParty) > 0:
+			// A Microsoft owner is not blamed on size alone while a
+			// third-party tag among the leaders also holds a large share.
+			v.Findings = append(v.Findings, Finding{Kind: MicrosoftNotBlamed, Tag: pk.tag, Candidate: pk.cand, Rival: thirdParty[0].tag})
+			continue
+		}
+		v.Findings = append(v.Findings, Finding{Kind: Blamed, Tag: pk.tag, Candidate: pk.cand})
+		if len(v.Culprits) == 0 {
+			// The confidence is that of the first driver blamed.
+			g.tag, g.cand = pk.tag, pk.cand
+		}
+		key := strings.ToLower(pk.cand.Name)
+		i, ok := byDriver[key]
+		if !ok {
+			i = len(v.Culprits)
+			byDriver[key] = i
+			v.Culprits = append(v.Culprits, Culprit{Driver: pk.cand.Name, Owner: pk.cand.Owner})
+		}
+		v.Culprits[i].Tags = append(v.Culprits[i].Tags, pk.tag.Tag)
+		v.Culprits[i].Bytes += pk.tag.Bytes
+	}
+	checks := runChecks(g)
+	v.Confidence, v.Reasons = confidence(g, checks)
+	v.Raise = raise(v.Confidence, checks)
+	return v, checks
+}
+
+// weighed returns the leading tags the verdict weighs, and whether no
+// pool was under pressure (calm), in which case both pools are weighed.
+func weighed(r *Result) (picks []pick, calm bool) {
+	pressed := func(pp Pressure) bool { return pp.Percent < 0 || pp.Percent >= shortPercent }
+	var pools [][]TagUsage
+	if pressed(r.Pool.NonPaged) {
+		pools = append(pools, r.NonPaged)
+	}
+	if pressed(r.Pool.Paged) {
+		pools = append(pools, r.Paged)
+	}
+	calm = len(pools) == 0
+	if calm {
+		pools = [][]TagUsage{r.NonPaged, r.Paged}
+	}
+	for _, rows := range pools {
+		for i := range rows {
+			if i >= verdictDepth || rows[i].Share < suspectShare {
+				break
+			}
+			picks = append(picks, pick{tag: &rows[i], cand: rows[i].Owner()})
+		}
+	}
+	return picks, calm
+}
+
+// noPoolVerdict is the verdict when no pool analysis was possible.
+func noPoolVerdict() Verdict {
+	return Verdict{Findings: []Finding{{Kind: NoPoolAnalysis}}, Culprits: []Culprit{},
+		Confidence: NoConfidence, Reasons: []string{"no pool analysis was possible"}}
+}
