@@ -20,8 +20,8 @@ type Options struct {
 	// 0: DefaultLeading. It is never fewer than the verdict weighs
 	// (verdictDepth), so it cannot change the verdict.
 	Leading    int
-	Pooltag    *pool.PooltagDB   // descriptions and weak evidence; nil: none
-	DriverDirs []string          // folders of driver files to index
+	Pooltag    *pool.PooltagDB // descriptions and weak evidence; nil: none
+	DriverDirs []string        // folders of driver files to index
 	// Catalog, when set, is an index of DriverDirs already built (a batch
 	// shares one across dumps); Analyze reads it and never changes it.
 	Catalog      *pe.Catalog
