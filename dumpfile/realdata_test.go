@@ -2,23 +2,18 @@ package dumpfile_test
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/internal/realdata"
 )
 
-// realDumps is where the project's shared real data lives, beside the
-// checkout (../shared/realdata from the repository root).
+// realDumps is the real dumps' folder (see internal/realdata).
 func realDumps(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "realdata", "dumps")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("real dumps not found at %s: %v", dir, err)
-	}
-	return dir
+	return realdata.Path(t, "dumps")
 }
 
 // The facts in ../shared/realdata/dumps/README.md, read from the bytes.

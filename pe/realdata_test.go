@@ -10,16 +10,17 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/poolblame/poolblame/internal/realdata"
 )
 
-// realDrivers is the folder of real, signed drivers kept as evidence.
-const realDrivers = "/work/shared/realdata/drivers"
+// realDrivers is the folder of real, signed drivers kept as evidence, ""
+// when the real data is absent (see internal/realdata).
+var realDrivers, _ = realdata.Lookup("drivers")
 
 func needRealDrivers(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(realDrivers, "systeminformer_amd64.sys")); err != nil {
-		t.Skipf("real drivers not available at %s: %v", realDrivers, err)
-	}
+	realdata.Path(t, "drivers/systeminformer_amd64.sys")
 }
 
 // readPooltagFile reads the tags of a pooltag.txt-format file.

@@ -2,11 +2,12 @@ package pool
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/poolblame/poolblame/internal/realdata"
 )
 
 func loadSample(t *testing.T) *PooltagDB {
@@ -205,12 +206,10 @@ func TestLoadPooltagMissing(t *testing.T) {
 
 // realDriverTags is the MIT-licensed list of systeminformer.sys's tags that
 // sits beside the checkout.
-const realDriverTags = "../../shared/realdata/drivers/systeminformer-pooltags.txt"
+const realDriverTags = "drivers/systeminformer-pooltags.txt"
 
 func TestPooltagSystemInformer(t *testing.T) {
-	if _, err := os.Stat(realDriverTags); err != nil {
-		t.Fatalf("real data missing (shared/ must sit beside the checkout): %v", err)
-	}
+	realDriverTags := realdata.Path(t, realDriverTags)
 	db, err := LoadPooltag(realDriverTags)
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,13 @@ package dumptest_test
 import (
 	"bytes"
 	"debug/pe"
-	"os"
 	"testing"
 	"unicode/utf16"
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
+
+	"github.com/poolblame/poolblame/internal/realdata"
 )
 
 // ldr holds LDR_DATA_TABLE_ENTRY offsets from the reference.
@@ -138,11 +139,7 @@ func TestModuleList(t *testing.T) {
 // routines the kernel exports hold their addresses, as the loader leaves
 // them.
 func TestModuleImage(t *testing.T) {
-	const path = "../../../shared/realdata/drivers/winpmem_x64.sys"
-	img, err := os.ReadFile(path)
-	if err != nil {
-		t.Skipf("real driver not available: %v", err)
-	}
+	img := realdata.Read(t, "drivers/winpmem_x64.sys")
 	f, err := pe.NewFile(bytes.NewReader(img))
 	if err != nil {
 		t.Fatal(err)

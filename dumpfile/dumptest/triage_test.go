@@ -1,13 +1,14 @@
 package dumptest_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"unicode/utf16"
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
+
+	"github.com/poolblame/poolblame/internal/realdata"
 )
 
 // triage is what readTriage finds, with the offsets established from
@@ -82,10 +83,7 @@ func TestTriageRealFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			data, err := os.ReadFile("../../../shared/realdata/dumps/" + tt.file)
-			if err != nil {
-				t.Skipf("real triage dump not available: %v", err)
-			}
+			data := realdata.Read(t, "dumps/"+tt.file)
 			r := readTriage(t, data, triage64)
 			// The README gives the offset of the 'KDBG' tag, block + 0x10.
 			if r.kdbgOff != tt.kdbgOff || string(data[r.kdbgOff+0x10:r.kdbgOff+0x14]) != "KDBG" || r.kdbgSize != 0x380 {

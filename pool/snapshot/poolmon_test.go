@@ -11,18 +11,14 @@ import (
 	"unicode/utf16"
 
 	"github.com/poolblame/poolblame/pool"
+
+	"github.com/poolblame/poolblame/internal/realdata"
 )
 
-// realSnapshots is shared/realdata/snapshots beside the checkout.
-const realSnapshots = "../../../shared/realdata/snapshots"
-
+// readReal reads a snapshot kept in the real data (see internal/realdata).
 func readReal(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(realSnapshots, name))
-	if err != nil {
-		t.Fatalf("real data missing (shared/ must sit beside the checkout): %v", err)
-	}
-	return b
+	return realdata.Read(t, "snapshots/"+name)
 }
 
 func readFixture(t testing.TB, name string) []byte {
