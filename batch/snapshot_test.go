@@ -11,17 +11,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/poolblame/poolblame/internal/realdata"
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/snapshot"
 	"github.com/poolblame/poolblame/units"
 )
 
-const realSnapshots = "../../shared/realdata/snapshots"
+// The real poolmon screen and HTTPERR log (see internal/realdata): the
+// tests that use them skip with one line when the real data is absent.
+func realPoolmon(t testing.TB) string {
+	return realdata.Path(t, "snapshots/poolmon-b-iis6-connections-refused.txt")
+}
 
-var (
-	realPoolmon = filepath.Join(realSnapshots, "poolmon-b-iis6-connections-refused.txt")
-	realHTTPErr = filepath.Join(realSnapshots, "httperr-connections-refused.log")
-)
+func realHTTPErr(t testing.TB) string {
+	return realdata.Path(t, "snapshots/httperr-connections-refused.log")
+}
 
 // poolmonRow matches a poolmon -b row: tag, type, allocs (Δ), frees (Δ),
 // diff, bytes (Δ), per alloc.
@@ -65,7 +69,7 @@ func grownScreen(t *testing.T, screen string, grow map[string]int64) string {
 }
 
 func TestSnapshotSeries(t *testing.T) {
-	real, err := os.ReadFile(realPoolmon)
+	real, err := os.ReadFile(realPoolmon(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +109,7 @@ func TestSnapshotSeries(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "out")
-	s, err := Run(context.Background(), Options{Paths: []string{dir}, OutDir: out, HTTPErr: []string{realHTTPErr},
+	s, err := Run(context.Background(), Options{Paths: []string{dir}, OutDir: out, HTTPErr: []string{realHTTPErr(t)},
 		DriverDirs: []string{"../testdata/drivers-2003"}})
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +155,7 @@ func TestSnapshotSeries(t *testing.T) {
 	}
 
 	// The HTTPERR log's refusals per hour, counted independently here.
-	logText, err := os.ReadFile(realHTTPErr)
+	logText, err := os.ReadFile(realHTTPErr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +188,7 @@ func TestSnapshotSeries(t *testing.T) {
 // TestSnapshotOrder: without times in the files or distinct modification
 // times, snapshots keep the order given and growth is per snapshot.
 func TestSnapshotOrder(t *testing.T) {
-	real, err := os.ReadFile(realPoolmon)
+	real, err := os.ReadFile(realPoolmon(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -246,7 +246,7 @@ func TestDiskBudget(t *testing.T) {
 
 func TestDiscover(t *testing.T) {
 	dir := t.TempDir()
-	real, err := os.ReadFile(realPoolmon)
+	real, err := os.ReadFile(realPoolmon(t))
 	if err != nil {
 		t.Fatal(err)
 	}
