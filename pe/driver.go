@@ -55,13 +55,21 @@ func (d *Driver) Evidence(tag uint32) Evidence {
 	return e
 }
 
-// Tags lists the tags the driver's code uses: the values found at pool
-// routine call sites and the tag-like instruction immediates, printable
-// four-character ones only, strongest evidence first.
-func (d *Driver) Tags() []TagUse {
+// Tags lists the tags the driver's code passes to pool routines (call-site
+// evidence), printable four-character ones only, strongest evidence first.
+func (d *Driver) Tags() []TagUse { return d.tagUses(true) }
+
+// WeakTags lists the printable four-character instruction immediates that
+// were never seen passed to a pool routine, strongest evidence first. They
+// are weak evidence: section names ("INIT", "PAGE"), fragments of strings
+// and other constants decode as such, beside real tags whose call the
+// scanner could not follow.
+func (d *Driver) WeakTags() []TagUse { return d.tagUses(false) }
+
+func (d *Driver) tagUses(calls bool) []TagUse {
 	var out []TagUse
 	for _, c := range d.ev.code {
-		if !tagLike(c.tag) {
+		if !tagLike(c.tag) || (c.callSites > 0) != calls {
 			continue
 		}
 		e, _ := d.ev.lookup(c.tag)

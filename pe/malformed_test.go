@@ -147,7 +147,7 @@ func FuzzScanBytes(f *testing.F) {
 			}
 			return
 		}
-		for _, u := range d.Tags() {
+		for _, u := range append(d.Tags(), d.WeakTags()...) {
 			if u.Kind() == NoEvidence || !tagLike(u.Tag) {
 				t.Fatalf("listed tag %s with %+v", u.TagString(), u.Evidence)
 			}

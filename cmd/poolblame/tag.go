@@ -21,7 +21,7 @@ const detailed = 5
 // maxWarningLines bounds the per-file warnings printed to stderr.
 const maxWarningLines = 20
 
-const tagArgs = "TAG... [--drivers DIR]... [--dump DUMP] [--json] [--list-tags FILE] [--pooltag FILE]"
+const tagArgs = "TAG... [--drivers DIR]... [--dump DUMP] [--json] [--list-tags FILE [--weak]] [--pooltag FILE]"
 
 // runTag names the driver that owns each pool tag: it indexes the driver
 // folders (and the images loaded in a dump), ranks the drivers holding
@@ -32,7 +32,8 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 	drivers := fs.StringArray("drivers", nil, "folder of driver files to search, recursively (repeatable)")
 	dumpPaths := fs.StringArray("dump", nil, "crash dump: mark the drivers it loaded and search their images in it (repeatable)")
 	asJSON := fs.Bool("json", false, "write JSON")
-	listTags := fs.String("list-tags", "", "list the pool tags a driver file uses, instead of looking tags up")
+	listTags := fs.String("list-tags", "", "list the pool tags a driver file passes to pool routines, instead of looking tags up")
+	weak := fs.Bool("weak", false, "with --list-tags: also list tag-like immediates never seen passed to a pool routine, marked weak")
 	pooltagPath := fs.String("pooltag", "", "pooltag.txt with tag descriptions (default: the Debugging Tools' copy, if installed)")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
@@ -46,7 +47,11 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "poolblame: tag: give either TAG arguments or --list-tags FILE, not both")
 			return exitError
 		}
-		return listDriverTags(*listTags, db, *asJSON, stdout, stderr)
+		return listDriverTags(*listTags, db, *weak, *asJSON, stdout, stderr)
+	}
+	if *weak {
+		fmt.Fprintln(stderr, "poolblame: tag: --weak goes with --list-tags FILE")
+		return exitError
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -366,26 +371,30 @@ func signatureText(s pe.Signature) string {
 	return t
 }
 
-// listDriverTags prints the pool tags one driver file uses.
-func listDriverTags(path string, db *pool.PooltagDB, asJSON bool, stdout, stderr io.Writer) int {
+// listDriverTags prints the pool tags one driver file passes to pool
+// routines and, with weak, the tag-like immediates it holds besides: those
+// include section names and fragments of strings, so they are marked.
+func listDriverTags(path string, db *pool.PooltagDB, weak, asJSON bool, stdout, stderr io.Writer) int {
 	d, err := pe.ScanFile(path)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	uses := d.Tags()
+	uses, weakUses := d.Tags(), d.WeakTags()
 	type useJSON struct {
 		Tag      string          `json:"tag"`
 		Value    string          `json:"value"`
 		Evidence pe.EvidenceKind `json:"evidence"`
+		Weak     bool            `json:"weak,omitempty"` // never seen passed to a pool routine
 		Detail   pe.Evidence     `json:"detail"`
 		Pooltag  []pooltagJSON   `json:"pooltag,omitempty"`
 	}
 	out := struct {
-		Driver *pe.Driver `json:"driver"`
-		Tags   []useJSON  `json:"tags"`
+		Driver      *pe.Driver `json:"driver"`
+		Tags        []useJSON  `json:"tags"`
+		WeakOmitted int        `json:"weak_omitted,omitempty"` // weak values not listed (without --weak)
 	}{Driver: d, Tags: []useJSON{}}
-	for _, u := range uses {
-		j := useJSON{Tag: u.TagString(), Value: fmt.Sprintf("%#08x", u.Tag), Evidence: u.Kind(), Detail: u.Evidence}
+	add := func(u pe.TagUse, weak bool) {
+		j := useJSON{Tag: u.TagString(), Value: fmt.Sprintf("%#08x", u.Tag), Evidence: u.Kind(), Weak: weak, Detail: u.Evidence}
 		if db != nil {
 			for _, e := range db.Lookup(pool.Tag(u.Tag)) {
 				j.Pooltag = append(j.Pooltag, pooltagJSON{Pattern: e.Pattern, Binary: e.Binary, Description: e.Description, Line: e.Line})
@@ -393,18 +402,40 @@ func listDriverTags(path string, db *pool.PooltagDB, asJSON bool, stdout, stderr
 		}
 		out.Tags = append(out.Tags, j)
 	}
+	for _, u := range uses {
+		add(u, false)
+	}
+	if weak {
+		for _, u := range weakUses {
+			add(u, true)
+		}
+	} else {
+		out.WeakOmitted = len(weakUses)
+	}
 	if asJSON {
 		if err := writeJSON(stdout, out); err != nil {
 			return fail(stderr, err)
 		}
 	} else {
-		fmt.Fprintf(stdout, "%s: %v, %d tag%s used by its code\n", d.Path, d.Machine, len(uses), units.Plural(len(uses)))
+		fmt.Fprintf(stdout, "%s: %v, %d tag%s passed to pool routines by its code\n", d.Path, d.Machine, len(uses), units.Plural(len(uses)))
 		for _, j := range out.Tags {
-			line := fmt.Sprintf("  %-4s  %s", j.Tag, evidenceText(j.Detail))
+			mark := ""
+			if j.Weak {
+				mark = "weak: "
+			}
+			line := fmt.Sprintf("  %-4s  %s%s", j.Tag, mark, evidenceText(j.Detail))
 			if len(j.Pooltag) > 0 {
 				line += "  -- " + j.Pooltag[0].Description
 			}
 			fmt.Fprintln(stdout, line)
+		}
+		switch {
+		case weak && len(weakUses) > 0:
+			fmt.Fprintf(stdout, "  (weak: %d immediate%s never seen passed to a pool routine; section names and strings decode as such)\n",
+				len(weakUses), units.Plural(len(weakUses)))
+		case len(weakUses) > 0:
+			fmt.Fprintf(stdout, "  %d more tag-like immediate%s never seen passed to a pool routine: weak evidence, listed with --weak\n",
+				len(weakUses), units.Plural(len(weakUses)))
 		}
 		for _, warn := range d.Warnings {
 			fmt.Fprintf(stdout, "  warning: %s\n", warn)

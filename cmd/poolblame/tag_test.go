@@ -39,7 +39,12 @@ func TestTagCommand(t *testing.T) {
 		{"bad tag", []string{"TooLong", "--drivers", synthDrivers}, exitError, nil, "TooLong"},
 		{"missing folder", []string{"Tst1", "--drivers", filepath.Join(dir, "none")}, exitError, nil, "drivers folder"},
 		{"list tags", []string{"--list-tags", filepath.Join(synthDrivers, "contoso_x86.sys"), "--pooltag", pooltag}, exitOK,
-			[]string{"x86, 6 tags used by its code", "Tst1  call-site x2", "-- Contoso test allocations", "Oth1  immediate x1"}, ""},
+			[]string{"x86, 5 tags passed to pool routines by its code", "Tst1  call-site x2", "-- Contoso test allocations",
+				"1 more tag-like immediate never seen passed to a pool routine: weak evidence, listed with --weak"}, ""},
+		{"list tags, weak too", []string{"--list-tags", filepath.Join(synthDrivers, "contoso_x86.sys"), "--weak"}, exitOK,
+			[]string{"x86, 5 tags passed to pool routines by its code", "Tst1  call-site x2", "Oth1  weak: immediate x1",
+				"(weak: 1 immediate never seen passed"}, ""},
+		{"weak alone", []string{"Tst1", "--weak", "--drivers", synthDrivers}, exitError, nil, "--weak goes with --list-tags"},
 		{"list tags and tags", []string{"Tst1", "--list-tags", filepath.Join(synthDrivers, "decoy.sys")}, exitError, nil, "not both"},
 		{"list tags of garbage", []string{"--list-tags", pooltag}, exitError, nil, "bad PE image"},
 	}
@@ -142,5 +147,47 @@ func TestTagDump(t *testing.T) {
 	out.Reset()
 	if st := run([]string{"tag", "Tst1", "--dump", dump}, &out, &errb); st != exitOK || !strings.Contains(out.String(), "1  contoso_x64.sys") {
 		t.Errorf("exit %d\n%s", st, out.String())
+	}
+}
+
+// TestListTagsWeak: immediates never passed to a pool routine are left out
+// by default and marked weak with --weak, in text and JSON.
+func TestListTagsWeak(t *testing.T) {
+	file := filepath.Join(synthDrivers, "contoso_x64.sys")
+	var out, errb bytes.Buffer
+	if st := run([]string{"tag", "--list-tags", file}, &out, &errb); st != exitOK || strings.Contains(out.String(), "Oth1") {
+		t.Fatalf("exit %d, Oth1 listed without --weak:\n%s%s", st, out.String(), errb.String())
+	}
+	for _, weak := range []bool{false, true} {
+		args := []string{"tag", "--list-tags", file, "--json"}
+		if weak {
+			args = append(args, "--weak")
+		}
+		out.Reset()
+		if st := run(args, &out, &errb); st != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, st, errb.String())
+		}
+		var res struct {
+			Tags []struct {
+				Tag  string `json:"tag"`
+				Weak bool   `json:"weak"`
+			} `json:"tags"`
+			WeakOmitted int `json:"weak_omitted"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatal(err)
+		}
+		weakSeen := 0
+		for _, u := range res.Tags {
+			if u.Weak != (u.Tag == "Oth1") {
+				t.Errorf("--weak=%v: %s marked weak=%v", weak, u.Tag, u.Weak)
+			}
+			if u.Weak {
+				weakSeen++
+			}
+		}
+		if want := map[bool]int{false: 0, true: 1}[weak]; weakSeen != want || res.WeakOmitted != 1-want || len(res.Tags) != 5+want {
+			t.Errorf("--weak=%v: %d tags, %d weak, %d omitted", weak, len(res.Tags), weakSeen, res.WeakOmitted)
+		}
 	}
 }
