@@ -70,3 +70,22 @@ func TestMappings(t *testing.T) {
 		})
 	}
 }
+
+// A page walk over a dump held in memory leaves that memory as it was.
+func TestPagesKeepsCallerMemory(t *testing.T) {
+	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, Seed: 4, StoredPages: 8192})
+	raw, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := dumpfile.NewFile("mem.dmp", dumpfile.Bytes(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Pages(func(uint64, []byte) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Translate(b.KernBase()); err != nil {
+		t.Fatalf("after a page walk the kernel no longer translates: %v", err)
+	}
+}

@@ -1,0 +1,142 @@
+package poolscan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/poolblame/poolblame/pool"
+)
+
+// Matcher says which tags a scan looks for: exact tags and patterns with
+// * and ? (as poolused takes them). A tag matches with or without the
+// protected bit.
+type Matcher struct {
+	exact    map[pool.Tag]bool
+	patterns []string
+	// cache of pattern answers, by tag; patterns are few, tags repeat.
+	cache map[pool.Tag]bool
+	// filter is a 64 Ki-bit prefilter over exact tags so most headers are
+	// rejected without a map lookup.
+	filter []uint64
+	all    bool
+}
+
+// NewMatcher parses tags and patterns ("ISil", "Gh*", "*"). A pattern
+// without * or ? is an exact tag, padded with spaces.
+func NewMatcher(specs ...string) (*Matcher, error) {
+	m := &Matcher{exact: map[pool.Tag]bool{}, cache: map[pool.Tag]bool{}, filter: make([]uint64, 1<<16/64)}
+	for _, s := range specs {
+		if s == "" {
+			return nil, fmt.Errorf("empty tag")
+		}
+		if strings.ContainsAny(s, "*?") {
+			if s == "*" {
+				m.all = true
+			}
+			if len(s) > 4 && !strings.Contains(s, "*") {
+				return nil, fmt.Errorf("tag pattern %q: longer than four characters", s)
+			}
+			m.patterns = append(m.patterns, s)
+			continue
+		}
+		t, err := pool.ParseTag(s)
+		if err != nil {
+			return nil, err
+		}
+		m.exact[t] = true
+		h := filterHash(uint32(t))
+		m.filter[h>>6] |= 1 << (h & 63)
+	}
+	if len(m.exact) == 0 && len(m.patterns) == 0 {
+		return nil, fmt.Errorf("no tags to look for")
+	}
+	return m, nil
+}
+
+func filterHash(t uint32) uint32 { return (t ^ t>>16) & 0xFFFF }
+
+// Match reports whether tag t (its protected bit ignored) is asked for.
+func (m *Matcher) Match(t pool.Tag) bool {
+	t = t.Unprotected()
+	if m.all {
+		return true
+	}
+	h := filterHash(uint32(t))
+	if m.filter[h>>6]>>(h&63)&1 == 1 && m.exact[t] {
+		return true
+	}
+	if len(m.patterns) == 0 {
+		return false
+	}
+	if v, ok := m.cache[t]; ok {
+		return v
+	}
+	v := false
+	s := t.String()
+	for _, p := range m.patterns {
+		if matchPattern(p, s) {
+			v = true
+			break
+		}
+	}
+	if len(m.cache) < 1<<16 {
+		m.cache[t] = v
+	}
+	return v
+}
+
+// Tags returns the exact tags asked for.
+func (m *Matcher) Tags() []pool.Tag {
+	out := make([]pool.Tag, 0, len(m.exact))
+	for t := range m.exact {
+		out = append(out, t)
+	}
+	return out
+}
+
+// matchPattern matches a pattern against a tag's four display characters.
+// A pattern without a star stands for exactly four characters.
+func matchPattern(pat, s string) bool {
+	if !strings.Contains(pat, "*") && len(pat) < 4 {
+		pat += strings.Repeat(" ", 4-len(pat))
+	}
+	return glob(pat, s)
+}
+
+// glob is * and ? matching with one backtrack point: linear in practice.
+func glob(p, s string) bool {
+	pi, si, star, mark := 0, 0, -1, 0
+	for si < len(s) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
+			pi++
+			si++
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// printableTag reports whether all four bytes of a tag are printable ASCII,
+// as every tag the kernel and drivers use is (the protected bit aside).
+func printableTag(t uint32) bool {
+	t &= 0x7FFFFFFF
+	for i := 0; i < 4; i++ {
+		c := byte(t >> (8 * i))
+		if c < 0x20 || c > 0x7E {
+			return false
+		}
+	}
+	return true
+}
