@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"sync/atomic"
 )
 
 // File is an open crash dump.
@@ -30,6 +32,7 @@ type File struct {
 	paging      *pagingMode
 	memErr      error                 // set when physical memory cannot be read at all
 	nextData    func(off int64) int64 // where data resumes after a hole (-1: none), or nil
+	faulted     atomic.Bool // a read faulted: the file shrank under the mapping
 	mapped      bool                  // data is a file mapping: madvise applies (never to a caller's bytes)
 
 	kdbg    *KDBG
@@ -43,12 +46,20 @@ func Open(name string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory, not a dump file", name)
+	if err := CheckRegular(fi); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	fh, err := os.Open(name) // O_RDONLY: a dump is evidence
 	if err != nil {
 		return nil, err
+	}
+	// The path may have been swapped since the Stat: check what was opened.
+	if fi, err = fh.Stat(); err != nil || !fi.Mode().IsRegular() {
+		fh.Close()
+		if err == nil {
+			err = CheckRegular(fi)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	size := fi.Size()
 	data, unmap, err := mapFile(fh, size)
@@ -114,10 +125,18 @@ func newFile(name string, r io.ReaderAt, size int64, data []byte) (*File, error)
 
 func newFileWith(name string, r io.ReaderAt, size int64, data []byte, mapped bool, nextData func(int64) int64) (*File, error) {
 	f := &File{name: name, size: size, r: r, data: data, mapped: mapped, nextData: nextData}
-	if err := f.init(); err != nil {
+	if err := f.guardedInit(); err != nil {
+		if errors.Is(err, ErrFileShrank) {
+			return nil, err // already names the file
+		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return f, nil
+}
+
+func (f *File) guardedInit() (err error) {
+	defer f.guard(debug.SetPanicOnFault(true), &err)
+	return f.init()
 }
 
 func (f *File) init() error {

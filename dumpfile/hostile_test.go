@@ -84,3 +84,73 @@ func TestHugeBitmapInSparseFile(t *testing.T) {
 		})
 	}
 }
+
+// A dump truncated by another process while it is mapped: reads fail with
+// an error naming the file instead of SIGBUS killing the process.
+func TestFileShrinksWhileMapped(t *testing.T) {
+	raw := validBitmapDump(t)
+	p := filepath.Join(t.TempDir(), "shrinking.dmp")
+	if err := os.WriteFile(p, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := dumpfile.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := os.Truncate(p, 0x3000); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, dumpfile.ErrFileShrank) || !strings.HasPrefix(err.Error(), p+": ") {
+			t.Errorf("%s: %v, want ErrFileShrank naming the file", what, err)
+		}
+	}
+	_, err = f.ReadVirtual(f.PsLoadedModuleList, make([]byte, 8))
+	check("ReadVirtual", err)
+	sum := 0
+	_, err = f.Pages(func(_ uint64, page []byte) bool { sum += int(page[100]); return true })
+	check("Pages", err)
+	t.Log(sum)
+	_, err = f.KDBG()
+	check("KDBG", err)
+	if f.HasPage(0) {
+		t.Error("HasPage true for a page cut off")
+	}
+	// Other panics are not swallowed.
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("a panic in a Pages callback was swallowed")
+			}
+		}()
+		f.Pages(func(uint64, []byte) bool { panic("callback") })
+	}()
+}
+
+// Only regular files are opened: a FIFO would block in open for ever,
+// and /dev/zero is not an "empty file".
+func TestOpenRefusesNonRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "pipe.dmp")
+	if err := mkfifo(fifo); err != nil {
+		t.Skipf("no FIFO here: %v", err)
+	}
+	tests := []struct{ path, want string }{
+		{fifo, "is a named pipe (FIFO)"},
+		{"/dev/zero", "is a character device"},
+		{t.TempDir(), "is a directory"},
+	}
+	for _, tt := range tests {
+		done := make(chan error, 1)
+		go func() { _, err := dumpfile.Open(tt.path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.HasPrefix(err.Error(), tt.path+": ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s: %v, want the path and %q", tt.path, err, tt.want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: Open blocked", tt.path)
+		}
+	}
+}

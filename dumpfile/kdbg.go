@@ -123,6 +123,9 @@ var ErrNoKDBG = errors.New("no KDDEBUGGER_DATA64 (KDBG) block found")
 func (f *File) KDBG() (*KDBG, error) {
 	if !f.kdbgSet {
 		f.kdbg, f.kdbgErr = f.findKDBG()
+		if err := f.shrankErr(); err != nil {
+			f.kdbg, f.kdbgErr = nil, err
+		}
 		f.kdbgSet = true
 	}
 	return f.kdbg, f.kdbgErr

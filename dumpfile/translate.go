@@ -3,12 +3,14 @@ package dumpfile
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime/debug"
 )
 
 // Translate returns the physical address that kernel virtual address va
 // maps to. Errors match ErrNotMapped (invalid, paged out, prototype) or
 // ErrPageAbsent (a page table page is missing from the dump).
-func (f *File) Translate(va uint64) (uint64, error) {
+func (f *File) Translate(va uint64) (_ uint64, err error) {
+	defer f.guard(debug.SetPanicOnFault(true), &err)
 	m := f.paging
 	if m == nil {
 		return 0, &AddressError{Addr: va, Err: fmt.Errorf("no paging mode for %v", f.arch)}
@@ -96,14 +98,21 @@ func (f *File) physPage(pfn uint64) ([]byte, error) {
 
 // HasPage reports whether the dump holds physical page pfn in full.
 func (f *File) HasPage(pfn uint64) bool {
-	_, err := f.physPage(pfn)
+	var err error
+	func() {
+		defer f.guard(debug.SetPanicOnFault(true), &err)
+		p, perr := f.physPage(pfn)
+		if err = perr; err == nil {
+			_ = p[PageSize-1] // touch it: a page cut off by a shrinking file is not held
+		}
+	}()
 	return err == nil
 }
 
 // ReadPhysical reads len(b) bytes at physical address pa. It stops at the
 // first page the dump does not hold and says which.
-func (f *File) ReadPhysical(pa uint64, b []byte) (int, error) {
-	n := 0
+func (f *File) ReadPhysical(pa uint64, b []byte) (n int, err error) {
+	defer f.guard(debug.SetPanicOnFault(true), &err)
 	for n < len(b) {
 		a := pa + uint64(n)
 		p, err := f.physPage(a >> 12)
@@ -118,8 +127,8 @@ func (f *File) ReadPhysical(pa uint64, b []byte) (int, error) {
 // ReadVirtual reads len(b) bytes of kernel virtual memory at va, across
 // pages. It stops at the first page it cannot read; the error says why
 // (errors.Is ErrNotMapped, ErrPageAbsent, ErrTruncated, ...).
-func (f *File) ReadVirtual(va uint64, b []byte) (int, error) {
-	n := 0
+func (f *File) ReadVirtual(va uint64, b []byte) (n int, err error) {
+	defer f.guard(debug.SetPanicOnFault(true), &err)
 	for n < len(b) {
 		a := va + uint64(n)
 		pa, err := f.Translate(a)
@@ -170,6 +179,7 @@ const scanWindow = 16 << 20
 // during the call. Pages past the end of a truncated file are skipped and
 // counted in missing. The scan holds a window of the file, not all of it.
 func (f *File) Pages(fn func(pfn uint64, page []byte) bool) (missing uint64, err error) {
+	defer f.guard(debug.SetPanicOnFault(true), &err)
 	if f.memErr != nil {
 		return 0, f.memErr
 	}

@@ -1,6 +1,9 @@
 package dumpfile
 
-import "fmt"
+import (
+	"fmt"
+	"runtime/debug"
+)
 
 // MapState is what a leaf page-table entry says about the page it maps.
 type MapState uint8
@@ -41,6 +44,7 @@ type Mapping struct {
 // bounded number of times and the walk costs the page tables' size, not
 // the address space's.
 func (f *File) Mappings(fn func(m Mapping) bool) (missingTables int, err error) {
+	defer f.guard(debug.SetPanicOnFault(true), &err)
 	m := f.paging
 	if m == nil {
 		return 0, fmt.Errorf("no paging mode for %v", f.arch)
