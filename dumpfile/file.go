@@ -32,7 +32,7 @@ type File struct {
 	paging      *pagingMode
 	memErr      error                 // set when physical memory cannot be read at all
 	nextData    func(off int64) int64 // where data resumes after a hole (-1: none), or nil
-	faulted     atomic.Bool // a read faulted: the file shrank under the mapping
+	faulted     atomic.Bool           // a read faulted: the file shrank under the mapping
 	mapped      bool                  // data is a file mapping: madvise applies (never to a caller's bytes)
 
 	kdbg    *KDBG
