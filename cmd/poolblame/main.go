@@ -13,7 +13,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 )
@@ -44,34 +43,4 @@ func commands() map[string]command {
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-func run(args []string, stdout, stderr io.Writer) int {
-	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr, cmds)
-		if len(args) == 0 {
-			return exitError
-		}
-		return exitOK
-	}
-	if c, ok := cmds[args[0]]; ok {
-		return c.run(args[1:], stdout, stderr)
-	}
-	if r, ok := cmds["report"]; ok {
-		return r.run(args, stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "poolblame: unknown command %q\n", args[0])
-	return exitError
-}
-
-func usage(w io.Writer, cmds map[string]command) {
-	fmt.Fprintln(w, "usage: poolblame DUMP [--drivers DIR]... [flags]   (culprit report)")
-	fmt.Fprintln(w, "       poolblame COMMAND [flags] ARGS")
-	fmt.Fprintln(w, "commands:")
-	for _, name := range []string{"report", "info", "poolused", "tag", "batch"} {
-		if c, ok := cmds[name]; ok {
-			fmt.Fprintf(w, "  %-9s %s\n", name, c.summary)
-		}
-	}
 }
