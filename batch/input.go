@@ -83,7 +83,7 @@ func looksLikeDump(head []byte, name string) bool {
 // textKind recognises snapshot text and HTTP.SYS logs.
 func textKind(head []byte) (kind, bool) {
 	switch snapshot.Detect(head) {
-	case snapshot.Poolmon, snapshot.PoolmonLog, snapshot.Poolused:
+	case snapshot.Poolmon, snapshot.PoolmonLog, snapshot.Poolused, snapshot.VMText:
 		return kindSnapshot, true
 	case snapshot.HTTPErr:
 		return kindHTTPErr, true

@@ -28,7 +28,9 @@ type Summary struct {
 	Dumps     []*DumpRecord
 	Groups    []*Group
 	Snapshots []*Series
-	Refusals  []*RefusalLog
+	// FailedSnapshots are the snapshot files that could not be read.
+	FailedSnapshots []FailedInput
+	Refusals        []*RefusalLog
 
 	Counts Counts
 	// Notes say what limited the run: fewer workers for lack of memory,
@@ -45,6 +47,8 @@ type Counts struct {
 	NoPool     int // status no-pool
 	Duplicates int
 	Snapshots  int // snapshot files read
+	// SnapshotsFailed counts snapshot files that could not be read.
+	SnapshotsFailed int
 	Ignored    int // files in the folders that are neither dumps nor snapshots
 }
 
@@ -154,18 +158,30 @@ type Series struct {
 // Flagged returns the series' flagged trends, ranked.
 func (s *Series) Flagged() []*Trend { return flagged(s.Trends) }
 
+// FailedInput is an input that could not be read, with why.
+type FailedInput struct {
+	File  string
+	Error string
+}
+
 // SnapshotInfo is one snapshot of a series.
 type SnapshotInfo struct {
 	File       string
 	Format     string
 	Time       time.Time
-	TimeSource string // "file", "modified" or "order"
+	// TimeSource says where Time comes from: "file" (the snapshot says),
+	// "given" (--time), "name" or "name (date)" (the file's name),
+	// "modified" (the file's modification time) or "order" (unknown).
+	TimeSource string
 	Partial    bool
 	Tags       int
 	// PoolNonPaged and PoolPaged are the machine totals a poolmon header
 	// gives; 0 when the snapshot has none.
 	PoolNonPaged, PoolPaged uint64
-	Notes                   []string
+	// NonPagedMax and PagedMax are the maxima !vm text gave; 0 when none
+	// (or when the build has no fixed maximum).
+	NonPagedMax, PagedMax uint64
+	Notes                 []string
 
 	snap *snapshot.Snapshot
 }

@@ -105,6 +105,11 @@ type Options struct {
 	GroupBy      GroupBy
 	Trend        TrendOptions
 
+	// Times gives snapshot files their capture time, keyed by the name the
+	// input is listed under, its path or its base name; it wins over the
+	// time the file itself or its name carries.
+	Times map[string]time.Time
+
 	// Now stamps the reports and the summary; zero leaves them unstamped.
 	Now time.Time
 	// Progress, when set, is called after each input is done (from one

@@ -112,9 +112,11 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		recs, tags, runErr = r.runDumps(ctx, dumps, sum)
 	}
 
-	ts, notes := readSnapshots(snaps, opts.GroupBy)
+	ts, failed, notes := readSnapshots(snaps, opts.GroupBy, opts.Times)
 	sum.Notes = append(sum.Notes, notes...)
-	sum.Counts.Snapshots = len(snaps) - len(notes)
+	sum.FailedSnapshots = failed
+	sum.Counts.Snapshots = len(snaps) - len(failed)
+	sum.Counts.SnapshotsFailed = len(failed)
 	sum.Snapshots = buildSeries(ts, opts.Trend)
 	if note := snapshotDrivers(ctx, sum.Snapshots, opts.DriverDirs, opts.Pooltag); note != "" {
 		sum.Notes = append(sum.Notes, note)

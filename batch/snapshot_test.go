@@ -216,3 +216,81 @@ func TestSnapshotOrder(t *testing.T) {
 		t.Fatalf("flagged %v (growth %v), want PcNw at %d bytes a snapshot", tagsOf(fl), fl, 1000*59)
 	}
 }
+
+// TestSnapshotInputs: poolblame's own poolused output and !vm text are
+// read, an unreadable snapshot is a failed input (not a note), and each
+// snapshot's time comes from --time, its file name, or its modification
+// time, in that order.
+func TestSnapshotInputs(t *testing.T) {
+	fixtures := "../pool/snapshot/testdata"
+	dir := filepath.Join(t.TempDir(), "web01")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyFixture := func(from, to string) string {
+		b, err := os.ReadFile(filepath.Join(fixtures, from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, to)
+		write(t, p, b)
+		return p
+	}
+	modified := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	ex9 := copyFixture("poolmon-gflags-example9.txt", "example9.txt")
+	os.Chtimes(ex9, modified, modified)
+	own := copyFixture("poolused-poolblame-isil-top5.txt", "poolused-2005-09-02_18-00.txt")
+	os.Chtimes(own, modified, modified)
+	vm := copyFixture("vm-1-doc.txt", "vm.txt")
+	os.Chtimes(vm, modified, modified)
+	bad := filepath.Join(dir, "broken.txt")
+	write(t, bad, []byte(" Tag  Type     Allocs     Frees      Diff   Bytes  Per Alloc\n AfdB Nonp  1 0 1 64 64\n this is not a row\n"))
+
+	given := time.Date(2005, 9, 2, 19, 30, 0, 0, time.UTC)
+	out := filepath.Join(t.TempDir(), "out")
+	s, err := Run(context.Background(), Options{Paths: []string{dir}, OutDir: out, Times: map[string]time.Time{"vm.txt": given}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Counts.Snapshots != 3 || s.Counts.SnapshotsFailed != 1 || len(s.FailedSnapshots) != 1 ||
+		!strings.HasSuffix(s.FailedSnapshots[0].File, "broken.txt") || !strings.Contains(s.FailedSnapshots[0].Error, "not a poolmon row") {
+		t.Fatalf("counts %+v, failed %+v; want 3 read and broken.txt failed", s.Counts, s.FailedSnapshots)
+	}
+	for _, n := range s.Notes {
+		if strings.Contains(n, "broken.txt") {
+			t.Errorf("the failed snapshot is listed as a note: %q", n)
+		}
+	}
+	if len(s.Snapshots) != 1 {
+		t.Fatalf("%d series, want 1", len(s.Snapshots))
+	}
+	type want struct {
+		time   time.Time
+		source string
+		format string
+		npMax  uint64
+	}
+	wants := map[string]want{
+		"poolused-2005-09-02_18-00.txt": {time.Date(2005, 9, 2, 18, 0, 0, 0, time.UTC), "name", "!poolused", 131072 << 10},
+		"vm.txt":                        {given, "given", "!vm", 25008 << 10},
+		"example9.txt":                  {modified, "modified", "poolmon", 0},
+	}
+	for _, sn := range s.Snapshots[0].Snapshots {
+		w, ok := wants[filepath.Base(sn.File)]
+		if !ok {
+			t.Errorf("unexpected snapshot %s", sn.File)
+			continue
+		}
+		if !sn.Time.Equal(w.time) || sn.TimeSource != w.source || sn.Format != w.format || sn.NonPagedMax != w.npMax {
+			t.Errorf("%s: %v from %s, format %s, nonpaged max %d; want %v from %s, %s, %d",
+				sn.File, sn.Time, sn.TimeSource, sn.Format, sn.NonPagedMax, w.time, w.source, w.format, w.npMax)
+		}
+	}
+	txt, _ := os.ReadFile(filepath.Join(out, SummaryText))
+	if !regexp.MustCompile(`(?m)^SNAPSHOTS NOT READ\n  .*broken.txt:3: not a poolmon row`).Match(txt) {
+		t.Errorf("summary.txt does not list the failed snapshot:\n%s", txt)
+	}
+	if !strings.Contains(s.CountsLine(), "3 snapshot files read, 1 failed") {
+		t.Errorf("counts line %q", s.CountsLine())
+	}
+}

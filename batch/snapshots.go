@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -58,36 +59,67 @@ type timedSnapshot struct {
 	key   string // the series it belongs to
 }
 
-// readSnapshots parses the snapshot inputs; unreadable ones become notes.
-func readSnapshots(ins []*input, by GroupBy) ([]*timedSnapshot, []string) {
+// readSnapshots parses the snapshot inputs. An unreadable one is a failed
+// input, listed with its error (batch exits 1 for it), not a note.
+func readSnapshots(ins []*input, by GroupBy, times map[string]time.Time) ([]*timedSnapshot, []FailedInput, []string) {
 	var out []*timedSnapshot
+	var failed []FailedInput
 	var notes []string
 	for _, in := range ins {
 		rc, err := openText(in)
 		if err != nil {
-			notes = append(notes, err.Error())
+			failed = append(failed, FailedInput{File: in.name(), Error: err.Error()})
 			continue
 		}
 		snaps, err := snapshot.Parse(rc, in.name())
 		rc.Close()
 		if err != nil {
-			notes = append(notes, err.Error())
+			failed = append(failed, FailedInput{File: in.name(), Error: err.Error()})
 			continue
 		}
+		given, hasGiven := userTime(times, in)
+		if hasGiven && len(snaps) > 1 {
+			notes = append(notes, fmt.Sprintf("%s holds %d snapshots: the time given for it (--time) is not used", in.name(), len(snaps)))
+			hasGiven = false
+		}
+		named, dateOnly, hasName := snapshot.TimeFromName(in.name())
 		for i, s := range snaps {
 			info := &SnapshotInfo{File: in.name(), Format: s.Format.String(), Time: s.Time.UTC(), TimeSource: "file",
 				Partial: s.Partial, Tags: len(s.Usages), Notes: s.Notes, snap: s}
 			if len(snaps) > 1 {
 				info.File = fmt.Sprintf("%s #%d", in.name(), i+1)
 			}
-			if info.Time.IsZero() || s.Time.IsZero() {
+			// The time the user gives wins; then the snapshot's own; then
+			// the file's name; the modification time only when nothing
+			// else says (it tells when the file was copied, not captured).
+			switch {
+			case hasGiven:
+				if !s.Time.IsZero() && !s.Time.Equal(given) {
+					notes = append(notes, fmt.Sprintf("%s says it was taken at %s; the time given (%s) is used", in.name(), timeText(s.Time), timeText(given)))
+				}
+				info.Time, info.TimeSource = given, "given"
+			case !s.Time.IsZero():
+			case hasName && len(snaps) == 1:
+				info.Time, info.TimeSource = named, "name"
+				if dateOnly {
+					info.TimeSource = "name (date)"
+				}
+			case !in.modTime.IsZero():
 				info.Time, info.TimeSource = in.modTime.UTC(), "modified"
-			}
-			if in.modTime.IsZero() && s.Time.IsZero() {
+			default:
 				info.Time, info.TimeSource = time.Time{}, "order"
 			}
-			if s.Totals.Present {
+			switch {
+			case s.Totals.Present:
 				info.PoolNonPaged, info.PoolPaged = s.Totals.PoolNonPaged, s.Totals.PoolPaged
+			case s.VM.Present:
+				info.PoolNonPaged, info.PoolPaged = s.VM.NonPagedUsage, s.VM.PagedUsage
+			}
+			if max, ok := s.VM.NonPagedLimit(); ok {
+				info.NonPagedMax = max
+			}
+			if max, ok := s.VM.PagedLimit(); ok {
+				info.PagedMax = max
 			}
 			key := in.folder
 			if name := computerName(s); name != "" {
@@ -102,7 +134,21 @@ func readSnapshots(ins []*input, by GroupBy) ([]*timedSnapshot, []string) {
 			out = append(out, &timedSnapshot{info: info, order: in.order*1000 + i, key: key})
 		}
 	}
-	return out, notes
+	return out, failed, notes
+}
+
+// userTime is the time the user gave for an input, by its name, its path
+// or its base name.
+func userTime(times map[string]time.Time, in *input) (time.Time, bool) {
+	for _, k := range []string{in.name(), in.path, filepath.Base(in.path), in.member} {
+		if k == "" {
+			continue
+		}
+		if t, ok := times[k]; ok {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // computerName is the machine a poolmon log names, if it does.
@@ -160,7 +206,10 @@ func buildSeries(snaps []*timedSnapshot, o TrendOptions) []*Series {
 			sources[s.TimeSource] = true
 		}
 		if sources["modified"] && !se.PerStep {
-			se.Notes = append(se.Notes, "some snapshots carry no time: their files' modification times stand for it")
+			se.Notes = append(se.Notes, "some snapshots carry no time: their files' modification times stand for it (give the time with --time FILE=TIME or in the file's name)")
+		}
+		if sources["name (date)"] {
+			se.Notes = append(se.Notes, "some snapshots are dated by the day in their file names only: their time of day is taken as midnight")
 		}
 		for _, s := range se.Snapshots {
 			if s.Partial {
@@ -168,7 +217,7 @@ func buildSeries(snaps []*timedSnapshot, o TrendOptions) []*Series {
 				break
 			}
 		}
-		snapshotTrends(se, o)
+		taggedTrends(se, o)
 		out = append(out, se)
 	}
 	return out
@@ -197,6 +246,40 @@ func snapshotUse(s *snapshot.Snapshot, tag pool.Tag, paged bool) (bytes uint64, 
 type seriesCand struct {
 	tag   pool.Tag
 	paged bool
+}
+
+// taggedTrends runs snapshotTrends over the snapshots that list tags: !vm
+// text gives the pools' totals and maxima only, so it stands in the
+// series' table but not between two snapshots whose tags are compared.
+// Its trend points say the tag is not listed there.
+func taggedTrends(se *Series, o TrendOptions) {
+	var tagged []*SnapshotInfo
+	var at []int
+	for i, s := range se.Snapshots {
+		if s.snap.Format != snapshot.VMText {
+			tagged = append(tagged, s)
+			at = append(at, i)
+		}
+	}
+	if len(tagged) == len(se.Snapshots) {
+		snapshotTrends(se, o)
+		return
+	}
+	sub := *se
+	sub.Snapshots, sub.Trends = tagged, nil
+	snapshotTrends(&sub, o)
+	se.Notes, se.Trends = sub.Notes, sub.Trends
+	se.Notes = append(se.Notes, fmt.Sprintf("%s of !vm text: pool totals and maxima only, no tags", plural(len(se.Snapshots)-len(tagged), "snapshot")))
+	for _, t := range se.Trends {
+		points := make([]Point, len(se.Snapshots))
+		for i, s := range se.Snapshots {
+			points[i] = Point{Time: s.Time}
+		}
+		for j, p := range t.Points {
+			points[at[j]] = p
+		}
+		t.Points = points
+	}
 }
 
 // snapshotTrends computes growth between consecutive snapshots of one

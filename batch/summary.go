@@ -65,7 +65,10 @@ func (s *Summary) CountsLine() string {
 		}
 		parts = append(parts, line)
 	}
-	if c.Snapshots > 0 {
+	switch {
+	case c.SnapshotsFailed > 0:
+		parts = append(parts, fmt.Sprintf("%s read, %d failed", plural(c.Snapshots, "snapshot file"), c.SnapshotsFailed))
+	case c.Snapshots > 0:
 		parts = append(parts, plural(c.Snapshots, "snapshot file"))
 	}
 	if n := len(s.Refusals); n > 0 {
@@ -245,10 +248,7 @@ func writeText(b *bytes.Buffer, s *Summary) error {
 		fmt.Fprintf(b, "\n%s  %s: %s\n", se.ID, se.Name, plural(len(se.Snapshots), "snapshot"))
 		rows := [][]string{{"Time (UTC)", "From", "Snapshot", "Format", "Nonpaged pool", "Tags"}}
 		for _, sn := range se.Snapshots {
-			np := "-"
-			if sn.PoolNonPaged > 0 {
-				np = units.BytesF(float64(sn.PoolNonPaged))
-			}
+			np := poolOfMax(sn.PoolNonPaged, sn.NonPagedMax)
 			tags := fmt.Sprint(sn.Tags)
 			if sn.Partial {
 				tags += " (partial)"
@@ -266,6 +266,13 @@ func writeText(b *bytes.Buffer, s *Summary) error {
 		}
 		for _, n := range se.Notes {
 			fmt.Fprintf(b, "  Note: %s\n", n)
+		}
+	}
+
+	if len(s.FailedSnapshots) > 0 {
+		fmt.Fprintln(b, "\nSNAPSHOTS NOT READ")
+		for _, f := range s.FailedSnapshots {
+			fmt.Fprintln(b, "  "+failedLine(f))
 		}
 	}
 
@@ -367,4 +374,24 @@ func writeTable(b *bytes.Buffer, rows [][]string, widths []int) {
 		}
 		fmt.Fprintln(b, strings.TrimRight(line.String(), " "))
 	}
+}
+
+// failedLine names a failed input and its error once (errors usually
+// start with the file's name already).
+func failedLine(f FailedInput) string {
+	if strings.HasPrefix(f.Error, f.File) {
+		return f.Error
+	}
+	return f.File + ": " + f.Error
+}
+
+// poolOfMax writes a pool's use, and its maximum when !vm gave one.
+func poolOfMax(used, max uint64) string {
+	switch {
+	case used == 0:
+		return "-"
+	case max == 0:
+		return units.BytesF(float64(used))
+	}
+	return fmt.Sprintf("%s of %s", units.BytesF(float64(used)), units.BytesF(float64(max)))
 }

@@ -116,13 +116,21 @@ func writeHTML(b *bytes.Buffer, s *Summary) error {
 				tags += " (partial)"
 			}
 			fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>%s</td></tr>\n",
-				e(timeText(sn.Time)), e(sn.TimeSource), e(sn.File), e(sn.Format), e(optBytes(sn.PoolNonPaged)), e(optBytes(sn.PoolPaged)), e(tags))
+				e(timeText(sn.Time)), e(sn.TimeSource), e(sn.File), e(sn.Format), e(poolOfMax(sn.PoolNonPaged, sn.NonPagedMax)), e(poolOfMax(sn.PoolPaged, sn.PagedMax)), e(tags))
 		}
 		b.WriteString("</table>\n")
 		b.WriteString(seriesChart(se))
 		writeTrendTable(b, se.Trends, se.unit)
 		writeNotes(b, se.Notes)
 		b.WriteString("</section>\n")
+	}
+
+	if len(s.FailedSnapshots) > 0 {
+		b.WriteString("<h2>Snapshots not read</h2>\n<ul>\n")
+		for _, f := range s.FailedSnapshots {
+			fmt.Fprintf(b, "<li>%s</li>\n", e(failedLine(f)))
+		}
+		b.WriteString("</ul>\n")
 	}
 
 	if len(s.Refusals) > 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/poolblame/poolblame/batch"
 	"github.com/poolblame/poolblame/units"
+	"github.com/poolblame/poolblame/pool/snapshot"
 )
 
 // exitSomeFailed is batch's status when some inputs could not be analysed
@@ -40,6 +41,8 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	top := fs.Int("top", 10, "leading tags per pool in each report")
 	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dumps")
 	tmp := fs.String("temp", "", "folder for decompressed dumps (default: the system's temporary folder)")
+	var timeArgs []string
+	fs.StringArrayVar(&timeArgs, "time", nil, "FILE=TIME: when a snapshot file was captured (2005-09-02 18:59, UTC unless a zone is given); repeatable")
 	usage := fs.Usage
 	fs.Usage = func() {
 		usage()
@@ -74,12 +77,16 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
+	times, err := parseTimes(timeArgs)
+	if err != nil {
+		return fail(stderr, err)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	opts := batch.Options{Paths: fs.Args(), OutDir: *out, HTTPErr: httperr, Workers: *jobs, TempDir: *tmp,
 		Formats: ff, DriverDirs: drivers, Pooltag: db, Top: *top, NoDumpImages: *noImages, GroupBy: gb,
-		Now: time.Now().UTC()}
+		Times: times, Now: time.Now().UTC()}
 	bar := isTerminal(stderr)
 	opts.Progress = func(p batch.Progress) { showProgress(stderr, p, bar) }
 	sum, err := batch.Run(ctx, opts)
@@ -96,13 +103,33 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	case err != nil:
 		return fail(stderr, err)
-	case sum.Counts.Failed > 0:
+	case sum.Counts.Failed > 0, sum.Counts.SnapshotsFailed > 0:
 		return exitSomeFailed
 	case !anyPoolData(sum):
 		fmt.Fprintln(stderr, "poolblame: no dump or snapshot held pool data")
 		return exitNoPool
 	}
 	return exitOK
+}
+
+// parseTimes reads --time FILE=TIME values.
+func parseTimes(args []string) (map[string]time.Time, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]time.Time, len(args))
+	for _, a := range args {
+		name, value, ok := strings.Cut(a, "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("--time %q: want FILE=TIME, naming the snapshot file the time belongs to", a)
+		}
+		t, err := snapshot.ParseTime(value)
+		if err != nil {
+			return nil, fmt.Errorf("--time %s: %w", name, err)
+		}
+		out[strings.TrimSpace(name)] = t
+	}
+	return out, nil
 }
 
 // showProgress draws a bar on a terminal, else one line per input.

@@ -130,6 +130,18 @@ func TestBatchCommand(t *testing.T) {
 
 func TestBatchExitStatus(t *testing.T) {
 	tmp := t.TempDir()
+	brokenSnap := filepath.Join(tmp, "broken-poolmon.txt")
+	if err := os.WriteFile(brokenSnap, []byte(" Tag  Type  Allocs  Frees  Diff  Bytes  Per Alloc\n AfdB Nonp  1 0 1 64 64\n junk\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goodSnap := filepath.Join(tmp, "ex9.txt")
+	ex9, err := os.ReadFile("../../pool/snapshot/testdata/poolmon-gflags-example9.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(goodSnap, ex9, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		args   []string
@@ -144,6 +156,10 @@ func TestBatchExitStatus(t *testing.T) {
 		{"bad drivers", []string{"batch", "--drivers", filepath.Join(tmp, "none"), sample2003}, exitError, "drivers folder"},
 		{"no pool data anywhere", []string{"batch", "-o", filepath.Join(tmp, "o1"), triageX64}, exitNoPool, "no dump or snapshot held pool data"},
 		{"a good dump", []string{"batch", "-o", filepath.Join(tmp, "o2"), "--format", "md", sample2003}, exitOK, "analysed"},
+		{"an unreadable snapshot", []string{"batch", "-o", filepath.Join(tmp, "o3"), goodSnap, brokenSnap}, exitSomeFailed, ""},
+		{"a snapshot with its time", []string{"batch", "-o", filepath.Join(tmp, "o4"), "--time", "ex9.txt=2005-09-02 18:59", goodSnap}, exitOK, ""},
+		{"--time without a file", []string{"batch", "--time", "2005-09-02", goodSnap}, exitError, "want FILE=TIME"},
+		{"--time not a time", []string{"batch", "--time", "ex9.txt=yesterday", goodSnap}, exitError, `time "yesterday"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
