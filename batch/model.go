@@ -49,7 +49,7 @@ type Counts struct {
 	Snapshots  int // snapshot files read
 	// SnapshotsFailed counts snapshot files that could not be read.
 	SnapshotsFailed int
-	Ignored    int // files in the folders that are neither dumps nor snapshots
+	Ignored         int // files in the folders that are neither dumps nor snapshots
 }
 
 // DumpRecord is one dump's line in summary.jsonl and its row in the
@@ -166,9 +166,9 @@ type FailedInput struct {
 
 // SnapshotInfo is one snapshot of a series.
 type SnapshotInfo struct {
-	File       string
-	Format     string
-	Time       time.Time
+	File   string
+	Format string
+	Time   time.Time
 	// TimeSource says where Time comes from: "file" (the snapshot says),
 	// "given" (--time), "name" or "name (date)" (the file's name),
 	// "modified" (the file's modification time) or "order" (unknown).

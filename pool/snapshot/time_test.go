@@ -19,8 +19,8 @@ func TestTimeFromName(t *testing.T) {
 		{"poolused-2024-03-01.txt", utc(2024, 3, 1, 0, 0, 0), true, true},
 		{"snap20240301.txt", utc(2024, 3, 1, 0, 0, 0), true, true},
 		{"poolmon.txt", time.Time{}, false, false},
-		{"build-3790-2005-13-45.txt", time.Time{}, false, false}, // month 13
-		{"12005090211.txt", time.Time{}, false, false},             // digits run on: no date boundary
+		{"build-3790-2005-13-45.txt", time.Time{}, false, false},    // month 13
+		{"12005090211.txt", time.Time{}, false, false},              // digits run on: no date boundary
 		{"poolmon-2005-09-02_25-00.txt", time.Time{}, false, false}, // hour 25: no guess
 	}
 	for _, tt := range tests {
