@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/poolblame/poolblame/batch"
-	"github.com/poolblame/poolblame/units"
 	"github.com/poolblame/poolblame/pool/snapshot"
+	"github.com/poolblame/poolblame/units"
 )
 
 // exitSomeFailed is batch's status when some inputs could not be analysed
