@@ -272,6 +272,10 @@ func scanCode(d *Driver, im *image, ev *evidenceBuilder) {
 		rec, tagLoc = scanX86(im, arch, ev), arch.tagLoc
 	case MachineARM64:
 		rec, tagLoc = scanARM64(im, ev), arm64TagLoc
+	case MachineARMNT:
+		d.Warnings = append(d.Warnings, ThumbNote)
+		scanThumb(im, ev)
+		return
 	default:
 		d.Warnings = append(d.Warnings, fmt.Sprintf("code for %v is not decoded: byte evidence only", im.machine))
 		return

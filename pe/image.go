@@ -16,6 +16,7 @@ const (
 	MachineX86   Machine = 0x014C
 	MachineX64   Machine = 0x8664
 	MachineARM64 Machine = 0xAA64
+	MachineARMNT Machine = 0x01C4 // ARM32: Thumb-2 code
 )
 
 func (m Machine) String() string {
@@ -26,6 +27,8 @@ func (m Machine) String() string {
 		return "x64"
 	case MachineARM64:
 		return "arm64"
+	case MachineARMNT:
+		return "arm (Thumb-2)"
 	}
 	return fmt.Sprintf("machine %#04x", uint16(m))
 }

@@ -9,8 +9,12 @@ import "encoding/binary"
 // holding one of its halves. Decoding is most of the cost of a scan, and
 // most drivers of a folder hold none of the few tags a user asks about.
 // A wanted tag that is not tag-like (zero, say) may be built otherwise, so
-// then the code is always decoded.
+// then the code is always decoded. ARM32 code splits constants into
+// MOVW/MOVT fields; its scan is a cheap linear pass, always made.
 func codeMayHold(im *image, want map[uint32]bool) bool {
+	if im.machine == MachineARMNT {
+		return true
+	}
 	var first [256]bool
 	halves := map[uint16]bool{}
 	for t := range want {

@@ -286,3 +286,62 @@ func codeARM64(d Driver, rva uint32, imp imports) []byte {
 	}
 	return a.b
 }
+
+// Thumb-2 encodings used below: MOVW and MOVT (T3 and T1 forms) put a
+// 16-bit immediate in the low or high half of a register.
+func thumbMov(top bool, rd int, imm uint16) (hw1, hw2 uint16) {
+	hw1 = 0xF240
+	if top {
+		hw1 = 0xF2C0
+	}
+	hw1 |= imm>>12 | (imm>>11&1)<<10
+	hw2 = (imm>>8&7)<<12 | uint16(rd)<<8 | imm&0xFF
+	return hw1, hw2
+}
+
+func (a *asm) half(h ...uint16) {
+	for _, v := range h {
+		a.b = binary.LittleEndian.AppendUint16(a.b, v)
+	}
+}
+
+// codeThumb emits ARM32 (Windows on ARM, Thumb-2) code: each AllocTags
+// tag built in r2 by a MOVW/MOVT pair, the routine's address loaded from
+// the IAT through a literal and called with BLX; each OtherArgTags value
+// loaded into r3 from a literal pool.
+func codeThumb(d Driver, rva uint32, imp imports, base uint32) []byte {
+	a := &asm{rva: rva}
+	a.half(0xB500) // push {lr}
+	var lits []struct {
+		at int
+		v  uint32
+	}
+	ldrLit := func(rt int, v uint32) { // ldr.w rt, [pc, #imm12], patched below
+		lits = append(lits, struct {
+			at int
+			v  uint32
+		}{len(a.b), v})
+		a.half(0xF8DF, uint16(rt)<<12)
+	}
+	for _, t := range d.AllocTags {
+		a.half(0x2080)                           // movs r0, #0x80: pool type
+		a.half(thumbMov(false, 1, allocSize))    // movw r1, size
+		a.half(thumbMov(false, 2, uint16(t)))    // movw r2, tag low
+		a.half(thumbMov(true, 2, uint16(t>>16))) // movt r2, tag high
+		ldrLit(12, base+imp.alloc)               // ldr.w r12, =&IAT[ExAllocatePoolWithTag]
+		a.half(0xF8DC, 0xC000)                   // ldr.w r12, [r12]
+		a.half(0x47E0)                           // blx r12
+	}
+	for _, t := range d.OtherArgTags {
+		ldrLit(3, t) // ldr.w r3, =value
+	}
+	a.half(0xBD00) // pop {pc}
+	a.padTo(4, 0)
+	for _, l := range lits {
+		pc := (rva + uint32(l.at) + 4) &^ 3
+		off := a.pc() - pc
+		binary.LittleEndian.PutUint16(a.b[l.at+2:], binary.LittleEndian.Uint16(a.b[l.at+2:])|uint16(off))
+		a.u32(l.v)
+	}
+	return a.b
+}

@@ -20,6 +20,7 @@ const (
 	X86   uint16 = pe.IMAGE_FILE_MACHINE_I386
 	X64   uint16 = pe.IMAGE_FILE_MACHINE_AMD64
 	ARM64 uint16 = pe.IMAGE_FILE_MACHINE_ARM64
+	ARMNT uint16 = pe.IMAGE_FILE_MACHINE_ARMNT // ARM32, Thumb-2 code
 )
 
 // Driver describes the image to build.
@@ -83,7 +84,7 @@ func Build(d Driver) ([]byte, error) {
 	var ptr uint32
 	var base uint64
 	switch d.Machine {
-	case X86:
+	case X86, ARMNT:
 		ptr, base = 4, 0x10000
 	case X64, ARM64:
 		ptr, base = 8, 0x140000000
@@ -108,6 +109,8 @@ func Build(d Driver) ([]byte, error) {
 		code = codeX64(d, textRVA, imp)
 	case ARM64:
 		code = codeARM64(d, textRVA, imp)
+	case ARMNT:
+		code = codeThumb(d, textRVA, imp, uint32(base))
 	}
 	if uint32(len(code)) > codeMax {
 		return nil, fmt.Errorf("petest: code is %d bytes, more than the %d reserved", len(code), codeMax)
