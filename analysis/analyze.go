@@ -168,6 +168,9 @@ func gatherEvidence(ctx context.Context, g *gathered, o Options, tags []uint32, 
 		if n := len(cat.Warnings); n > 0 {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%d files in the driver folders could not be read as drivers (first: %v)", n, cat.Warnings[0]))
 		}
+		if n := countARM32(cat.Drivers); n > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%d ARM32 images in the driver folders: %s", n, pe.ThumbNote))
+		}
 	}
 	if !o.NoDumpImages && g.dump != nil {
 		o.progress(fmt.Sprintf("scanning %d driver images in the dump", len(g.mods)))

@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
+	"github.com/poolblame/poolblame/pe"
+	"github.com/poolblame/poolblame/pe/petest"
 	"github.com/poolblame/poolblame/pool"
 )
 
@@ -144,5 +149,28 @@ func TestTriageNoPool(t *testing.T) {
 	if !r.Machine.Triage || r.Verdict.Confidence != analysis.NoConfidence || len(r.Verdict.Culprits) != 0 ||
 		r.Verdict.Findings[0].Kind != analysis.NoPoolAnalysis {
 		t.Errorf("triage verdict %+v", r.Verdict)
+	}
+}
+
+// TestARM32FolderNote: an ARM32 driver in a folder makes the report say
+// once that Thumb-2 call sites are not decoded.
+func TestARM32FolderNote(t *testing.T) {
+	dir := t.TempDir()
+	img, err := petest.Build(petest.Driver{Machine: petest.ARMNT, AllocTags: []uint32{petest.Tag("ISil")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "arm32.sys"), img, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	r := analyze(t, "../testdata/win2003-x86-isil.dmp", analysis.Options{DriverDirs: []string{dir}, NoDumpImages: true})
+	n := 0
+	for _, w := range r.Warnings {
+		if strings.Contains(w, pe.ThumbNote) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d warnings name the Thumb-2 limit, want 1: %q", n, r.Warnings)
 	}
 }

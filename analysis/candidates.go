@@ -50,7 +50,22 @@ func ScanDumpImages(ctx context.Context, f *dumpfile.File, mods []dumpfile.Modul
 		d.Path = "dump:" + m.Path
 		out.Drivers = append(out.Drivers, d)
 	}
+	if n := countARM32(out.Drivers); n > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d images in the dump: %s", n, pe.ThumbNote))
+	}
 	return out
+}
+
+// countARM32 counts the ARM32 images, whose calls are not decoded: the
+// report says so once rather than on every candidate.
+func countARM32(ds []*pe.Driver) int {
+	n := 0
+	for _, d := range ds {
+		if d.Machine == pe.MachineARMNT {
+			n++
+		}
+	}
+	return n
 }
 
 // Evidence is every place a tag's owner can be found: indexed driver
