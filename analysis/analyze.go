@@ -122,7 +122,7 @@ func Analyze(ctx context.Context, src Source, o Options) (*Result, error) {
 	}
 	if g.poolErr != nil {
 		r.PoolErr = g.poolErr
-		r.Verdict = noPoolVerdict()
+		r.Verdict = noPoolVerdict(g.machine, g.poolErr)
 		return r, nil
 	}
 	uptime := g.machine.Uptime

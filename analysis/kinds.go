@@ -140,3 +140,40 @@ const (
 	// SignedHashMismatch: embedded signature whose hash does not match.
 	SignedHashMismatch
 )
+
+// UnmarshalText reads a confidence as MarshalText writes it.
+func (c *Confidence) UnmarshalText(b []byte) error {
+	for i, n := range confidenceNames {
+		if n == string(b) {
+			*c = Confidence(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown confidence %q", b)
+}
+
+// UnmarshalText reads a source as MarshalText writes it.
+func (s *CandidateSource) UnmarshalText(b []byte) error {
+	for _, v := range []CandidateSource{FromFolder, FromDumpImage, FromPooltag} {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown candidate source %q", b)
+}
+
+// String is the signature in the one sentence every output uses.
+func (s Signature) String() string {
+	switch s.State {
+	case SignatureNotInMemory:
+		return "not in memory (signatures are not mapped; index the file with --drivers)"
+	case Unsigned:
+		return "no embedded signature (may be catalog-signed)"
+	case SignedHashMatches:
+		return fmt.Sprintf("signed by %s (issuer %s), hash matches", s.Signer, s.Issuer)
+	case SignedHashMismatch:
+		return fmt.Sprintf("signed by %s (issuer %s), HASH DOES NOT MATCH", s.Signer, s.Issuer)
+	}
+	return "n/a (pooltag.txt entry)"
+}

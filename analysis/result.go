@@ -138,6 +138,22 @@ func (t *TagUsage) Owner() *Candidate {
 	return &t.Candidates[0]
 }
 
+// MicrosoftOnly says the drivers found for the tag are all Microsoft's:
+// at least one is, none is a third party's. pooltag.txt entries, which
+// name no maker, count neither way.
+func (t *TagUsage) MicrosoftOnly() bool {
+	ms := false
+	for i := range t.Candidates {
+		switch t.Candidates[i].Owner {
+		case OwnerThirdParty:
+			return false
+		case OwnerMicrosoft:
+			ms = true
+		}
+	}
+	return ms
+}
+
 // Candidate is a driver with evidence for a tag.
 type Candidate struct {
 	Name   string

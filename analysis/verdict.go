@@ -1,6 +1,11 @@
 package analysis
 
-import "strings"
+import (
+	"errors"
+	"strings"
+
+	"github.com/poolblame/poolblame/pool"
+)
 
 // What makes a tag stand out.
 const (
@@ -121,8 +126,16 @@ func weighed(r *Result) (picks []pick, calm bool) {
 	return picks, calm
 }
 
-// noPoolVerdict is the verdict when no pool analysis was possible.
-func noPoolVerdict() Verdict {
-	return Verdict{Findings: []Finding{{Kind: NoPoolAnalysis}}, Culprits: []Culprit{},
+// noPoolVerdict is the verdict when no pool analysis was possible, with
+// the kind of dump that would allow one.
+func noPoolVerdict(m Machine, err error) Verdict {
+	v := Verdict{Findings: []Finding{{Kind: NoPoolAnalysis}}, Culprits: []Culprit{},
 		Confidence: NoConfidence, Reasons: []string{"no pool analysis was possible"}}
+	switch {
+	case m.Triage:
+		v.Raise = []string{"Set the machine to write a kernel or automatic memory dump (Startup and Recovery), or take a live kernel dump, and analyse that."}
+	case errors.Is(err, pool.ErrNoPoolData):
+		v.Raise = []string{"A kernel, automatic or complete memory dump with the pool tracker pages present is needed."}
+	}
+	return v
 }

@@ -1,6 +1,8 @@
 package analysis
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -248,8 +250,18 @@ func TestConfidenceOnlyLowered(t *testing.T) {
 }
 
 func TestNoPoolVerdict(t *testing.T) {
-	v := noPoolVerdict()
-	if v.Confidence != NoConfidence || len(v.Culprits) != 0 || kinds(v.Findings)[0] != NoPoolAnalysis {
-		t.Errorf("no-pool verdict %+v", v)
+	for _, tc := range []struct {
+		m     Machine
+		err   error
+		raise int
+	}{
+		{Machine{Triage: true}, pool.ErrNoPoolData, 1},
+		{Machine{}, fmt.Errorf("reading: %w", pool.ErrNoPoolData), 1},
+		{Machine{}, errors.New("other"), 0},
+	} {
+		v := noPoolVerdict(tc.m, tc.err)
+		if v.Confidence != NoConfidence || len(v.Culprits) != 0 || kinds(v.Findings)[0] != NoPoolAnalysis || len(v.Raise) != tc.raise {
+			t.Errorf("no-pool verdict %+v for %+v, %v", v, tc.m, tc.err)
+		}
 	}
 }

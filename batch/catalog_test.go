@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/report"
 )
 
@@ -42,7 +43,7 @@ func TestSharedDriverCatalog(t *testing.T) {
 		if r.LeadingNonPaged[0].Tag == "smNp" {
 			c = r.LeadingNonPaged[1].Candidates
 		}
-		if len(c) == 0 || c[0].Source != "folder" || !c[0].Loaded || c[0].SHA256 == "" {
+		if len(c) == 0 || c[0].Source != analysis.FromFolder || !c[0].Loaded || c[0].SHA256 == "" {
 			t.Errorf("%s: first candidate %+v", d.Name(), c)
 		}
 	}

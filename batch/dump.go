@@ -91,7 +91,7 @@ func fillFacts(rec *DumpRecord, f *dumpfile.File, rep *report.Report) {
 		rec.kernBase = k.KernBase()
 		rec.KernBase = fmt.Sprintf("%#x", rec.kernBase)
 	}
-	rec.Confidence = rep.Verdict.Confidence
+	rec.Confidence = rep.Verdict.Confidence.String()
 	if len(rep.Verdict.Culprits) > 0 {
 		rec.Culprit = rep.Verdict.Culprits[0].Driver
 	}

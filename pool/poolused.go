@@ -205,10 +205,8 @@ func (r *Result) PressureLines() []string {
 		switch {
 		case l.NonPagedMax == 0:
 			out = append(out, "HTTP.SYS: cannot tell whether free nonpaged pool was below its 20 MiB threshold (maximum unknown)")
-		case l.HTTPSysBelow:
-			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is BELOW its 20 MiB threshold: HTTP.SYS refuses new connections (HTTPERR Connections_Refused)", units.Bytes(l.NonPagedFree())))
 		default:
-			out = append(out, fmt.Sprintf("HTTP.SYS: free nonpaged pool (%s) is above its 20 MiB threshold", units.Bytes(l.NonPagedFree())))
+			out = append(out, "HTTP.SYS: "+HTTPSysSentence(l.NonPagedFree(), HTTPSysThreshold, l.HTTPSysBelow))
 		}
 	}
 	return out

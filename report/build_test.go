@@ -2,8 +2,10 @@ package report
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
+	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
 	"github.com/poolblame/poolblame/pe/petest"
@@ -42,10 +44,52 @@ func TestBuildOddTag(t *testing.T) {
 	}
 	row := r.LeadingNonPaged[0]
 	if row.Tag != `Ab\x01c` || len(row.Candidates) == 0 || row.Candidates[0].Name != "odd.sys" ||
-		row.Candidates[0].Evidence != "call-site" || row.Candidates[0].Source != "dump image" {
+		row.Candidates[0].Evidence != "call-site" || row.Candidates[0].Source != analysis.FromDumpImage {
 		t.Fatalf("row %+v", row)
 	}
 	if len(r.Verdict.Culprits) != 1 || r.Verdict.Culprits[0].Driver != "odd.sys" {
 		t.Errorf("culprits %+v", r.Verdict.Culprits)
+	}
+}
+
+// Display filters choose rows; the verdict is decided before them and
+// stays the same, word for word, with --third-party and any --top.
+func TestDisplayFiltersKeepVerdict(t *testing.T) {
+	f, err := dumpfile.Open("../testdata/win11-x64-ctfl.dmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	build := func(o Options) *Report {
+		o.DriverDirs = []string{"../testdata/drivers-win11"}
+		r, err := Build(context.Background(), f, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	base := build(Options{})
+	for _, o := range []Options{{ThirdParty: true}, {Top: 1}, {Top: 1, ThirdParty: true}, {Top: 30}} {
+		r := build(o)
+		if !reflect.DeepEqual(r.Verdict, base.Verdict) {
+			t.Errorf("%+v: verdict\n%+v\nwant\n%+v", o, r.Verdict, base.Verdict)
+		}
+		if o.Top > 0 && len(r.LeadingNonPaged) > o.Top {
+			t.Errorf("%+v: %d nonpaged rows shown", o, len(r.LeadingNonPaged))
+		}
+		if o.ThirdParty {
+			for _, row := range r.LeadingNonPaged {
+				if row.Tag == "smNp" {
+					t.Errorf("%+v: smNp, whose only driver is Microsoft's, is shown", o)
+				}
+			}
+		}
+	}
+	var shownSmNp bool
+	for _, row := range base.LeadingNonPaged {
+		shownSmNp = shownSmNp || row.Tag == "smNp"
+	}
+	if !shownSmNp {
+		t.Error("without --third-party, smNp is not shown")
 	}
 }

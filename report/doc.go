@@ -1,5 +1,6 @@
-// Package report turns a dump's pool accounting and the drivers behind its
-// leading tags into a culprit report: one model (Report), a verdict in
-// plain sentences, and renderers for the terminal, JSON, Markdown, CSV and
-// a self-contained HTML page.
+// Package report puts an analysis (package analysis) into words and
+// forms: one model (Report, the JSON schema's shape), the verdict's
+// findings as plain sentences, and renderers for the terminal, JSON,
+// Markdown, CSV and a self-contained HTML page. It decides nothing:
+// display choices (Display) pick rows, and never change the verdict.
 package report

@@ -2,6 +2,8 @@ package report
 
 import (
 	"time"
+
+	"github.com/poolblame/poolblame/analysis"
 )
 
 // Hand-built reports for the renderer tests. Counts come from a real
@@ -58,7 +60,7 @@ func classicReport() *Report {
 
 	isil := func(count int, routines ...string) Candidate {
 		return Candidate{
-			Name: "isil.sys", Path: `D:\case-20050614\drivers\isil.sys`, Source: "folder",
+			Name: "isil.sys", Path: `D:\case-20050614\drivers\isil.sys`, Source: analysis.FromFolder, Owner: analysis.OwnerThirdParty,
 			Evidence: "call-site", Count: count, Routines: routines,
 			Company: "Intersil Corporation", Description: "PRISM Wireless LAN miniport",
 			Product: "PRISM 802.11g", Version: "3.1.2.0",
@@ -68,7 +70,7 @@ func classicReport() *Report {
 		}
 	}
 	portcls := Candidate{
-		Name: "portcls.sys", Path: `D:\case-20050614\drivers\portcls.sys`, Source: "folder",
+		Name: "portcls.sys", Path: `D:\case-20050614\drivers\portcls.sys`, Source: analysis.FromFolder, Owner: analysis.OwnerMicrosoft,
 		Evidence: "call-site", Count: 2, Routines: []string{"PcNewMiniportWaveCyclic"},
 		Company: "Microsoft Corporation", Description: "Port Class (Class Driver for Port/Miniport Devices)",
 		Product: "Microsoft® Windows® Operating System", Version: "5.2.3790.1830",
@@ -76,7 +78,7 @@ func classicReport() *Report {
 		Machine: "i386", TimeStamp: "2005-03-24 22:08:44 UTC", Loaded: true,
 	}
 	iam := Candidate{
-		Name: "iamnet.sys", Path: "iamnet.sys", Source: "dump image", Evidence: "immediate", Count: 1,
+		Name: "iamnet.sys", Path: "iamnet.sys", Source: analysis.FromDumpImage, Owner: analysis.OwnerThirdParty, Evidence: "immediate", Count: 1,
 		Signature: "not examined: image read from the dump", Machine: "i386", Loaded: true,
 		LoadedNote: "4 of 19 image pages paged out",
 	}
@@ -109,7 +111,7 @@ func classicReport() *Report {
 		},
 		LeadingPaged: []TagRow{
 			tagRow("MmSt", "paged", 52311, 44760, 9916416, pgUsed, upDays, Candidate{
-				Name: "ntoskrnl.exe", Source: "pooltag.txt", Evidence: "pooltag",
+				Name: "ntoskrnl.exe", Source: analysis.FromPooltag, Evidence: "pooltag",
 				Microsoft: true, Loaded: true,
 			}),
 			tagRow("CM35", "paged", 2114, 1650, 4751360, pgUsed, upDays),
@@ -122,8 +124,8 @@ func classicReport() *Report {
 				"Nonpaged pool is 85.2% full and free nonpaged pool is below HTTP.SYS's 20 MiB floor, " +
 					"which explains IIS refusing connections.",
 			},
-			Confidence: "high",
-			Culprits:   []Culprit{{Driver: "isil.sys", Tags: []string{"ISil", "I100"}, Bytes: 36678632 + 14886928, ThirdParty: true}},
+			Confidence: analysis.High,
+			Culprits:   []Culprit{{Driver: "isil.sys", Tags: []string{"ISil", "I100"}, Bytes: 36678632 + 14886928, ThirdParty: true, Owner: analysis.OwnerThirdParty}},
 			Raise: []string{
 				"A second dump or poolmon snapshot an hour later: ISil and I100 still growing would prove a leak rather than a busy period.",
 			},
@@ -151,7 +153,7 @@ func win11Report() *Report {
 
 	cnts := func(count int) Candidate {
 		return Candidate{
-			Name: "cntsflt.sys", Path: "/cases/4711/drivers/cntsflt.sys", Source: "folder",
+			Name: "cntsflt.sys", Path: "/cases/4711/drivers/cntsflt.sys", Source: analysis.FromFolder, Owner: analysis.OwnerThirdParty,
 			Evidence: "call-site", Count: count, Routines: []string{"CnFltPreCreate", "CnFltAllocContext"},
 			Company: "Contoso & Partners <Storage>", Description: "Contoso | file system filter",
 			Version: "10.4.22.7", Signer: "Contoso & Partners",
@@ -161,13 +163,13 @@ func win11Report() *Report {
 		}
 	}
 	ndis := Candidate{
-		Name: "ndis.sys", Path: "/cases/4711/drivers/ndis.sys", Source: "folder", Evidence: "bytes", Count: 1,
+		Name: "ndis.sys", Path: "/cases/4711/drivers/ndis.sys", Source: analysis.FromFolder, Owner: analysis.OwnerMicrosoft, Evidence: "bytes", Count: 1,
 		Company: "Microsoft Corporation", Version: "10.0.22621.2506",
 		Signature: "no embedded signature (may be catalog-signed)", Microsoft: true,
 		Machine: "AMD64", Loaded: true,
 	}
 	nt := Candidate{
-		Name: "ntoskrnl.exe", Path: "ntoskrnl.exe", Source: "dump image", Evidence: "call-site", Count: 12,
+		Name: "ntoskrnl.exe", Path: "ntoskrnl.exe", Source: analysis.FromDumpImage, Owner: analysis.OwnerMicrosoft, Evidence: "call-site", Count: 12,
 		Company: "Microsoft Corporation", Version: "10.0.22621.2506", Signature: "not examined: image read from the dump",
 		Microsoft: true, Machine: "AMD64", Loaded: true,
 	}
@@ -215,9 +217,9 @@ func win11Report() *Report {
 				"cntsflt.sys (Contoso & Partners <Storage>, third party, loaded) leads both pools: CnFn holds 1.0 GiB of nonpaged pool and CnFs 3.0 GiB of paged pool.",
 				"Only one processor's tracker table was read, so the true totals are larger.",
 			},
-			Confidence: "medium",
+			Confidence: analysis.Medium,
 			Culprits: []Culprit{
-				{Driver: "cntsflt.sys", Tags: []string{"CnFn", "CnFs"}, Bytes: 1102004224 + 3221225472, ThirdParty: true},
+				{Driver: "cntsflt.sys", Tags: []string{"CnFn", "CnFs"}, Bytes: 1102004224 + 3221225472, ThirdParty: true, Owner: analysis.OwnerThirdParty},
 			},
 			Raise: []string{
 				"Symbols (ntkrnlmp.pdb) or a dump from a build where ExPoolTagTables is found, to sum all 8 processors' tables.",
@@ -250,7 +252,7 @@ func triageReport() *Report {
 			"configure a kernel memory dump and capture the next crash",
 		Verdict: Verdict{
 			Sentences:  []string{"No pool analysis is possible from this dump: it holds no pool memory."},
-			Confidence: "none",
+			Confidence: analysis.NoConfidence,
 			Raise:      []string{"A kernel or complete memory dump (Startup and Recovery, Write debugging information)."},
 		},
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	_ "embed"
 	"fmt"
+	"github.com/poolblame/poolblame/analysis"
 	"html/template"
 	"io"
 	"math"
@@ -156,19 +157,10 @@ func newHTMLView(r *Report) htmlView {
 	if !r.Generated.IsZero() {
 		v.Generated = utc(r.Generated)
 	}
-	switch r.Verdict.Confidence {
-	case "high", "medium", "low":
-		v.ConfidenceClass = r.Verdict.Confidence
-	default:
-		v.ConfidenceClass = "none"
-	}
+	v.ConfidenceClass = r.Verdict.Confidence.String()
 	for _, c := range r.Verdict.Culprits {
-		owner := "Microsoft"
-		if c.ThirdParty {
-			owner = "third party"
-		}
-		v.Culprits = append(v.Culprits, htmlCulprit{Driver: c.Driver, Owner: owner,
-			Tags: strings.Join(c.Tags, ", "), Size: units.Bytes(c.Bytes), ThirdParty: c.ThirdParty})
+		v.Culprits = append(v.Culprits, htmlCulprit{Driver: c.Driver, Owner: culpritOwner(c),
+			Tags: strings.Join(c.Tags, ", "), Size: units.Bytes(c.Bytes), ThirdParty: c.Owner == analysis.OwnerThirdParty})
 	}
 	if p := r.Pool; p != nil {
 		v.PoolError = ""

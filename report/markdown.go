@@ -70,10 +70,7 @@ func (m mdWriter) verdict(r *Report) {
 	}
 	m.printf("\n")
 	for _, c := range v.Culprits {
-		owner := "Microsoft"
-		if c.ThirdParty {
-			owner = "third party"
-		}
+		owner := culpritOwner(c)
 		tags := make([]string, len(c.Tags))
 		for i, t := range c.Tags {
 			tags[i] = mdCode(t)
@@ -208,11 +205,7 @@ func (m mdWriter) candidates(r *Report) {
 			}
 			m.printf("  - evidence: %s\n", ev)
 			if c.Path != "" {
-				src := ""
-				if c.Source != "" {
-					src = " (" + mdText(c.Source) + ")"
-				}
-				m.printf("  - file: %s%s\n", mdCode(c.Path), src)
+				m.printf("  - file: %s (%s)\n", mdCode(c.Path), mdText(c.Source.String()))
 			}
 		}
 		m.printf("\n")

@@ -3,6 +3,7 @@ package report
 import (
 	"time"
 
+	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/pool"
 )
 
@@ -32,6 +33,10 @@ type Report struct {
 	Sources Sources `json:"sources"`
 
 	Warnings []string `json:"warnings"`
+
+	// Analysis is the typed result the report was made from; nil for a
+	// report read back from JSON or built by hand.
+	Analysis *analysis.Result `json:"-"`
 }
 
 // Dump is the machine and the crash, as the dump header and KDBG say.
@@ -114,12 +119,12 @@ type TagRow struct {
 
 // Candidate is a driver with evidence for a tag.
 type Candidate struct {
-	Name     string   `json:"name"`
-	Path     string   `json:"path"`
-	Source   string   `json:"source"`   // "folder", "dump image" or "pooltag.txt"
-	Evidence string   `json:"evidence"` // strongest kind: call-site, immediate, bytes, pooltag
-	Count    int      `json:"count"`    // occurrences of that kind
-	Routines []string `json:"routines,omitempty"`
+	Name     string                   `json:"name"`
+	Path     string                   `json:"path"`
+	Source   analysis.CandidateSource `json:"source"`   // "folder", "dump image" or "pooltag.txt"
+	Evidence string                   `json:"evidence"` // strongest kind: call-site, immediate, bytes, pooltag
+	Count    int                      `json:"count"`    // occurrences of that kind
+	Routines []string                 `json:"routines,omitempty"`
 
 	Company     string `json:"company,omitempty"`
 	Description string `json:"description,omitempty"`
@@ -128,28 +133,31 @@ type Candidate struct {
 	Signer      string `json:"signer,omitempty"`
 	Signature   string `json:"signature"` // e.g. "signed by X, hash matches" / "no embedded signature (may be catalog-signed)"
 	Microsoft   bool   `json:"microsoft"`
-	SHA256      string `json:"sha256,omitempty"`
-	Machine     string `json:"machine,omitempty"`
-	TimeStamp   string `json:"time_date_stamp,omitempty"`
-	Loaded      bool   `json:"loaded"`                // loaded in the dump
-	LoadedNote  string `json:"loaded_note,omitempty"` // how the file differs from the loaded module
+	// Owner is who made the driver; what every form says of it.
+	Owner      analysis.Owner `json:"-"`
+	SHA256     string         `json:"sha256,omitempty"`
+	Machine    string         `json:"machine,omitempty"`
+	TimeStamp  string         `json:"time_date_stamp,omitempty"`
+	Loaded     bool           `json:"loaded"`                // loaded in the dump
+	LoadedNote string         `json:"loaded_note,omitempty"` // how the file differs from the loaded module
 }
 
 // Verdict is the report's conclusion in plain sentences.
 type Verdict struct {
-	Sentences  []string  `json:"sentences"`
-	Confidence string    `json:"confidence"` // "high", "medium", "low" or "none"
-	Culprits   []Culprit `json:"culprits"`
+	Sentences  []string            `json:"sentences"`
+	Confidence analysis.Confidence `json:"confidence"` // "high", "medium", "low" or "none"
+	Culprits   []Culprit           `json:"culprits"`
 	// Raise says what would raise the confidence.
 	Raise []string `json:"raise,omitempty"`
 }
 
 // Culprit is a driver the verdict names.
 type Culprit struct {
-	Driver     string   `json:"driver"`
-	Tags       []string `json:"tags"`
-	Bytes      uint64   `json:"bytes"`
-	ThirdParty bool     `json:"third_party"`
+	Driver     string         `json:"driver"`
+	Tags       []string       `json:"tags"`
+	Bytes      uint64         `json:"bytes"`
+	ThirdParty bool           `json:"third_party"`
+	Owner      analysis.Owner `json:"-"`
 }
 
 // Sources is where the evidence came from.

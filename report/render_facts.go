@@ -2,8 +2,10 @@ package report
 
 import (
 	"fmt"
+	"github.com/poolblame/poolblame/pool"
 	"strings"
 
+	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/units"
 )
 
@@ -158,12 +160,7 @@ func httpSysFact(h *HTTPSys) string {
 	if h == nil {
 		return ""
 	}
-	if h.Below {
-		return fmt.Sprintf("free nonpaged pool %s is BELOW HTTP.SYS's %s floor: IIS refuses new "+
-			"connections (HTTPERR Connections_Refused)", units.Bytes(h.FreeNonPaged), units.Bytes(h.Threshold))
-	}
-	return fmt.Sprintf("free nonpaged pool %s is above HTTP.SYS's %s floor: no Connections_Refused "+
-		"expected from pool pressure", units.Bytes(h.FreeNonPaged), units.Bytes(h.Threshold))
+	return pool.HTTPSysSentence(h.FreeNonPaged, h.Threshold, h.Below)
 }
 
 // oneCPUFact is the warning for a dump where only the first processor's
@@ -217,20 +214,23 @@ func evidenceFact(c Candidate) string {
 
 // fromPooltagOnly says the candidate is a name from pooltag.txt with no
 // file behind it, so nothing about its vendor is known.
-func fromPooltagOnly(c Candidate) bool {
-	return c.Source == "pooltag.txt" || (c.Evidence == "pooltag" && c.Path == "")
-}
+func fromPooltagOnly(c Candidate) bool { return c.Source == analysis.FromPooltag }
 
 // ownerFact is "third party" or "Microsoft"; empty when no file was
 // examined.
 func ownerFact(c Candidate) string {
-	switch {
-	case fromPooltagOnly(c):
+	if c.Owner == analysis.OwnerUnknown {
 		return ""
-	case c.Microsoft:
-		return "Microsoft"
 	}
-	return "third party"
+	return c.Owner.String()
+}
+
+// culpritOwner is who made a blamed driver, as the culprit line says it.
+func culpritOwner(c Culprit) string {
+	if c.Owner == analysis.OwnerUnknown {
+		return "owner unknown"
+	}
+	return c.Owner.String()
 }
 
 // identityFact is "3.1.2.0, Intersil Corporation, third party".
@@ -280,7 +280,7 @@ func loadedFact(c Candidate) string {
 
 // confidenceFact names the confidence, never blank.
 func confidenceFact(v Verdict) string {
-	return orUnknown(v.Confidence, "none")
+	return v.Confidence.String()
 }
 
 // culpritTags is the set of tags the verdict blames, keyed by blameKey:
@@ -340,10 +340,7 @@ func fileFact(c Candidate) string {
 	if c.Path == "" {
 		return ""
 	}
-	if c.Source != "" {
-		return c.Path + " (" + c.Source + ")"
-	}
-	return c.Path
+	return c.Path + " (" + c.Source.String() + ")"
 }
 
 // describesFact joins the version resource's description and product.

@@ -31,7 +31,7 @@ func jsonReady(r *Report) *Report {
 	c.LeadingNonPaged = readyRows(c.LeadingNonPaged)
 	c.LeadingPaged = readyRows(c.LeadingPaged)
 	c.Verdict.Sentences = nonNil(c.Verdict.Sentences)
-	c.Verdict.Confidence = confidenceFact(c.Verdict) // no verdict reached: "none"
+
 	cul := make([]Culprit, len(c.Verdict.Culprits))
 	for i, cu := range c.Verdict.Culprits {
 		cu.Tags = nonNil(cu.Tags)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/poolblame/poolblame/analysis"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -206,9 +207,9 @@ func (t *textWriter) verdict(r *Report) {
 	conf := strings.ToUpper(confidenceFact(v))
 	c := t.c.dim
 	switch v.Confidence {
-	case "high":
+	case analysis.High:
 		c = t.c.bad
-	case "medium":
+	case analysis.Medium:
 		c = t.c.warn
 	}
 	t.printf("\n%s  %s\n", t.c.section.Sprint("VERDICT"), c.Sprint("confidence: "+conf))
@@ -219,10 +220,9 @@ func (t *textWriter) verdict(r *Report) {
 		t.para(2, "", oneLine(s), t.c.title)
 	}
 	for _, cu := range v.Culprits {
-		owner := "Microsoft"
-		oc := t.c.label
-		if cu.ThirdParty {
-			owner, oc = "third party", t.c.third
+		owner, oc := culpritOwner(cu), t.c.label
+		if cu.Owner == analysis.OwnerThirdParty {
+			oc = t.c.third
 		}
 		t.para(2, "Culprit: ", fmt.Sprintf("%s (%s), tags %s, %s", cu.Driver, owner,
 			strings.Join(cu.Tags, ", "), units.Bytes(cu.Bytes)), oc)

@@ -126,7 +126,7 @@ func TestPoolused2003(t *testing.T) {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 	for _, w := range []string{"Sorting by  NonPaged Pool Consumed", "NonPagedPool Max:       32768 (   131072 Kb)",
-		"BELOW its 20 MiB threshold"} {
+		"HTTP.SYS: free nonpaged pool 19.3 MiB is BELOW HTTP.SYS's 20.0 MiB floor"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q", w)
 		}
@@ -176,7 +176,7 @@ func TestReportCommand(t *testing.T) {
 		t.Fatalf("status %d: %s", st, errs)
 	}
 	for _, w := range []string{"isil.sys (Intersil Corporation, 3.1.2.0, third party) owns tag ISil", "confidence: HIGH",
-		"below HTTP.SYS's 20 MiB threshold"} {
+		"Free nonpaged pool 19.3 MiB is BELOW HTTP.SYS's 20.0 MiB floor"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("report lacks %q", w)
 		}
