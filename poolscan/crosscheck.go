@@ -1,0 +1,157 @@
+package poolscan
+
+import (
+	"fmt"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/pool"
+)
+
+// Agreement is what the scan says of one tag's tracker counts.
+type Agreement int
+
+const (
+	// Consistent: the scan finds what the tracker claims, or the rest fits
+	// in the pages the dump does not show.
+	Consistent Agreement = iota + 1
+	// Unconfirmed: the scan finds much less, but the unseen pages could
+	// hold the rest; the tracker is neither confirmed nor contradicted.
+	Unconfirmed
+	// Suspect: the scan contradicts the tracker: far fewer blocks than it
+	// claims with nowhere for the rest to be, or more blocks in use than
+	// it counts (classic pool, where free blocks are told apart).
+	Suspect
+)
+
+var agreementNames = [...]string{Consistent: "consistent", Unconfirmed: "unconfirmed", Suspect: "suspect"}
+
+func (a Agreement) String() string {
+	if int(a) < len(agreementNames) && agreementNames[a] != "" {
+		return agreementNames[a]
+	}
+	return fmt.Sprintf("Agreement(%d)", int(a))
+}
+
+// MarshalText writes the agreement's name.
+func (a Agreement) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// Check compares one tag's tracker count with the scan.
+type Check struct {
+	Tag       pool.Tag
+	Tracker   int64 // outstanding allocations the tracker claims (nonpaged + paged)
+	Found     int64 // found in use: small blocks in mapped pages, and big allocations
+	FoundBig  int64 // of Found, from the big page table
+	BigUnseen int64 // of FoundBig, allocations whose pages are paged out or absent
+	Unmapped  int64 // blocks on pages the system does not map (stale or session): not in Found
+	// Unseen is the number of 4 KiB pages of the system address space the
+	// dump does not show (paged out, absent, past a cut, under a missing
+	// page table), and Room how many blocks of the tag's average size they
+	// could hold.
+	Unseen, Room uint64
+	Agreement    Agreement
+	Text         string // one line, e.g. "tracker 80,939, found 80,812 in present pages: consistent"
+}
+
+// Tolerances. Blocks can move between the tracker update and the page
+// being written to the dump (a crash dump is written while other CPUs are
+// stopped, a live dump while they run), so small differences are noise.
+const (
+	agreeSlack    = 0.02 // 2% either way is agreement
+	agreeMinSlack = 2
+	unconfirmedAt = 0.9 // below 90% found, the unseen pages must explain the rest
+)
+
+// CrossCheck compares the tracker's outstanding counts with the scan for
+// each tag in usages (the leading tags, typically). avgSize for a tag is
+// the tracker's bytes over its outstanding count.
+func CrossCheck(r *Result, usages []pool.Usage) []Check {
+	var out []Check
+	for _, u := range usages {
+		tr := u.NonPagedOutstanding() + u.PagedOutstanding()
+		if tr <= 0 {
+			continue
+		}
+		// Nonpaged blocks cannot be in the page file: for a tag that
+		// holds no paged pool, paged-out pages are no room for it.
+		unseen := r.Pages.Absent + r.Pages.Truncated + uint64(r.Pages.MissingTables)*512
+		if u.PagedOutstanding() > 0 {
+			unseen += r.Pages.PagedOut
+		}
+		c := r.Count(u.Tag)
+		k := Check{Tag: u.Tag.Unprotected(), Tracker: tr, Found: c.NonPaged + c.Paged + c.Big, FoundBig: c.Big,
+			BigUnseen: c.BigAbsent, Unmapped: c.Unmapped, Unseen: unseen}
+		bytes := u.NonPagedBytes + u.PagedBytes
+		avg := max(bytes/uint64(tr), 1)
+		if avg >= dumpfile.PageSize {
+			k.Room = unseen / ((avg + dumpfile.PageSize - 1) / dumpfile.PageSize)
+		} else {
+			k.Room = unseen * (dumpfile.PageSize / avg)
+		}
+		k.judge(r.Mode == "segment heap")
+		out = append(out, k)
+	}
+	return out
+}
+
+func (k *Check) judge(segment bool) {
+	slack := max(int64(float64(k.Tracker)*agreeSlack), agreeMinSlack)
+	found := fmt.Sprintf("tracker %s, found %s in present pages", commas(k.Tracker), commas(k.Found-k.BigUnseen))
+	if k.BigUnseen > 0 {
+		found += fmt.Sprintf(" and %s big allocations in pages the dump does not hold", commas(k.BigUnseen))
+	}
+	missing := k.Tracker - k.Found
+	pct := 100 * float64(k.Found) / float64(k.Tracker)
+	switch {
+	case missing <= slack && (segment || -missing <= slack):
+		k.Agreement = Consistent
+		k.Text = found + ": consistent"
+		if segment && -missing > slack {
+			k.Text += " (the segment heap keeps the headers of freed blocks, so the scan may count more)"
+		}
+	case missing < 0:
+		k.Agreement = Suspect
+		k.Text = fmt.Sprintf("%s: the scan finds %s more blocks in use than the tracker counts: the tracker figures are suspect", found, commas(-missing))
+	case uint64(missing) <= k.Room:
+		if float64(k.Found) >= unconfirmedAt*float64(k.Tracker) {
+			k.Agreement = Consistent
+			k.Text = fmt.Sprintf("%s; the other %s fit in the %s pages the dump does not show: consistent", found, commas(missing), commas(int64(k.Unseen)))
+		} else {
+			k.Agreement = Unconfirmed
+			k.Text = fmt.Sprintf("%s (%.0f%%); the other %s could lie in the %s pages the dump does not show: unconfirmed", found, pct, commas(missing), commas(int64(k.Unseen)))
+		}
+	default:
+		k.Agreement = Suspect
+		k.Text = fmt.Sprintf("%s: the scan finds %s of what the tracker claims, and the %s pages the dump does not show cannot hold the other %s: the tracker figures are suspect",
+			found, percent(pct), commas(int64(k.Unseen)), commas(missing))
+	}
+	if k.Unmapped > 0 {
+		k.Text += fmt.Sprintf(" (%s more on pages the system does not map: stale or session space, not counted)", commas(k.Unmapped))
+	}
+}
+
+func percent(p float64) string {
+	if p < 1 && p > 0 {
+		return "under 1%"
+	}
+	return fmt.Sprintf("%.0f%%", p)
+}
+
+// commas writes n with thousands separators.
+func commas(n int64) string {
+	s := fmt.Sprint(n)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	var out []byte
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}

@@ -1,0 +1,80 @@
+package poolscan_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/dumpfile/dumptest"
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pool/pooltest"
+	"github.com/poolblame/poolblame/poolscan"
+)
+
+// leakDump plants a tracker claiming claimed outstanding 'Leak'
+// allocations of 64 bytes, classic pages holding planted of them, and
+// absent pool pages.
+func leakDump(t *testing.T, claimed, planted uint64, absentPages int) (*poolscan.Result, *pool.Result) {
+	t.Helper()
+	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 7601, CPUs: 2, Seed: 21}
+	b := dumptest.New(cfg)
+	if _, err := pooltest.Plant(b, cfg, pooltest.Scenario{Tags: []pooltest.TagSpec{
+		pooltest.Leak("Leak", false, claimed, 64, 100, 2),
+		pooltest.Leak("Othr", true, 10, 256, 0, 2),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for left := planted; left > 0; {
+		n := min(left, 50)
+		blocks := make([]dumptest.PoolBlock, n)
+		for i := range blocks {
+			blocks[i] = dumptest.PoolBlock{Tag: "Leak", Size: 64}
+		}
+		b.ClassicPoolPage(b.Alloc(dumptest.PageSize, dumptest.PageSize), blocks)
+		left -= n
+	}
+	for i := range absentPages {
+		b.MapAbsent(0xFFFFC80000000000 + uint64(i)*dumptest.PageSize)
+	}
+	f := open(t, b)
+	tr, err := pool.Analyze(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scan(t, f, "Leak", "Othr"), tr
+}
+
+func TestCrossCheck(t *testing.T) {
+	cases := []struct {
+		name             string
+		claimed, planted uint64
+		absent           int
+		want             poolscan.Agreement
+		text             string
+	}{
+		{"agree", 500, 500, 0, poolscan.Consistent, "tracker 500, found 500 in present pages: consistent"},
+		{"within noise", 500, 495, 0, poolscan.Consistent, "consistent"},
+		{"rest in absent pages", 500, 470, 1, poolscan.Consistent, "the other 30 fit in the 1 pages"},
+		{"most unseen", 500, 100, 10, poolscan.Unconfirmed, "(20%); the other 400 could lie in the 10 pages"},
+		{"damaged table", 10000, 300, 0, poolscan.Suspect, "the scan finds 3% of what the tracker claims"},
+		{"tracker undercounts", 50, 300, 0, poolscan.Suspect, "250 more blocks in use than the tracker counts"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, tr := leakDump(t, c.claimed, c.planted, c.absent)
+			checks := poolscan.CrossCheck(r, tr.Usages)
+			var k *poolscan.Check
+			for i := range checks {
+				if checks[i].Tag == pool.MustTag("Leak") {
+					k = &checks[i]
+				}
+			}
+			if k == nil {
+				t.Fatalf("no check for Leak in %+v", checks)
+			}
+			if k.Agreement != c.want || !strings.Contains(k.Text, c.text) || k.Tracker != int64(c.claimed) || k.Found != int64(c.planted) {
+				t.Errorf("%v: %q (tracker %d, found %d)", k.Agreement, k.Text, k.Tracker, k.Found)
+			}
+		})
+	}
+}
