@@ -106,3 +106,23 @@ func FuzzParseHTTPErr(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParsePerfmon(f *testing.F) {
+	f.Add([]byte(`"(PDH-CSV 4.0) (GMT Standard Time)(0)","\\H\Memory\Pool Nonpaged Bytes","\\H\Process(a#1)\Handle Count"` + "\n" +
+		`"09/02/2005 16:00:00.000","100.000000"," "` + "\n" + `"09/02/2005 17:00:00.000","200.000000","4"` + "\n"))
+	f.Add([]byte("\"(PDH-TSV 4.0)\"\t\"\\Memory\\Pool Paged Bytes\"\n\"1/2/2006 15:04:05\"\t\"1\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		log, err := ParsePerfmon(bytes.NewReader(data), "fuzz")
+		if err != nil {
+			return
+		}
+		for _, c := range log.Counters {
+			if len(c.Values) != len(log.Times) {
+				t.Fatalf("%s: %d values for %d times", c.Path, len(c.Values), len(log.Times))
+			}
+			if tr := c.Trend(log.Times); tr.Samples > len(log.Times) {
+				t.Fatalf("trend of %d samples from %d times", tr.Samples, len(log.Times))
+			}
+		}
+	})
+}

@@ -21,9 +21,10 @@ const (
 	Poolused          // WinDbg !poolused output
 	HTTPErr           // HTTP.SYS error log (httperr*.log)
 	VMText            // WinDbg !vm output alone: the pools' totals and maxima, no tags
+	PerfmonLog        // Performance Monitor counters (typeperf, relog CSV/TSV)
 )
 
-var formatNames = [...]string{"unknown", "poolmon", "poolmon log", "!poolused", "httperr log", "!vm"}
+var formatNames = [...]string{"unknown", "poolmon", "poolmon log", "!poolused", "httperr log", "!vm", "perfmon log"}
 
 func (f Format) String() string {
 	if f < 0 || int(f) >= len(formatNames) {
@@ -151,6 +152,8 @@ func Parse(r io.Reader, name string) ([]*Snapshot, error) {
 		return []*Snapshot{s}, nil
 	case HTTPErr:
 		return nil, fmt.Errorf("%s: an HTTP.SYS error log holds connection refusals, not pool usage", name)
+	case PerfmonLog:
+		return nil, fmt.Errorf("%s: a Performance Monitor log holds counters, not pool tags (read it with ParsePerfmon)", name)
 	default:
 		return nil, fmt.Errorf("%s: not a poolmon screen, poolmon log, !poolused or !vm output", name)
 	}
@@ -165,6 +168,8 @@ func Detect(head []byte) Format {
 		t := strings.TrimSpace(line)
 		f := strings.Fields(t)
 		switch {
+		case isPerfmonHeader(strings.TrimPrefix(t, "\uFEFF")):
+			return PerfmonLog
 		case strings.Contains(t, "kd> !poolused"), t == "Pool Used:", strings.HasPrefix(t, "Sorting by"),
 			len(f) > 2 && f[0] == "Tag" && f[1] == "Allocs" && (f[2] == "Used" || f[2] == "Frees"):
 			return Poolused
