@@ -35,6 +35,9 @@ type IndexOptions struct {
 	Workers int
 	// MaxFileSize skips larger files with a warning; 0 means 512 MiB.
 	MaxFileSize int64
+	// Cache, when not nil, keeps each file's scan across runs. Identical
+	// files of one Index share one scan either way.
+	Cache *Cache
 }
 
 // Catalog is the result of indexing driver folders: every PE image found,
@@ -129,6 +132,7 @@ func Index(ctx context.Context, dirs []string, opt IndexOptions) (*Catalog, erro
 		}
 	}()
 
+	shared := &sharedScans{m: map[[32]byte]*sharedScan{}}
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
@@ -138,7 +142,7 @@ func Index(ctx context.Context, dirs []string, opt IndexOptions) (*Catalog, erro
 			for p := range paths {
 				var r result
 				r.file = true
-				d, err := indexFile(p, want, maxSize, &buf)
+				d, err := indexFile(p, want, maxSize, &buf, opt.Cache, shared)
 				switch {
 				case err != nil:
 					r.warn = &Warning{p, err}
@@ -184,7 +188,7 @@ func Index(ctx context.Context, dirs []string, opt IndexOptions) (*Catalog, erro
 // indexFile scans one file if its content says it is a PE image. It
 // returns (nil, nil) for other files. buf is reused between files of one
 // worker: nothing the scan keeps refers to it.
-func indexFile(path string, want map[uint32]bool, maxSize int64, buf *[]byte) (d *Driver, err error) {
+func indexFile(path string, want map[uint32]bool, maxSize int64, buf *[]byte, cache *Cache, shared *sharedScans) (d *Driver, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			d, err = nil, fmt.Errorf("%s: internal error: %v", path, r)
@@ -217,7 +221,7 @@ func indexFile(path string, want map[uint32]bool, maxSize int64, buf *[]byte) (d
 	if _, err := f.ReadAt(b, 0); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	return scan(path, b, FileLayout, want, nil)
+	return scanIndexed(path, b, want, cache, shared)
 }
 
 // otherExecutable reports whether an MZ file is a valid executable of

@@ -139,6 +139,16 @@ func parserOptions() *peparser.Options {
 // of a MappedLayout image by the addresses they hold. A malformed image
 // returns an error, never a panic.
 func scan(name string, data []byte, layout Layout, want map[uint32]bool, exports *KernelExports) (d *Driver, err error) {
+	return scanImage(name, data, layout, want, exports, nil, nil)
+}
+
+// scanImage is scan, with two additions for the cache. sum, when not nil,
+// is the file's SHA-256, already computed. When full is not nil and the
+// code is decoded at all, every tag-like code value (and every call-site
+// value) is gathered whatever want says, and left in *full, sorted by tag:
+// the record one cached scan serves any later search with. The returned
+// driver still holds only the evidence for want.
+func scanImage(name string, data []byte, layout Layout, want map[uint32]bool, exports *KernelExports, sum *[32]byte, full *[]codeUse) (d *Driver, err error) {
 	stage := "parser"
 	defer func() {
 		if r := recover(); r != nil {
@@ -161,7 +171,10 @@ func scan(name string, data []byte, layout Layout, want map[uint32]bool, exports
 			return nil, err
 		}
 	} else {
-		sum := sha256.Sum256(data)
+		if sum == nil {
+			s := sha256.Sum256(data)
+			sum = &s
+		}
 		d.SHA256 = hex.EncodeToString(sum[:])
 	}
 	ev := newEvidenceBuilder(want)
@@ -216,7 +229,18 @@ func scan(name string, data []byte, layout Layout, want map[uint32]bool, exports
 		}
 	}
 	stage = "code scanner"
-	scanCode(d, im, ev)
+	if full != nil {
+		all := newEvidenceBuilder(nil)
+		scanCode(d, im, all)
+		*full = all.finish().code
+		for _, c := range *full {
+			if want == nil || want[c.tag] {
+				ev.code[c.tag] = &c
+			}
+		}
+	} else {
+		scanCode(d, im, ev)
+	}
 	if want == nil {
 		ev.scanBytes(data)
 	}
