@@ -15,6 +15,8 @@ package main
 import (
 	"io"
 	"os"
+	"runtime/debug"
+	"strings"
 )
 
 // Exit statuses shared by every subcommand.
@@ -22,7 +24,13 @@ const (
 	exitOK    = 0
 	exitFound = 1 // tag: some tags were not found (grep's convention)
 	exitError = 2 // bad input or usage
+	// exitInternal is a bug in poolblame (a panic), never the input's
+	// fault: scripts tell it from exitError. 70 is sysexits' EX_SOFTWARE.
+	exitInternal = 70
 )
+
+// traceEnv, when set to 1, makes an internal error print its stack.
+const traceEnv = "POOLBLAME_TRACE"
 
 // command is one subcommand: it parses its own flags from args and
 // returns the process exit status.
@@ -42,5 +50,27 @@ func commands() map[string]command {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(guardRun(os.Stderr, os.Getenv(traceEnv) == "1", func() int {
+		return run(os.Args[1:], os.Stdout, os.Stderr)
+	}))
+}
+
+// guardRun runs fn and turns a panic into one line asking for a report
+// and exitInternal; the stack only when asked for (POOLBLAME_TRACE=1).
+func guardRun(stderr io.Writer, trace bool, fn func() int) (code int) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		msg := strings.Join(strings.Fields(fmt.Sprint(p)), " ")
+		fmt.Fprintf(stderr, "poolblame: internal error (a bug in poolblame, not in the input; please report it with the command line): %s", msg)
+		if trace {
+			fmt.Fprintf(stderr, "\n%s", debug.Stack())
+		} else {
+			fmt.Fprintf(stderr, " (%s=1 prints the stack)\n", traceEnv)
+		}
+		code = exitInternal
+	}()
+	return fn()
 }
