@@ -109,6 +109,19 @@ func (f *File) HasPage(pfn uint64) bool {
 	return err == nil
 }
 
+// FileOffset is where physical address pa is stored in the dump file, for
+// tools that point at (or damage copies of) the bytes behind an address.
+func (f *File) FileOffset(pa uint64) (int64, error) {
+	if f.memErr != nil {
+		return 0, f.memErr
+	}
+	off, ok := f.mem.lookup(pa >> 12)
+	if !ok {
+		return 0, &AddressError{Addr: pa, Physical: true, Err: ErrPageAbsent}
+	}
+	return off + int64(pa&(PageSize-1)), nil
+}
+
 // ReadPhysical reads len(b) bytes at physical address pa. It stops at the
 // first page the dump does not hold and says which.
 func (f *File) ReadPhysical(pa uint64, b []byte) (n int, err error) {

@@ -29,6 +29,13 @@ type Result struct {
 	// MissingCPUs are the CPUs whose tables ExPoolTagTables names but the
 	// dump does not hold: the totals leave their counts out.
 	MissingCPUs []int
+	// TableCPUs are the CPUs (ExPoolTagTables slots) whose tables were
+	// summed, 0 (the global table) first; NULL slots are skipped as the
+	// kernel skips them.
+	TableCPUs []int
+	// TableCoverage is the share of tracker entries (all tables) the
+	// dump holds; below 1 every total is a lower bound.
+	TableCoverage float64
 
 	Expansion *Table
 
@@ -42,6 +49,10 @@ type Result struct {
 	Partial bool
 	Missing []string
 	Notes   []string
+
+	// Checks are the invariants of the data, each passed, failed or
+	// unknown (see checks.go).
+	Checks []Check
 }
 
 // ErrNoPoolData: the dump cannot support a pool analysis at all.
@@ -63,12 +74,20 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 		return nil, fmt.Errorf("%w: %v", ErrNoPoolData, err)
 	}
 	r := &Result{Build: f.MinorVersion, Arch: f.Arch(), CPUs: int(f.NumberProcessors), Layout: lay}
+	if r.CPUs < 1 || r.CPUs > maxCPUs {
+		r.check(CheckCPUCount, CheckFailed, "NumberProcessors is %d, not 1 to %d: the CPU count is unknown and per-CPU tables are looked for anyway", f.NumberProcessors, maxCPUs)
+		r.CPUs = 0
+	} else {
+		r.check(CheckCPUCount, CheckPassed, "NumberProcessors is %d", r.CPUs)
+	}
 	global, notes, err := findTable(f, k, lay)
 	r.Notes = append(r.Notes, notes...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoPoolData, err)
 	}
 	r.Global, r.Layout = global, global.Layout
+	r.TableCPUs = []int{0}
+	unread, total := global.Unreadable(), global.Size
 	if len(global.span.missing) > 0 {
 		r.Partial = true
 		for _, d := range global.span.describe() {
@@ -78,13 +97,19 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 	}
 
 	tables := []*Table{global}
-	if r.CPUs > 1 {
-		pc, err := findPerCPU(f, k, global)
-		if err != nil {
+	if r.CPUs != 1 {
+		pc, err := findPerCPU(f, k, global, r.CPUs)
+		switch {
+		case err != nil && r.CPUs == 0:
 			r.OneCPUOnly = true
 			r.Notes = append(r.Notes, err.Error())
-		} else {
-			r.PerCPU, r.PerCPUArray, r.MissingCPUs = pc.tables, pc.arrayAddr, pc.missing
+			r.check(CheckPerCPUTables, CheckFailed, "the CPU count is unknown and no per-CPU tables were found: the figures may cover one CPU's table only (%v)", err)
+		case err != nil:
+			r.OneCPUOnly = true
+			r.Notes = append(r.Notes, err.Error())
+			r.check(CheckPerCPUTables, CheckFailed, "the per-CPU tracker tables of this %d-CPU machine were not found: the figures cover one CPU's table only", r.CPUs)
+		default:
+			r.PerCPU, r.PerCPUArray, r.MissingCPUs, r.TableCPUs = pc.tables, pc.arrayAddr, pc.missing, pc.cpus
 			if len(pc.missing) > 0 {
 				r.Partial = true
 				what := fmt.Sprintf("the tracker tables of CPUs %s are not in the dump: their counts are", cpuList(pc.missing))
@@ -93,7 +118,10 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 				}
 				r.Missing = append(r.Missing, what+" left out of every total")
 			}
-			for cpu, t := range pc.read {
+			for n, t := range pc.read {
+				cpu := pc.cpus[n+1]
+				unread += t.Unreadable()
+				total += t.Size
 				if t.Unreadable() == t.Size {
 					tables = append(tables, t) // said above, as a whole
 					continue
@@ -101,14 +129,24 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 				if len(t.span.missing) > 0 {
 					r.Partial = true
 					for _, d := range t.span.describe() {
-						r.Missing = append(r.Missing, fmt.Sprintf("CPU %d tracker table: %s", cpu+1, d))
+						r.Missing = append(r.Missing, fmt.Sprintf("CPU %d tracker table: %s", cpu, d))
 					}
 				}
 				tables = append(tables, t)
 			}
+			r.checkPerCPU(pc)
 		}
+	} else {
+		r.check(CheckPerCPUTables, CheckPassed, "one CPU: the global table is the only one")
+	}
+	r.TableCoverage = 1 - float64(unread)/float64(total)
+	if unread > 0 {
+		r.check(CheckTableComplete, CheckUnknown, "%d of %d tracker entries are not in the dump (%.0f%% read): every total is a lower bound", unread, total, 100*r.TableCoverage)
+	} else {
+		r.check(CheckTableComplete, CheckPassed, "all %d tracker entries read", total)
 	}
 	sum := sumTables(tables, r)
+	r.checkPages(tables)
 
 	if full(global) {
 		if exp, err := findExpansion(f, k, global); err == nil {
@@ -132,8 +170,63 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 		r.Limits.NonPagedUsed += u.NonPagedBytes
 		r.Limits.PagedUsed += u.PagedBytes
 	}
+	r.Limits.UsedLowerBound = r.Partial
+	r.checkCounters()
 	readLimits(f, k, &r.Limits)
+	r.checkLimits()
 	return r, nil
+}
+
+// checkPerCPU says which CPUs had tables.
+func (r *Result) checkPerCPU(pc *perCPU) {
+	had := fmt.Sprintf("tables of CPUs %s found in ExPoolTagTables at %#x", cpuRanges(pc.cpus), pc.arrayAddr)
+	switch {
+	case r.CPUs == 0:
+		r.check(CheckPerCPUTables, CheckPassed, "%s (%d tables; the header's CPU count is not believed)", had, len(pc.cpus))
+	case len(pc.cpus) < r.CPUs:
+		var none []int
+		has := map[int]bool{}
+		for _, c := range pc.cpus {
+			has[c] = true
+		}
+		for c := 0; c < r.CPUs; c++ {
+			if !has[c] {
+				none = append(none, c)
+			}
+		}
+		r.check(CheckPerCPUTables, CheckUnknown, "%s; CPUs %s have NULL slots and no table, as the kernel's own query skips them, but %d tables for %d CPUs leaves their counts unaccounted for", had, cpuRanges(none), len(pc.cpus), r.CPUs)
+	case len(pc.missing) > 0:
+		r.check(CheckPerCPUTables, CheckUnknown, "%s; the tables of CPUs %s are not in the dump", had, cpuRanges(pc.missing))
+	default:
+		r.check(CheckPerCPUTables, CheckPassed, "%s", had)
+	}
+}
+
+// checkPages runs the page-by-page check on every table read.
+func (r *Result) checkPages(tables []*Table) {
+	global := tables[0]
+	keyed := make([]bool, global.Size)
+	for i, u := range global.entries {
+		keyed[i] = !global.bad[i] && u.Tag != 0
+	}
+	var faults []string
+	for _, d := range pageDamage(global, hashOf(global), nil) {
+		faults = append(faults, "global table "+d)
+	}
+	for n, t := range tables[1:] {
+		cpu := n + 1
+		if n+1 < len(r.TableCPUs) {
+			cpu = r.TableCPUs[n+1]
+		}
+		for _, d := range pageDamage(t, nil, keyed) {
+			faults = append(faults, fmt.Sprintf("CPU %d table %s", cpu, d))
+		}
+	}
+	if len(faults) > 0 {
+		r.check(CheckTablePages, CheckFailed, "%s", strings.Join(faults, "; "))
+		return
+	}
+	r.check(CheckTablePages, CheckPassed, "%d table(s): every key reachable from its hash slot, no page zeroed", len(tables))
 }
 
 // sumTables adds the tables index by index, as ExpGetPoolTagInfoTarget
@@ -141,9 +234,19 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 func sumTables(tables []*Table, r *Result) map[Tag]*Usage {
 	global := tables[0]
 	sum := make(map[Tag]*Usage)
-	conflicts := 0
+	conflicts, orphans := 0, 0
 	for i, g := range global.entries {
-		if global.bad[i] || g.Tag == 0 {
+		if global.bad[i] {
+			continue
+		}
+		if g.Tag == 0 {
+			// The kernel inserts every key in the global table first: a
+			// CPU's key where it has none means the global entry was lost.
+			for _, t := range tables[1:] {
+				if !t.bad[i] && t.entries[i].Tag != 0 {
+					orphans++
+				}
+			}
 			continue
 		}
 		u := g
@@ -162,8 +265,14 @@ func sumTables(tables []*Table, r *Result) map[Tag]*Usage {
 		}
 		add(sum, global.Layout.Truncate(u))
 	}
-	if conflicts > 0 {
+	switch {
+	case orphans > 0:
+		r.check(CheckPerCPUAgree, CheckFailed, "%d per-CPU entries hold keys where the global table has none (the kernel inserts every key there first: global entries were zeroed or overwritten) and %d hold a different key", orphans, conflicts)
+	case conflicts > 0:
 		r.Notes = append(r.Notes, fmt.Sprintf("%d per-CPU entries hold a different key than the global table and were left out", conflicts))
+		r.check(CheckPerCPUAgree, CheckFailed, "%d per-CPU entries hold a different key than the global table at the same index (left out of the sums)", conflicts)
+	case len(tables) > 1:
+		r.check(CheckPerCPUAgree, CheckPassed, "%d per-CPU tables agree with the global table key by key", len(tables)-1)
 	}
 	return sum
 }
@@ -176,6 +285,24 @@ func add(sum map[Tag]*Usage, u Usage) {
 	}
 	c := u
 	sum[u.Tag] = &c
+}
+
+// cpuRanges formats CPU numbers with runs collapsed: "0-3, 5".
+func cpuRanges(cpus []int) string {
+	var s []string
+	for i := 0; i < len(cpus); {
+		j := i
+		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+			j++
+		}
+		if j > i {
+			s = append(s, fmt.Sprintf("%d-%d", cpus[i], cpus[j]))
+		} else {
+			s = append(s, fmt.Sprint(cpus[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(s, ", ")
 }
 
 // cpuList formats CPU numbers: "1, 2, 5".

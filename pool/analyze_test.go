@@ -112,9 +112,21 @@ func TestLayoutsAndCPUs(t *testing.T) {
 					t.Errorf("partial: %q", r.Missing)
 				}
 				checkSums(t, r, p.Sums, nil)
+				// 64-bit 8.1 and later have no fixed maximum: the KDBG
+				// variables are not limits there, physical memory is.
+				wantNP, wantP := uint64(128<<20), uint64(256<<20)
+				if modern := lc.arch.Is64() && lc.build >= 9600; modern {
+					wantNP, wantP = 0, 0
+					if !r.Limits.NoFixedMax || r.Limits.PhysicalBytes == 0 {
+						t.Errorf("modern build: no fixed maximum %v, physical %d", r.Limits.NoFixedMax, r.Limits.PhysicalBytes)
+					}
+				}
 				if r.Limits.NonPagedUsed != p.NonPagedUsed || r.Limits.PagedUsed != p.PagedUsed ||
-					r.Limits.NonPagedMax != 128<<20 || r.Limits.PagedMax != 256<<20 {
+					r.Limits.NonPagedMax != wantNP || r.Limits.PagedMax != wantP {
 					t.Errorf("limits %+v", r.Limits)
+				}
+				if f := r.Failed(); len(f) > 0 {
+					t.Errorf("checks failed on a good dump: %v (%+v)", f, r.Checks)
 				}
 			})
 		}

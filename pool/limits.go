@@ -25,8 +25,31 @@ type Limits struct {
 	// HTTP.SYS on Server 2003 and Vista/2008 refuses connections
 	// (HTTPERR Connections_Refused) when free nonpaged pool is below 20 MB.
 	HTTPSysApplies bool
-	HTTPSysBelow   bool // free nonpaged pool was below the threshold
+	HTTPSysBelow   bool // free nonpaged pool was below the threshold, by figures that passed their checks
+	// HTTPSysChecked: the sums passed the checks the HTTP.SYS claim rests
+	// on (per-CPU tables, agreement, pages, counters, bounds).
+	HTTPSysChecked bool
+
+	// UsedLowerBound is set when part of the tracker data is missing: the
+	// used figures are then at least what they say.
+	UsedLowerBound bool
+
+	// NoFixedMax is set on builds whose pools have no fixed maximum
+	// (64-bit Windows 8.1 and later): nonpaged pool is bounded by
+	// physical memory, paged pool by commit. Pressure is then measured
+	// against PhysicalBytes.
+	NoFixedMax bool
+	// PhysicalBytes is the physical memory the dump describes (the
+	// header's PhysicalMemoryBlock or bitmap); 0 when unknown.
+	PhysicalBytes uint64
 }
+
+// NonPagedOfPhysical is nonpaged use as a percent of physical memory, or
+// -1 when the physical memory is unknown.
+func (l Limits) NonPagedOfPhysical() float64 { return percent(l.NonPagedUsed, l.PhysicalBytes) }
+
+// PagedOfPhysical is paged use as a percent of physical memory, or -1.
+func (l Limits) PagedOfPhysical() float64 { return percent(l.PagedUsed, l.PhysicalBytes) }
 
 // HTTPSysThreshold is HTTP.SYS's free nonpaged pool floor (KB820729, KB934878).
 const HTTPSysThreshold = 20 << 20
@@ -96,8 +119,16 @@ func documented(is64 bool, build uint32) (np, p string) {
 // 20 MB floor is documented.
 func httpSysEra(build uint32) bool { return build == 3790 || (build >= 6000 && build <= 6003) }
 
+// noFixedMax reports builds whose pools grow with RAM and commit: 64-bit
+// Windows 8.1 (9600) and later.
+func noFixedMax(is64 bool, build uint32) bool { return is64 && build >= 9600 }
+
 // readLimits fills the maxima from the KDBG: both fields hold the ADDRESS
-// of a SIZE_T variable, read with the kernel's pointer width.
+// of a SIZE_T variable, read with the kernel's pointer width. On builds
+// with no fixed maximum the variables are not limits (real Windows 10
+// kernels leave MmMaximumNonPagedPoolInBytes 0, and MmSizeOfPagedPoolInBytes
+// holds the size of a virtual region of hundreds of GiB), so they are not
+// used as maxima there.
 func readLimits(f *dumpfile.File, k *dumpfile.KDBG, l *Limits) {
 	read := func(addr uint64, name string) (uint64, string) {
 		if addr == 0 {
@@ -112,9 +143,77 @@ func readLimits(f *dumpfile.File, k *dumpfile.KDBG, l *Limits) {
 		}
 		return v, "nt!" + name + " (via KDBG)"
 	}
-	l.NonPagedMax, l.NonPagedMaxSource = read(k.MmMaximumNonPagedPoolInBytes(), "MmMaximumNonPagedPoolInBytes")
-	l.PagedMax, l.PagedMaxSource = read(k.MmSizeOfPagedPoolInBytes(), "MmSizeOfPagedPoolInBytes")
+	l.PhysicalBytes = f.DescribedPages() * dumpfile.PageSize
 	l.DocumentedNonPaged, l.DocumentedPaged = documented(f.Is64, f.MinorVersion)
 	l.HTTPSysApplies = httpSysEra(f.MinorVersion)
-	l.HTTPSysBelow = l.HTTPSysApplies && l.NonPagedMax != 0 && l.NonPagedFree() < HTTPSysThreshold
+	if noFixedMax(f.Is64, f.MinorVersion) {
+		l.NoFixedMax = true
+		l.NonPagedMaxSource = "no fixed maximum on this build: nonpaged pool is bounded by physical memory"
+		l.PagedMaxSource = "no fixed maximum on this build: paged pool is bounded by commit (nt!MmSizeOfPagedPoolInBytes is the size of a virtual region, not a limit)"
+		return
+	}
+	l.NonPagedMax, l.NonPagedMaxSource = read(k.MmMaximumNonPagedPoolInBytes(), "MmMaximumNonPagedPoolInBytes")
+	l.PagedMax, l.PagedMaxSource = read(k.MmSizeOfPagedPoolInBytes(), "MmSizeOfPagedPoolInBytes")
+}
+
+// checkLimits checks use against the maxima and physical memory, then
+// decides the HTTP.SYS claim on figures that passed their checks only.
+func (r *Result) checkLimits() {
+	l := &r.Limits
+	maxCheck := func(name string, max uint64, src string) {
+		switch {
+		case l.NoFixedMax:
+			r.check(name, CheckPassed, "%s", src)
+		case max == 0:
+			r.check(name, CheckUnknown, "maximum unknown on a build that has one: %s", src)
+		default:
+			r.check(name, CheckPassed, "%s from %s", size(max), src)
+		}
+	}
+	maxCheck(CheckNonPagedMax, l.NonPagedMax, l.NonPagedMaxSource)
+	maxCheck(CheckPagedMax, l.PagedMax, l.PagedMaxSource)
+	bounds := func(name, pool string, used, max uint64) {
+		switch {
+		case max != 0 && used > max:
+			r.check(name, CheckFailed, "%s use %s is above its maximum %s (%.0f%%): the tracker sums cannot be right", pool, size(used), size(max), percent(used, max))
+		case l.PhysicalBytes != 0 && used > l.PhysicalBytes && pool == "nonpaged":
+			r.check(name, CheckFailed, "%s use %s is above the machine's physical memory %s: the tracker sums cannot be right", pool, size(used), size(l.PhysicalBytes))
+		case max != 0:
+			r.check(name, CheckPassed, "%s use %s within its maximum %s", pool, size(used), size(max))
+		case l.PhysicalBytes != 0 && pool == "nonpaged":
+			r.check(name, CheckPassed, "%s use %s within physical memory %s", pool, size(used), size(l.PhysicalBytes))
+		case l.NoFixedMax:
+			r.check(name, CheckPassed, "%s use %s; no fixed maximum on this build (bounded by commit, which the dump does not give)", pool, size(used))
+		default:
+			r.check(name, CheckUnknown, "%s use %s: no maximum to compare with", pool, size(used))
+		}
+	}
+	bounds(CheckNonPagedBounds, "nonpaged", l.NonPagedUsed, l.NonPagedMax)
+	bounds(CheckPagedBounds, "paged", l.PagedUsed, l.PagedMax)
+
+	// Free nonpaged pool is max - used. With used a lower bound, free is
+	// an upper bound: "below the floor" still holds. With any contradiction
+	// in the sums it does not.
+	trusted := true
+	for _, c := range r.Checks {
+		switch c.Name {
+		case CheckPerCPUTables, CheckPerCPUAgree, CheckTablePages, CheckCounters, CheckNonPagedBounds:
+			trusted = trusted && c.Status != CheckFailed
+		}
+	}
+	l.HTTPSysChecked = trusted
+	l.HTTPSysBelow = l.HTTPSysApplies && trusted && l.NonPagedMax != 0 && l.NonPagedFree() < HTTPSysThreshold
+}
+
+// size formats bytes for check details: "108.7 MiB".
+func size(b uint64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", b)
 }

@@ -7,10 +7,19 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 )
 
+// maxCPUs is the most processors Windows supports (2048 since Windows
+// Server 2022 / Windows 11, processor groups included). NumberProcessors
+// outside 1..maxCPUs is not believed.
+const maxCPUs = 2048
+
 // maxTagTables is the length of ExPoolTagTables: 32 on x86, 64 on x64
-// (WRK pool.c). Entries past NumberProcessors are NULL.
-func maxTagTables(is64 bool) int {
-	if is64 {
+// (WRK pool.c); 2048 on Windows 11, where slots of absent processors stay
+// NULL. Entries past the last processor are NULL.
+func maxTagTables(is64 bool, build uint32) int {
+	switch {
+	case build >= 22000:
+		return maxCPUs
+	case is64:
 		return 64
 	}
 	return 32
@@ -80,19 +89,21 @@ func trimNul(b []byte) string {
 // perCPU is the result of looking for ExPoolTagTables.
 type perCPU struct {
 	arrayAddr uint64
-	tables    []uint64 // by CPU; [0] is the global table
-	read      []*Table // the tables of CPUs 1 and up, as read
+	tables    []uint64 // the non-NULL slots; [0] is the global table
+	cpus      []int    // the slot (CPU number) of each of tables
+	read      []*Table // the tables of tables[1:], as read
 	missing   []int    // CPUs whose table is not in the dump
 }
 
 // findPerCPU looks for ExPoolTagTables without symbols: in the kernel's
 // writable data sections, a pointer array whose element 0 is the global
-// table, followed by NumberProcessors-1 non-NULL pointers and then NULLs,
-// each pointing to a table whose keys agree index by index with the
-// global table's. The nt!PoolTrackTable variable itself (a lone pointer
+// table, followed by the other CPUs' table pointers, each pointing to a
+// table whose keys agree index by index with the global table's. NULL
+// slots are skipped one by one, as the kernel's own query
+// (ExpGetPoolTagInfoTarget) does. cpus is NumberProcessors, or 0 when it
+// is not believed. The nt!PoolTrackTable variable itself (a lone pointer
 // followed by other data) is skipped.
-func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table) (*perCPU, error) {
-	cpus := int(f.NumberProcessors)
+func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table, cpus int) (*perCPU, error) {
 	base := k.KernBase()
 	if base == 0 {
 		return nil, fmt.Errorf("KDBG has no KernBase to find the kernel image")
@@ -102,7 +113,9 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table) (*perCPU, err
 		return nil, fmt.Errorf("kernel image sections unreadable: %w", err)
 	}
 	ps := f.Arch().PointerSize()
-	maxN := max(maxTagTables(f.Is64), cpus) // more than 64 CPUs: processor groups
+	// More than 64 CPUs: processor groups. Never more than maxCPUs slots,
+	// whatever the header says.
+	maxN := min(max(maxTagTables(f.Is64, f.MinorVersion), cpus), maxCPUs)
 	var rejected []string
 	scanned, unreadable := 0, 0
 	for _, s := range secs {
@@ -124,21 +137,12 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table) (*perCPU, err
 				if at == k.PoolTrackTable() {
 					continue
 				}
-				tabs, why := tableArray(f, at, maxN, ps)
+				pc, why := tableArray(f, at, maxN, ps, cpus, global)
 				if why != "" {
 					rejected = append(rejected, fmt.Sprintf("%#x: %s", at, why))
 					continue
 				}
-				if len(tabs) != cpus {
-					rejected = append(rejected, fmt.Sprintf("%#x: %d table pointers for %d CPUs", at, len(tabs), cpus))
-					continue
-				}
-				read, missing, why := readAgreeing(f, tabs[1:], global)
-				if why != "" {
-					rejected = append(rejected, fmt.Sprintf("%#x: %s", at, why))
-					continue
-				}
-				return &perCPU{arrayAddr: at, tables: tabs, read: read, missing: missing}, nil
+				return pc, nil
 			}
 		}
 	}
@@ -153,67 +157,130 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table) (*perCPU, err
 	return nil, fmt.Errorf("%s", msg)
 }
 
+// tableArray reads up to maxN pointer slots at at and checks them as
+// ExPoolTagTables: slot 0 is the global table; slots before the first
+// NULL are the CPUs' tables (one the dump does not hold is missing, the
+// array's shape vouches for it); after a NULL, a pointer counts only when
+// its table reads and agrees with the global one, or when it is below a
+// believed CPU count (then a table absent from the dump is missing), since
+// past the array lie other variables.
+func tableArray(f *dumpfile.File, at uint64, maxN, ps, cpus int, global *Table) (*perCPU, string) {
+	raw := make([]byte, maxN*ps)
+	n, _ := f.ReadVirtual(at, raw)
+	pc := &perCPU{arrayAddr: at, tables: []uint64{global.Addr}, cpus: []int{0}}
+	gap := false
+	for i := ps; i+ps <= n; i += ps {
+		cpu := i / ps
+		p := ptrIn(raw[i:], ps)
+		if p == 0 {
+			gap = true
+			continue
+		}
+		if cpus > 0 && cpu >= cpus {
+			if !gap {
+				return nil, fmt.Sprintf("more table pointers than the %d CPUs", cpus)
+			}
+			break // past the processors: other data
+		}
+		if gap && (p&(dumpfile.PageSize-1) != 0 || glance(f, p, global) == tableDisagrees) {
+			continue // tables are page-aligned pool blocks: this is other data
+		}
+		t, state := readAgreeing(f, p, global)
+		switch {
+		case state == tableDisagrees && !gap:
+			return nil, fmt.Sprintf("table %#x (CPU %d) disagrees with the global table", p, cpu)
+		case state == tableDisagrees:
+			continue // not a table: whatever follows the array
+		case state == tableAbsent && gap && cpus == 0:
+			continue // cannot tell an absent table from other data
+		case state == tableAbsent:
+			pc.missing = append(pc.missing, cpu)
+		}
+		pc.tables = append(pc.tables, p)
+		pc.cpus = append(pc.cpus, cpu)
+		pc.read = append(pc.read, t)
+	}
+	if len(pc.tables) < 2 {
+		return nil, "a single pointer"
+	}
+	return pc, ""
+}
+
+// glance compares a few keys of the table at va with the global table's
+// before the whole table is read, so that stray pointers past the array
+// cost little.
+func glance(f *dumpfile.File, va uint64, global *Table) int {
+	seen, same, conflict := 0, 0, 0
+	for i, u := range global.entries {
+		if seen == 16 {
+			break
+		}
+		if global.bad[i] || u.Tag == 0 {
+			continue
+		}
+		k, err := f.ReadU32(va + uint64(i*global.Layout.EntrySize))
+		if err != nil {
+			continue
+		}
+		seen++
+		switch Tag(k) {
+		case u.Tag:
+			same++
+		case 0:
+		default:
+			conflict++
+		}
+	}
+	switch {
+	case seen == 0:
+		return tableAbsent
+	case conflict > same:
+		return tableDisagrees
+	}
+	return tableAgrees
+}
+
+const (
+	tableAgrees = iota
+	tableDisagrees
+	tableAbsent
+)
+
+// readAgreeing reads a CPU's table and checks that it holds, at the
+// indices the global table uses, either the same key or none yet (keys
+// are copied lazily). A table the dump does not hold cannot disagree.
+func readAgreeing(f *dumpfile.File, va uint64, global *Table) (*Table, int) {
+	t := readTable(f, va, global.Size, global.Layout)
+	same, conflict, orphan, readable := 0, 0, 0, 0
+	for i, u := range global.entries {
+		if t.bad[i] || global.bad[i] {
+			continue
+		}
+		readable++
+		switch k := t.entries[i].Tag; {
+		case k == 0:
+		case k == u.Tag:
+			same++
+		case u.Tag == 0:
+			orphan++ // a key the global table lacks: damage there, said by sumTables
+		default:
+			conflict++
+		}
+	}
+	switch {
+	case readable == 0:
+		return t, tableAbsent
+	case conflict > max(1, same/20) || orphan > same || same == 0:
+		return t, tableDisagrees
+	}
+	return t, tableAgrees
+}
+
 func ptrIn(b []byte, ps int) uint64 {
 	if ps == 8 {
 		return binary.LittleEndian.Uint64(b)
 	}
 	return uint64(binary.LittleEndian.Uint32(b))
-}
-
-// tableArray reads up to maxN pointers at at: non-NULL ones first, then
-// only NULLs.
-func tableArray(f *dumpfile.File, at uint64, maxN, ps int) ([]uint64, string) {
-	raw := make([]byte, maxN*ps)
-	n, _ := f.ReadVirtual(at, raw)
-	var tabs []uint64
-	ended := false
-	for i := 0; i+ps <= n; i += ps {
-		p := ptrIn(raw[i:], ps)
-		switch {
-		case p == 0:
-			ended = true
-		case ended:
-			return nil, "non-NULL pointer after a NULL"
-		default:
-			tabs = append(tabs, p)
-		}
-	}
-	if len(tabs) < 2 {
-		return nil, "a single pointer"
-	}
-	return tabs, ""
-}
-
-// readAgreeing reads each table and checks that it holds, at the indices
-// the global table uses, either the same key or none yet (keys are copied
-// lazily). Tables the dump does not hold cannot disagree: their CPU
-// numbers (1 for tabs[0]) come back in missing, and the array's shape
-// vouches for them. The tables read are returned for summing.
-func readAgreeing(f *dumpfile.File, tabs []uint64, global *Table) (read []*Table, missing []int, why string) {
-	for n, va := range tabs {
-		t := readTable(f, va, global.Size, global.Layout)
-		same, conflict, readable := 0, 0, 0
-		for i, u := range global.entries {
-			if t.bad[i] || global.bad[i] {
-				continue
-			}
-			readable++
-			switch k := t.entries[i].Tag; {
-			case k == 0:
-			case k == u.Tag:
-				same++
-			default:
-				conflict++
-			}
-		}
-		if readable == 0 {
-			missing = append(missing, n+1)
-		} else if conflict > 0 || same == 0 {
-			return nil, nil, fmt.Sprintf("table %#x: %d keys agree with the global table, %d differ", va, same, conflict)
-		}
-		read = append(read, t)
-	}
-	return read, missing, ""
 }
 
 // findExpansion looks for PoolTrackTableExpansion and its size near the

@@ -67,7 +67,10 @@ func readTable(f *dumpfile.File, va uint64, size int, l *Layout) *Table {
 
 // consistency counts keys that sit where linear probing from their hash
 // slot would put them (every slot between the two occupied), and keys
-// that cannot. mask is size-2: the Ovfl sentinel at size-1 is outside it.
+// that cannot (an empty slot on the way). A key whose probe path crosses
+// a slot the dump does not hold can be neither: it is not counted, so a
+// sparse table is judged on what is present. mask is size-2: the Ovfl
+// sentinel at size-1 is outside it.
 func consistency(keys []uint32, present []bool, hash HashFunc) (good, bad int) {
 	size := len(keys)
 	mask := uint32(size - 2)
@@ -75,21 +78,33 @@ func consistency(keys []uint32, present []bool, hash HashFunc) (good, bad int) {
 		if !present[i] || keys[i] == 0 {
 			continue
 		}
-		h := int(hash(keys[i]) & mask)
-		ok := true
-		for j := h; j != i; j = (j + 1) & int(mask) {
-			if !present[j] || keys[j] == 0 {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		switch probeFrom(keys, present, int(hash(keys[i])&mask), i, int(mask)) {
+		case probeGood:
 			good++
-		} else {
+		case probeBad:
 			bad++
 		}
 	}
 	return good, bad
+}
+
+const (
+	probeGood = iota
+	probeBad
+	probeUnknown
+)
+
+// probeFrom walks from slot h to slot i as linear probing does.
+func probeFrom(keys []uint32, present []bool, h, i, mask int) int {
+	for j := h; j != i; j = (j + 1) & mask {
+		if !present[j] {
+			return probeUnknown
+		}
+		if keys[j] == 0 {
+			return probeBad
+		}
+	}
+	return probeGood
 }
 
 // keysAt reads the keys of size entries at va (entry stride es), one page
@@ -130,6 +145,7 @@ type fit struct {
 	good, bad  int
 	ovfl       bool // the last entry is keyed Ovfl
 	lastEmpty  bool
+	lastAbsent bool // the sentinel slot is not in the dump: it cannot be judged
 	unreadable int
 }
 
@@ -138,7 +154,7 @@ func (x fit) score() int { return x.good - 4*x.bad }
 // acceptable: nearly every key at its probe position, and the sentinel
 // slot holding Ovfl or nothing.
 func (x fit) acceptable() bool {
-	return x.good > 0 && x.bad*50 <= x.good && (x.ovfl || x.lastEmpty)
+	return x.good > 0 && x.bad*50 <= x.good && (x.ovfl || x.lastEmpty || x.lastAbsent)
 }
 
 func evaluate(f *dumpfile.File, va uint64, size int, l *Layout) fit {
@@ -157,6 +173,7 @@ func evaluate(f *dumpfile.File, va uint64, size int, l *Layout) fit {
 	last := size - 1
 	best.ovfl = present[last] && Tag(keys[last]) == ovfl
 	best.lastEmpty = present[last] && keys[last] == 0
+	best.lastAbsent = !present[last]
 	for _, p := range present {
 		if !p {
 			best.unreadable++
@@ -184,7 +201,8 @@ func findTable(f *dumpfile.File, k *dumpfile.KDBG, l *Layout) (*Table, []string,
 		return nil, nil, fmt.Errorf("nt!PoolTrackTable at %#x is NULL", varAddr)
 	}
 	if _, err := f.ReadU32(va); err != nil {
-		return nil, nil, fmt.Errorf("pool tracker table at %#x unreadable: %w", va, err)
+		// A sparse dump may still hold pages further in: read what is there.
+		notes = append(notes, fmt.Sprintf("the first page of the pool tracker table at %#x is unreadable (%v)", va, err))
 	}
 	layouts := alternatives(f.Is64, l)
 	ps := uint64(f.Arch().PointerSize())
@@ -210,9 +228,9 @@ func findTable(f *dumpfile.File, k *dumpfile.KDBG, l *Layout) (*Table, []string,
 			size := 1<<n + 1
 			x := evaluate(f, va, size, lay)
 			if x.unreadable == size {
-				break // nothing of a table this large is in the dump
+				continue // nothing of a table this large is in the dump; a larger one may reach a present page
 			}
-			if !(x.ovfl || x.lastEmpty) || x.good == 0 {
+			if !(x.ovfl || x.lastEmpty || x.lastAbsent) || x.good == 0 {
 				continue
 			}
 			if best == nil || x.score() > best.score() || (x.ovfl && !best.ovfl && x.score() == best.score()) {

@@ -66,6 +66,10 @@ type Pool struct {
 	// nonpaged pool was below HTTP.SYS's 20 MB floor.
 	HTTPSys *HTTPSys `json:"httpsys,omitempty"`
 
+	// HTTPSysApplies: the build is one where HTTP.SYS's 20 MB floor is
+	// documented (Server 2003, Vista / Server 2008).
+	HTTPSysApplies bool `json:"httpsys_applies"`
+
 	Tags        int      `json:"tags"` // tags with any counter
 	OneCPUOnly  bool     `json:"one_cpu_only"`
 	PerCPU      int      `json:"per_cpu_tables"`
@@ -73,6 +77,17 @@ type Pool struct {
 	Missing     []string `json:"missing,omitempty"`
 	Notes       []string `json:"notes,omitempty"`
 	TableLayout string   `json:"table_layout"`
+
+	// Checks are the invariants of the pool data, each passed, failed or
+	// unknown; failed and unknown ones cap the verdict's confidence.
+	Checks []Check `json:"checks"`
+}
+
+// Check is one invariant of the pool data and its outcome.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // "passed", "failed" or "unknown"
+	Detail string `json:"detail"`
 }
 
 // PoolPressure is one pool's use against its maximum.
@@ -88,6 +103,17 @@ type PoolPressure struct {
 	// cannot be said (no maximum, no uptime, or already exhausted: 0).
 	DaysToExhaustion float64 `json:"days_to_exhaustion"`
 	Documented       string  `json:"documented_limit"`
+
+	// NoFixedMax: the build has no fixed maximum for this pool (64-bit
+	// Windows 8.1 and later); pressure is then against physical memory.
+	NoFixedMax bool `json:"no_fixed_max,omitempty"`
+	// PhysicalBytes and OfPhysical: the machine's physical memory and
+	// Used as a percent of it (-1: unknown).
+	PhysicalBytes uint64  `json:"physical_bytes,omitempty"`
+	OfPhysical    float64 `json:"percent_of_physical"`
+	// LowerBound: part of the tracker data is missing, Used is at least
+	// what it says.
+	LowerBound bool `json:"lower_bound,omitempty"`
 }
 
 // HTTPSys is the HTTP.SYS Connections_Refused check.

@@ -98,18 +98,76 @@ func usageFact(p PoolPressure) string {
 
 func hasMax(p PoolPressure) bool { return p.Max != 0 && units.Known(p.Percent) }
 
-// usedOfMax is "109.0 MiB of 128.0 MiB" or "109.0 MiB used, maximum unknown".
+// usedOfMax is "109.0 MiB of 128.0 MiB", "5.0 GiB of 16.0 GiB physical
+// memory" (builds with no fixed maximum) or "109.0 MiB used, maximum
+// unknown". A lower bound says "at least".
 func usedOfMax(p PoolPressure) string {
-	if !hasMax(p) {
-		return units.Bytes(p.Used) + " used, maximum unknown"
+	used := units.Bytes(p.Used)
+	if p.LowerBound {
+		used = "at least " + used
 	}
-	return units.Bytes(p.Used) + " of " + units.Bytes(p.Max)
+	switch {
+	case hasMax(p):
+		return used + " of " + units.Bytes(p.Max)
+	case p.NoFixedMax && p.PhysicalBytes != 0:
+		return used + " of " + units.Bytes(p.PhysicalBytes) + " physical memory"
+	}
+	return used + " used, maximum unknown"
+}
+
+// shownPercent is what the bar shows: percent of the maximum, or of
+// physical memory on builds with no fixed maximum.
+func shownPercent(p PoolPressure) float64 {
+	if !hasMax(p) && p.NoFixedMax {
+		return p.OfPhysical
+	}
+	return p.Percent
+}
+
+// checksFact is "8 passed (cpu-count, ...), 1 failed, 1 unknown".
+func checksFact(cs []Check) string {
+	var passed []string
+	failed, unknown := 0, 0
+	for _, c := range cs {
+		switch c.Status {
+		case "passed":
+			passed = append(passed, c.Name)
+		case "failed":
+			failed++
+		default:
+			unknown++
+		}
+	}
+	return fmt.Sprintf("%d passed (%s), %d failed, %d unknown", len(passed), strings.Join(passed, ", "), failed, unknown)
+}
+
+// checkFailed reports whether the named check failed.
+func checkFailed(p *Pool, name string) bool {
+	for _, c := range p.Checks {
+		if c.Name == name && c.Status == "failed" {
+			return true
+		}
+	}
+	return false
+}
+
+// httpSysNA says why the HTTP.SYS floor is not judged.
+func httpSysNA(p *Pool) string {
+	switch {
+	case p.HTTPSys != nil:
+		return ""
+	case !p.HTTPSysApplies:
+		return "the 20 MB free nonpaged floor is documented for Server 2003 and Vista / Server 2008 only: it does not apply to this build"
+	}
+	return "the 20 MB free nonpaged floor applies to this build but cannot be judged: the nonpaged maximum is unknown or the tracker sums failed a check"
 }
 
 // maxSourceFact says where the maximum came from or why it is unknown.
 func maxSourceFact(p PoolPressure) string {
 	src := oneLine(p.MaxSource)
 	switch {
+	case !hasMax(p) && p.NoFixedMax:
+		return src
 	case hasMax(p) && src != "":
 		return "maximum from " + src
 	case hasMax(p):
@@ -134,6 +192,8 @@ func growthFact(p PoolPressure) string {
 		return s + "; exhausted at the dump's moment"
 	case units.Known(p.DaysToExhaustion):
 		return s + "; at that pace exhausted in " + units.Days(p.DaysToExhaustion)
+	case p.Max == 0 && p.NoFixedMax:
+		return s + "; no fixed maximum, so no time to exhaustion"
 	case p.Max == 0:
 		return s + "; time to exhaustion unknown without a maximum"
 	}

@@ -40,6 +40,11 @@ func jsonReady(r *Report) *Report {
 	c.Verdict.Culprits = cul
 	c.Sources.DriverFolders = nonNil(c.Sources.DriverFolders)
 	c.Warnings = nonNil(c.Warnings)
+	if c.Pool != nil {
+		p := *c.Pool
+		p.Checks = nonNil(p.Checks)
+		c.Pool = &p
+	}
 	return &c
 }
 

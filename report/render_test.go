@@ -182,8 +182,8 @@ func TestTextContents(t *testing.T) {
 		{"win11", win11, []string{
 			"ONLY ONE PROCESSOR'S POOL TRACKER TABLE WAS READ", "the other 7 processors' tables",
 			"2.3 GiB used, maximum unknown", "PARTIAL", "tracker tables of CPUs 1-7", "confidence: MEDIUM",
-			"ndis.sys (bytes x1, MS)",
-		}, []string{"HTTP.SYS"}},
+			"ndis.sys (bytes x1, MS)", "HTTP.SYS  the 20 MB free nonpaged floor is documented for Server 2003 and Vista / Server 2008",
+		}, []string{"BELOW HTTP.SYS", "above HTTP.SYS"}},
 		{"triage", triage, []string{
 			"No pool analysis: triage (minidump) dumps carry no physical memory pages",
 			"confidence: NONE", "none: no pool analysis", "Time       not recorded",

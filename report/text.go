@@ -155,20 +155,21 @@ func (t *textWriter) pressure(r *Report) {
 		p    PoolPressure
 	}{{"Nonpaged", p.NonPaged}, {"Paged", p.Paged}} {
 		c := t.c.good
+		shown := shownPercent(pp.p)
 		switch {
-		case !units.Known(pp.p.Percent):
+		case !units.Known(shown):
 			c = t.c.dim
-		case pp.p.Percent >= 85:
+		case shown >= 85:
 			c = t.c.bad
-		case pp.p.Percent >= 60:
+		case shown >= 60:
 			c = t.c.warn
 		}
 		pct := "   ?"
-		if units.Known(pp.p.Percent) {
-			pct = fmt.Sprintf("%5.1f%%", pp.p.Percent)
+		if units.Known(shown) {
+			pct = fmt.Sprintf("%5.1f%%", shown)
 		}
 		t.printf("  %s%s%s %s  %s\n", t.c.label.Sprint(pp.name), strings.Repeat(" ", lw-len(pp.name)),
-			c.Sprint(bar(pp.p.Percent)), c.Sprint(pct), usedOfMax(pp.p))
+			c.Sprint(bar(shown)), c.Sprint(pct), usedOfMax(pp.p))
 		lines := []string{maxSourceFact(pp.p), growthFact(pp.p)}
 		if d := documentedFact(pp.p); d != "" {
 			lines = append(lines, d)
@@ -183,8 +184,18 @@ func (t *textWriter) pressure(r *Report) {
 			c = t.c.bad
 		}
 		t.field(2, lw, "HTTP.SYS", h, c)
+	} else if na := httpSysNA(p); na != "" {
+		t.field(2, lw, "HTTP.SYS", na, t.c.dim)
 	}
 	t.field(2, lw, "Tracker", trackerFact(p), nil)
+	if len(p.Checks) > 0 {
+		t.field(2, lw, "Checks", checksFact(p.Checks), nil)
+		for _, c := range p.Checks {
+			if c.Status != "passed" {
+				t.para(2+lw, "", strings.ToUpper(c.Status)+" "+c.Name+": "+oneLine(c.Detail), t.c.warn)
+			}
+		}
+	}
 	if s := partialFact(p); s != "" {
 		t.field(2, lw, "PARTIAL", s, t.c.warn)
 	}

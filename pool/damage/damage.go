@@ -1,0 +1,235 @@
+// Package damage changes bytes of a good dump the way a hostile user or a
+// broken copy would, each kind in one precise place found through the
+// dump's own structures (header, KDBG, tracker tables), so that tests and
+// scripts can show what each kind of damage does to the answer.
+package damage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/pool"
+)
+
+// Kind is one kind of damage.
+type Kind struct {
+	Name string
+	What string
+	// Apply changes d, a copy of the dump f was opened from.
+	Apply func(f *dumpfile.File, d []byte) error
+}
+
+// Kinds lists every kind, in the order reports show them.
+var Kinds = []Kind{
+	{"cpus-zero", "NumberProcessors in the header set to 0", setCPUs(0)},
+	{"cpus-huge", "NumberProcessors in the header set to 0xFFFFFFFF", setCPUs(0xFFFFFFFF)},
+	{"percpu-page-zeroed", "the page of CPU 1's tracker table holding the largest nonpaged tag zeroed", zeroPerCPUPage},
+	{"tracker-page-zeroed", "the page of the global tracker table holding the largest nonpaged tag zeroed", zeroGlobalPage},
+	{"max-pointer-unreadable", "KDBG's MmMaximumNonPagedPoolInBytes pointer made to point at unmapped memory", kdbgField(dumpfile.KdMmMaximumNonPagedPoolInBytes, func(uint64) uint64 { return 0x1000 })},
+	{"kernbase-garbled", "KDBG's KernBase changed, so the kernel image (and ExPoolTagTables) cannot be found", kdbgField(dumpfile.KdKernBase, func(v uint64) uint64 { return v ^ 0x00F0F000 })},
+	{"table-size-word-zeroed", "the word before nt!PoolTrackTable (PoolTrackTableSize) zeroed, as on real Windows 10", zeroSizeWord},
+	{"tracker-key-overwritten", "the key of the largest nonpaged tag in the global table overwritten", overwriteKey},
+	{"tracker-bytes-inflated", "the nonpaged byte count of the largest nonpaged tag in the global table set to 1 TiB", inflateBytes},
+	{"percpu-slot-nulled", "CPU 1's slot of ExPoolTagTables set to NULL", nullSlot},
+}
+
+// ByName returns the named kind.
+func ByName(name string) (Kind, bool) {
+	for _, k := range Kinds {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Kind{}, false
+}
+
+// Apply opens a copy of good, applies k and returns the damaged bytes.
+func Apply(name string, good []byte, k Kind) ([]byte, error) {
+	f, err := dumpfile.NewFile(name, dumpfile.Bytes(good), int64(len(good)))
+	if err != nil {
+		return nil, err
+	}
+	d := slices.Clone(good)
+	if err := k.Apply(f, d); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", name, k.Name, err)
+	}
+	return d, nil
+}
+
+func setCPUs(n uint32) func(*dumpfile.File, []byte) error {
+	return func(f *dumpfile.File, d []byte) error {
+		off := 0x24 // DUMP_HEADER32.NumberProcessors
+		if f.Is64 {
+			off = 0x34
+		}
+		binary.LittleEndian.PutUint32(d[off:], n)
+		return nil
+	}
+}
+
+// at returns the file offset of kernel virtual address va.
+func at(f *dumpfile.File, va uint64) (int64, error) {
+	pa, err := f.Translate(va)
+	if err != nil {
+		return 0, err
+	}
+	return f.FileOffset(pa)
+}
+
+func putPtr(f *dumpfile.File, d []byte, va, v uint64) error {
+	off, err := at(f, va)
+	if err != nil {
+		return err
+	}
+	if f.Is64 {
+		binary.LittleEndian.PutUint64(d[off:], v)
+	} else {
+		binary.LittleEndian.PutUint32(d[off:], uint32(v))
+	}
+	return nil
+}
+
+func kdbgField(field int, change func(uint64) uint64) func(*dumpfile.File, []byte) error {
+	return func(f *dumpfile.File, d []byte) error {
+		k, err := f.KDBG()
+		if err != nil {
+			return err
+		}
+		if k.Encoded || k.Addr == 0 {
+			return fmt.Errorf("KDBG is encoded or not at a known address")
+		}
+		v, _ := k.U64(field)
+		off, err := at(f, k.Addr+uint64(field))
+		if err != nil {
+			return err
+		}
+		binary.LittleEndian.PutUint64(d[off:], change(v))
+		return nil
+	}
+}
+
+// largest finds the index of the tag with the most nonpaged bytes in the
+// summed result.
+func largest(f *dumpfile.File) (*pool.Result, int, error) {
+	r, err := pool.Analyze(f)
+	if err != nil {
+		return nil, 0, err
+	}
+	var top pool.Usage
+	for _, u := range r.Usages {
+		if u.NonPagedBytes > top.NonPagedBytes {
+			top = u
+		}
+	}
+	for i, u := range r.Global.Entries() {
+		if u.Tag.Unprotected() == top.Tag && top.Tag != 0 {
+			return r, i, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("no nonpaged tag in the global table")
+}
+
+func zeroPage(f *dumpfile.File, d []byte, va uint64) error {
+	off, err := at(f, va&^(dumpfile.PageSize-1))
+	if err != nil {
+		return err
+	}
+	clear(d[off : off+dumpfile.PageSize])
+	return nil
+}
+
+func zeroPerCPUPage(f *dumpfile.File, d []byte) error {
+	r, i, err := largest(f)
+	if err != nil {
+		return err
+	}
+	if len(r.PerCPU) < 2 {
+		return fmt.Errorf("no per-CPU tables")
+	}
+	return zeroPage(f, d, r.PerCPU[1]+uint64(i*r.Layout.EntrySize))
+}
+
+func zeroGlobalPage(f *dumpfile.File, d []byte) error {
+	r, i, err := largest(f)
+	if err != nil {
+		return err
+	}
+	return zeroPage(f, d, r.Global.Addr+uint64(i*r.Layout.EntrySize))
+}
+
+func zeroSizeWord(f *dumpfile.File, d []byte) error {
+	k, err := f.KDBG()
+	if err != nil {
+		return err
+	}
+	return putPtr(f, d, k.PoolTrackTable()-uint64(f.Arch().PointerSize()), 0)
+}
+
+func overwriteKey(f *dumpfile.File, d []byte) error {
+	r, i, err := largest(f)
+	if err != nil {
+		return err
+	}
+	off, err := at(f, r.Global.Addr+uint64(i*r.Layout.EntrySize))
+	if err != nil {
+		return err
+	}
+	copy(d[off:], "Zzzz")
+	return nil
+}
+
+func inflateBytes(f *dumpfile.File, d []byte) error {
+	r, i, err := largest(f)
+	if err != nil {
+		return err
+	}
+	e := r.Global.Addr + uint64(i*r.Layout.EntrySize)
+	// Find the NonPagedBytes field by its value, whatever the layout.
+	buf := make([]byte, r.Layout.EntrySize)
+	if _, err := f.ReadVirtual(e, buf); err != nil {
+		return err
+	}
+	want := r.Global.Entries()[i].NonPagedBytes
+	for o := 4; o+4 <= len(buf); o += 4 {
+		w := 4
+		if r.Layout.EntrySize >= 0x28 {
+			w = 8
+			if o%8 != 0 {
+				continue
+			}
+		}
+		var v uint64
+		if w == 8 && o+8 <= len(buf) {
+			v = binary.LittleEndian.Uint64(buf[o:])
+		} else {
+			v = uint64(binary.LittleEndian.Uint32(buf[o:]))
+		}
+		if v != want || v == 0 {
+			continue
+		}
+		off, err := at(f, e+uint64(o))
+		if err != nil {
+			return err
+		}
+		if w == 8 {
+			binary.LittleEndian.PutUint64(d[off:], 1<<40)
+		} else {
+			binary.LittleEndian.PutUint32(d[off:], 0xF0000000)
+		}
+		return nil
+	}
+	return fmt.Errorf("nonpaged byte counter not found in entry %d", i)
+}
+
+func nullSlot(f *dumpfile.File, d []byte) error {
+	r, err := pool.Analyze(f)
+	if err != nil {
+		return err
+	}
+	if r.PerCPUArray == 0 {
+		return fmt.Errorf("no per-CPU array")
+	}
+	return putPtr(f, d, r.PerCPUArray+uint64(f.Arch().PointerSize()), 0)
+}

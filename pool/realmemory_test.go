@@ -1,0 +1,173 @@
+package pool_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"github.com/poolblame/poolblame/pool"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/dumpfile/dumptest"
+)
+
+// realCapture wraps the pages of ../shared/realdata/memory/rewind-17763/<which>
+// (a real, running Windows 10 1809 x64 kernel) in a bitmap dump, with the
+// CR3 and KDBG address its README gives.
+func realCapture(t testing.TB, which string, kdbg uint64) *dumpfile.File {
+	t.Helper()
+	dir := filepath.Join("..", "..", "shared", "realdata", "memory", "rewind-17763", which)
+	ents, err := os.ReadDir(filepath.Join(dir, "mem"))
+	if err != nil {
+		t.Skipf("real memory pages not found: %v", err)
+	}
+	var snap struct {
+		CR3                uint64 `json:"cr3"`
+		PsLoadedModuleList uint64 `json:"ps_loaded_module_list"`
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "snapshot.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &snap); err != nil {
+		t.Fatal(err)
+	}
+	pages := map[uint64][]byte{}
+	for _, e := range ents {
+		pa, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), ".bin"), 16, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "mem", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages[pa>>12] = b
+	}
+	b, err := dumptest.NewCapture(dumptest.Capture{
+		Config: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 17763, CPUs: 1, Type: dumpfile.TypeBitmapFull},
+		DTB:    snap.CR3, KDBG: kdbg, PsLoadedModuleList: snap.PsLoadedModuleList, Pages: pages,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := dumpfile.NewFile("rewind-17763-"+which+".dmp", dumpfile.Bytes(d), int64(len(d)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// The facts of ../shared/realdata/memory/README.md, from the real pages:
+// on a real Windows 10 1809 kernel the table size is not beside the
+// table, and only a few of its pages are present. The reader must infer
+// the size exactly, list what the present pages hold, name what is
+// absent and never give the partial sums as the whole.
+func TestRealSparseTrackerTable(t *testing.T) {
+	type row struct {
+		index                     int
+		tag                       string
+		npA, npF, npB, pA, pF, pB uint64
+	}
+	tests := []struct {
+		which   string
+		table   uint64
+		present []int // pages of the table in the dump
+		keyed   int   // entries on page 15 with a key
+		rows    []row
+	}{
+		{"a", 0xffffe38f36402000, []int{15, 16, 28, 31, 51}, 41, []row{
+			{1098, "MbmU", 67, 7, 26048, 21, 19, 256},
+			{1101, "Avpn", 38, 28, 640, 0, 0, 0},
+			{1102, "User", 66, 17, 8128, 0, 0, 0},
+			{1104, "EMpr", 0, 0, 0, 13, 0, 864},
+			{1106, "Ntfu", 2, 0, 192, 0, 0, 0},
+			{1108, "CM66", 0, 0, 0, 90441, 90441, 0},
+		}},
+		{"b", 0xffffd00834e02000, []int{15, 16, 28, 31, 51}, 44, []row{
+			{1098, "MbmU", 67, 7, 26048, 21, 19, 256},
+			{1101, "Avpn", 36, 26, 640, 0, 0, 0},
+			{1102, "User", 67, 22, 7360, 0, 0, 0},
+			{1104, "EMpr", 0, 0, 0, 13, 0, 864},
+			{1106, "Ntfu", 2, 0, 192, 0, 0, 0},
+			{1108, "CM66", 0, 0, 0, 95667, 95667, 0},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.which, func(t *testing.T) {
+			r, err := pool.Analyze(realCapture(t, tt.which, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := r.Global
+			// 4097 entries: the only 2^n+1 whose keys all sit at their
+			// hash slots (225 keys, none out of place; 8193 has 177).
+			if g.Addr != tt.table || g.Size != 4097 || g.Layout.EntrySize != 0x38 || !strings.Contains(g.SizeSource, "inferred") {
+				t.Errorf("table %#x, %d entries of %#x, size %q", g.Addr, g.Size, g.Layout.EntrySize, g.SizeSource)
+			}
+			if !strings.Contains(strings.Join(r.Notes, "\n"), "is not a table size") {
+				t.Errorf("the zero word before nt!PoolTrackTable is not named: %q", r.Notes)
+			}
+			es := g.Entries()
+			pageRead := func(p int) bool {
+				for i := p * dumpfile.PageSize / 0x38; i < (p+1)*dumpfile.PageSize/0x38 && i < g.Size; i++ {
+					if u := es[i]; u.Tag != 0 {
+						return true
+					}
+				}
+				return false
+			}
+			for p := 0; p*dumpfile.PageSize < g.Size*0x38; p++ {
+				want := false
+				for _, q := range tt.present {
+					want = want || q == p
+				}
+				if got := pageRead(p); got != want {
+					t.Errorf("page %d: read %v, want %v", p, got, want)
+				}
+			}
+			keyed := 0
+			for i := 15 * dumpfile.PageSize / 0x38; i < 16*dumpfile.PageSize/0x38; i++ {
+				if es[i].Tag != 0 {
+					keyed++
+				}
+			}
+			// Entries straddling the page's edges are not wholly on it.
+			if keyed < tt.keyed-2 || keyed > tt.keyed {
+				t.Errorf("%d keyed entries on page 15, README says %d", keyed, tt.keyed)
+			}
+			for _, w := range tt.rows {
+				u := es[w.index]
+				if u.Tag.String() != w.tag || u.NonPagedAllocs != w.npA || u.NonPagedFrees != w.npF || u.NonPagedBytes != w.npB ||
+					u.PagedAllocs != w.pA || u.PagedFrees != w.pF || u.PagedBytes != w.pB {
+					t.Errorf("entry %d: %+v, want %+v", w.index, u, w)
+				}
+			}
+			// Never the whole: partial, a lower bound, the absent ranges named.
+			if !r.Partial || !r.Limits.UsedLowerBound || r.TableCoverage >= 0.2 {
+				t.Errorf("partial %v, lower bound %v, coverage %.2f", r.Partial, r.Limits.UsedLowerBound, r.TableCoverage)
+			}
+			missing := strings.Join(r.Missing, "\n")
+			if !strings.Contains(missing, fmt.Sprintf("bytes at %#x: physical page absent", tt.table)) || !strings.Contains(missing, "left out, not counted as zero") {
+				t.Errorf("absent ranges not named: %q", r.Missing)
+			}
+			if c, _ := r.CheckByName(pool.CheckTableComplete); c.Status != pool.CheckUnknown || !strings.Contains(c.Detail, "lower bound") {
+				t.Errorf("completeness check: %+v", c)
+			}
+			// Windows 10 x64 has no fixed maximum: no percent of a maximum.
+			if !r.Limits.NoFixedMax || r.Limits.NonPagedMax != 0 || r.Limits.PagedMax != 0 || r.Limits.NonPagedPercent() != -1 {
+				t.Errorf("limits %+v", r.Limits)
+			}
+			if f := r.Failed(); len(f) > 0 {
+				t.Errorf("real data fails checks %v: %+v", f, r.Checks)
+			}
+		})
+	}
+}
