@@ -200,8 +200,16 @@ func poolFacts(res *pool.Result, uptime time.Duration) *Pool {
 	if res.Layout != nil {
 		p.Layout = res.Layout.Name
 	}
-	if l.HTTPSysApplies && l.NonPagedMax != 0 {
+	p.HTTPSysApplies = l.HTTPSysApplies
+	p.Checks = res.Checks
+	if l.HTTPSysApplies && l.NonPagedMax != 0 && l.HTTPSysChecked {
 		p.HTTPSys = &HTTPSys{FreeNonPaged: l.NonPagedFree(), Threshold: pool.HTTPSysThreshold, Below: l.HTTPSysBelow}
+	}
+	for _, pp := range []*Pressure{&p.NonPaged, &p.Paged} {
+		pp.NoFixedMax, pp.PhysicalBytes, pp.LowerBound = l.NoFixedMax, l.PhysicalBytes, l.UsedLowerBound
+		if l.PhysicalBytes != 0 {
+			pp.OfPhysical = float64(pp.Used) * 100 / float64(l.PhysicalBytes)
+		}
 	}
 	return p
 }
@@ -219,7 +227,7 @@ func perDay(amount float64, uptime time.Duration) float64 {
 // average since boot (counters start at zero), the best a single dump
 // can say.
 func pressure(used, max uint64, source, doc string, uptime time.Duration) Pressure {
-	p := Pressure{Used: used, Max: max, MaxSource: source, Percent: -1, DaysToExhaustion: -1, Documented: doc}
+	p := Pressure{Used: used, Max: max, MaxSource: source, Percent: -1, DaysToExhaustion: -1, Documented: doc, OfPhysical: -1}
 	if max != 0 {
 		p.Percent = float64(used) * 100 / float64(max)
 	}

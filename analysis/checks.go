@@ -3,6 +3,8 @@ package analysis
 import (
 	"fmt"
 	"strings"
+
+	"github.com/poolblame/poolblame/pool"
 )
 
 // graded is what the checks look at: the result so far, and the tag and
@@ -49,7 +51,35 @@ func runChecks(g *graded) []Check {
 		st, detail, raise := c.run(g)
 		out = append(out, Check{Name: c.name, Status: st, Detail: detail, Limit: c.limit, Raise: raise})
 	}
+	if g.res.Pool != nil {
+		for _, c := range g.res.Pool.Checks {
+			out = append(out, poolCheck(c))
+		}
+	}
 	return out
+}
+
+// poolCheck turns an invariant of the pool data into a verdict check.
+// Data that contradicts itself (failed) allows low; data that is missing
+// (unknown) medium. A header CPU count that is not believed allows
+// medium: the per-CPU tables are looked for anyway, and their own check
+// says whether they were found.
+func poolCheck(c pool.Check) Check {
+	k := Check{Name: c.Name, Detail: c.Detail, Limit: High}
+	switch c.Status {
+	case pool.CheckPassed:
+		k.Status = Passed
+	case pool.CheckFailed:
+		k.Status, k.Limit = Failed, Low
+		if c.Name == pool.CheckCPUCount {
+			k.Limit = Medium
+		}
+		k.Raise = "The pool data contradicts itself (" + c.Name + "): a dump of the same machine that is not damaged, or !poolused from a debugger on it, would show the true figures."
+	default:
+		k.Status, k.Limit = NotRun, Medium
+		k.Raise = "Part of the pool data is missing (" + c.Name + "): a complete or kernel dump with those pages present would settle it."
+	}
+	return k
 }
 
 // checkPoolPressure: a pool under pressure makes a leak likely; without
@@ -57,19 +87,31 @@ func runChecks(g *graded) []Check {
 func checkPoolPressure(g *graded) (CheckStatus, string, string) {
 	p := g.res.Pool
 	if g.calm {
-		return Failed, fmt.Sprintf("neither pool was near its maximum (nonpaged %.0f%%, paged %.0f%%)", p.NonPaged.Percent, p.Paged.Percent),
+		against := "its maximum"
+		if p.NonPaged.Max == 0 && p.NonPaged.NoFixedMax {
+			against = "physical memory"
+		}
+		return Failed, fmt.Sprintf("neither pool was near %s (nonpaged %.0f%%, paged %.0f%%)", against, p.NonPaged.Shown(), p.Paged.Shown()),
 			"No pool was near its maximum: a later dump showing the tag still growing would confirm a leak."
 	}
-	var what []string
+	var what, unknown []string
 	for _, t := range []PoolType{NonPaged, Paged} {
 		switch pp := p.Pressure(t); {
-		case pp.Percent < 0:
-			what = append(what, t.String()+" maximum unknown")
-		case pp.Percent >= shortPercent:
-			what = append(what, fmt.Sprintf("%s %.0f%% used", t, pp.Percent))
+		case pp.Shown() < 0:
+			unknown = append(unknown, t.String()+" maximum unknown")
+		case pp.Shown() >= shortPercent && pp.Max == 0:
+			what = append(what, fmt.Sprintf("%s %.0f%% of physical memory", t, pp.Shown()))
+		case pp.Shown() >= shortPercent:
+			what = append(what, fmt.Sprintf("%s %.0f%% used", t, pp.Shown()))
 		}
 	}
-	return Passed, strings.Join(what, ", "), ""
+	if len(what) == 0 && len(unknown) > 0 {
+		// An unknown pressure is weighed, but it never raises the
+		// confidence the way a known one does.
+		return NotRun, strings.Join(unknown, ", "),
+			"The pool maximum is not in this dump: a dump with it readable (or !vm output from the same machine) would show how close the pool was to it."
+	}
+	return Passed, strings.Join(append(what, unknown...), ", "), ""
 }
 
 // checkLoaded: the blamed file should be the one the machine ran.

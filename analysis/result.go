@@ -64,8 +64,17 @@ type Pool struct {
 	Paged    Pressure
 
 	// HTTPSys is set where HTTP.SYS's free nonpaged pool floor applies
-	// (Server 2003, Vista/2008) and the nonpaged maximum is known.
+	// (Server 2003, Vista/2008), the nonpaged maximum is known and the
+	// sums passed the checks the claim rests on.
 	HTTPSys *HTTPSys
+	// HTTPSysApplies: the floor is documented for this build; when it is
+	// set and HTTPSys is nil, the floor could not be judged.
+	HTTPSysApplies bool
+
+	// Checks are the invariants of the pool data (pool.Check), each
+	// passed, failed or unknown; Result.Checks carries them as verdict
+	// checks.
+	Checks []pool.Check
 
 	Tags        int // tags with any counter
 	OneCPUOnly  bool
@@ -98,10 +107,31 @@ type Pressure struct {
 	// exhausted, -1 when it cannot be said (no maximum, no uptime).
 	DaysToExhaustion float64
 	Documented       string // the documented limit for the release
+
+	// NoFixedMax: the build has no fixed maximum for this pool (64-bit
+	// Windows 8.1 and later): nonpaged pool is bounded by physical
+	// memory, paged pool by commit. Pressure is against PhysicalBytes.
+	NoFixedMax    bool
+	PhysicalBytes uint64  // physical memory the dump describes; 0: unknown
+	OfPhysical    float64 // Used as a percent of PhysicalBytes; -1: unknown
+	// LowerBound: part of the tracker data is missing; Used is at least
+	// what it says.
+	LowerBound bool
 }
 
-// Short says whether the pool was at least half used, its maximum known.
-func (p Pressure) Short() bool { return p.Max != 0 && p.Percent >= shortPercent }
+// Shown is the pressure the verdict weighs: percent of the maximum, or
+// of physical memory on a build with no fixed maximum; -1 when neither
+// is known.
+func (p Pressure) Shown() float64 {
+	if p.Max == 0 && p.NoFixedMax {
+		return p.OfPhysical
+	}
+	return p.Percent
+}
+
+// Short says whether the pool was at least half used (of its maximum, or
+// of physical memory on a build with none).
+func (p Pressure) Short() bool { return p.Shown() >= shortPercent }
 
 // HTTPSys is the HTTP.SYS Connections_Refused check.
 type HTTPSys struct {

@@ -103,7 +103,7 @@ func decide(r *Result) (Verdict, []Check) {
 // weighed returns the leading tags the verdict weighs, and whether no
 // pool was under pressure (calm), in which case both pools are weighed.
 func weighed(r *Result) (picks []pick, calm bool) {
-	pressed := func(pp Pressure) bool { return pp.Percent < 0 || pp.Percent >= shortPercent }
+	pressed := func(pp Pressure) bool { return pp.Shown() < 0 || pp.Shown() >= shortPercent }
 	var pools [][]TagUsage
 	if pressed(r.Pool.NonPaged) {
 		pools = append(pools, r.NonPaged)
