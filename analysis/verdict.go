@@ -36,8 +36,11 @@ type pick struct {
 func decide(r *Result) (Verdict, []Check) {
 	v := Verdict{Culprits: []Culprit{}}
 	p := r.Pool
+	bounds := map[PoolType]string{NonPaged: pool.CheckNonPagedBounds, Paged: pool.CheckPagedBounds}
 	for _, t := range []PoolType{NonPaged, Paged} {
-		if p.Pressure(t).Short() {
+		// A pool whose use is above its maximum or physical memory is not
+		// called short: the sums are wrong, and the check says so.
+		if p.Pressure(t).Short() && !poolCheckFailed(p, bounds[t]) {
 			v.Findings = append(v.Findings, Finding{Kind: PoolShort, Pool: t})
 		}
 	}
@@ -98,6 +101,16 @@ func decide(r *Result) (Verdict, []Check) {
 	v.Confidence, v.Reasons = confidence(g, checks)
 	v.Raise = raise(v.Confidence, checks)
 	return v, checks
+}
+
+// poolCheckFailed reports whether the named pool data check failed.
+func poolCheckFailed(p *Pool, name string) bool {
+	for _, c := range p.Checks {
+		if c.Name == name && c.Status == pool.CheckFailed {
+			return true
+		}
+	}
+	return false
 }
 
 // weighed returns the leading tags the verdict weighs, and whether no

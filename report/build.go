@@ -105,6 +105,12 @@ func poolSection(p *analysis.Pool) *Pool {
 		Missing:     p.Missing,
 		Notes:       p.Notes,
 		TableLayout: p.Layout,
+		// The checks of the pool data, as the verdict weighed them.
+		HTTPSysApplies: p.HTTPSysApplies,
+		Checks:         []Check{},
+	}
+	for _, c := range p.Checks {
+		out.Checks = append(out.Checks, Check{Name: c.Name, Status: c.Status.String(), Detail: c.Detail})
 	}
 	if h := p.HTTPSys; h != nil {
 		out.HTTPSys = &HTTPSys{FreeNonPaged: h.FreeNonPaged, Threshold: h.Threshold, Below: h.Below}
@@ -114,7 +120,8 @@ func poolSection(p *analysis.Pool) *Pool {
 
 func pressure(p analysis.Pressure) PoolPressure {
 	return PoolPressure{Used: p.Used, Max: p.Max, MaxSource: p.MaxSource, Percent: p.Percent,
-		GrowthPerDay: p.GrowthPerDay, DaysToExhaustion: p.DaysToExhaustion, Documented: p.Documented}
+		GrowthPerDay: p.GrowthPerDay, DaysToExhaustion: p.DaysToExhaustion, Documented: p.Documented,
+		NoFixedMax: p.NoFixedMax, PhysicalBytes: p.PhysicalBytes, OfPhysical: p.OfPhysical, LowerBound: p.LowerBound}
 }
 
 // shown is the rows a report lists: the first Top leading tags, then,

@@ -37,8 +37,12 @@ func finding(res *analysis.Result, f analysis.Finding) string {
 	case analysis.OneCPUTable:
 		return fmt.Sprintf("Caution: the per-CPU tracker tables of this %d-CPU machine were not found; the figures cover one CPU's table only.", res.Machine.CPUs)
 	case analysis.NeitherPoolShort:
-		return fmt.Sprintf("Neither pool was near its maximum (nonpaged %.0f%%, paged %.0f%%): the tags below hold the most, which is not proof of a leak.",
-			res.Pool.NonPaged.Percent, res.Pool.Paged.Percent)
+		against := "its maximum"
+		if res.Pool.NonPaged.Max == 0 && res.Pool.NonPaged.NoFixedMax {
+			against = "physical memory"
+		}
+		return fmt.Sprintf("Neither pool was near %s (nonpaged %.0f%%, paged %.0f%%): the tags below hold the most, which is not proof of a leak.",
+			against, res.Pool.NonPaged.Shown(), res.Pool.Paged.Shown())
 	case analysis.NothingStandsOut:
 		return "No tag holds 10% or more of its pool: nothing stands out as a leak in this dump."
 	case analysis.NoDriverFound:
@@ -76,6 +80,9 @@ func httpSys(h *analysis.HTTPSys) *HTTPSys {
 
 func poolShortSentence(which analysis.PoolType, p analysis.Pressure) string {
 	name := which.String()
+	if p.Max == 0 {
+		return fmt.Sprintf("%s pool held %.0f%% of physical memory (%s of %s); this build has no fixed maximum.", strings.ToUpper(name[:1])+name[1:], p.Shown(), units.Bytes(p.Used), units.Bytes(p.PhysicalBytes))
+	}
 	s := fmt.Sprintf("%s pool was %.0f%% used (%s of %s)", strings.ToUpper(name[:1])+name[1:], p.Percent, units.Bytes(p.Used), units.Bytes(p.Max))
 	if p.DaysToExhaustion == 0 {
 		s += ": exhausted"
