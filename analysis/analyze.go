@@ -24,7 +24,9 @@ type Options struct {
 	DriverDirs []string        // folders of driver files to index
 	// Catalog, when set, is an index of DriverDirs already built (a batch
 	// shares one across dumps); Analyze reads it and never changes it.
-	Catalog      *pe.Catalog
+	Catalog *pe.Catalog
+	// DriverCache, when set, keeps driver scans across runs.
+	DriverCache  *pe.Cache
 	NoDumpImages bool              // do not scan the driver images inside the dump
 	Progress     func(step string) // called before each long step; nil: silent
 }
@@ -158,7 +160,7 @@ func gatherEvidence(ctx context.Context, g *gathered, o Options, tags []uint32, 
 		if cat == nil {
 			o.progress("indexing driver folders")
 			var err error
-			if cat, err = pe.Index(ctx, o.DriverDirs, pe.IndexOptions{Tags: tags}); err != nil {
+			if cat, err = pe.Index(ctx, o.DriverDirs, pe.IndexOptions{Tags: tags, Cache: o.DriverCache}); err != nil {
 				return nil, err
 			}
 		}

@@ -14,7 +14,7 @@ import (
 // then the driver the snapshot printed beside it (poolmon's mapped
 // driver, !poolused's pooltag.txt text), then pooltag.txt's entry. It
 // returns a note when the folders could not be indexed.
-func snapshotDrivers(ctx context.Context, series []*Series, dirs []string, db *pool.PooltagDB) string {
+func snapshotDrivers(ctx context.Context, series []*Series, dirs []string, cache *pe.Cache, db *pool.PooltagDB) string {
 	var tags []uint32
 	seen := map[uint32]bool{}
 	for _, se := range series {
@@ -33,7 +33,7 @@ func snapshotDrivers(ctx context.Context, series []*Series, dirs []string, db *p
 	var note string
 	if len(dirs) > 0 {
 		var err error
-		if cat, err = pe.Index(ctx, dirs, pe.IndexOptions{Tags: tags}); err != nil {
+		if cat, err = pe.Index(ctx, dirs, pe.IndexOptions{Tags: tags, Cache: cache}); err != nil {
 			note = fmt.Sprintf("driver folders for the snapshot tags: %v", err)
 			cat = nil
 		}

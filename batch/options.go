@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/report"
 )
@@ -99,6 +100,7 @@ type Options struct {
 
 	Formats      []report.Format // per-dump reports; nil: DefaultFormats
 	DriverDirs   []string        // folders of driver files (report.Options.DriverDirs)
+	DriverCache  *pe.Cache       // keeps driver scans across runs; nil: none
 	Pooltag      *pool.PooltagDB // descriptions and weak evidence; nil: none
 	Top          int             // leading tags per report; 0: 10
 	NoDumpImages bool            // do not scan driver images inside dumps

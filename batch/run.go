@@ -40,7 +40,9 @@ func (r *runner) driverCatalog(ctx context.Context) (*pe.Catalog, error) {
 	if len(r.opts.DriverDirs) == 0 {
 		return nil, nil
 	}
-	r.catOnce.Do(func() { r.catalog, r.catErr = pe.Index(ctx, r.opts.DriverDirs, pe.IndexOptions{}) })
+	r.catOnce.Do(func() {
+		r.catalog, r.catErr = pe.Index(ctx, r.opts.DriverDirs, pe.IndexOptions{Cache: r.opts.DriverCache})
+	})
 	return r.catalog, r.catErr
 }
 
@@ -118,7 +120,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	sum.Counts.Snapshots = len(snaps) - len(failed)
 	sum.Counts.SnapshotsFailed = len(failed)
 	sum.Snapshots = buildSeries(ts, opts.Trend)
-	if note := snapshotDrivers(ctx, sum.Snapshots, opts.DriverDirs, opts.Pooltag); note != "" {
+	if note := snapshotDrivers(ctx, sum.Snapshots, opts.DriverDirs, opts.DriverCache, opts.Pooltag); note != "" {
 		sum.Notes = append(sum.Notes, note)
 	}
 	sum.Refusals = readRefusals(opts.HTTPErr, logs)

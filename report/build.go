@@ -25,6 +25,8 @@ type Options struct {
 	// Catalog, when set, is an index of DriverDirs already built (a batch
 	// shares one across dumps); Build reads it and never changes it.
 	Catalog *pe.Catalog
+	// DriverCache, when set, keeps driver scans across runs.
+	DriverCache *pe.Cache
 }
 
 // Display is what a report shows of an analysis: choices that never
@@ -41,7 +43,7 @@ type Display struct {
 // report with Pool == nil and PoolError set.
 func Build(ctx context.Context, f *dumpfile.File, o Options) (*Report, error) {
 	res, err := analysis.Analyze(ctx, analysis.FromDump(f), analysis.Options{
-		Leading: o.Top, Pooltag: o.Pooltag, DriverDirs: o.DriverDirs, Catalog: o.Catalog,
+		Leading: o.Top, Pooltag: o.Pooltag, DriverDirs: o.DriverDirs, Catalog: o.Catalog, DriverCache: o.DriverCache,
 		NoDumpImages: o.NoDumpImages, Progress: o.Progress,
 	})
 	if err != nil {

@@ -40,6 +40,7 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	fs.StringArrayVar(&httperr, "httperr", nil, "HTTP.SYS error log whose refused connections go onto the timeline (repeatable)")
 	top := fs.Int("top", 10, "leading tags per pool in each report")
 	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dumps")
+	noCache := fs.Bool("no-cache", false, "scan every driver file again instead of reusing earlier scans kept in the user's cache folder")
 	tmp := fs.String("temp", "", "folder for decompressed dumps (default: the system's temporary folder)")
 	var timeArgs []string
 	fs.StringArrayVar(&timeArgs, "time", nil, "FILE=TIME: when a snapshot file was captured (2005-09-02 18:59, UTC unless a zone is given); repeatable")
@@ -87,6 +88,9 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	opts := batch.Options{Paths: fs.Args(), OutDir: *out, HTTPErr: httperr, Workers: *jobs, TempDir: *tmp,
 		Formats: ff, DriverDirs: drivers, Pooltag: db, Top: *top, NoDumpImages: *noImages, GroupBy: gb,
 		Times: times, Now: time.Now().UTC()}
+	if len(drivers) > 0 {
+		opts.DriverCache = openDriverCache(*noCache, stderr)
+	}
 	bar := isTerminal(stderr)
 	opts.Progress = func(p batch.Progress) { showProgress(stderr, p, bar) }
 	sum, err := batch.Run(ctx, opts)

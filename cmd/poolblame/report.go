@@ -26,6 +26,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	pooltagPath := fs.String("pooltag", "", "pooltag.txt for descriptions (default: the Debugging Tools' copy, if installed)")
 	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dump")
 	colorMode := fs.String("color", "auto", "auto, always or never (NO_COLOR is honoured)")
+	noCache := fs.Bool("no-cache", false, "scan every driver file again instead of reusing earlier scans kept in the user's cache folder")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}
@@ -58,6 +59,9 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	opts := report.Options{Top: *top, ThirdParty: *thirdParty, Pooltag: db, DriverDirs: drivers,
 		NoDumpImages: *noImages, Now: time.Now().UTC()}
+	if len(drivers) > 0 {
+		opts.DriverCache = openDriverCache(*noCache, stderr)
+	}
 	if isTerminal(stderr) {
 		start := time.Now()
 		opts.Progress = func(step string) {

@@ -35,6 +35,7 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 	listTags := fs.String("list-tags", "", "list the pool tags a driver file passes to pool routines, instead of looking tags up")
 	weak := fs.Bool("weak", false, "with --list-tags: also list tag-like immediates never seen passed to a pool routine, marked weak")
 	pooltagPath := fs.String("pooltag", "", "pooltag.txt with tag descriptions (default: the Debugging Tools' copy, if installed)")
+	noCache := fs.Bool("no-cache", false, "scan every driver file again instead of reusing earlier scans kept in the user's cache folder")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}
@@ -73,7 +74,7 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 	cat := &pe.Catalog{}
 	if len(*drivers) > 0 {
 		var err error
-		cat, err = pe.Index(context.Background(), *drivers, pe.IndexOptions{Tags: tags})
+		cat, err = pe.Index(context.Background(), *drivers, pe.IndexOptions{Tags: tags, Cache: openDriverCache(*noCache, stderr)})
 		if err != nil {
 			return fail(stderr, err)
 		}
