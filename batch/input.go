@@ -27,6 +27,7 @@ const (
 	kindDump kind = iota + 1
 	kindSnapshot
 	kindHTTPErr
+	kindPerfmon
 )
 
 // Containers a dump or snapshot can come in.
@@ -87,6 +88,8 @@ func textKind(head []byte) (kind, bool) {
 		return kindSnapshot, true
 	case snapshot.HTTPErr:
 		return kindHTTPErr, true
+	case snapshot.PerfmonLog:
+		return kindPerfmon, true
 	}
 	return 0, false
 }

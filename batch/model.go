@@ -28,7 +28,10 @@ type Summary struct {
 	Dumps     []*DumpRecord
 	Groups    []*Group
 	Snapshots []*Series
-	// FailedSnapshots are the snapshot files that could not be read.
+	// CounterLogs are the Performance Monitor logs, in input order.
+	CounterLogs []*CounterLog
+	// FailedSnapshots are the snapshot files (and Performance Monitor
+	// logs) that could not be read.
 	FailedSnapshots []FailedInput
 	Refusals        []*RefusalLog
 
@@ -40,14 +43,16 @@ type Summary struct {
 
 // Counts are the totals of a run.
 type Counts struct {
-	Dumps      int // dump inputs, duplicates included
-	Analysed   int // read in this run
-	Skipped    int // taken from index.json
-	Failed     int // status error
-	NoPool     int // status no-pool
-	Duplicates int
-	Snapshots  int // snapshot files read
-	// SnapshotsFailed counts snapshot files that could not be read.
+	Dumps       int // dump inputs, duplicates included
+	Analysed    int // read in this run
+	Skipped     int // taken from index.json
+	Failed      int // status error
+	NoPool      int // status no-pool
+	Duplicates  int
+	Snapshots   int // snapshot files read
+	CounterLogs int // Performance Monitor logs read
+	// SnapshotsFailed counts snapshot files and Performance Monitor logs
+	// that could not be read.
 	SnapshotsFailed int
 	Ignored         int // files in the folders that are neither dumps nor snapshots
 }

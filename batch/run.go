@@ -81,11 +81,13 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	sum := &Summary{Generated: opts.Now, OutDir: opts.OutDir}
 	sum.Counts.Ignored = found.ignored
 
-	var dumps, snaps, logs []*input
+	var dumps, snaps, logs, perf []*input
 	for _, in := range found.inputs {
 		switch in.kind {
 		case kindSnapshot:
 			snaps = append(snaps, in)
+		case kindPerfmon:
+			perf = append(perf, in)
 		case kindHTTPErr:
 			logs = append(logs, in)
 		default:
@@ -119,6 +121,11 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	sum.FailedSnapshots = failed
 	sum.Counts.Snapshots = len(snaps) - len(failed)
 	sum.Counts.SnapshotsFailed = len(failed)
+	var perfFailed []FailedInput
+	sum.CounterLogs, perfFailed = readCounterLogs(perf)
+	sum.FailedSnapshots = append(sum.FailedSnapshots, perfFailed...)
+	sum.Counts.SnapshotsFailed += len(perfFailed)
+	sum.Counts.CounterLogs = len(sum.CounterLogs)
 	sum.Snapshots = buildSeries(ts, opts.Trend)
 	if note := snapshotDrivers(ctx, sum.Snapshots, opts.DriverDirs, opts.DriverCache, opts.Pooltag); note != "" {
 		sum.Notes = append(sum.Notes, note)

@@ -71,6 +71,9 @@ func (s *Summary) CountsLine() string {
 	case c.Snapshots > 0:
 		parts = append(parts, plural(c.Snapshots, "snapshot file"))
 	}
+	if c.CounterLogs > 0 {
+		parts = append(parts, plural(c.CounterLogs, "Performance Monitor log"))
+	}
 	if n := len(s.Refusals); n > 0 {
 		parts = append(parts, plural(n, "HTTP.SYS error log"))
 	}
@@ -265,6 +268,36 @@ func writeText(b *bytes.Buffer, s *Summary) error {
 			fmt.Fprintln(b, "  No tag grows consistently.")
 		}
 		for _, n := range se.Notes {
+			fmt.Fprintf(b, "  Note: %s\n", n)
+		}
+	}
+
+	if len(s.CounterLogs) > 0 {
+		fmt.Fprintln(b, "\nPERFORMANCE MONITOR LOGS")
+	}
+	for _, l := range s.CounterLogs {
+		fmt.Fprintf(b, "\n%s  %s: %s\n  %s\n", l.ID, l.name(), l.File, l.span())
+		if fl := l.Flagged(); len(fl) > 0 {
+			fmt.Fprintln(b, "  Counters that only grow:")
+			for _, c := range fl {
+				fmt.Fprintf(b, "    %s: %s\n", c.Counter, c.Reason)
+			}
+		} else {
+			fmt.Fprintln(b, "  No counter only grows.")
+		}
+		var rest []*CounterTrend
+		for _, c := range l.Counters {
+			if !c.Flagged {
+				rest = append(rest, c)
+			}
+		}
+		if len(rest) > 0 {
+			fmt.Fprintln(b, "  Other counters:")
+			for _, c := range rest[:min(len(rest), 8)] {
+				fmt.Fprintf(b, "    %s: %s\n", c.Counter, c.Reason)
+			}
+		}
+		for _, n := range l.Notes {
 			fmt.Fprintf(b, "  Note: %s\n", n)
 		}
 	}

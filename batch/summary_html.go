@@ -39,6 +39,10 @@ func writeHTML(b *bytes.Buffer, s *Summary) error {
 	}
 	b.WriteString(".</p>\n")
 
+	// Performance Monitor logs are drawn beside the dumps and snapshots of
+	// their machine; placed keeps each in one place.
+	placed := map[*CounterLog]bool{}
+
 	if len(s.Dumps) > 0 {
 		under, short := shortNames(s.Dumps)
 		b.WriteString("<h2>Dumps</h2>\n")
@@ -101,6 +105,7 @@ func writeHTML(b *bytes.Buffer, s *Summary) error {
 		b.WriteString(groupChart(g))
 		writeTrendTable(b, g.Trends, units.PerDay)
 		writeNotes(b, g.Notes)
+		writeCountersOf(b, s, placed, func(l *CounterLog) bool { return l.ofGroup(g) })
 		b.WriteString("</section>\n")
 	}
 
@@ -122,7 +127,23 @@ func writeHTML(b *bytes.Buffer, s *Summary) error {
 		b.WriteString(seriesChart(se))
 		writeTrendTable(b, se.Trends, se.unit)
 		writeNotes(b, se.Notes)
+		writeCountersOf(b, s, placed, func(l *CounterLog) bool { return l.ofSeries(se) })
 		b.WriteString("</section>\n")
+	}
+
+	var rest []*CounterLog
+	for _, l := range s.CounterLogs {
+		if !placed[l] {
+			rest = append(rest, l)
+		}
+	}
+	if len(rest) > 0 {
+		b.WriteString("<h2>Performance Monitor logs</h2>\n")
+		for _, l := range rest {
+			var sb strings.Builder
+			writeCounterHTML(&sb, l)
+			fmt.Fprintf(b, "<section id=\"%s\">\n%s</section>\n", e(l.ID), sb.String())
+		}
 	}
 
 	if len(s.FailedSnapshots) > 0 {
@@ -266,3 +287,17 @@ func seriesChart(se *Series) string {
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// writeCountersOf writes the logs of the machine of that section, each
+// once.
+func writeCountersOf(b *bytes.Buffer, s *Summary, placed map[*CounterLog]bool, mine func(*CounterLog) bool) {
+	for _, l := range s.CounterLogs {
+		if placed[l] || !mine(l) {
+			continue
+		}
+		placed[l] = true
+		var sb strings.Builder
+		writeCounterHTML(&sb, l)
+		b.WriteString(sb.String())
+	}
+}

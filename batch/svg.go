@@ -80,6 +80,12 @@ func (g *chartGeom) open(b *strings.Builder, title string, ylabel func(float64) 
 // lineChart draws lines over x (unix seconds when timeAxis, else steps)
 // against bytes, with dashed vertical marks (boot moments).
 func lineChart(title string, lines []chartLine, timeAxis bool, marks []float64) string {
+	return lineChartY(title, lines, timeAxis, marks, units.BytesF)
+}
+
+// lineChartY is lineChart with the y axis labelled by ylabel (counts
+// rather than bytes).
+func lineChartY(title string, lines []chartLine, timeAxis bool, marks []float64, ylabel func(float64) string) string {
 	g := chartGeom{w: 880, h: 320, left: 78, right: 250, top: 28, bottom: 42}
 	g.x0, g.x1 = math.Inf(1), math.Inf(-1)
 	g.y0, g.y1 = 0, 0
@@ -104,7 +110,7 @@ func lineChart(title string, lines []chartLine, timeAxis bool, marks []float64) 
 	}
 	g.y1 *= 1.08
 	var b strings.Builder
-	g.open(&b, title, units.BytesF)
+	g.open(&b, title, ylabel)
 	if timeAxis {
 		g.timeTicks(&b)
 	} else {

@@ -161,7 +161,7 @@ func anyPoolData(s *batch.Summary) bool {
 			return true
 		}
 	}
-	return len(s.Snapshots) > 0
+	return len(s.Snapshots) > 0 || len(s.CounterLogs) > 0
 }
 
 // writeBatchResult prints the counts, the growing tags and where the
@@ -188,6 +188,11 @@ func writeBatchResult(w io.Writer, s *batch.Summary) {
 				fmt.Fprintf(w, " (%s)", strings.Join(t.Drivers, ", "))
 			}
 			fmt.Fprintln(w)
+		}
+	}
+	for _, l := range s.CounterLogs {
+		for _, c := range l.Flagged() {
+			fmt.Fprintf(w, "%s %s: %s only grows, %s\n", l.ID, l.Machine, c.Counter, c.Rate())
 		}
 	}
 	fmt.Fprintf(w, "summary: %s (also %s, %s)\n", filepath.Join(s.OutDir, batch.SummaryText), batch.SummaryHTML, batch.SummaryJSONL)
