@@ -174,7 +174,8 @@ func fromDriver(d *pe.Driver, ev pe.Evidence, src CandidateSource) Candidate {
 			Built:       d.TimeDateStamp,
 			SHA256:      d.SHA256,
 		},
-		Signature: signatureOf(d, src),
+		Signature: SignatureOf(d, src),
+		Driver:    d,
 	}
 	if d.Microsoft {
 		c.Owner = OwnerMicrosoft
@@ -185,17 +186,22 @@ func fromDriver(d *pe.Driver, ev pe.Evidence, src CandidateSource) Candidate {
 	return c
 }
 
-func signatureOf(d *pe.Driver, src CandidateSource) Signature {
-	s := Signature{Signer: d.Signature.Signer, Issuer: d.Signature.Issuer}
+// SignatureOf is what a driver found in src says of its signature. A
+// signature whose hash was never computed is not a mismatch.
+func SignatureOf(d *pe.Driver, src CandidateSource) Signature {
+	ps := d.Signature
+	s := Signature{Signer: ps.Signer, Issuer: ps.Issuer, Digest: ps.Digest, Nested: ps.Nested}
 	switch {
-	case src == FromDumpImage:
+	case src == FromDumpImage || d.Layout == pe.MappedLayout:
 		s.State = SignatureNotInMemory
-	case !d.Signature.Embedded:
+	case !ps.Embedded:
 		s.State = Unsigned
-	case d.Signature.HashMatches:
+	case ps.HashMatches:
 		s.State = SignedHashMatches
-	default:
+	case ps.HashChecked:
 		s.State = SignedHashMismatch
+	default:
+		s.State, s.Note = SignedUnchecked, ps.Note
 	}
 	return s
 }

@@ -1,6 +1,9 @@
 package analysis
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Confidence is how sure the verdict is of its culprit. The order is
 // meaningful: a larger value is more sure.
@@ -139,6 +142,9 @@ const (
 	SignedHashMatches
 	// SignedHashMismatch: embedded signature whose hash does not match.
 	SignedHashMismatch
+	// SignedUnchecked: an embedded signature whose hash could not be
+	// checked (unreadable, unknown digest); Signature.Note says why.
+	SignedUnchecked
 )
 
 // UnmarshalText reads a confidence as MarshalText writes it.
@@ -165,15 +171,38 @@ func (s *CandidateSource) UnmarshalText(b []byte) error {
 
 // String is the signature in the one sentence every output uses.
 func (s Signature) String() string {
+	var out string
 	switch s.State {
+	case SignatureNotApplicable:
+		return "n/a (pooltag.txt entry)"
 	case SignatureNotInMemory:
 		return "not in memory (signatures are not mapped; index the file with --drivers)"
 	case Unsigned:
 		return "no embedded signature (may be catalog-signed)"
 	case SignedHashMatches:
-		return fmt.Sprintf("signed by %s (issuer %s), hash matches", s.Signer, s.Issuer)
+		out = s.signedBy() + ", hash matches"
 	case SignedHashMismatch:
-		return fmt.Sprintf("signed by %s (issuer %s), HASH DOES NOT MATCH", s.Signer, s.Issuer)
+		out = s.signedBy() + ", HASH DOES NOT MATCH"
+	default:
+		out = s.signedBy() + ", hash not checked"
+		if s.Note != "" {
+			out += ": " + s.Note
+		}
 	}
-	return "n/a (pooltag.txt entry)"
+	if len(s.Nested) > 0 {
+		out += "; also signed by " + strings.Join(s.Nested, ", ")
+	}
+	return out
+}
+
+// signedBy is "signed by X (issuer Y, SHA-256)".
+func (s Signature) signedBy() string {
+	if s.Signer == "" {
+		return "embedded signature, signer unreadable"
+	}
+	in := "issuer " + s.Issuer
+	if s.Digest != "" {
+		in += ", " + s.Digest
+	}
+	return fmt.Sprintf("signed by %s (%s)", s.Signer, in)
 }

@@ -199,6 +199,10 @@ type Candidate struct {
 
 	Loaded     bool   // in the dump's module list
 	LoadedNote string // how the file differs from the loaded module
+
+	// Driver is the scanned image behind the candidate; nil for a
+	// pooltag.txt entry.
+	Driver *pe.Driver
 }
 
 // Kind is the strongest kind of evidence; pe.NoEvidence for a pooltag.txt
@@ -228,8 +232,11 @@ type Identity struct {
 // Signature is what is known of a candidate's Authenticode signature.
 type Signature struct {
 	State  SignatureState
-	Signer string
-	Issuer string
+	Signer string   // subject CN of the signing certificate
+	Issuer string   // its issuer's CN
+	Digest string   // digest algorithm, such as SHA-256
+	Nested []string // signers of nested (dual) signatures
+	Note   string   // why the hash was not checked, when it was not
 }
 
 // Sources is where the evidence came from.

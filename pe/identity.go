@@ -20,6 +20,7 @@ type Signature struct {
 	Issuer      string   `json:"issuer,omitempty"` // issuer CN of the signing certificate
 	Digest      string   `json:"digest,omitempty"` // digest algorithm, such as SHA-256
 	HashMatches bool     `json:"hash_matches"`
+	HashChecked bool     `json:"hash_checked"`     // the hash was computed and compared: !HashMatches is then a mismatch
 	Nested      []string `json:"nested,omitempty"` // signer CNs of nested (dual) signatures
 	Note        string   `json:"note,omitempty"`
 }
@@ -147,6 +148,7 @@ func readSignature(d *Driver, f *peparser.File) Signature {
 		s.Note = "Authenticode hash could not be computed: headers do not cover the certificate table"
 		return s
 	}
+	s.HashChecked = true
 	s.HashMatches = bytes.Equal(sums[0], c.SignatureContent.HashResult)
 	if !s.HashMatches {
 		s.Note = "file changed after signing: Authenticode hash does not match the signature"

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/pool"
@@ -84,8 +85,9 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 		warnings = append(warnings, w.String())
 	}
 	var notes []string
+	ev := &analysis.Evidence{Folder: cat}
 	for _, p := range *dumpPaths {
-		n, err := addDump(cat, p, &warnings)
+		n, err := addDump(ev, p, &warnings)
 		if err != nil {
 			return fail(stderr, err)
 		}
@@ -96,15 +98,17 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 	}
 	printWarnings(stderr, warnings)
 
-	res := tagResults{Files: cat.Files, Drivers: len(cat.Drivers), Warnings: warnings, Notes: notes}
+	res := tagResults{Files: cat.Files, Drivers: len(cat.Drivers) + len(ev.Dump), Warnings: warnings, Notes: notes}
 	if db != nil {
 		res.Pooltag = db.Path
 	}
 	missing := 0
 	for _, t := range tags {
 		r := tagResult{Tag: tagText(t), Value: fmt.Sprintf("%#08x", t)}
-		for i, c := range cat.Find(t) {
-			r.Candidates = append(r.Candidates, candidateJSON{Rank: i + 1, Evidence: c.Kind(), Count: c.Count(), Detail: c.Evidence, Driver: c.Driver})
+		// pooltag.txt lines are listed apart, as what they are.
+		for i, c := range ev.Candidates(pool.Tag(t), nil) {
+			r.Candidates = append(r.Candidates, candidateJSON{Rank: i + 1, Evidence: c.Kind(), Count: c.Count(),
+				Detail: c.Evidence, Driver: c.Driver, sig: c.Signature})
 		}
 		r.Found = len(r.Candidates) > 0
 		if !r.Found {
@@ -132,7 +136,7 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 
 // addDump marks the catalogued files that the dump loaded and adds the
 // loaded images themselves, read from the dump, as candidates.
-func addDump(cat *pe.Catalog, path string, warnings *[]string) ([]string, error) {
+func addDump(ev *analysis.Evidence, path string, warnings *[]string) ([]string, error) {
 	f, err := dumpfile.Open(path)
 	if err != nil {
 		return nil, err
@@ -146,29 +150,18 @@ func addDump(cat *pe.Catalog, path string, warnings *[]string) ([]string, error)
 	if err != nil {
 		notes = append(notes, fmt.Sprintf("module list of %s read in part (%d modules): %v", path, len(mods), err))
 	}
-	matched := cat.MarkLoaded(mods)
-	// Drivers' import names are freed with INIT: their IAT slots are
-	// named through the export tables of the modules in the same dump.
-	exports, err := pe.NewKernelExports(f, mods)
-	if err != nil {
-		notes = append(notes, fmt.Sprintf("%s: kernel exports unreadable (%v): call sites in dump images may be missed", path, err))
-		exports = nil
-	} else {
-		notes = append(notes, exports.Notes...)
+	matched := ev.Folder.MarkLoaded(mods)
+	imgs := analysis.ScanDumpImages(context.Background(), f, mods)
+	for _, n := range imgs.Notes {
+		notes = append(notes, path+": "+n)
 	}
-	read, failed := 0, 0
-	for _, m := range mods {
-		d, _, err := pe.ScanLoadedWith(f, m, exports)
-		if err != nil {
-			failed++
-			*warnings = append(*warnings, err.Error())
-			continue
-		}
-		read++
-		cat.Add(d)
+	for _, err := range imgs.Failed {
+		*warnings = append(*warnings, err.Error())
 	}
+	ev.Dump = append(ev.Dump, imgs.Drivers...)
+	ev.Modules = append(ev.Modules, mods...)
 	notes = append(notes, fmt.Sprintf("%s: %d modules loaded, %d driver files matched by name, %d images read from the dump, %d unreadable",
-		path, len(mods), matched, read, failed))
+		path, len(mods), matched, len(imgs.Drivers), len(imgs.Failed)))
 	return notes, nil
 }
 
@@ -213,6 +206,8 @@ type candidateJSON struct {
 	Count    int             `json:"count"`
 	Detail   pe.Evidence     `json:"detail"`
 	Driver   *pe.Driver      `json:"driver"`
+
+	sig analysis.Signature
 }
 
 type pooltagJSON struct {
@@ -309,7 +304,7 @@ func writeCandidate(w io.Writer, c candidateJSON) {
 	}
 	fmt.Fprintf(w, "      %s\n", id)
 	fmt.Fprintf(w, "      version: %s\n", versionText(d.Version))
-	fmt.Fprintf(w, "      signature: %s\n", signatureText(d.Signature))
+	fmt.Fprintf(w, "      signature: %s\n", c.sig)
 	if d.Microsoft {
 		fmt.Fprintf(w, "      Microsoft component\n")
 	}
@@ -351,26 +346,6 @@ func versionText(v pe.VersionInfo) string {
 	return strings.TrimPrefix(s, ", ")
 }
 
-func signatureText(s pe.Signature) string {
-	if !s.Embedded || s.Signer == "" {
-		return s.Note
-	}
-	t := fmt.Sprintf("%s (issued by %s", s.Signer, s.Issuer)
-	if s.Digest != "" {
-		t += ", " + s.Digest
-	}
-	t += ")"
-	if s.HashMatches {
-		t += ", hash matches the file"
-	}
-	if len(s.Nested) > 0 {
-		t += "; also signed by " + strings.Join(s.Nested, ", ")
-	}
-	if s.Note != "" {
-		t += "; " + s.Note
-	}
-	return t
-}
 
 // listDriverTags prints the pool tags one driver file passes to pool
 // routines and, with weak, the tag-like immediates it holds besides: those
