@@ -346,7 +346,6 @@ func versionText(v pe.VersionInfo) string {
 	return strings.TrimPrefix(s, ", ")
 }
 
-
 // listDriverTags prints the pool tags one driver file passes to pool
 // routines and, with weak, the tag-like immediates it holds besides: those
 // include section names and fragments of strings, so they are marked.
