@@ -62,9 +62,25 @@ const (
 )
 
 // CrossCheck compares the tracker's outstanding counts with the scan for
-// each tag in usages (the leading tags, typically). avgSize for a tag is
-// the tracker's bytes over its outstanding count.
-func CrossCheck(r *Result, usages []pool.Usage) []Check {
+// each tag in usages (the leading tags, typically). tracked is the bytes
+// the tracker counts in use over all tags (0: the sum over usages): a dump
+// whose system memory could not hold that much does not hold the pool,
+// and then no shortfall is held against the tracker.
+func CrossCheck(r *Result, usages []pool.Usage, tracked uint64) []Check {
+	if tracked == 0 {
+		for _, u := range usages {
+			tracked += u.NonPagedBytes + u.PagedBytes
+		}
+	}
+	held := (r.Pages.Present + r.Pages.Transition) * dumpfile.PageSize
+	var lacks string
+	switch {
+	case r.Pages.PoolPages == 0 && r.Big.Used == 0:
+		lacks = "the scan recognised no pool page in the dump"
+	case held*2 < tracked:
+		lacks = fmt.Sprintf("the dump holds %s of system memory, less than half the %s the tracker counts in use: most of the pool is not in this dump",
+			mib(held), mib(tracked))
+	}
 	var out []Check
 	for _, u := range usages {
 		tr := u.NonPagedOutstanding() + u.PagedOutstanding()
@@ -87,13 +103,13 @@ func CrossCheck(r *Result, usages []pool.Usage) []Check {
 		} else {
 			k.Room = unseen * (dumpfile.PageSize / avg)
 		}
-		k.judge(r.Mode == "segment heap")
+		k.judge(r.Mode == "segment heap", lacks)
 		out = append(out, k)
 	}
 	return out
 }
 
-func (k *Check) judge(segment bool) {
+func (k *Check) judge(segment bool, lacks string) {
 	slack := max(int64(float64(k.Tracker)*agreeSlack), agreeMinSlack)
 	found := fmt.Sprintf("tracker %s, found %s in present pages", commas(k.Tracker), commas(k.Found-k.BigUnseen))
 	if k.BigUnseen > 0 {
@@ -108,6 +124,9 @@ func (k *Check) judge(segment bool) {
 		if segment && -missing > slack {
 			k.Text += " (the segment heap keeps the headers of freed blocks, so the scan may count more)"
 		}
+	case missing > slack && lacks != "":
+		k.Agreement = Unconfirmed
+		k.Text = fmt.Sprintf("%s (%s): %s: unconfirmed", found, percent(pct), lacks)
 	case missing < 0:
 		k.Agreement = Suspect
 		k.Text = fmt.Sprintf("%s: the scan finds %s more blocks in use than the tracker counts: the tracker figures are suspect", found, commas(-missing))
@@ -127,6 +146,13 @@ func (k *Check) judge(segment bool) {
 	if k.Unmapped > 0 {
 		k.Text += fmt.Sprintf(" (%s more on pages the system does not map: stale or session space, not counted)", commas(k.Unmapped))
 	}
+}
+
+func mib(b uint64) string {
+	if b < 1<<20 {
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 }
 
 func percent(p float64) string {

@@ -33,6 +33,8 @@ func leakDump(t *testing.T, claimed, planted uint64, absentPages int) (*poolscan
 		b.ClassicPoolPage(b.Alloc(dumptest.PageSize, dumptest.PageSize), blocks)
 		left -= n
 	}
+	// The rest of the kernel's memory: 2 MiB mapped and in the dump.
+	b.Map(0xFFFFC90000000000, make([]byte, 2<<20))
 	for i := range absentPages {
 		b.MapAbsent(0xFFFFC80000000000 + uint64(i)*dumptest.PageSize)
 	}
@@ -58,11 +60,12 @@ func TestCrossCheck(t *testing.T) {
 		{"most unseen", 500, 100, 10, poolscan.Unconfirmed, "(20%); the other 400 could lie in the 10 pages"},
 		{"damaged table", 10000, 300, 0, poolscan.Suspect, "the scan finds 3% of what the tracker claims"},
 		{"tracker undercounts", 50, 300, 0, poolscan.Suspect, "250 more blocks in use than the tracker counts"},
+		{"pool not in the dump", 100000, 50, 0, poolscan.Unconfirmed, "less than half the 6.1 MiB the tracker counts in use"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r, tr := leakDump(t, c.claimed, c.planted, c.absent)
-			checks := poolscan.CrossCheck(r, tr.Usages)
+			checks := poolscan.CrossCheck(r, tr.Usages, 0)
 			var k *poolscan.Check
 			for i := range checks {
 				if checks[i].Tag == pool.MustTag("Leak") {

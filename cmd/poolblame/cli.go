@@ -11,7 +11,7 @@ import (
 )
 
 // commandOrder is the order of the commands in help.
-var commandOrder = []string{"report", "info", "poolused", "tag", "batch"}
+var commandOrder = []string{"report", "info", "poolused", "poolfind", "tag", "batch"}
 
 // newRoot builds the command tree for one run. The root is the report
 // itself (poolblame DUMP). cobra parses the flags first, for its one-line

@@ -45,6 +45,7 @@ func commands() map[string]command {
 		"info":     {runInfo, "describe a dump: OS build, type, bugcheck, KDBG, modules"},
 		"poolused": {runPoolused, "rebuild !poolused tag totals from the dump alone"},
 		"tag":      {runTag, "name the driver that owns each pool tag"},
+		"poolfind": {runPoolfind, "find every pool block of the given tags (!poolfind), in one pass"},
 		"report":   {runReport, "the culprit report (also: poolblame DUMP)"},
 		"batch":    {runBatch, "analyse many dumps and snapshots, with trends"},
 	}
