@@ -97,6 +97,7 @@ func machineFacts(f *dumpfile.File) Machine {
 		Triage:         f.DumpType == dumpfile.TypeTriage,
 		BugCheck:       f.BugCheckCode,
 		BugCheckName:   dumpfile.BugCheckName(f.BugCheckCode),
+		Capture:        f.CaptureTool(),
 		BugCheckParams: append([]uint64{}, f.BugCheckParameters[:]...),
 		SystemTime:     f.SystemTime,
 		Uptime:         f.SystemUpTime,

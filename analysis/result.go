@@ -49,6 +49,7 @@ type Machine struct {
 	Triage         bool // a triage dump (minidump): no pool memory
 	BugCheck       uint32
 	BugCheckName   string
+	Capture        string // the memory-capture tool that wrote the dump ("DumpIt"); "" for a crash
 	BugCheckParams []uint64
 	SystemTime     time.Time
 	Uptime         time.Duration

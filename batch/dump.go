@@ -84,7 +84,7 @@ func fillFacts(rec *DumpRecord, f *dumpfile.File, rep *report.Report) {
 	d := rep.Dump
 	rec.Build, rec.Release, rec.Arch, rec.CPUs = d.Build, d.Release, d.Arch, d.CPUs
 	rec.DumpType, rec.PhysicalBytes = d.DumpType, d.PhysicalBytes
-	rec.BugCheck, rec.BugCheckName = d.BugCheck, d.BugCheckName
+	rec.BugCheck, rec.BugCheckName, rec.Capture = d.BugCheck, d.BugCheckName, d.Capture
 	rec.SystemTime, rec.UptimeSeconds = d.SystemTime.UTC(), d.UptimeSeconds
 	rec.BootID = f.BootID
 	if k, err := f.KDBG(); err == nil && k.KernBase() != 0 {

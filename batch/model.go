@@ -85,6 +85,7 @@ type DumpRecord struct {
 	BootID        uint32    `json:"boot_id,omitempty"`
 	BugCheck      uint32    `json:"bugcheck,omitempty"`
 	BugCheckName  string    `json:"bugcheck_name,omitempty"`
+	Capture       string    `json:"capture,omitempty"`
 	SystemTime    time.Time `json:"system_time,omitzero"`
 	UptimeSeconds float64   `json:"uptime_seconds,omitempty"`
 

@@ -110,6 +110,9 @@ func dumpRow(d *DumpRecord, name string) []string {
 	if d.BugCheckName != "" {
 		bug += " " + d.BugCheckName
 	}
+	if d.Capture != "" {
+		bug = "capture (" + d.Capture + ")"
+	}
 	top, drv := "-", "-"
 	if d.TopTag != "" {
 		top = fmt.Sprintf("%s %s", d.TopTag, units.BytesF(float64(d.TopBytes)))

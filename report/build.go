@@ -88,6 +88,7 @@ func dumpFacts(m analysis.Machine) Dump {
 		DumpType:       m.DumpType,
 		BugCheck:       m.BugCheck,
 		BugCheckName:   m.BugCheckName,
+		Capture:        m.Capture,
 		BugCheckParams: m.BugCheckParams,
 		SystemTime:     m.SystemTime,
 		UptimeSeconds:  m.Uptime.Seconds(),

@@ -50,6 +50,7 @@ type Dump struct {
 	DumpType       string    `json:"dump_type"`
 	BugCheck       uint32    `json:"bugcheck"`
 	BugCheckName   string    `json:"bugcheck_name,omitempty"`
+	Capture        string    `json:"capture,omitempty"`
 	BugCheckParams []uint64  `json:"bugcheck_params"`
 	SystemTime     time.Time `json:"system_time"`
 	UptimeSeconds  float64   `json:"uptime_seconds"`

@@ -34,6 +34,9 @@ func systemFact(d Dump) string {
 
 // bugCheckFact is "0x000000E2 MANUALLY_INITIATED_CRASH (0x0, 0x0, 0x0, 0x0)".
 func bugCheckFact(d Dump) string {
+	if d.Capture != "" { // the bug check fields hold the tool's signature
+		return CaptureText(d.Capture)
+	}
 	if d.BugCheck == 0 && len(d.BugCheckParams) == 0 {
 		return "none recorded"
 	}
@@ -49,6 +52,12 @@ func bugCheckFact(d Dump) string {
 		s += " (" + strings.Join(p, ", ") + ")"
 	}
 	return s
+}
+
+// CaptureText is what stands in place of a bug check for a memory
+// capture: "none: memory capture (DumpIt), not a crash".
+func CaptureText(tool string) string {
+	return "none: memory capture (" + tool + "), not a crash"
 }
 
 // dumpFact is "MEMORY.DMP, 1.0 GiB, kernel dump".

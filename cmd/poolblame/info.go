@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/report"
 	"github.com/poolblame/poolblame/units"
 )
 
@@ -29,6 +30,7 @@ type dumpInfo struct {
 	DescribedPages  uint64            `json:"described_pages"`
 	BugCheck        uint32            `json:"bugcheck"`
 	BugCheckName    string            `json:"bugcheck_name,omitempty"`
+	Capture         string            `json:"capture,omitempty"`
 	BugCheckParams  []string          `json:"bugcheck_params"`
 	SystemTime      string            `json:"system_time,omitempty"`
 	UptimeSeconds   float64           `json:"uptime_seconds"`
@@ -91,6 +93,7 @@ func describe(f *dumpfile.File) *dumpInfo {
 		DescribedPages: f.DescribedPages(),
 		BugCheck:       f.BugCheckCode,
 		BugCheckName:   dumpfile.BugCheckName(f.BugCheckCode),
+		Capture:        f.CaptureTool(),
 		UptimeSeconds:  f.SystemUpTime.Seconds(),
 		DTB:            fmt.Sprintf("%#x", f.DTB()),
 		Comment:        f.Comment,
@@ -160,8 +163,11 @@ func writeInfo(w io.Writer, in *dumpInfo, f *dumpfile.File, allModules bool) {
 			units.UCount(in.PresentPages), units.Bytes(in.PresentPages*dumpfile.PageSize),
 			units.UCount(in.DescribedPages), units.Bytes(in.DescribedPages*dumpfile.PageSize))
 	}
-	bc := dumpfile.BugCheckString(in.BugCheck)
-	p("Bugcheck", "%s (%s)", bc, strings.Join(in.BugCheckParams, ", "))
+	if in.Capture != "" {
+		p("Bugcheck", "%s", report.CaptureText(in.Capture))
+	} else {
+		p("Bugcheck", "%s (%s)", dumpfile.BugCheckString(in.BugCheck), strings.Join(in.BugCheckParams, ", "))
+	}
 	if in.SystemTime != "" {
 		p("System time", "%s", f.SystemTime.Format("2006-01-02 15:04:05 UTC"))
 	} else {
