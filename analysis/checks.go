@@ -74,10 +74,10 @@ func poolCheck(c pool.Check) Check {
 		if c.Name == pool.CheckCPUCount {
 			k.Limit = Medium
 		}
-		k.Raise = "The pool data contradicts itself (" + c.Name + "): a dump of the same machine that is not damaged, or !poolused from a debugger on it, would show the true figures."
+		k.Raise = "The pool data contradicts itself (see the failed checks): a dump of the same machine that is not damaged, or !poolused from a debugger on it, would show the true figures."
 	default:
 		k.Status, k.Limit = NotRun, Medium
-		k.Raise = "Part of the pool data is missing (" + c.Name + "): a complete or kernel dump with those pages present would settle it."
+		k.Raise = "Part of the pool data is missing (see the unknown checks): a complete or kernel dump with those pages present would settle it."
 	}
 	return k
 }

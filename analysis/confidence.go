@@ -60,9 +60,11 @@ func confidence(g *graded, checks []Check) (Confidence, []string) {
 // the second dump is left to ask for.
 func raise(c Confidence, checks []Check) []string {
 	var out []string
+	seen := map[string]bool{}
 	if c < High {
 		for _, k := range checks {
-			if k.Status != Passed && k.Raise != "" {
+			if k.Status != Passed && k.Raise != "" && !seen[k.Raise] {
+				seen[k.Raise] = true
 				out = append(out, k.Raise)
 			}
 		}

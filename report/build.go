@@ -115,6 +115,8 @@ func poolSection(p *analysis.Pool) *Pool {
 	for _, c := range p.Checks {
 		out.Checks = append(out.Checks, Check{Name: c.Name, Status: c.Status.String(), Detail: c.Detail})
 	}
+	out.NonPaged.Contradicted = checkFailed(out, pool.CheckNonPagedBounds)
+	out.Paged.Contradicted = checkFailed(out, pool.CheckPagedBounds)
 	if h := p.HTTPSys; h != nil {
 		out.HTTPSys = &HTTPSys{FreeNonPaged: h.FreeNonPaged, Threshold: h.Threshold, Below: h.Below}
 	}

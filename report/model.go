@@ -115,6 +115,10 @@ type PoolPressure struct {
 	// LowerBound: part of the tracker data is missing, Used is at least
 	// what it says.
 	LowerBound bool `json:"lower_bound,omitempty"`
+	// Contradicted: Used is above the maximum or physical memory, so the
+	// sums are wrong (the in-bounds check failed); no exhaustion is
+	// claimed on them.
+	Contradicted bool `json:"contradicted,omitempty"`
 }
 
 // HTTPSys is the HTTP.SYS Connections_Refused check.

@@ -194,6 +194,9 @@ func growthFact(p PoolPressure) string {
 		return "growth since boot unknown (no uptime recorded)"
 	}
 	s := fmt.Sprintf("grew %s/day on average since boot", units.BytesF(p.GrowthPerDay))
+	if p.Contradicted {
+		return s + "; the sums are above what the pool can hold, so no time to exhaustion is given"
+	}
 	switch {
 	case p.Max != 0 && p.Used >= p.Max:
 		return s + "; already at its maximum"

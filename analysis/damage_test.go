@@ -1,0 +1,103 @@
+package analysis_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/poolblame/poolblame/analysis"
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pool/damage"
+)
+
+// TestDamageLowersConfidence: each kind of damage to a generated sample
+// (package pool/damage) is named by the check it trips, caps the
+// confidence at what that check allows, and never leaves it above the
+// good sample's. Kinds that lose nothing (the size word, on a table
+// whose size can be inferred; the nonpaged maximum on a build that has
+// none) change nothing.
+func TestDamageLowersConfidence(t *testing.T) {
+	samples := map[string]struct {
+		drivers string
+		good    analysis.Confidence
+	}{
+		"win2003-x86-isil": {"drivers-2003", analysis.High},
+		"win11-x64-ctfl":   {"drivers-win11", analysis.Medium},
+	}
+	tests := []struct {
+		sample, kind string
+		flag         string // a check that must not pass; "": none may change
+		max          analysis.Confidence
+	}{
+		{"win2003-x86-isil", "cpus-zero", pool.CheckCPUCount, analysis.Medium},
+		{"win2003-x86-isil", "cpus-huge", pool.CheckCPUCount, analysis.Medium},
+		{"win2003-x86-isil", "percpu-page-zeroed", pool.CheckTablePages, analysis.Low},
+		{"win2003-x86-isil", "tracker-page-zeroed", pool.CheckPerCPUAgree, analysis.Low},
+		{"win2003-x86-isil", "max-pointer-unreadable", pool.CheckNonPagedMax, analysis.Medium},
+		{"win2003-x86-isil", "kernbase-garbled", pool.CheckPerCPUTables, analysis.Low},
+		{"win2003-x86-isil", "table-size-word-zeroed", "", analysis.High},
+		{"win2003-x86-isil", "tracker-key-overwritten", pool.CheckPerCPUAgree, analysis.Low},
+		{"win2003-x86-isil", "tracker-bytes-inflated", pool.CheckNonPagedBounds, analysis.Low},
+		{"win2003-x86-isil", "percpu-slot-nulled", pool.CheckPerCPUTables, analysis.Low},
+		{"win11-x64-ctfl", "cpus-zero", pool.CheckCPUCount, analysis.Medium},
+		{"win11-x64-ctfl", "cpus-huge", pool.CheckCPUCount, analysis.Medium},
+		{"win11-x64-ctfl", "percpu-page-zeroed", pool.CheckTablePages, analysis.Low},
+		{"win11-x64-ctfl", "tracker-page-zeroed", pool.CheckPerCPUAgree, analysis.Low},
+		{"win11-x64-ctfl", "max-pointer-unreadable", "", analysis.Medium},
+		{"win11-x64-ctfl", "kernbase-garbled", pool.CheckPerCPUTables, analysis.Low},
+		{"win11-x64-ctfl", "table-size-word-zeroed", "", analysis.Medium},
+		{"win11-x64-ctfl", "tracker-key-overwritten", pool.CheckPerCPUAgree, analysis.Low},
+		{"win11-x64-ctfl", "tracker-bytes-inflated", pool.CheckNonPagedBounds, analysis.Low},
+		{"win11-x64-ctfl", "percpu-slot-nulled", pool.CheckNonPagedBounds, analysis.Low},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sample+"/"+tt.kind, func(t *testing.T) {
+			s := samples[tt.sample]
+			name := filepath.Join("..", "testdata", tt.sample+".dmp")
+			good, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, ok := damage.ByName(tt.kind)
+			if !ok {
+				t.Fatalf("no damage kind %q", tt.kind)
+			}
+			d, err := damage.Apply(name, good, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := dumpfile.NewFile(name, dumpfile.Bytes(d), int64(len(d)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := analysis.Analyze(context.Background(), analysis.FromDump(f),
+				analysis.Options{DriverDirs: []string{filepath.Join("..", "testdata", s.drivers)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := r.Verdict.Confidence
+			if c > tt.max || c > s.good {
+				t.Errorf("confidence %v, want at most %v (good sample: %v); reasons %q", c, tt.max, s.good, r.Verdict.Reasons)
+			}
+			if tt.flag == "" && c != s.good {
+				t.Errorf("damage that loses nothing moved the confidence from %v to %v: %q", s.good, c, r.Verdict.Reasons)
+			}
+			if tt.flag != "" {
+				found := false
+				for _, k := range r.Checks {
+					if k.Name == tt.flag {
+						found = k.Status != analysis.Passed
+					}
+				}
+				if !found {
+					t.Errorf("check %s passed or missing: %+v", tt.flag, r.Checks)
+				}
+			}
+			if p := r.Pool; p != nil && p.HTTPSys != nil && p.HTTPSys.Below && tt.flag != "" && tt.flag != pool.CheckCPUCount && tt.flag != pool.CheckNonPagedMax {
+				t.Errorf("HTTP.SYS claim made on damaged sums")
+			}
+		})
+	}
+}
