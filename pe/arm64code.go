@@ -57,8 +57,33 @@ func a64RegNum(r arm64asm.Reg, sp bool) (int, bool, int) {
 	return 0, false, a64Other
 }
 
-// memImm returns the immediate of a [Xn,#imm] operand. arm64asm keeps it
-// unexported but prints it, already scaled, as "#imm".
+// memImmOf returns the immediate, scaled, of the [Xn,#imm] operand m of
+// the instruction word: arm64asm keeps it unexported, and printing it to
+// read it back cost a formatted string per load and store. The three
+// load/store classes with an immediate are decoded from the word; any
+// other falls back to the printed form.
+func memImmOf(word uint32, m arm64asm.MemImmediate) int32 {
+	switch {
+	case word&0x3B000000 == 0x39000000: // register, unsigned imm12, scaled by the size
+		scale := word >> 30
+		if word&(1<<26) != 0 && word&(1<<23) != 0 {
+			scale = 4 // 128-bit SIMD
+		}
+		return int32(word>>10&0xFFF) << scale
+	case word&0x3B200000 == 0x38000000: // unscaled, pre- and post-indexed: signed imm9
+		return int32(word<<11) >> 23
+	case word&0x3A000000 == 0x28000000: // pair: signed imm7, scaled by the size
+		scale := 2 + word>>31
+		if word&(1<<26) != 0 {
+			scale = 2 + word>>30
+		}
+		return int32(word<<10) >> 25 << scale
+	}
+	return memImm(m)
+}
+
+// memImm returns the immediate of a [Xn,#imm] operand from its printed
+// form, "#imm", already scaled.
 func memImm(m arm64asm.MemImmediate) int32 {
 	s := m.String()
 	i := strings.IndexByte(s, '#')
@@ -79,10 +104,11 @@ type arm64Walker struct {
 	rec      *flowRecorder
 	ev       *evidenceBuilder
 	literals map[uint32]bool // RVAs loaded by LDR (literal): data, not code
+	word     uint32          // the instruction being applied
 }
 
 func scanARM64(im *image, ev *evidenceBuilder) *flowRecorder {
-	w := &arm64Walker{im: im, ev: ev, rec: &flowRecorder{retSize: 0, nregs: 31}, literals: map[uint32]bool{}}
+	w := &arm64Walker{im: im, ev: ev, rec: newFlowRecorder(0, 31), literals: map[uint32]bool{}}
 	for _, s := range im.sections {
 		if s.code {
 			w.walk(s.va, im.sectionData(s))
@@ -135,6 +161,7 @@ func (w *arm64Walker) imm(v uint64, at int32) value { return value{kind: vImm, n
 // through.
 func (w *arm64Walker) step(pc, word uint32, in *arm64asm.Inst) bool {
 	st := &w.rec.st
+	w.word = word
 	a := in.Args
 	switch in.Op {
 	case arm64asm.RET, arm64asm.BRK, arm64asm.HLT, arm64asm.ERET:
@@ -394,7 +421,7 @@ func (w *arm64Walker) memOff(m arm64asm.MemImmediate) (int32, bool) {
 	}
 	off := int32(int64(base.n))
 	if m.Mode != arm64asm.AddrPostIndex {
-		off += memImm(m)
+		off += memImmOf(w.word, m)
 	}
 	return off, true
 }
@@ -407,7 +434,7 @@ func (w *arm64Walker) writeback(m arm64asm.MemImmediate) {
 	}
 	base := w.read(m.Base)
 	if base.kind == vStack || base.kind == vAddr {
-		base.n = uint64(int64(base.n) + int64(memImm(m)))
+		base.n = uint64(int64(base.n) + int64(memImmOf(w.word, m)))
 		w.set(m.Base, base)
 		return
 	}
@@ -466,7 +493,7 @@ func (w *arm64Walker) load(pc uint32, dst, src arm64asm.Arg) {
 		if off, ok := w.memOff(s); ok {
 			v = w.slotIf(off, true)
 		} else if base := w.read(s.Base); base.kind == vAddr && s.Mode == arm64asm.AddrOffset {
-			v = value{kind: vLoad, n: uint64(int64(base.n) + int64(memImm(s))), at: st.n}
+			v = value{kind: vLoad, n: uint64(int64(base.n) + int64(memImmOf(w.word, s))), at: st.n}
 		}
 		w.writeback(s)
 		w.set(dst, v)

@@ -84,3 +84,30 @@ func BenchmarkIndexTags(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkScan scans each real driver (and an ARM64 fixture) once per
+// iteration: the decode path alone, with no file shared or cached.
+func BenchmarkScan(b *testing.B) {
+	real, _ := filepath.Glob(filepath.Join(realDrivers, "*.sys"))
+	files := append(real, filepath.Join("testdata", "contoso_arm64.sys"))
+	var imgs [][]byte
+	var total int64
+	for _, p := range files {
+		img, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		imgs = append(imgs, img)
+		total += int64(len(img))
+	}
+	b.SetBytes(total)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, img := range imgs {
+			if _, err := ScanBytes(files[j], img, FileLayout); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -307,4 +307,5 @@ func scanCode(d *Driver, im *image, ev *evidenceBuilder) {
 	rec.resolveCalls(im.slots, tagLoc, func(v uint32, r int, wrapped bool) {
 		ev.callSite(v, r, wrapped)
 	})
+	rec.release()
 }

@@ -1,5 +1,7 @@
 package pe
 
+import "sync"
+
 // The code scanners follow values through straight-line code with a small
 // symbolic state: each register and stack slot holds a constant, "what this
 // location held when the code was entered" (a parameter), an address, or
@@ -143,6 +145,31 @@ type flowRecorder struct {
 	pending   []*carried // the first npending are held
 	npending  int
 	minTarget uint32 // smallest pending target; ^0 when none
+}
+
+// recorders recycles flowRecorders between images: their event and known
+// slices grow to the size of a large driver, and growing them again for
+// every file was most of the bytes a scan allocated.
+var recorders = sync.Pool{New: func() any { return new(flowRecorder) }}
+
+// maxRecycled is the largest knowns capacity kept for the next image.
+const maxRecycled = 1 << 20
+
+func newFlowRecorder(retSize int32, nregs int) *flowRecorder {
+	r := recorders.Get().(*flowRecorder)
+	r.st = flowState{}
+	r.events, r.knowns = r.events[:0], r.knowns[:0]
+	r.npending, r.minTarget = 0, 0
+	r.retSize, r.nregs = retSize, nregs
+	return r
+}
+
+// release hands the recorder back once its events are resolved.
+func (r *flowRecorder) release() {
+	if cap(r.knowns) > maxRecycled || cap(r.events) > maxRecycled {
+		return
+	}
+	recorders.Put(r)
 }
 
 // maxCarry bounds how far forward a branch's state is carried, in bytes,

@@ -75,7 +75,7 @@ type x86Walker struct {
 }
 
 func scanX86(im *image, arch x86Arch, ev *evidenceBuilder) *flowRecorder {
-	w := &x86Walker{im: im, arch: arch, ev: ev, rec: &flowRecorder{retSize: arch.ptr, nregs: 16}}
+	w := &x86Walker{im: im, arch: arch, ev: ev, rec: newFlowRecorder(arch.ptr, 16)}
 	w.rec.st.floor = arch.ptr
 	for _, s := range im.sections {
 		if s.code {
