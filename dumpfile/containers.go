@@ -21,6 +21,9 @@ type RDMPHeader struct {
 	MetadataSize    uint64
 	FirstPageOffset uint64
 	Ranges          int
+	// Type 10 (FULL_RDMP_HEADER64) only.
+	NumberOfRanges     uint32
+	TotalNumberOfPages uint64
 }
 
 // containerParsers gives, per dump type, how the physical pages are laid
@@ -235,8 +238,11 @@ func countText(n, want uint64) string {
 
 // parseRDMP reads the RDMP sub-header at 0x2000: {u32 Marker = 0x40;
 // 'RDMP'; 'DUMP'; u32; u64 MetadataSize; u64 FirstPageOffset}, then at
-// 0x2030 {u64 Pfn, u64 NumberOfPages} ranges until a zero Pfn; pages are
-// packed from FirstPageOffset (kdmp-parser).
+// 0x2030 {u64 Pfn, u64 NumberOfPages} ranges; pages are packed from
+// FirstPageOffset (kdmp-parser). Types 8 and 9 end the list at a zero
+// Pfn. Type 10 (FULL_RDMP_HEADER64) states NumberOfRanges (+0x20) and
+// TotalNumberOfPages (+0x28): the list is bounded by them, and a range may
+// start at PFN 0, as complete memory does.
 func parseRDMP(f *File) (physMem, error) {
 	const at = 0x2000
 	if !f.Is64 {
@@ -264,22 +270,47 @@ func parseRDMP(f *File) (physMem, error) {
 			Msg: fmt.Sprintf("%#x/%#x do not agree (MetadataSize-0x20 must equal FirstPageOffset-0x2040, inside the file)", rh.MetadataSize, rh.FirstPageOffset)}
 	}
 	f.RDMP = rh
+	full := f.DumpType == TypeRDMPFull
+	slots := (int64(rh.FirstPageOffset) - 0x2030) / 16 // range entries the metadata can hold
+	if full {
+		rh.NumberOfRanges = binary.LittleEndian.Uint32(sub[0x20:])
+		rh.TotalNumberOfPages = binary.LittleEndian.Uint64(sub[0x28:])
+		if int64(rh.NumberOfRanges) > slots || rh.NumberOfRanges == 0 {
+			return nil, &FormatError{Off: at + 0x20, Field: "NumberOfRanges", Val: rh.NumberOfRanges,
+				Msg: fmt.Sprintf("must be 1 to %d (the ranges the metadata before FirstPageOffset holds)", max(slots, 0))}
+		}
+		if rh.TotalNumberOfPages == 0 || rh.TotalNumberOfPages > 1<<40 {
+			return nil, &FormatError{Off: at + 0x28, Field: "TotalNumberOfPages", Val: rh.TotalNumberOfPages, Msg: "out of range"}
+		}
+		slots = int64(rh.NumberOfRanges)
+	}
 	var runs []Run
+	var total uint64
 	page := int64(rh.FirstPageOffset)
-	for o := int64(0x2030); o+16 <= int64(rh.FirstPageOffset); o += 16 {
+	for i := int64(0); i < slots; i++ {
+		o := 0x2030 + i*16
 		e, err := f.readAt(o, 16)
 		if err != nil {
 			return nil, err
 		}
 		pfn, n := binary.LittleEndian.Uint64(e), binary.LittleEndian.Uint64(e[8:])
-		if pfn == 0 {
+		if !full && pfn == 0 {
 			break
 		}
-		if n > 1<<40 || pfn > 1<<40 {
-			return nil, &FormatError{Off: o, Field: "RDMP range", Msg: fmt.Sprintf("PFN %#x count %#x out of range", pfn, n)}
+		if n > 1<<40 || pfn > 1<<40 || total+n > 1<<40 || (full && n > rh.TotalNumberOfPages-total) {
+			return nil, &FormatError{Off: o, Field: fmt.Sprintf("RDMP range %d", i),
+				Msg: fmt.Sprintf("PFN %#x count %#x out of range", pfn, n)}
 		}
 		runs = append(runs, Run{BasePage: pfn, PageCount: n, FileOff: page})
 		page += int64(n) * PageSize
+		total += n
+		if full && total == rh.TotalNumberOfPages {
+			break
+		}
+	}
+	if full && total != rh.TotalNumberOfPages {
+		return nil, &FormatError{Off: at + 0x28, Field: "TotalNumberOfPages", Val: rh.TotalNumberOfPages,
+			Msg: fmt.Sprintf("the %d ranges add up to %d pages", len(runs), total)}
 	}
 	rh.Ranges = len(runs)
 	m := newRunMem(runs, 0)

@@ -196,8 +196,10 @@ func (b *Builder) image() (*dumpImage, error) {
 		copy(s[0x38:], bitmapOf(runs, nbytes))
 
 	case dumpfile.TypeRDMPKernel, dumpfile.TypeRDMPActive, dumpfile.TypeRDMPFull:
-		if len(runs) > 0 && runs[0].start == 0 {
-			return nil, fmt.Errorf("dumptest: PFN 0 cannot be stored in an RDMP dump (a zero PFN ends its range list)")
+		// Types 8 and 9 end their range list at a zero PFN; type 10 counts
+		// its ranges and pages, so it can store PFN 0.
+		if len(runs) > 0 && runs[0].start == 0 && c.Type != dumpfile.TypeRDMPFull {
+			return nil, fmt.Errorf("dumptest: PFN 0 cannot be stored in a type %d RDMP dump (a zero PFN ends its range list)", c.Type)
 		}
 		// Ranges from 0x2030, then at least one zero entry, up to a page.
 		d.firstPage = alignUp(0x2030+uint64(len(runs)+1)*16, PageSize)
