@@ -1,6 +1,10 @@
 package poolscan
 
-import "github.com/poolblame/poolblame/dumpfile"
+import (
+	"encoding/binary"
+
+	"github.com/poolblame/poolblame/dumpfile"
+)
 
 // found is one block recognised on a page.
 type found struct {
@@ -54,6 +58,27 @@ func (r *pageReader) classic(page []byte) (blocks []found, broken bool) {
 	return r.out, false
 }
 
+// anyWanted reports whether some slot of the page is shaped like a
+// segment-heap header (PreviousSize and PoolIndex 0, BlockSize 2 or more,
+// PoolType set) and carries a wanted tag.
+func (r *pageReader) anyWanted(page []byte, want func(uint32) bool) bool {
+	u := r.lay.unit
+	for off := 0; off+8 <= len(page); off += u {
+		w := binary.LittleEndian.Uint64(page[off:])
+		if r.is64 {
+			if w&0xFFFF != 0 || w>>16&0xFF < 2 || w>>24&0xFF == 0 {
+				continue
+			}
+		} else if w&0xFFFF != 0 || w>>16&0x1FF < 2 || w>>25&0x7F == 0 {
+			continue
+		}
+		if want(uint32(w >> 32)) {
+			return true
+		}
+	}
+	return false
+}
+
 // candidate reports whether the bytes at off look like a segment-heap
 // POOL_HEADER by themselves: PreviousSize and PoolIndex unused (0), a
 // BlockSize that holds the header and more and stays in the page, a
@@ -91,7 +116,12 @@ func (r *pageReader) segment(page []byte, want func(uint32) bool) (blocks []foun
 	r.out = r.out[:0]
 	u := r.lay.unit
 	n := dumpfile.PageSize / u
-	any := false
+	// First look: one 8-byte load per slot, and the full reading only on
+	// pages where some header-shaped slot carries a wanted tag. Most pages
+	// (zero, data, code) stop here.
+	if !r.anyWanted(page, want) {
+		return nil, nil
+	}
 	for i := 0; i < n; i++ {
 		off := i * u
 		if off+r.lay.size > dumpfile.PageSize {
@@ -100,12 +130,6 @@ func (r *pageReader) segment(page []byte, want func(uint32) bool) (blocks []foun
 		}
 		h, ok := r.candidate(page, off)
 		r.valid[i], r.hdrs[i], r.link[i] = ok, h, false
-		if ok && want(h.tag) {
-			any = true
-		}
-	}
-	if !any {
-		return nil, nil
 	}
 	kinds := make([]Kind, n) // rare path: only pages with a wanted tag get here
 	for i := 0; i < n; i++ {
