@@ -27,8 +27,12 @@ type Options struct {
 	Catalog *pe.Catalog
 	// DriverCache, when set, keeps driver scans across runs.
 	DriverCache  *pe.Cache
-	NoDumpImages bool              // do not scan the driver images inside the dump
-	Progress     func(step string) // called before each long step; nil: silent
+	NoDumpImages bool // do not scan the driver images inside the dump
+	// ScanPool scans the pool itself, one pass over the dump's pages: the
+	// leading tags' tracker counts are checked against the blocks found
+	// (a check on the verdict), and the blocks are read (Result.Scan).
+	ScanPool bool
+	Progress func(step string) // called before each long step; nil: silent
 }
 
 func (o Options) leading() int {
@@ -147,6 +151,13 @@ func Analyze(ctx context.Context, src Source, o Options) (*Result, error) {
 			if o.Pooltag != nil {
 				rows[i].Description, rows[i].PooltagBinary, _ = o.Pooltag.Describe(rows[i].Tag)
 			}
+		}
+	}
+	if o.ScanPool {
+		if g.dump == nil {
+			r.Scan = &Scan{Err: "the source holds no memory to scan"}
+		} else if r.Scan, err = scanPool(ctx, g, r, o); err != nil {
+			return nil, err
 		}
 	}
 	r.Verdict, r.Checks = decide(r)

@@ -51,6 +51,7 @@ func runChecks(g *graded) []Check {
 		st, detail, raise := c.run(g)
 		out = append(out, Check{Name: c.name, Status: st, Detail: detail, Limit: c.limit, Raise: raise})
 	}
+	out = append(out, scanChecks(g)...) // only when the pool was scanned
 	if g.res.Pool != nil {
 		for _, c := range g.res.Pool.Checks {
 			out = append(out, poolCheck(c))

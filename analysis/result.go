@@ -23,6 +23,9 @@ type Result struct {
 	Paged    []TagUsage
 
 	Sources Sources
+	// Scan is the pass over the pool itself (Options.ScanPool); nil when
+	// it was not asked for.
+	Scan    *Scan
 	Checks  []Check
 	Verdict Verdict
 

@@ -1,7 +1,7 @@
 package poolscan
 
 import (
-	"encoding/binary"
+	"unsafe"
 
 	"github.com/poolblame/poolblame/dumpfile"
 )
@@ -62,14 +62,23 @@ func (r *pageReader) classic(page []byte) (blocks []found, broken bool) {
 // segment-heap header (PreviousSize and PoolIndex 0, BlockSize 2 or more,
 // PoolType set) and carries a wanted tag.
 func (r *pageReader) anyWanted(page []byte, want func(uint32) bool) bool {
-	u := r.lay.unit
-	for off := 0; off+8 <= len(page); off += u {
-		w := binary.LittleEndian.Uint64(page[off:])
-		if r.is64 {
+	// The page as little-endian words (every supported machine is
+	// little-endian): one load per slot, no bounds check per slot.
+	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(page))), len(page)/8)
+	if r.is64 {
+		for i := 0; i < len(words); i += 2 {
+			w := words[i]
 			if w&0xFFFF != 0 || w>>16&0xFF < 2 || w>>24&0xFF == 0 {
 				continue
 			}
-		} else if w&0xFFFF != 0 || w>>16&0x1FF < 2 || w>>25&0x7F == 0 {
+			if want(uint32(w >> 32)) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range words {
+		if w&0xFFFF != 0 || w>>16&0x1FF < 2 || w>>25&0x7F == 0 {
 			continue
 		}
 		if want(uint32(w >> 32)) {

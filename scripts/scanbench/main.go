@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
@@ -20,6 +21,7 @@ func main() {
 	gib := flag.Int("gib", 4, "with -make: GiB of stored pages")
 	build := flag.Uint("build", 19041, "with -make: Windows build (18362 and later: segment heap)")
 	every := flag.Int("every", 64, "with -make: one pool page per this many stored pages")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of the scan to `file`")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: scanbench [-make -gib N -build B -every K] DUMP")
@@ -38,11 +40,18 @@ func main() {
 		os.Exit(2)
 	}
 	defer f.Close()
+	if *prof != "" {
+		pf, err := os.Create(*prof)
+		if err == nil {
+			pprof.StartCPUProfile(pf)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	m, _ := poolscan.NewMatcher("Leak", "Othr")
 	r, err := poolscan.Scan(context.Background(), f, poolscan.Options{Tags: m})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scanbench:", err)
-		os.Exit(1)
+		return
 	}
 	c := r.Count(pool.MustTag("Leak"))
 	fmt.Printf("%s: %d pages scanned, %d pool pages, Leak in use %d\n", r.Mode, r.Pages.Scanned, r.Pages.PoolPages, c.InUse())
