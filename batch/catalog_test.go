@@ -48,3 +48,25 @@ func TestSharedDriverCatalog(t *testing.T) {
 		}
 	}
 }
+
+// The driver folders are indexed once per run: the dumps' reports and
+// the snapshot tags' drivers read the same index.
+func TestFoldersIndexedOnce(t *testing.T) {
+	r := &runner{opts: Options{DriverDirs: []string{"../testdata/drivers-2003"}}}
+	if _, err := r.driverCatalog(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	series := []*Series{{Trends: []*Trend{{Tag: "ISil"}, {Tag: "Xyzw"}}}}
+	if note := r.snapshotDrivers(context.Background(), series); note != "" {
+		t.Fatal(note)
+	}
+	if r.indexed != 1 {
+		t.Errorf("folders indexed %d times, want 1", r.indexed)
+	}
+	if d := series[0].Trends[0].Drivers; len(d) == 0 || d[0] != "isil.sys" {
+		t.Errorf("ISil drivers %q, want isil.sys first", d)
+	}
+	if d := series[0].Trends[1].Drivers; len(d) != 0 {
+		t.Errorf("Xyzw drivers %q, want none", d)
+	}
+}

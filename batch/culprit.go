@@ -5,39 +5,29 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/poolblame/poolblame/pe"
+	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/pool"
 )
 
 // snapshotDrivers names the drivers behind the snapshot series' tags: the
-// drivers in the folders holding evidence for a tag (strongest first),
-// then the driver the snapshot printed beside it (poolmon's mapped
-// driver, !poolused's pooltag.txt text), then pooltag.txt's entry. It
-// returns a note when the folders could not be indexed.
-func snapshotDrivers(ctx context.Context, series []*Series, dirs []string, cache *pe.Cache, db *pool.PooltagDB) string {
-	var tags []uint32
-	seen := map[uint32]bool{}
-	for _, se := range series {
-		for _, t := range se.Trends {
-			tg, err := pool.ParseTag(t.Tag)
-			if err == nil && !seen[uint32(tg)] {
-				seen[uint32(tg)] = true
-				tags = append(tags, uint32(tg))
-			}
-		}
-	}
-	if len(tags) == 0 {
+// drivers in the folders holding evidence for a tag, ranked as a report
+// ranks them (package analysis), then the driver the snapshot printed
+// beside it (poolmon's mapped driver, !poolused's pooltag.txt text), then
+// pooltag.txt's entry. The folders are the run's one index, shared with
+// the dumps. It returns a note when the folders could not be indexed.
+func (r *runner) snapshotDrivers(ctx context.Context, series []*Series) string {
+	if !hasTrends(series) {
 		return ""
 	}
-	var cat *pe.Catalog
+	var ev *analysis.Evidence
 	var note string
-	if len(dirs) > 0 {
-		var err error
-		if cat, err = pe.Index(ctx, dirs, pe.IndexOptions{Tags: tags, Cache: cache}); err != nil {
-			note = fmt.Sprintf("driver folders for the snapshot tags: %v", err)
-			cat = nil
-		}
+	switch cat, err := r.driverCatalog(ctx); {
+	case err != nil:
+		note = fmt.Sprintf("driver folders for the snapshot tags: %v", err)
+	case cat != nil:
+		ev = &analysis.Evidence{Folder: cat}
 	}
+	db := r.opts.Pooltag
 	for _, se := range series {
 		for _, t := range se.Trends {
 			tg, err := pool.ParseTag(t.Tag)
@@ -57,9 +47,9 @@ func snapshotDrivers(ctx context.Context, series []*Series, dirs []string, cache
 				}
 				names = append(names, n)
 			}
-			if cat != nil {
-				for _, c := range cat.Find(uint32(tg)) {
-					add(c.Driver.Name)
+			if ev != nil {
+				for _, c := range ev.Candidates(tg, nil) {
+					add(c.Name)
 				}
 			}
 			for _, s := range se.Snapshots {
@@ -76,4 +66,13 @@ func snapshotDrivers(ctx context.Context, series []*Series, dirs []string, cache
 		}
 	}
 	return note
+}
+
+func hasTrends(series []*Series) bool {
+	for _, se := range series {
+		if len(se.Trends) > 0 {
+			return true
+		}
+	}
+	return false
 }

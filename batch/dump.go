@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/report"
 )
 
@@ -44,72 +44,72 @@ func (r *runner) analyse(ctx context.Context, in *input) outcome {
 	}
 	defer cleanup()
 
-	// Trends need more tags than a report lists: build with more rows
-	// and cut the report to its own number after. Rows beyond the first
-	// few change nothing else in a report (the verdict weighs the top
-	// three); TestTrimmedReport holds that.
+	// Trends need more tags than a report lists: the analysis gathers
+	// keptTags per pool, the report shows its own number. The verdict is
+	// decided before any row is cut (package analysis).
 	top := r.opts.Top
 	if top <= 0 {
-		top = 10
+		top = analysis.DefaultLeading
 	}
 	cat, err := r.driverCatalog(ctx)
 	if err != nil {
-		return failed(ctx, rec, &machineError{fmt.Errorf("%s: %v", in.name(), err)})
+		return failed(ctx, rec, &machineError{fmt.Errorf("%s: %w", in.name(), err)})
 	}
-	rep, err := report.Build(ctx, f, report.Options{Top: max(top, keptTags), Pooltag: r.opts.Pooltag,
+	rep, err := report.Build(ctx, f, report.Options{Top: top, Gather: keptTags, Pooltag: r.opts.Pooltag,
 		DriverDirs: r.opts.DriverDirs, Catalog: cat, NoDumpImages: r.opts.NoDumpImages, Now: r.opts.Now})
 	if err != nil {
 		// Build fails only on what stops every report: the drivers folder.
-		return failed(ctx, rec, &machineError{fmt.Errorf("%s: %v", in.name(), err)})
+		return failed(ctx, rec, &machineError{fmt.Errorf("%s: %w", in.name(), err)})
 	}
-	tags := trendTags(rep)
-	rep.LeadingNonPaged = rep.LeadingNonPaged[:min(top, len(rep.LeadingNonPaged))]
-	rep.LeadingPaged = rep.LeadingPaged[:min(top, len(rep.LeadingPaged))]
-	fillFacts(rec, f, rep)
+	tags := trendTags(rep.Analysis)
+	fillFacts(rec, rep.Analysis, top)
 
 	rec.Reports = map[string]string{}
 	base := reportBase(in)
 	for _, fm := range r.formats {
 		name := base + formatExt[fm]
 		if err := writeReport(filepath.Join(r.opts.OutDir, name), rep, fm); err != nil {
-			return failed(ctx, rec, &machineError{fmt.Errorf("%s: writing its %s report: %v", in.name(), fm, err)})
+			return failed(ctx, rec, &machineError{fmt.Errorf("%s: writing its %s report: %w", in.name(), fm, err)})
 		}
 		rec.Reports[fm.String()] = name
 	}
 	return outcome{rec: rec, tags: tags, remember: rec.Key != "" && ctx.Err() == nil}
 }
 
-// fillFacts copies what the summary needs from the dump and its report.
-func fillFacts(rec *DumpRecord, f *dumpfile.File, rep *report.Report) {
-	d := rep.Dump
-	rec.Build, rec.Release, rec.Arch, rec.CPUs = d.Build, d.Release, d.Arch, d.CPUs
-	rec.DumpType, rec.PhysicalBytes = d.DumpType, d.PhysicalBytes
-	rec.BugCheck, rec.BugCheckName, rec.Capture = d.BugCheck, d.BugCheckName, d.Capture
-	rec.SystemTime, rec.UptimeSeconds = d.SystemTime.UTC(), d.UptimeSeconds
-	rec.BootID = f.BootID
-	if k, err := f.KDBG(); err == nil && k.KernBase() != 0 {
-		rec.kernBase = k.KernBase()
+// fillFacts copies what the summary needs from a dump's analysis: the
+// machine, the verdict, the pools and the top leading tags of each.
+func fillFacts(rec *DumpRecord, res *analysis.Result, top int) {
+	m := res.Machine
+	rec.Build, rec.Release, rec.Arch, rec.CPUs = m.Build, m.Release, m.Arch, m.CPUs
+	rec.DumpType, rec.PhysicalBytes = m.DumpType, m.PhysicalBytes
+	rec.BugCheck, rec.BugCheckName, rec.Capture = m.BugCheck, m.BugCheckName, m.Capture
+	rec.SystemTime, rec.UptimeSeconds = m.SystemTime.UTC(), m.Uptime.Seconds()
+	rec.BootID = m.BootID
+	if m.KernBase != 0 {
+		rec.kernBase = m.KernBase
 		rec.KernBase = fmt.Sprintf("%#x", rec.kernBase)
 	}
-	rec.Confidence = rep.Verdict.Confidence.String()
-	if len(rep.Verdict.Culprits) > 0 {
-		rec.Culprit = rep.Verdict.Culprits[0].Driver
+	rec.Confidence = res.Verdict.Confidence.String()
+	if len(res.Verdict.Culprits) > 0 {
+		rec.Culprit = res.Verdict.Culprits[0].Driver
 	}
-	if rep.Pool == nil {
-		rec.Status, rec.PoolError = StatusNoPool, rep.PoolError
+	if res.Pool == nil {
+		rec.Status, rec.PoolError = StatusNoPool, res.PoolErr.Error()
 		return
 	}
 	rec.Status = StatusOK
-	if rep.Pool.Partial {
-		rec.Status, rec.Missing = StatusPartial, rep.Pool.Missing
+	if res.Pool.Partial {
+		rec.Status, rec.Missing = StatusPartial, res.Pool.Missing
 	}
-	rec.NonPaged = &PoolUse{Used: rep.Pool.NonPaged.Used, Max: rep.Pool.NonPaged.Max, Percent: rep.Pool.NonPaged.Percent}
-	rec.Paged = &PoolUse{Used: rep.Pool.Paged.Used, Max: rep.Pool.Paged.Max, Percent: rep.Pool.Paged.Percent}
-	for _, rows := range [][]report.TagRow{rep.LeadingNonPaged, rep.LeadingPaged} {
-		for _, t := range rows {
-			l := Leading{Tag: strings.TrimRight(t.Tag, " "), Pool: t.Pool, Bytes: t.Bytes, Outstanding: t.Outstanding, RatePerDay: t.GrowthPerDay}
-			if len(t.Candidates) > 0 {
-				l.Driver = t.Candidates[0].Name
+	rec.NonPaged = &PoolUse{Used: res.Pool.NonPaged.Used, Max: res.Pool.NonPaged.Max, Percent: res.Pool.NonPaged.Percent}
+	rec.Paged = &PoolUse{Used: res.Pool.Paged.Used, Max: res.Pool.Paged.Max, Percent: res.Pool.Paged.Percent}
+	for _, tags := range [][]analysis.TagUsage{res.NonPaged, res.Paged} {
+		for i := range tags[:min(top, len(tags))] {
+			t := &tags[i]
+			l := Leading{Tag: strings.TrimRight(t.Tag.String(), " "), Pool: t.Pool.String(), Bytes: t.Bytes,
+				Outstanding: t.Outstanding, RatePerDay: t.GrowthPerDay}
+			if own := t.Owner(); own != nil {
+				l.Driver = own.Name
 			}
 			rec.Leading = append(rec.Leading, l)
 		}
@@ -128,12 +128,12 @@ func restoreFacts(rec *DumpRecord) {
 	}
 }
 
-// trendTags are the tags of a report's leading rows, for trends.
-func trendTags(rep *report.Report) []TagBytes {
+// trendTags are the leading tags the analysis gathered, for trends.
+func trendTags(res *analysis.Result) []TagBytes {
 	var out []TagBytes
-	for _, rows := range [][]report.TagRow{rep.LeadingNonPaged, rep.LeadingPaged} {
-		for _, t := range rows {
-			out = append(out, TagBytes{Tag: strings.TrimRight(t.Tag, " "), Pool: t.Pool, Bytes: t.Bytes, Outstanding: t.Outstanding})
+	for _, tags := range [][]analysis.TagUsage{res.NonPaged, res.Paged} {
+		for _, t := range tags {
+			out = append(out, TagBytes{Tag: strings.TrimRight(t.Tag.String(), " "), Pool: t.Pool.String(), Bytes: t.Bytes, Outstanding: t.Outstanding})
 		}
 	}
 	return out

@@ -32,15 +32,18 @@ type runner struct {
 	catOnce sync.Once
 	catalog *pe.Catalog
 	catErr  error
+	indexed int // times the folders were indexed: once per run
 }
 
-// driverCatalog indexes opts.DriverDirs once, keeping every tag's
-// evidence (the tags each dump needs are not known in advance).
+// driverCatalog indexes opts.DriverDirs once per run, keeping every tag's
+// evidence (the tags each dump and snapshot needs are not known in
+// advance); dumps and snapshots share it.
 func (r *runner) driverCatalog(ctx context.Context) (*pe.Catalog, error) {
 	if len(r.opts.DriverDirs) == 0 {
 		return nil, nil
 	}
 	r.catOnce.Do(func() {
+		r.indexed++
 		r.catalog, r.catErr = pe.Index(ctx, r.opts.DriverDirs, pe.IndexOptions{Cache: r.opts.DriverCache})
 	})
 	return r.catalog, r.catErr
@@ -127,7 +130,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	sum.Counts.SnapshotsFailed += len(perfFailed)
 	sum.Counts.CounterLogs = len(sum.CounterLogs)
 	sum.Snapshots = buildSeries(ts, opts.Trend)
-	if note := snapshotDrivers(ctx, sum.Snapshots, opts.DriverDirs, opts.DriverCache, opts.Pooltag); note != "" {
+	if note := r.snapshotDrivers(ctx, sum.Snapshots); note != "" {
 		sum.Notes = append(sum.Notes, note)
 	}
 	sum.Refusals = readRefusals(opts.HTTPErr, logs)

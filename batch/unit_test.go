@@ -383,8 +383,8 @@ func TestParseOptions(t *testing.T) {
 	}
 }
 
-// TestTrimmedReport: a report built with more leading rows and cut to
-// its own number says exactly what the report built with that number
+// TestTrimmedReport: a report whose analysis gathered more leading tags
+// (for trends) says exactly what the report built with its own number
 // says, which is what lets a batch keep more tags for trends without a
 // second pass over the tracker tables.
 func TestTrimmedReport(t *testing.T) {
@@ -396,6 +396,7 @@ func TestTrimmedReport(t *testing.T) {
 		{"../testdata/win2003-x86-isil.dmp", []string{"../testdata/drivers-2003"}, 10},
 		{"../testdata/win11-x64-ctfl.dmp", []string{"../testdata/drivers-win11"}, 5},
 		{"../testdata/win11-x64-ctfl.dmp", nil, 3},
+		{"../testdata/win11-x64-ctfl.dmp", nil, 1},
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.dump), func(t *testing.T) {
@@ -409,16 +410,14 @@ func TestTrimmedReport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o.Top = keptTags
+			o.Gather = keptTags
 			more, err := report.Build(context.Background(), f, o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(more.LeadingNonPaged) <= tt.top {
-				t.Fatalf("only %d nonpaged rows: the sample cannot tell", len(more.LeadingNonPaged))
+			if n := len(more.Analysis.NonPaged); n <= tt.top || len(more.LeadingNonPaged) > tt.top {
+				t.Fatalf("%d nonpaged tags gathered, %d shown: the sample cannot tell", n, len(more.LeadingNonPaged))
 			}
-			more.LeadingNonPaged = more.LeadingNonPaged[:min(tt.top, len(more.LeadingNonPaged))]
-			more.LeadingPaged = more.LeadingPaged[:min(tt.top, len(more.LeadingPaged))]
 			var a, b bytes.Buffer
 			if err := report.Render(&a, plain, report.JSON, report.RenderOptions{}); err != nil {
 				t.Fatal(err)

@@ -14,7 +14,11 @@ import (
 // Options controls Build: what the analysis reads (passed on to package
 // analysis) and what the report shows of it.
 type Options struct {
-	Top          int               // leading tags shown per pool; 0: 10
+	Top int // leading tags shown per pool; 0: 10
+	// Gather is how many leading tags per pool the analysis gathers with
+	// their drivers when more than Top are wanted (a batch keeps more for
+	// trends, in Report.Analysis); 0: Top.
+	Gather       int
 	ThirdParty   bool              // hide tags whose only candidates are Microsoft's; never changes the verdict
 	Pooltag      *pool.PooltagDB   // descriptions and weak evidence; nil: none
 	DriverDirs   []string          // folders of driver files to index
@@ -43,7 +47,7 @@ type Display struct {
 // report with Pool == nil and PoolError set.
 func Build(ctx context.Context, f *dumpfile.File, o Options) (*Report, error) {
 	res, err := analysis.Analyze(ctx, analysis.FromDump(f), analysis.Options{
-		Leading: o.Top, Pooltag: o.Pooltag, DriverDirs: o.DriverDirs, Catalog: o.Catalog, DriverCache: o.DriverCache,
+		Leading: max(o.Top, o.Gather), Pooltag: o.Pooltag, DriverDirs: o.DriverDirs, Catalog: o.Catalog, DriverCache: o.DriverCache,
 		NoDumpImages: o.NoDumpImages, Progress: o.Progress,
 	})
 	if err != nil {
