@@ -1,28 +1,39 @@
 #!/usr/bin/env bash
-# bench-index.sh: how much does `poolblame tag` cost over just reading the
-# drivers? Builds a folder of synthetic drivers (pe/internal/mkdrivers)
-# plus copies of real ones, then measures, in the same run and with a warm
-# page cache, `cat` of every file and `poolblame tag` over the folder, with
-# /usr/bin/time -v (wall time, peak RSS).
+# bench-index.sh: how much does `poolblame tag` cost over grep? Builds a
+# folder of synthetic drivers (pe/internal/mkdrivers) plus copies of real
+# ones, then measures, in the same run and with a warm page cache, the
+# median wall time of 3 runs of:
+#   grep -rl TAG          the baseline: which files hold the bytes
+#   poolblame tag TAG     --no-cache, with an empty cache (first run), and
+#                         with the cache the first run left (later runs)
+# for a tag the folder holds (PMEM, in the winpmem copies) and one it does
+# not (Zzzz), and prints each as a ratio to grep. cat of every file and
+# the peak RSS of the cached run are printed beside.
 #
 # Usage: scripts/bench-index.sh [SYNTHETIC [COPIES]]
-#   SYNTHETIC  synthetic drivers to generate (default 400)
-#   COPIES     copies of each real driver (default 40)
+#   SYNTHETIC  synthetic drivers to generate (default 680)
+#   COPIES     copies of each real driver (default 40; with the 4 real
+#              drivers and the 4 of saferwall/pe's test folder, 1,000 files)
 # REAL_DRIVERS names the folder of real drivers (default
-# /work/shared/realdata/drivers); the .sys files shipped in the saferwall/pe
-# module's test folder are added when the module cache has them.
+# ../shared/realdata/drivers). BASE_REV, when set, also measures
+# `tag --no-cache` of that git revision (the figures before a change).
 set -euo pipefail
 
-synthetic=${1:-400}
+synthetic=${1:-680}
 copies=${2:-40}
-real=${REAL_DRIVERS:-/work/shared/realdata/drivers}
 
 cd "$(dirname "$0")/.."
+real=${REAL_DRIVERS:-../shared/realdata/drivers}
 [ -x /usr/bin/time ] || { echo "bench-index.sh: /usr/bin/time (GNU time) is needed" >&2; exit 2; }
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 
 go build -o "$work/poolblame" ./cmd/poolblame
+if [ -n "${BASE_REV:-}" ]; then
+	mkdir -p "$work/base"
+	git archive "$BASE_REV" | tar -x -C "$work/base"
+	(cd "$work/base" && go build -o "$work/poolblame-base" ./cmd/poolblame)
+fi
 mkdir -p "$work/drivers"
 go run ./pe/internal/mkdrivers -o "$work/drivers" -n "$synthetic"
 
@@ -42,28 +53,56 @@ files=$(find "$work/drivers" -type f | wc -l)
 bytes=$(find "$work/drivers" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
 echo "folder: $files files, $((bytes / 1024 / 1024)) MiB ($synthetic synthetic, $copies copies of ${#sources[@]} real drivers)"
 
-# Warm the page cache so that both commands read from memory.
+# Warm the page cache so that every command reads from memory.
 find "$work/drivers" -type f -exec cat {} + > /dev/null
 
-measure() { # name, command...
-	local name=$1
+once() { # file for time's output, command...: wall seconds and peak RSS
+	local out=$1
 	shift
-	/usr/bin/time -v "$@" > /dev/null 2> "$work/$name.time" || {
+	/usr/bin/time -v "$@" > /dev/null 2> "$out" || {
 		local st=$?
-		# poolblame tag exits 1 when a tag is not found: not a failure here.
-		[ "$name" = poolblame ] && [ $st -eq 1 ] || { cat "$work/$name.time" >&2; exit 2; }
+		# grep and poolblame tag exit 1 when the tag is not found.
+		[ $st -eq 1 ] || { cat "$out" >&2; exit 2; }
 	}
-	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/$name.time")
-	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/$name.time")
-	# h:mm:ss or m:ss.ss to seconds
-	secs=$(echo "$wall" | awk -F: '{s=0; for (i=1; i<=NF; i++) s=s*60+$i; print s}')
-	printf '%-10s wall %8.2f s   peak RSS %8d KiB\n' "$name" "$secs" "$rss"
-	eval "${name}_secs=$secs ${name}_rss=$rss"
+	awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2, p, ":"); s=0; for (i=1; i<=n; i++) s=s*60+p[i]; w=s}
+		/Maximum resident set size/ {r=$2} END {print w, r}' "$out"
 }
 
-measure cat find "$work/drivers" -type f -exec cat {} +
-measure poolblame "$work/poolblame" tag PMEM Zzzz --drivers "$work/drivers"
-awk -v a="$poolblame_secs" -v b="$cat_secs" -v c="$poolblame_rss" -v d="$cat_rss" 'BEGIN {
-	if (b < 0.01) b = 0.01
-	printf "ratio      wall %.1fx   peak RSS %.1fx  (poolblame tag / cat)\n", a / b, c / d
-}'
+measure() { # name, setup command (run before each try), command...
+	local name=$1 setup=$2
+	shift 2
+	local results=()
+	for _ in 1 2 3; do
+		eval "$setup"
+		results+=("$(once "$work/time.out" "$@")")
+	done
+	# median of the three by wall time
+	local med
+	med=$(printf '%s\n' "${results[@]}" | sort -n | sed -n 2p)
+	printf '%-34s wall %7.3f s   peak RSS %7d KiB\n' "$name" "${med% *}" "${med#* }"
+	eval "secs_$3=${med% *}" 2>/dev/null || true
+	last=${med% *}
+}
+
+export XDG_CACHE_HOME="$work/cache"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b < 0.001) b = 0.001; printf "%.2fx", a / b }'; }
+
+measure "cat" : find "$work/drivers" -type f -exec cat {} +
+for tag in PMEM Zzzz; do
+	echo
+	echo "tag $tag:"
+	measure "grep -rl $tag" : grep -rl "$tag" "$work/drivers"
+	g=$last
+	if [ -n "${BASE_REV:-}" ]; then
+		measure "tag $tag ($BASE_REV)" : "$work/poolblame-base" tag "$tag" --drivers "$work/drivers"
+		echo "  ratio to grep: $(ratio "$last" "$g")"
+	fi
+	measure "tag $tag --no-cache" : "$work/poolblame" tag "$tag" --drivers "$work/drivers" --no-cache
+	echo "  ratio to grep: $(ratio "$last" "$g")"
+	measure "tag $tag, empty cache" 'rm -rf "$XDG_CACHE_HOME"' "$work/poolblame" tag "$tag" --drivers "$work/drivers"
+	echo "  ratio to grep: $(ratio "$last" "$g")"
+	rm -rf "$XDG_CACHE_HOME"
+	"$work/poolblame" tag "$tag" --drivers "$work/drivers" > /dev/null || true
+	measure "tag $tag, cache of a first run" : "$work/poolblame" tag "$tag" --drivers "$work/drivers"
+	echo "  ratio to grep: $(ratio "$last" "$g")"
+done
