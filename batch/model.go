@@ -3,6 +3,7 @@ package batch
 import (
 	"time"
 
+	"github.com/poolblame/poolblame/batch/trend"
 	"github.com/poolblame/poolblame/pool/snapshot"
 )
 
@@ -192,47 +193,12 @@ type SnapshotInfo struct {
 	snap *snapshot.Snapshot
 }
 
-// Trend is one tag's course over a group of dumps or a snapshot series.
-type Trend struct {
-	Tag    string
-	Pool   string
-	Points []Point
-
-	// MedianRate is the median of bytes per day of uptime over the dumps
-	// (0 for snapshots, whose uptime is unknown).
-	MedianRate float64
-	// TopShare is the share of dumps (snapshot intervals) in which the
-	// tag ranks among the TopK of its pool by rate (by growth).
-	TopShare float64
-	// Fit of bytes against uptime across boots: slope in bytes per day,
-	// intercept in bytes; FitPoints 0 when no fit could be made.
-	Slope, Intercept, R2 float64
-	FitPoints            int
-	// WithinBoot are the growth rates between consecutive dumps of one
-	// boot (snapshot intervals), bytes per day (per step).
-	WithinBoot []float64
-
-	Growth   float64 // bytes per day (per step)
-	Evidence string  // what Growth rests on
-	Flagged  bool
-	Rank     int // 1-based among flagged; 0 when not flagged
-	Reason   string
-	Drivers  []string // candidate drivers, the most named first
-}
-
-// measured reports whether Growth rests on more than one moment.
-func (t *Trend) measured() bool { return len(t.WithinBoot) > 0 || t.FitPoints > 0 }
+// Trend is one tag's course over a group of dumps or a snapshot series
+// (package trend).
+type Trend = trend.Trend
 
 // Point is a tag's use in one dump or snapshot.
-type Point struct {
-	Time          time.Time
-	UptimeSeconds float64
-	Boot          int
-	Present       bool // false: the tag is not among the kept ones here
-	Bytes         uint64
-	Outstanding   int64
-	RatePerDay    float64 // bytes / days of uptime; 0 when unknown
-}
+type Point = trend.Point
 
 // RefusalLog is an HTTP.SYS error log's connection refusals per hour.
 type RefusalLog struct {

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"fmt"
+	"github.com/poolblame/poolblame/batch/trend"
 	"strings"
 	"time"
 
@@ -66,24 +67,7 @@ func ParseFormats(s string) ([]report.Format, error) {
 
 // TrendOptions are the thresholds of the trend analysis (see the package
 // documentation).
-type TrendOptions struct {
-	TopK        int     // rank a tag must reach in its pool; 0: 5
-	Consistency float64 // share of dumps or intervals; 0: 0.75
-	FloorPerDay float64 // bytes per day; 0: 1 MiB
-}
-
-func (o TrendOptions) withDefaults() TrendOptions {
-	if o.TopK <= 0 {
-		o.TopK = 5
-	}
-	if o.Consistency <= 0 || o.Consistency > 1 {
-		o.Consistency = 0.75
-	}
-	if o.FloorPerDay <= 0 {
-		o.FloorPerDay = 1 << 20
-	}
-	return o
-}
+type TrendOptions = trend.Options
 
 // Options controls Run.
 type Options struct {

@@ -3,6 +3,7 @@ package batch
 import (
 	"archive/zip"
 	"fmt"
+	"github.com/poolblame/poolblame/batch/trend"
 	"io"
 	"os"
 	"path/filepath"
@@ -166,7 +167,7 @@ const minSnapshotGap = time.Minute
 
 // buildSeries groups snapshots into series and computes their trends.
 func buildSeries(snaps []*timedSnapshot, o TrendOptions) []*Series {
-	o = o.withDefaults()
+	o = o.WithDefaults()
 	byKey := map[string][]*timedSnapshot{}
 	var keys []string
 	for _, s := range snaps {
@@ -391,7 +392,7 @@ func snapshotTrends(se *Series, o TrendOptions) {
 		judgeSnapshotTrend(t, se, intervals, o)
 		se.Trends = append(se.Trends, t)
 	}
-	se.Trends = rankTrends(se.Trends)
+	se.Trends = trend.Rank(se.Trends)
 }
 
 func inTop(rates map[seriesCand]float64, c seriesCand, paged bool, k int) bool {

@@ -218,7 +218,7 @@ func writeTrendTable(b *bytes.Buffer, ts []*Trend, unit func(float64) string) {
 		if t.MedianRate > 0 {
 			rate = units.PerDay(t.MedianRate)
 		}
-		if t.measured() {
+		if t.Measured() {
 			growth = unit(t.Growth)
 		}
 		fmt.Fprintf(b, "<tr%s><td>%s</td><td><code>%s</code></td><td>%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%.0f%%</td><td>%s</td><td class=\"w\">%s</td></tr>\n",

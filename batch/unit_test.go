@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,32 +47,6 @@ func TestSameBoot(t *testing.T) {
 	for _, tt := range tests {
 		if got := sameBoot(tt.a, tt.b); got != tt.want {
 			t.Errorf("%s: sameBoot = %v, want %v", tt.name, got, tt.want)
-		}
-	}
-}
-
-func TestFitLine(t *testing.T) {
-	tests := []struct {
-		xs, ys          []float64
-		slope, icpt, r2 float64
-	}{
-		{[]float64{1, 2, 3, 4}, []float64{10, 20, 30, 40}, 10, 0, 1},
-		{[]float64{1, 2, 3}, []float64{5, 5, 5}, 0, 5, 0},
-		{[]float64{1, 2, 3, 4}, []float64{3, 5, 4, 6}, 0.8, 2.5, 0.64},
-		{[]float64{2, 2, 2}, []float64{1, 2, 3}, 0, 2, 0}, // no spread: no slope
-	}
-	for _, tt := range tests {
-		s, i, r := fitLine(tt.xs, tt.ys)
-		if math.Abs(s-tt.slope) > 1e-9 || math.Abs(i-tt.icpt) > 1e-9 || math.Abs(r-tt.r2) > 1e-9 {
-			t.Errorf("fitLine(%v, %v) = %v, %v, %v; want %v, %v, %v", tt.xs, tt.ys, s, i, r, tt.slope, tt.icpt, tt.r2)
-		}
-	}
-	for _, tt := range []struct {
-		xs   []float64
-		want bool
-	}{{[]float64{1, 2, 3}, true}, {[]float64{1, 2}, false}, {[]float64{4, 4.5, 5}, false}, {[]float64{3, 3.5, 5}, true}} {
-		if got := fitUsable(tt.xs); got != tt.want {
-			t.Errorf("fitUsable(%v) = %v", tt.xs, got)
 		}
 	}
 }
