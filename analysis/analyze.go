@@ -8,6 +8,7 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // DefaultLeading is how many tags per pool Analyze gathers when
@@ -20,8 +21,8 @@ type Options struct {
 	// 0: DefaultLeading. It is never fewer than the verdict weighs
 	// (verdictDepth), so it cannot change the verdict.
 	Leading    int
-	Pooltag    *pool.PooltagDB // descriptions and weak evidence; nil: none
-	DriverDirs []string        // folders of driver files to index
+	Pooltag    *pooltag.DB // descriptions and weak evidence; nil: none
+	DriverDirs []string    // folders of driver files to index
 	// Catalog, when set, is an index of DriverDirs already built (a batch
 	// shares one across dumps); Analyze reads it and never changes it.
 	Catalog *pe.Catalog
@@ -137,9 +138,9 @@ func Analyze(ctx context.Context, src Source, o Options) (*Result, error) {
 	r.NonPaged = leading(g.pool, NonPaged, o.leading(), uptime)
 	r.Paged = leading(g.pool, Paged, o.leading(), uptime)
 
-	var tags []uint32
+	var tags []pooltag.Tag
 	for _, t := range append(append([]TagUsage{}, r.NonPaged...), r.Paged...) {
-		tags = append(tags, uint32(t.Tag))
+		tags = append(tags, t.Tag)
 	}
 	ev, err := gatherEvidence(ctx, g, o, tags, r)
 	if err != nil {
@@ -166,7 +167,7 @@ func Analyze(ctx context.Context, src Source, o Options) (*Result, error) {
 
 // gatherEvidence indexes the driver folders (unless a catalog is given)
 // and scans the dump's images, recording both in r.Sources.
-func gatherEvidence(ctx context.Context, g *gathered, o Options, tags []uint32, r *Result) (*Evidence, error) {
+func gatherEvidence(ctx context.Context, g *gathered, o Options, tags []pooltag.Tag, r *Result) (*Evidence, error) {
 	ev := &Evidence{Modules: g.mods}
 	if cat := o.Catalog; cat != nil || len(o.DriverDirs) > 0 {
 		if cat == nil {

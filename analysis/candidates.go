@@ -8,7 +8,7 @@ import (
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pe"
-	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // DumpImages is what scanning the driver images loaded in a dump gave.
@@ -92,11 +92,11 @@ func (e *Evidence) module(name string) *dumpfile.Module {
 // listed once, from the folder (which has its signature), marked loaded,
 // with the stronger of the two evidences. pooltag.txt entries naming a
 // binary come last among equals; db may be nil.
-func (e *Evidence) Candidates(tg pool.Tag, db *pool.PooltagDB) []Candidate {
+func (e *Evidence) Candidates(tg pooltag.Tag, db *pooltag.DB) []Candidate {
 	out := []Candidate{}
 	seen := map[string]int{}
 	if e.Folder != nil {
-		for _, c := range e.Folder.Find(uint32(tg)) {
+		for _, c := range e.Folder.Find(tg) {
 			cand := fromDriver(c.Driver, c.Evidence, FromFolder)
 			if m := e.module(c.Driver.Name); m != nil {
 				cand.Loaded = true
@@ -107,7 +107,7 @@ func (e *Evidence) Candidates(tg pool.Tag, db *pool.PooltagDB) []Candidate {
 		}
 	}
 	for _, d := range e.Dump {
-		ev := d.Evidence(uint32(tg))
+		ev := d.Evidence(tg)
 		if ev.Count() == 0 {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Result is everything the analysis found in one source.
@@ -146,7 +147,7 @@ type HTTPSys struct {
 
 // TagUsage is one leading tag and the drivers that use it.
 type TagUsage struct {
-	Tag          pool.Tag
+	Tag          pooltag.Tag
 	Pool         PoolType
 	Outstanding  int64
 	Allocs       uint64
@@ -321,6 +322,6 @@ type Finding struct {
 type Culprit struct {
 	Driver string
 	Owner  Owner
-	Tags   []pool.Tag
+	Tags   []pooltag.Tag
 	Bytes  uint64
 }

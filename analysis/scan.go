@@ -7,6 +7,7 @@ import (
 
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/poolscan"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Scan is what one pass over the pool itself found for the leading tags:
@@ -27,7 +28,7 @@ type Scan struct {
 }
 
 // Check returns the cross-check of tag t, if there is one.
-func (s *Scan) Check(t pool.Tag) (poolscan.Check, bool) {
+func (s *Scan) Check(t pooltag.Tag) (poolscan.Check, bool) {
 	for _, k := range s.Checks {
 		if k.Tag == t.Unprotected() {
 			return k, true
@@ -68,7 +69,7 @@ func scanPool(ctx context.Context, g *gathered, r *Result, o Options) (*Scan, er
 		return s, nil
 	}
 	s.Mode, s.Pages, s.Big, s.Notes = res.Mode, res.Pages, res.Big, res.Notes
-	seen := map[pool.Tag]bool{}
+	seen := map[pooltag.Tag]bool{}
 	var us []pool.Usage
 	for _, t := range rows {
 		if seen[t.Tag] {
@@ -81,7 +82,7 @@ func scanPool(ctx context.Context, g *gathered, r *Result, o Options) (*Scan, er
 	}
 	s.Checks = poolscan.CrossCheck(res, us, g.pool.Limits.NonPagedUsed+g.pool.Limits.PagedUsed)
 	o.progress("reading the leading tags' blocks")
-	read := map[pool.Tag]bool{}
+	read := map[pooltag.Tag]bool{}
 	for _, list := range [][]TagUsage{r.NonPaged, r.Paged} {
 		for i := 0; i < len(list) && i < contentTags; i++ {
 			t := list[i].Tag
@@ -135,7 +136,7 @@ func scanChecks(g *graded) []Check {
 	return []Check{contra, confirm}
 }
 
-func gradedTag(g *graded) pool.Tag {
+func gradedTag(g *graded) pooltag.Tag {
 	if g.tag == nil {
 		return 0
 	}

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/poolblame/poolblame/dumpfile"
-	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/poolscan"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Each agreement of the scan gives the two checks their statuses, and
@@ -23,7 +23,7 @@ func TestScanChecks(t *testing.T) {
 		{poolscan.Suspect, Failed, Failed, Low},
 	} {
 		tag := usage("ATag", 30, callSite("a.sys", OwnerThirdParty))
-		r := &Result{Scan: &Scan{Checks: []poolscan.Check{{Tag: pool.MustTag("ATag"), Tracker: 100, Found: 3, Agreement: tc.a, Text: "x"}}}}
+		r := &Result{Scan: &Scan{Checks: []poolscan.Check{{Tag: pooltag.MustTag("ATag"), Tracker: 100, Found: 3, Agreement: tc.a, Text: "x"}}}}
 		g := &graded{res: r, tag: &tag, cand: &tag.Candidates[0]}
 		ks := scanChecks(g)
 		if len(ks) != 2 || ks[0].Status != tc.contra || ks[1].Status != tc.confrm {
@@ -53,7 +53,7 @@ func TestScanSample(t *testing.T) {
 	if r.Scan == nil || r.Scan.Err != "" || len(r.Scan.Checks) == 0 {
 		t.Fatalf("scan %+v", r.Scan)
 	}
-	k, ok := r.Scan.Check(pool.MustTag("ISil"))
+	k, ok := r.Scan.Check(pooltag.MustTag("ISil"))
 	if !ok || k.Agreement != poolscan.Unconfirmed || !strings.Contains(k.Text, "no pool page") {
 		t.Errorf("ISil check %+v", k)
 	}

@@ -8,13 +8,14 @@ import (
 
 	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // The verdict's cases, each a Result built by hand: pools at a stated use,
 // leading tags at stated shares, candidates with stated evidence.
 
-func tagOf(s string) pool.Tag {
-	t, err := pool.ParseTag(s)
+func tagOf(s string) pooltag.Tag {
+	t, err := pooltag.ParseTag(s)
 	if err != nil {
 		panic(err)
 	}

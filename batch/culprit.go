@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/poolblame/poolblame/analysis"
-	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // snapshotDrivers names the drivers behind the snapshot series' tags: the
@@ -30,7 +30,7 @@ func (r *runner) snapshotDrivers(ctx context.Context, series []*Series) string {
 	db := r.opts.Pooltag
 	for _, se := range series {
 		for _, t := range se.Trends {
-			tg, err := pool.ParseTag(t.Tag)
+			tg, err := pooltag.ParseTag(t.Tag)
 			if err != nil {
 				continue
 			}

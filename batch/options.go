@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/poolblame/poolblame/pe"
-	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 	"github.com/poolblame/poolblame/report"
 )
 
@@ -85,7 +85,7 @@ type Options struct {
 	Formats      []report.Format // per-dump reports; nil: DefaultFormats
 	DriverDirs   []string        // folders of driver files (report.Options.DriverDirs)
 	DriverCache  *pe.Cache       // keeps driver scans across runs; nil: none
-	Pooltag      *pool.PooltagDB // descriptions and weak evidence; nil: none
+	Pooltag      *pooltag.DB     // descriptions and weak evidence; nil: none
 	Top          int             // leading tags per report; 0: 10
 	NoDumpImages bool            // do not scan driver images inside dumps
 	GroupBy      GroupBy

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/poolblame/poolblame/internal/realdata"
-	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/snapshot"
+	"github.com/poolblame/poolblame/pooltag"
 	"github.com/poolblame/poolblame/units"
 )
 
@@ -98,7 +98,7 @@ func TestSnapshotSeries(t *testing.T) {
 		if err != nil {
 			t.Fatalf("screen %d: %v", i, err)
 		}
-		u, ok := snaps[0].Usage(pool.MustTag("ISil"))
+		u, ok := snaps[0].Usage(pooltag.MustTag("ISil"))
 		if !ok {
 			t.Fatalf("screen %d: no ISil", i)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/snapshot"
+	"github.com/poolblame/poolblame/pooltag"
 	"github.com/poolblame/poolblame/units"
 )
 
@@ -226,7 +227,7 @@ func buildSeries(snaps []*timedSnapshot, o TrendOptions) []*Series {
 
 // snapshotUse returns a tag's use in one pool of a snapshot; ok is false
 // when the snapshot does not list that pool's row for the tag.
-func snapshotUse(s *snapshot.Snapshot, tag pool.Tag, paged bool) (bytes uint64, out int64, ok bool) {
+func snapshotUse(s *snapshot.Snapshot, tag pooltag.Tag, paged bool) (bytes uint64, out int64, ok bool) {
 	u, found := s.Usage(tag)
 	if !found {
 		return 0, 0, false
@@ -245,7 +246,7 @@ func snapshotUse(s *snapshot.Snapshot, tag pool.Tag, paged bool) (bytes uint64, 
 
 // seriesCand is a tag in one pool of a snapshot series.
 type seriesCand struct {
-	tag   pool.Tag
+	tag   pooltag.Tag
 	paged bool
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/poolblame/poolblame/pe/petest"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // benchFolder fills dir with n synthetic drivers and copies of the real
@@ -72,7 +73,7 @@ func BenchmarkIndexTags(b *testing.B) {
 	dir := b.TempDir()
 	total := benchFolder(b, dir, 400, 40)
 	b.SetBytes(total)
-	tags := []uint32{tagValue("PMEM")}
+	tags := []pooltag.Tag{tagValue("PMEM")}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		cat, err := Index(context.Background(), []string{dir}, IndexOptions{Tags: tags})

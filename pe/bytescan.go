@@ -1,6 +1,10 @@
 package pe
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/poolblame/poolblame/pooltag"
+)
 
 // scanBytes counts every four-byte window of data that is a kept tag, the
 // way findstr /l finds a tag anywhere in a file. The protected bit of the
@@ -17,7 +21,7 @@ func (b *evidenceBuilder) scanBytes(data []byte) {
 			if !first[data[i]] {
 				continue
 			}
-			v := maskTag(binary.LittleEndian.Uint32(data[i:]))
+			v := pooltag.Tag(binary.LittleEndian.Uint32(data[i:])).Unprotected()
 			if b.want[v] {
 				b.bytes[v]++
 			}
@@ -42,7 +46,7 @@ func (b *evidenceBuilder) scanBytes(data []byte) {
 			i += bad + 1
 			continue
 		}
-		b.bytes[maskTag(binary.LittleEndian.Uint32(data[i:]))]++
+		b.bytes[pooltag.Tag(binary.LittleEndian.Uint32(data[i:])).Unprotected()]++
 		i++
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // cacheFormat changes whenever what a scan finds in the same bytes
@@ -60,7 +62,7 @@ type cacheRecord struct {
 
 // cachedUse mirrors codeUse with exported fields for gob.
 type cachedUse struct {
-	Tag                            uint32
+	Tag                            pooltag.Tag
 	CallSites, Wrapped, Immediates int32
 	Routines                       uint32
 	Protected                      bool
@@ -113,7 +115,7 @@ func (c *Cache) store(sum *[32]byte, d *Driver, code []codeUse) {
 
 // driver rebuilds the driver of a record for the file at path, whose bytes
 // are data, keeping the evidence for want (every tag-like value when nil).
-func (rec *cacheRecord) driver(path string, data []byte, want map[uint32]bool) *Driver {
+func (rec *cacheRecord) driver(path string, data []byte, want map[pooltag.Tag]bool) *Driver {
 	d := rec.Driver
 	d.Path, d.Name, d.Size = path, filepath.Base(path), int64(len(data))
 	d.timestamp = rec.Timestamp
@@ -174,7 +176,7 @@ func (f *sharedScan) copyFor(path string) *Driver {
 
 // scanIndexed scans one file's bytes for Index: through the scan of an
 // identical file of the same run, else through the cache.
-func scanIndexed(path string, data []byte, want map[uint32]bool, cache *Cache, shared *sharedScans) (*Driver, error) {
+func scanIndexed(path string, data []byte, want map[pooltag.Tag]bool, cache *Cache, shared *sharedScans) (*Driver, error) {
 	sum := sha256.Sum256(data)
 	f, first := shared.claim(sum)
 	if !first {
@@ -197,11 +199,11 @@ func scanIndexed(path string, data []byte, want map[uint32]bool, cache *Cache, s
 	return f.d, f.err
 }
 
-func scanCached(path string, data []byte, sum *[32]byte, want map[uint32]bool, cache *Cache) (*Driver, error) {
+func scanCached(path string, data []byte, sum *[32]byte, want map[pooltag.Tag]bool, cache *Cache) (*Driver, error) {
 	usable := cache != nil
 	for t := range want {
 		// The record keeps tag-like immediates only.
-		usable = usable && tagLike(t)
+		usable = usable && t.Printable()
 	}
 	if !usable {
 		return scanImage(path, data, FileLayout, want, nil, sum, nil)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/poolblame/poolblame/pe/petest"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // cacheFolder writes the fixtures, two copies of each, into a new folder.
@@ -60,7 +61,7 @@ func TestCacheAcrossRuns(t *testing.T) {
 	tags := []string{"Tst1", "Wrp2", "Oth1", "Dcy1", "Nope"}
 	searches := [][]string{{"Tst1"}, {"Wrp2", "Oth1"}, nil, {"Dcy1", "Nope"}}
 	for _, s := range searches {
-		var want []uint32
+		var want []pooltag.Tag
 		for _, tg := range s {
 			want = append(want, tagValue(tg))
 		}
@@ -108,7 +109,7 @@ func TestCacheAcrossRuns(t *testing.T) {
 	}
 	rec.Driver.Version.CompanyName = "Changed In The Cache"
 	c.store(&sum, &rec.Driver, nil)
-	cat, err := Index(context.Background(), []string{dir}, IndexOptions{Tags: []uint32{tagValue("Dcy1")}, Cache: c})
+	cat, err := Index(context.Background(), []string{dir}, IndexOptions{Tags: []pooltag.Tag{tagValue("Dcy1")}, Cache: c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestCacheAcrossRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cat, err = Index(context.Background(), []string{dir}, IndexOptions{Tags: []uint32{tagValue("Tst1")}, Cache: c})
+	cat, err = Index(context.Background(), []string{dir}, IndexOptions{Tags: []pooltag.Tag{tagValue("Tst1")}, Cache: c})
 	if err != nil || len(cat.Find(tagValue("Tst1"))) != 8 || cat.Find(tagValue("Tst1"))[0].CallSites != 2 {
 		t.Errorf("damaged records: %v, %d candidates", err, len(cat.Find(tagValue("Tst1"))))
 	}
@@ -151,7 +152,7 @@ func TestCacheConcurrentRuns(t *testing.T) {
 				errs <- err.Error()
 				return
 			}
-			cat, err := Index(context.Background(), []string{dir}, IndexOptions{Tags: []uint32{tagValue("Wrp1")}, Cache: c, Workers: 2})
+			cat, err := Index(context.Background(), []string{dir}, IndexOptions{Tags: []pooltag.Tag{tagValue("Wrp1")}, Cache: c, Workers: 2})
 			if err != nil {
 				errs <- err.Error()
 				return

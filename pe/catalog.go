@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Warning is a file that could not be scanned, and why.
@@ -30,7 +32,7 @@ type IndexOptions struct {
 	// read". Without Tags every tag-like value and every identity is
 	// kept, which is what Catalog.Tags needs but costs more time and
 	// memory.
-	Tags []uint32
+	Tags []pooltag.Tag
 	// Workers is the number of files scanned at once; 0 means GOMAXPROCS.
 	Workers int
 	// MaxFileSize skips larger files with a warning; 0 means 512 MiB.
@@ -51,7 +53,7 @@ type Catalog struct {
 // Candidate is a driver that holds evidence for a tag.
 type Candidate struct {
 	Driver *Driver
-	Tag    uint32
+	Tag    pooltag.Tag
 	Evidence
 }
 
@@ -70,11 +72,11 @@ func Index(ctx context.Context, dirs []string, opt IndexOptions) (*Catalog, erro
 	if maxSize <= 0 {
 		maxSize = 512 << 20
 	}
-	var want map[uint32]bool
+	var want map[pooltag.Tag]bool
 	if len(opt.Tags) > 0 {
-		want = map[uint32]bool{}
+		want = map[pooltag.Tag]bool{}
 		for _, t := range opt.Tags {
-			want[maskTag(t)] = true
+			want[t.Unprotected()] = true
 		}
 	}
 	for _, d := range dirs {
@@ -188,7 +190,7 @@ func Index(ctx context.Context, dirs []string, opt IndexOptions) (*Catalog, erro
 // indexFile scans one file if its content says it is a PE image. It
 // returns (nil, nil) for other files. buf is reused between files of one
 // worker: nothing the scan keeps refers to it.
-func indexFile(path string, want map[uint32]bool, maxSize int64, buf *[]byte, cache *Cache, shared *sharedScans) (d *Driver, err error) {
+func indexFile(path string, want map[pooltag.Tag]bool, maxSize int64, buf *[]byte, cache *Cache, shared *sharedScans) (d *Driver, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			d, err = nil, fmt.Errorf("%s: internal error: %v", path, r)
@@ -244,11 +246,11 @@ func (c *Catalog) Add(d *Driver) { c.Drivers = append(c.Drivers, d) }
 
 // Find returns every driver holding evidence for tag, strongest evidence
 // first: by kind, then by count. Nothing found is an empty slice.
-func (c *Catalog) Find(tag uint32) []Candidate {
+func (c *Catalog) Find(tag pooltag.Tag) []Candidate {
 	var out []Candidate
 	for _, d := range c.Drivers {
 		if e, ok := d.ev.lookup(tag); ok {
-			out = append(out, Candidate{Driver: d, Tag: maskTag(tag), Evidence: e})
+			out = append(out, Candidate{Driver: d, Tag: tag.Unprotected(), Evidence: e})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -298,6 +300,6 @@ func sortTagUses(u []TagUse) {
 		if u[i].Evidence.stronger(u[j].Evidence) != u[j].Evidence.stronger(u[i].Evidence) {
 			return u[i].Evidence.stronger(u[j].Evidence)
 		}
-		return tagString(u[i].Tag) < tagString(u[j].Tag)
+		return u[i].Tag.Less(u[j].Tag)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/poolblame/poolblame/pooltag"
 	peparser "github.com/saferwall/pe"
 	"github.com/saferwall/pe/log"
 )
@@ -50,7 +51,7 @@ type Driver struct {
 }
 
 // Evidence returns what the driver holds for tag (protected bit masked).
-func (d *Driver) Evidence(tag uint32) Evidence {
+func (d *Driver) Evidence(tag pooltag.Tag) Evidence {
 	e, _ := d.ev.lookup(tag)
 	return e
 }
@@ -69,7 +70,7 @@ func (d *Driver) WeakTags() []TagUse { return d.tagUses(false) }
 func (d *Driver) tagUses(calls bool) []TagUse {
 	var out []TagUse
 	for _, c := range d.ev.code {
-		if !tagLike(c.tag) || (c.callSites > 0) != calls {
+		if !c.tag.Printable() || (c.callSites > 0) != calls {
 			continue
 		}
 		e, _ := d.ev.lookup(c.tag)
@@ -138,7 +139,7 @@ func parserOptions() *peparser.Options {
 // kept to those (masked) tags. exports, when not nil, names the IAT slots
 // of a MappedLayout image by the addresses they hold. A malformed image
 // returns an error, never a panic.
-func scan(name string, data []byte, layout Layout, want map[uint32]bool, exports *KernelExports) (d *Driver, err error) {
+func scan(name string, data []byte, layout Layout, want map[pooltag.Tag]bool, exports *KernelExports) (d *Driver, err error) {
 	return scanImage(name, data, layout, want, exports, nil, nil)
 }
 
@@ -148,7 +149,7 @@ func scan(name string, data []byte, layout Layout, want map[uint32]bool, exports
 // value) is gathered whatever want says, and left in *full, sorted by tag:
 // the record one cached scan serves any later search with. The returned
 // driver still holds only the evidence for want.
-func scanImage(name string, data []byte, layout Layout, want map[uint32]bool, exports *KernelExports, sum *[32]byte, full *[]codeUse) (d *Driver, err error) {
+func scanImage(name string, data []byte, layout Layout, want map[pooltag.Tag]bool, exports *KernelExports, sum *[32]byte, full *[]codeUse) (d *Driver, err error) {
 	stage := "parser"
 	defer func() {
 		if r := recover(); r != nil {

@@ -3,6 +3,8 @@ package pe
 import (
 	"fmt"
 	"sort"
+
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // EvidenceKind says how a driver was tied to a tag. Larger is stronger.
@@ -81,16 +83,16 @@ func (e Evidence) stronger(o Evidence) bool {
 
 // TagUse is one tag a driver uses, with its evidence.
 type TagUse struct {
-	Tag uint32 `json:"-"`
+	Tag pooltag.Tag `json:"-"`
 	Evidence
 }
 
 // TagString is the tag in display order.
-func (u TagUse) TagString() string { return tagString(u.Tag) }
+func (u TagUse) TagString() string { return u.Tag.String() }
 
 // codeUse is the code evidence for one tag, kept per driver.
 type codeUse struct {
-	tag        uint32 // masked
+	tag        pooltag.Tag // unprotected
 	callSites  int32
 	wrapped    int32
 	immediates int32
@@ -101,13 +103,13 @@ type codeUse struct {
 // tagEvidence is a driver's evidence in compact, sorted form: a catalog of
 // hundreds of drivers keeps only these slices, never the files.
 type tagEvidence struct {
-	code       []codeUse // sorted by tag
-	byteTags   []uint32  // sorted, masked
-	byteCounts []uint32  // parallel to byteTags
+	code       []codeUse     // sorted by tag
+	byteTags   []pooltag.Tag // sorted, unprotected
+	byteCounts []uint32      // parallel to byteTags
 }
 
-func (t *tagEvidence) lookup(tag uint32) (Evidence, bool) {
-	tag = maskTag(tag)
+func (t *tagEvidence) lookup(tag pooltag.Tag) (Evidence, bool) {
+	tag = tag.Unprotected()
 	var e Evidence
 	found := false
 	if i := sort.Search(len(t.code), func(i int) bool { return t.code[i].tag >= tag }); i < len(t.code) && t.code[i].tag == tag {
@@ -126,31 +128,31 @@ func (t *tagEvidence) lookup(tag uint32) (Evidence, bool) {
 
 // evidenceBuilder gathers evidence while one image is scanned.
 type evidenceBuilder struct {
-	want  map[uint32]bool // masked tags to keep; nil keeps every tag-like value
-	code  map[uint32]*codeUse
-	bytes map[uint32]uint32
+	want  map[pooltag.Tag]bool // unprotected tags to keep; nil keeps every tag-like value
+	code  map[pooltag.Tag]*codeUse
+	bytes map[pooltag.Tag]uint32
 }
 
-func newEvidenceBuilder(want map[uint32]bool) *evidenceBuilder {
-	return &evidenceBuilder{want: want, code: map[uint32]*codeUse{}, bytes: map[uint32]uint32{}}
+func newEvidenceBuilder(want map[pooltag.Tag]bool) *evidenceBuilder {
+	return &evidenceBuilder{want: want, code: map[pooltag.Tag]*codeUse{}, bytes: map[pooltag.Tag]uint32{}}
 }
 
 // keeps reports whether evidence for v is worth keeping.
 func (b *evidenceBuilder) keeps(v uint32) bool {
 	if b.want != nil {
-		return b.want[maskTag(v)]
+		return b.want[pooltag.Tag(v).Unprotected()]
 	}
-	return tagLike(v)
+	return pooltag.Tag(v).Printable()
 }
 
 func (b *evidenceBuilder) use(v uint32) *codeUse {
-	t := maskTag(v)
+	t := pooltag.Tag(v).Unprotected()
 	c := b.code[t]
 	if c == nil {
 		c = &codeUse{tag: t}
 		b.code[t] = c
 	}
-	if v&protectedBit != 0 {
+	if pooltag.Tag(v)&pooltag.ProtectedBit != 0 {
 		c.protected = true
 	}
 	return c
@@ -166,7 +168,7 @@ func (b *evidenceBuilder) immediate(v uint32) {
 // kept even when they do not look like a tag: a caller asking for an odd
 // value by number still gets an answer.
 func (b *evidenceBuilder) callSite(v uint32, routine int, wrapped bool) {
-	if b.want != nil && !b.want[maskTag(v)] {
+	if b.want != nil && !b.want[pooltag.Tag(v).Unprotected()] {
 		return
 	}
 	c := b.use(v)
@@ -184,7 +186,7 @@ func (b *evidenceBuilder) finish() tagEvidence {
 		t.code = append(t.code, *c)
 	}
 	sort.Slice(t.code, func(i, j int) bool { return t.code[i].tag < t.code[j].tag })
-	t.byteTags = make([]uint32, 0, len(b.bytes))
+	t.byteTags = make([]pooltag.Tag, 0, len(b.bytes))
 	for k := range b.bytes {
 		t.byteTags = append(t.byteTags, k)
 	}

@@ -148,7 +148,7 @@ func FuzzScanBytes(f *testing.F) {
 			return
 		}
 		for _, u := range append(d.Tags(), d.WeakTags()...) {
-			if u.Kind() == NoEvidence || !tagLike(u.Tag) {
+			if u.Kind() == NoEvidence || !u.Tag.Printable() {
 				t.Fatalf("listed tag %s with %+v", u.TagString(), u.Evidence)
 			}
 		}

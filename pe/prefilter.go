@@ -1,6 +1,10 @@
 package pe
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/poolblame/poolblame/pooltag"
+)
 
 // codeMayHold reports whether the code sections could produce evidence for
 // one of the wanted tags, checked without decoding. On x86 and x64 a tag
@@ -11,14 +15,14 @@ import "encoding/binary"
 // A wanted tag that is not tag-like (zero, say) may be built otherwise, so
 // then the code is always decoded. ARM32 code splits constants into
 // MOVW/MOVT fields; its scan is a cheap linear pass, always made.
-func codeMayHold(im *image, want map[uint32]bool) bool {
+func codeMayHold(im *image, want map[pooltag.Tag]bool) bool {
 	if im.machine == MachineARMNT {
 		return true
 	}
 	var first [256]bool
 	halves := map[uint16]bool{}
 	for t := range want {
-		if !tagLike(t) {
+		if !t.Printable() {
 			return true
 		}
 		first[byte(t)] = true
@@ -32,7 +36,7 @@ func codeMayHold(im *image, want map[uint32]bool) bool {
 		}
 		code := im.sectionData(s)
 		for i := 0; i+4 <= len(code); i++ {
-			if first[code[i]] && want[maskTag(binary.LittleEndian.Uint32(code[i:]))] {
+			if first[code[i]] && want[pooltag.Tag(binary.LittleEndian.Uint32(code[i:])).Unprotected()] {
 				return true
 			}
 		}

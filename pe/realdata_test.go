@@ -12,6 +12,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/poolblame/poolblame/internal/realdata"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // realDrivers is the folder of real, signed drivers kept as evidence, ""
@@ -24,21 +25,21 @@ func needRealDrivers(t testing.TB) {
 }
 
 // readPooltagFile reads the tags of a pooltag.txt-format file.
-func readPooltagFile(t *testing.T, path string) []uint32 {
+func readPooltagFile(t *testing.T, path string) []pooltag.Tag {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var tags []uint32
+	var tags []pooltag.Tag
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		l := sc.Text()
 		if strings.HasPrefix(l, "rem") || len(l) < 4 {
 			continue
 		}
-		tags = append(tags, binary.LittleEndian.Uint32([]byte(l[:4])))
+		tags = append(tags, pooltag.Tag(binary.LittleEndian.Uint32([]byte(l[:4]))))
 	}
 	return tags
 }
@@ -88,12 +89,12 @@ func TestSystemInformerTags(t *testing.T) {
 			}
 			callSites := 0
 			for _, tag := range tags {
-				name := tagString(tag)
+				name := tag.String()
 				cands := cat.Find(tag)
 				why, exempt := siNoCallSite[name]
 				if why == "absent" {
 					var b [4]byte
-					binary.LittleEndian.PutUint32(b[:], tag)
+					binary.LittleEndian.PutUint32(b[:], uint32(tag))
 					if bytes.Contains(raw, b[:]) {
 						t.Errorf("%s: now present in the file: expected it to resolve", name)
 					}
@@ -215,7 +216,7 @@ func TestRealIdentity(t *testing.T) {
 
 func TestWinpmemTag(t *testing.T) {
 	needRealDrivers(t)
-	pmem := binary.LittleEndian.Uint32([]byte("PMEM"))
+	pmem := pooltag.Tag(binary.LittleEndian.Uint32([]byte("PMEM")))
 	cat, err := Index(context.Background(), []string{realDrivers}, IndexOptions{})
 	if err != nil {
 		t.Fatal(err)

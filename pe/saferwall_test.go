@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // saferwallTestDir returns the test folder of the saferwall/pe module,
@@ -84,7 +86,7 @@ func TestSaferwallDrivers(t *testing.T) {
 }
 
 // tagValue converts a display string to a tag, padding with spaces.
-func tagValue(s string) uint32 {
+func tagValue(s string) pooltag.Tag {
 	b := []byte(s + "    ")[:4]
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	return pooltag.Tag(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/poolblame/poolblame/pe/petest"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 func TestFixturesUpToDate(t *testing.T) {
@@ -62,7 +63,7 @@ func TestSyntheticEvidence(t *testing.T) {
 			}
 			for _, w := range common {
 				tag := tagValue(w.tag)
-				for _, q := range []uint32{tag, tag | protectedBit} {
+				for _, q := range []pooltag.Tag{tag, tag | pooltag.ProtectedBit} {
 					e := d.Evidence(q)
 					if e.CallSites != w.callSites || e.Wrapped != w.wrapped || e.Immediates != w.immed || e.Protected != w.protected {
 						t.Errorf("%s (%#x): %+v, want call sites %d (wrapped %d), immediates %d, protected %v",
@@ -146,7 +147,7 @@ func TestDecoyRanksBelow(t *testing.T) {
 }
 
 func TestIndexWantedTags(t *testing.T) {
-	cat, err := Index(context.Background(), []string{"testdata"}, IndexOptions{Tags: []uint32{tagValue("Wrp2")}, Workers: 1})
+	cat, err := Index(context.Background(), []string{"testdata"}, IndexOptions{Tags: []pooltag.Tag{tagValue("Wrp2")}, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/poolblame/poolblame/pe/petest"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // TestThumbImmediates: an ARM32 image yields the constants its code builds
@@ -42,7 +43,7 @@ func TestThumbImmediates(t *testing.T) {
 	if len(d.Tags()) != 0 || len(d.WeakTags()) != 3 {
 		t.Errorf("Tags %v WeakTags %v, want no call-site tags and three weak ones", d.Tags(), d.WeakTags())
 	}
-	cat, err := Index(context.Background(), []string{dir}, IndexOptions{Tags: []uint32{tagValue("Arm2")}})
+	cat, err := Index(context.Background(), []string{dir}, IndexOptions{Tags: []pooltag.Tag{tagValue("Arm2")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Result is the pool tag accounting of one dump.
@@ -231,9 +232,9 @@ func (r *Result) checkPages(tables []*Table) {
 
 // sumTables adds the tables index by index, as ExpGetPoolTagInfoTarget
 // does, keyed by the global table's key at that index.
-func sumTables(tables []*Table, r *Result) map[Tag]*Usage {
+func sumTables(tables []*Table, r *Result) map[pooltag.Tag]*Usage {
 	global := tables[0]
-	sum := make(map[Tag]*Usage)
+	sum := make(map[pooltag.Tag]*Usage)
 	conflicts, orphans := 0, 0
 	for i, g := range global.entries {
 		if global.bad[i] {
@@ -277,7 +278,7 @@ func sumTables(tables []*Table, r *Result) map[Tag]*Usage {
 	return sum
 }
 
-func add(sum map[Tag]*Usage, u Usage) {
+func add(sum map[pooltag.Tag]*Usage, u Usage) {
 	u.Tag = u.Tag.Unprotected()
 	if p, ok := sum[u.Tag]; ok {
 		p.Add(u)
@@ -325,7 +326,7 @@ func full(t *Table) bool {
 }
 
 // Find returns the usage of one tag.
-func (r *Result) Find(t Tag) (Usage, bool) {
+func (r *Result) Find(t pooltag.Tag) (Usage, bool) {
 	i := sort.Search(len(r.Usages), func(i int) bool { return !r.Usages[i].Tag.Less(t) })
 	if i < len(r.Usages) && r.Usages[i].Tag == t {
 		return r.Usages[i], true

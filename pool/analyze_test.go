@@ -10,6 +10,7 @@ import (
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/pooltest"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // layoutCase is one row of the tracker layout table, on a machine that uses it.
@@ -69,9 +70,9 @@ func plantAndAnalyze(t *testing.T, cfg dumptest.Config, s pooltest.Scenario) (*p
 	return r, p
 }
 
-func checkSums(t *testing.T, r *pool.Result, want map[pool.Tag]pool.Usage, skip map[pool.Tag]bool) {
+func checkSums(t *testing.T, r *pool.Result, want map[pooltag.Tag]pool.Usage, skip map[pooltag.Tag]bool) {
 	t.Helper()
-	got := map[pool.Tag]pool.Usage{}
+	got := map[pooltag.Tag]pool.Usage{}
 	for _, u := range r.Usages {
 		got[u.Tag] = u
 	}
@@ -173,7 +174,7 @@ func TestAbsentTrackerPage(t *testing.T) {
 	if !r.Partial || len(p.DroppedTags) == 0 {
 		t.Fatalf("partial %v, dropped %d", r.Partial, len(p.DroppedTags))
 	}
-	skip := map[pool.Tag]bool{}
+	skip := map[pooltag.Tag]bool{}
 	for _, tag := range p.DroppedTags {
 		skip[tag] = true
 	}

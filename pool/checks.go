@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // CheckStatus is the outcome of one consistency check on the pool data.
@@ -183,7 +185,7 @@ func hashOf(t *Table) HashFunc {
 // outstanding (or none with something outstanding), or an average
 // allocation smaller than the pool's smallest block.
 func counterFaults(us []Usage, minBlock uint64) (n int, examples []string) {
-	bad := func(t Tag, what string) {
+	bad := func(t pooltag.Tag, what string) {
 		n++
 		if len(examples) < 3 {
 			examples = append(examples, fmt.Sprintf("%s: %s", t, what))

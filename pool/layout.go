@@ -3,6 +3,8 @@ package pool
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // counter is where one counter sits in a tracker entry, and how wide it is.
@@ -30,7 +32,7 @@ type Layout struct {
 // Decode reads one entry: its key at offset 0 and the six counters.
 func (l *Layout) Decode(b []byte) Usage {
 	return Usage{
-		Tag:            Tag(binary.LittleEndian.Uint32(b)),
+		Tag:            pooltag.Tag(binary.LittleEndian.Uint32(b)),
 		NonPagedAllocs: l.npAllocs.read(b),
 		NonPagedFrees:  l.npFrees.read(b),
 		NonPagedBytes:  l.npBytes.read(b),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // maxCPUs is the most processors Windows supports (2048 since Windows
@@ -223,7 +224,7 @@ func glance(f *dumpfile.File, va uint64, global *Table) int {
 			continue
 		}
 		seen++
-		switch Tag(k) {
+		switch pooltag.Tag(k) {
 		case u.Tag:
 			same++
 		case 0:

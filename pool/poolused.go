@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/poolblame/poolblame/pooltag"
 	"github.com/poolblame/poolblame/units"
 )
 
@@ -49,7 +50,7 @@ type Selection struct {
 func Select(us []Usage, s Selection) []Usage {
 	out := make([]Usage, 0, len(us))
 	for _, u := range us {
-		if s.Filter == "" || matchPattern(s.Filter, u.Tag.String()) {
+		if s.Filter == "" || u.Tag.Match(s.Filter) {
 			out = append(out, u)
 		}
 	}
@@ -85,8 +86,8 @@ func Select(us []Usage, s Selection) []Usage {
 // WriteOptions controls the !poolused text.
 type WriteOptions struct {
 	Selection
-	Verbose bool       // Allocs, Frees, Diff and Bytes for both pools
-	Pooltag *PooltagDB // descriptions; nil: every tag is UNKNOWN, as WinDbg says without the file
+	Verbose bool        // Allocs, Frees, Diff and Bytes for both pools
+	Pooltag *pooltag.DB // descriptions; nil: every tag is UNKNOWN, as WinDbg says without the file
 }
 
 // WritePoolused writes r in WinDbg's documented !poolused layout, then
@@ -150,7 +151,7 @@ func widths(w [4]int, us []Usage) [4]int {
 }
 
 // describe is the text WinDbg glues after the numbers.
-func describe(db *PooltagDB, t Tag) string {
+func describe(db *pooltag.DB, t pooltag.Tag) string {
 	if db != nil {
 		if d, bin, ok := db.Describe(t); ok {
 			if bin == "" {

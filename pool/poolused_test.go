@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // The documented !poolused sample (kept with its source in
@@ -27,10 +28,10 @@ func TestPoolusedMatchesDocumentedLayout(t *testing.T) {
 	}
 	r := &pool.Result{}
 	for _, x := range rows {
-		r.Usages = append(r.Usages, pool.Usage{Tag: pool.MustTag(x.tag), NonPagedAllocs: x.np, NonPagedBytes: x.npUsed,
+		r.Usages = append(r.Usages, pool.Usage{Tag: pooltag.MustTag(x.tag), NonPagedAllocs: x.np, NonPagedBytes: x.npUsed,
 			PagedAllocs: x.p, PagedBytes: x.pUsed})
 	}
-	db, err := pool.ParsePooltag(strings.NewReader(
+	db, err := pooltag.Parse(strings.NewReader(
 		"8042 - i8042prt.sys - PS/2 kb and mouse\nAcdN - <unknown> - TDI AcdObjectInfoG\nAcp? - acpi.sys - ACPI Pooltags\n"), "pooltag.txt")
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,13 @@ package pool_test
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/poolblame/poolblame/pool"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/poolblame/poolblame/pool"
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Table is one pool tracker table as found in the dump.
@@ -16,7 +17,7 @@ type Table struct {
 	Layout     *Layout
 	Hash       string // "WRK" or "multiplicative": the hash its keys agree with
 
-	entries []Usage // by index; Tag 0 = empty
+	entries []Usage // by index; pooltag.Tag 0 = empty
 	bad     []bool  // entry unreadable
 	span    *span
 }
@@ -36,7 +37,7 @@ func (t *Table) Unreadable() int {
 }
 
 // ovfl is the key of the last, sentinel entry.
-var ovfl = MustTag("Ovfl")
+var ovfl = pooltag.MustTag("Ovfl")
 
 const (
 	minTableSize = 64 + 1
@@ -171,7 +172,7 @@ func evaluate(f *dumpfile.File, va uint64, size int, l *Layout) fit {
 		}
 	}
 	last := size - 1
-	best.ovfl = present[last] && Tag(keys[last]) == ovfl
+	best.ovfl = present[last] && pooltag.Tag(keys[last]) == ovfl
 	best.lastEmpty = present[last] && keys[last] == 0
 	best.lastAbsent = !present[last]
 	for _, p := range present {

@@ -1,10 +1,12 @@
 package pool
 
+import "github.com/poolblame/poolblame/pooltag"
+
 // Usage is one tag's counters, as the kernel's pool tracker keeps them and
 // as !poolused and poolmon show them. Allocs and Frees count calls since
 // boot; Bytes is what the tag holds now.
 type Usage struct {
-	Tag            Tag
+	Tag            pooltag.Tag
 	NonPagedAllocs uint64
 	NonPagedFrees  uint64
 	NonPagedBytes  uint64

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/poolblame/poolblame/dumpfile"
-	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // ContentOptions bound the work of reading blocks.
@@ -34,12 +34,12 @@ type StringCount struct {
 
 // PointerCount is where pointers inside the blocks lead.
 type PointerCount struct {
-	Target string   `json:"target"`           // "isil.sys", or "pool Irp " for blocks of another tag
-	Module string   `json:"module,omitempty"` // module name, for pointers into an image
-	Tag    pool.Tag `json:"-"`
-	TagStr string   `json:"tag,omitempty"` // pool tag, for pointers into pool
-	Blocks int      `json:"blocks"`        // blocks read holding at least one such pointer
-	Share  float64  `json:"share"`
+	Target string      `json:"target"`           // "isil.sys", or "pool Irp " for blocks of another tag
+	Module string      `json:"module,omitempty"` // module name, for pointers into an image
+	Tag    pooltag.Tag `json:"-"`
+	TagStr string      `json:"tag,omitempty"` // pool tag, for pointers into pool
+	Blocks int         `json:"blocks"`        // blocks read holding at least one such pointer
+	Share  float64     `json:"share"`
 	// Example is one resolved pointer, e.g. "isil.sys+0x1a2b".
 	Example string `json:"example"`
 }
@@ -54,7 +54,7 @@ type HexSample struct {
 
 // Contents is what the blocks of one tag hold.
 type Contents struct {
-	Tag         pool.Tag       `json:"-"`
+	Tag         pooltag.Tag    `json:"-"`
 	TagStr      string         `json:"tag"`
 	Blocks      int64          `json:"blocks"` // blocks found in use
 	Read        int            `json:"read"`   // of them, read for what follows
@@ -75,7 +75,7 @@ const (
 
 // ReadContents reads up to opt.Sample blocks of tag t found by the scan
 // and says what they hold.
-func ReadContents(f *dumpfile.File, r *Result, t pool.Tag, opt ContentOptions) *Contents {
+func ReadContents(f *dumpfile.File, r *Result, t pooltag.Tag, opt ContentOptions) *Contents {
 	if opt.Sample <= 0 {
 		opt.Sample = 2000
 	}
@@ -328,7 +328,7 @@ func newResolver(f *dumpfile.File, r *Result, mods []dumpfile.Module) *resolver 
 			t := r.Big
 			t.Used, t.Freed, t.Unreadable = 0, 0, 0
 			readBig(f, &t, l, is64, func(e bigEntry) {
-				res.big = append(res.big, Block{Addr: e.va, Size: e.bytes, Tag: pool.Tag(e.key).Unprotected()})
+				res.big = append(res.big, Block{Addr: e.va, Size: e.bytes, Tag: pooltag.Tag(e.key).Unprotected()})
 			})
 		}
 	}
@@ -338,7 +338,7 @@ func newResolver(f *dumpfile.File, r *Result, mods []dumpfile.Module) *resolver 
 
 // resolve returns the aggregation key, module, pool tag and a readable
 // example for a pointer; "" when it leads nowhere known.
-func (res *resolver) resolve(v uint64) (target, module string, tag pool.Tag, example string) {
+func (res *resolver) resolve(v uint64) (target, module string, tag pooltag.Tag, example string) {
 	for _, m := range res.mods {
 		if v >= m.Base && v-m.Base < uint64(m.Size) {
 			return m.Name, m.Name, 0, fmt.Sprintf("%s+%#x", m.Name, v-m.Base)
@@ -373,7 +373,7 @@ func (res *resolver) resolve(v uint64) (target, module string, tag pool.Tag, exa
 			if b.h.typ == 0 && !res.segment {
 				return "free pool", "", 0, fmt.Sprintf("%#x (a free block)", v)
 			}
-			t := pool.Tag(b.h.tag).Unprotected()
+			t := pooltag.Tag(b.h.tag).Unprotected()
 			return "pool " + t.String(), "", t, fmt.Sprintf("%#x (+%#x in a %s block at %#x)", v, off-b.off, t, page+uint64(b.off))
 		}
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
-	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/poolscan"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 func utf16le(s string) []byte {
@@ -79,7 +79,7 @@ func TestContents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ct := poolscan.ReadContents(f, r, pool.MustTag("Leak"), poolscan.ContentOptions{Modules: mods})
+			ct := poolscan.ReadContents(f, r, pooltag.MustTag("Leak"), poolscan.ContentOptions{Modules: mods})
 			if ct.Blocks != 40 || ct.Read != 40 {
 				t.Fatalf("blocks %d, read %d", ct.Blocks, ct.Read)
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Agreement is what the scan says of one tag's tracker counts.
@@ -37,7 +38,7 @@ func (a Agreement) MarshalText() ([]byte, error) { return []byte(a.String()), ni
 
 // Check compares one tag's tracker count with the scan.
 type Check struct {
-	Tag       pool.Tag
+	Tag       pooltag.Tag
 	Tracker   int64 // outstanding allocations the tracker claims (nonpaged + paged)
 	Found     int64 // found in use: small blocks in mapped pages, and big allocations
 	FoundBig  int64 // of Found, from the big page table

@@ -9,6 +9,7 @@ import (
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/pooltest"
 	"github.com/poolblame/poolblame/poolscan"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // leakDump plants a tracker claiming claimed outstanding 'Leak'
@@ -68,7 +69,7 @@ func TestCrossCheck(t *testing.T) {
 			checks := poolscan.CrossCheck(r, tr.Usages, 0)
 			var k *poolscan.Check
 			for i := range checks {
-				if checks[i].Tag == pool.MustTag("Leak") {
+				if checks[i].Tag == pooltag.MustTag("Leak") {
 					k = &checks[i]
 				}
 			}

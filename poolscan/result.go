@@ -3,7 +3,7 @@ package poolscan
 import (
 	"fmt"
 
-	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Kind is how a block was found.
@@ -53,7 +53,7 @@ func (s State) InDump() bool { return s == StatePresent || s == StateTransition 
 type Block struct {
 	Addr    uint64 // virtual address of the POOL_HEADER (big: of the allocation); 0 when unmapped
 	Phys    uint64 // physical address of the same; 0 when not in the dump
-	Tag     pool.Tag
+	Tag     pooltag.Tag
 	Size    uint64 // bytes, header included (big: NumberOfBytes)
 	Kind    Kind
 	Paged   bool
@@ -86,7 +86,7 @@ func (b Block) Counted() bool {
 
 // TagCount is what the scan found of one tag.
 type TagCount struct {
-	Tag pool.Tag
+	Tag pooltag.Tag
 	// Small blocks in pages mapped by the system address space, in use.
 	NonPaged, Paged, Session int64
 	Bytes                    uint64
@@ -129,7 +129,7 @@ type BigTable struct {
 type Result struct {
 	Mode   string // "classic" or "segment heap"
 	Blocks []Block
-	Tags   map[pool.Tag]*TagCount
+	Tags   map[pooltag.Tag]*TagCount
 	Pages  PageStats
 	Big    BigTable
 	// Dropped is the number of wanted blocks not kept in Blocks once
@@ -139,7 +139,7 @@ type Result struct {
 }
 
 // Count returns the counts of tag t (zero counts when none was found).
-func (r *Result) Count(t pool.Tag) TagCount {
+func (r *Result) Count(t pooltag.Tag) TagCount {
 	if c, ok := r.Tags[t.Unprotected()]; ok {
 		return *c
 	}

@@ -7,7 +7,7 @@ import (
 	"sort"
 
 	"github.com/poolblame/poolblame/dumpfile"
-	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Options control a scan.
@@ -44,12 +44,12 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 	}
 	is64, build := f.Arch().Is64(), f.MinorVersion
 	segment := build >= segmentHeapBuild
-	r := &Result{Mode: "classic", Tags: map[pool.Tag]*TagCount{}}
+	r := &Result{Mode: "classic", Tags: map[pooltag.Tag]*TagCount{}}
 	if segment {
 		r.Mode = "segment heap"
 	}
 	pr := newPageReader(is64, build)
-	want := func(t uint32) bool { return opt.Tags.Match(pool.Tag(t)) }
+	want := func(t uint32) bool { return opt.Tags.Match(pooltag.Tag(t)) }
 	total := f.PresentPages()
 	r.Pages.Stored = total
 	step := max(total/100, 1024)
@@ -58,7 +58,7 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 	keep := func(pfn uint64, fb found) {
 		h := fb.h
 		_, used, paged, session := pr.coding.decode(h.typ)
-		b := Block{Phys: pfn<<12 | uint64(fb.off), Tag: pool.Tag(h.tag).Unprotected(), Size: uint64(h.blocks) * uint64(pr.lay.unit),
+		b := Block{Phys: pfn<<12 | uint64(fb.off), Tag: pooltag.Tag(h.tag).Unprotected(), Size: uint64(h.blocks) * uint64(pr.lay.unit),
 			Kind: fb.kind, Paged: paged, Session: session, Typed: used, Free: !used}
 		if len(r.Blocks) >= maxBlocks {
 			r.Dropped++
@@ -89,7 +89,7 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 				}
 			}
 			for _, fb := range unconf {
-				r.count(pool.Tag(fb.h.tag)).Unconfirmed++
+				r.count(pooltag.Tag(fb.h.tag)).Unconfirmed++
 			}
 			return true
 		}
@@ -148,7 +148,7 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 	return r, nil
 }
 
-func (r *Result) count(t pool.Tag) *TagCount {
+func (r *Result) count(t pooltag.Tag) *TagCount {
 	t = t.Unprotected()
 	c := r.Tags[t]
 	if c == nil {
@@ -241,7 +241,7 @@ func (r *Result) readBig(f *dumpfile.File, is64 bool, build uint32, m *Matcher) 
 	}
 	r.Big = t
 	readBig(f, &r.Big, l, is64, func(e bigEntry) {
-		tag := pool.Tag(e.key).Unprotected()
+		tag := pooltag.Tag(e.key).Unprotected()
 		if !m.Match(tag) {
 			return
 		}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
-	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/poolscan"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 func open(t testing.TB, b *dumptest.Builder) *dumpfile.File {
@@ -82,7 +82,7 @@ type want struct {
 func gotBlocks(r *poolscan.Result, tag string) []want {
 	var out []want
 	for _, b := range r.Blocks {
-		if b.Tag == pool.MustTag(tag) && b.Kind != poolscan.KindBig {
+		if b.Tag == pooltag.MustTag(tag) && b.Kind != poolscan.KindBig {
 			out = append(out, want{b.Addr, b.Size, b.Free, b.Paged})
 		}
 	}
@@ -143,7 +143,7 @@ func TestClassicPages(t *testing.T) {
 			if !slices.Equal(got, exp) {
 				t.Fatalf("found %d Leak blocks:\n%v\nplanted %d:\n%v", len(got), got, len(exp), exp)
 			}
-			cnt := r.Count(pool.MustTag("Leak"))
+			cnt := r.Count(pooltag.MustTag("Leak"))
 			if cnt.NonPaged != 6 || cnt.Paged != 6 || cnt.Free != 6 || cnt.Unmapped != 0 {
 				t.Errorf("counts %+v", cnt)
 			}
@@ -202,7 +202,7 @@ func TestSegmentHeapPages(t *testing.T) {
 			if !slices.Equal(got, exp) {
 				t.Fatalf("found %d Leak blocks:\n%v\nplanted %d:\n%v", len(got), got, len(exp), exp)
 			}
-			c := r.Count(pool.MustTag("Leak"))
+			c := r.Count(pooltag.MustTag("Leak"))
 			if c.Unconfirmed < 1 || c.NonPaged+c.Paged != int64(len(exp)) {
 				t.Errorf("counts %+v (lone header at %#x)", c, lone[0].Header)
 			}
@@ -239,7 +239,7 @@ func TestBigPageTable(t *testing.T) {
 			if r.Big.Addr != table || r.Big.Size != 256 || r.Big.Used != 7 || r.Big.Freed != 256-7 {
 				t.Fatalf("big table %+v, want at %#x", r.Big, table)
 			}
-			if cnt := r.Count(pool.MustTag("BigL")); cnt.Big != 6 || cnt.BigAbsent != 1 {
+			if cnt := r.Count(pooltag.MustTag("BigL")); cnt.Big != 6 || cnt.BigAbsent != 1 {
 				t.Errorf("counts %+v", cnt)
 			}
 			var n int

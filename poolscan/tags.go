@@ -4,17 +4,17 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Matcher says which tags a scan looks for: exact tags and patterns with
 // * and ? (as poolused takes them). A tag matches with or without the
 // protected bit.
 type Matcher struct {
-	exact    map[pool.Tag]bool
+	exact    map[pooltag.Tag]bool
 	patterns []string
 	// cache of pattern answers, by tag; patterns are few, tags repeat.
-	cache map[pool.Tag]bool
+	cache map[pooltag.Tag]bool
 	// filter is a 64 Ki-bit prefilter over exact tags so most headers are
 	// rejected without a map lookup.
 	filter []uint64
@@ -24,7 +24,7 @@ type Matcher struct {
 // NewMatcher parses tags and patterns ("ISil", "Gh*", "*"). A pattern
 // without * or ? is an exact tag, padded with spaces.
 func NewMatcher(specs ...string) (*Matcher, error) {
-	m := &Matcher{exact: map[pool.Tag]bool{}, cache: map[pool.Tag]bool{}, filter: make([]uint64, 1<<16/64)}
+	m := &Matcher{exact: map[pooltag.Tag]bool{}, cache: map[pooltag.Tag]bool{}, filter: make([]uint64, 1<<16/64)}
 	for _, s := range specs {
 		if s == "" {
 			return nil, fmt.Errorf("empty tag")
@@ -39,7 +39,7 @@ func NewMatcher(specs ...string) (*Matcher, error) {
 			m.patterns = append(m.patterns, s)
 			continue
 		}
-		t, err := pool.ParseTag(s)
+		t, err := pooltag.ParseTag(s)
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +56,7 @@ func NewMatcher(specs ...string) (*Matcher, error) {
 func filterHash(t uint32) uint32 { return (t ^ t>>16) & 0xFFFF }
 
 // Match reports whether tag t (its protected bit ignored) is asked for.
-func (m *Matcher) Match(t pool.Tag) bool {
+func (m *Matcher) Match(t pooltag.Tag) bool {
 	t = t.Unprotected()
 	if m.all {
 		return true
@@ -86,8 +86,8 @@ func (m *Matcher) Match(t pool.Tag) bool {
 }
 
 // Tags returns the exact tags asked for.
-func (m *Matcher) Tags() []pool.Tag {
-	out := make([]pool.Tag, 0, len(m.exact))
+func (m *Matcher) Tags() []pooltag.Tag {
+	out := make([]pooltag.Tag, 0, len(m.exact))
 	for t := range m.exact {
 		out = append(out, t)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Options controls Build: what the analysis reads (passed on to package
@@ -20,7 +21,7 @@ type Options struct {
 	// trends, in Report.Analysis); 0: Top.
 	Gather       int
 	ThirdParty   bool              // hide tags whose only candidates are Microsoft's; never changes the verdict
-	Pooltag      *pool.PooltagDB   // descriptions and weak evidence; nil: none
+	Pooltag      *pooltag.DB       // descriptions and weak evidence; nil: none
 	DriverDirs   []string          // folders of driver files to index
 	NoDumpImages bool              // do not scan the driver images inside the dump
 	Progress     func(step string) // called before each long step; nil: silent

@@ -9,14 +9,14 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
 	"github.com/poolblame/poolblame/pe/petest"
-	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/pooltest"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // A tag whose bytes are not all printable still finds its driver: rows
 // keep the raw tag, not only its escaped display form.
 func TestBuildOddTag(t *testing.T) {
-	odd := pool.Tag(uint32('A') | 'b'<<8 | 0x01<<16 | 'c'<<24) // "Ab\x01c"
+	odd := pooltag.Tag(uint32('A') | 'b'<<8 | 0x01<<16 | 'c'<<24) // "Ab\x01c"
 	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, CPUs: 2, Type: dumpfile.TypeBitmapFull}
 	b := dumptest.New(cfg)
 	spec := pooltest.Leak("Xxxx", false, 5000, 512, 10, 2)

@@ -3,11 +3,12 @@ package report
 import (
 	_ "embed"
 	"fmt"
-	"github.com/poolblame/poolblame/analysis"
 	"html/template"
 	"io"
 	"math"
 	"strings"
+
+	"github.com/poolblame/poolblame/analysis"
 
 	"github.com/poolblame/poolblame/units"
 )

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/poolblame/poolblame/analysis"
-	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // SchemaVersion is the version of the JSON form of Report
@@ -145,7 +145,7 @@ type TagRow struct {
 
 	Candidates []Candidate `json:"candidates"`
 
-	tag pool.Tag // the raw tag: Tag escapes bytes that are not printable
+	tag pooltag.Tag // the raw tag: Tag escapes bytes that are not printable
 }
 
 // Candidate is a driver with evidence for a tag.

@@ -2,8 +2,9 @@ package report
 
 import (
 	"fmt"
-	"github.com/poolblame/poolblame/pool"
 	"strings"
+
+	"github.com/poolblame/poolblame/pool"
 
 	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/units"

@@ -2,10 +2,11 @@ package report
 
 import (
 	"fmt"
-	"github.com/poolblame/poolblame/analysis"
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/poolblame/poolblame/analysis"
 
 	"github.com/fatih/color"
 	"github.com/poolblame/poolblame/units"

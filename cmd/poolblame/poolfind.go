@@ -15,6 +15,7 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/poolscan"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // runPoolfind is !poolfind: every block of the given tags, from one pass
@@ -105,8 +106,8 @@ func runPoolfind(args []string, stdout, stderr io.Writer) int {
 }
 
 // foundTags lists the tags with anything found, in tag order.
-func foundTags(r *poolscan.Result) []pool.Tag {
-	var out []pool.Tag
+func foundTags(r *poolscan.Result) []pooltag.Tag {
+	var out []pooltag.Tag
 	for t := range r.Tags {
 		out = append(out, t)
 	}
@@ -132,7 +133,7 @@ func addrString(b poolscan.Block) string {
 	return fmt.Sprintf("%x", b.Addr)
 }
 
-func writePoolfindText(w io.Writer, r *poolscan.Result, blocks []poolscan.Block, tags []pool.Tag, checks []poolscan.Check, cts []*poolscan.Contents) error {
+func writePoolfindText(w io.Writer, r *poolscan.Result, blocks []poolscan.Block, tags []pooltag.Tag, checks []poolscan.Check, cts []*poolscan.Contents) error {
 	ew := &errWriter{w: w}
 	ew.printf("Scanning %s pool (one pass): %s\n\n", r.Mode, r.Pages.Summary())
 	ew.printf("%-18s %-4s %10s  %-16s %-4s %-7s %s\n", "Address", "Tag", "Size", "Pool", "Kind", "Status", "State")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // exitNoPool is the status when the dump cannot support a pool analysis
@@ -71,12 +72,12 @@ func runPoolused(args []string, stdout, stderr io.Writer) int {
 
 // loadPooltag reads the pooltag file named on the command line, else the
 // Debugging Tools' copy when one is installed, else none.
-func loadPooltag(explicit string) (*pool.PooltagDB, error) {
-	path, err := pool.FindPooltag(explicit, os.Getenv)
+func loadPooltag(explicit string) (*pooltag.DB, error) {
+	path, err := pooltag.Find(explicit, os.Getenv)
 	if err != nil || path == "" {
 		return nil, err
 	}
-	return pool.LoadPooltag(path)
+	return pooltag.Load(path)
 }
 
 type poolusedJSON struct {
@@ -122,7 +123,7 @@ type tagJSON struct {
 	Binary         string `json:"binary,omitempty"`
 }
 
-func tagRow(u pool.Usage, db *pool.PooltagDB) tagJSON {
+func tagRow(u pool.Usage, db *pooltag.DB) tagJSON {
 	t := tagJSON{Tag: u.Tag.String(), NonPagedAllocs: u.NonPagedAllocs, NonPagedFrees: u.NonPagedFrees,
 		NonPagedDiff: u.NonPagedOutstanding(), NonPagedBytes: u.NonPagedBytes, PagedAllocs: u.PagedAllocs,
 		PagedFrees: u.PagedFrees, PagedDiff: u.PagedOutstanding(), PagedBytes: u.PagedBytes}
@@ -132,7 +133,7 @@ func tagRow(u pool.Usage, db *pool.PooltagDB) tagJSON {
 	return t
 }
 
-func writePoolusedJSON(w io.Writer, f *dumpfile.File, r *pool.Result, sel pool.Selection, db *pool.PooltagDB) error {
+func writePoolusedJSON(w io.Writer, f *dumpfile.File, r *pool.Result, sel pool.Selection, db *pooltag.DB) error {
 	out := poolusedJSON{
 		Dump: f.Name(), Build: r.Build, Arch: r.Arch.String(), CPUs: r.CPUs, Layout: r.Layout.Name,
 		Table: fmt.Sprintf("%#x", r.Global.Addr), TableSize: r.Global.Size, SizeSource: r.Global.SizeSource,
@@ -153,7 +154,7 @@ func writePoolusedJSON(w io.Writer, f *dumpfile.File, r *pool.Result, sel pool.S
 	return enc.Encode(out)
 }
 
-func writePoolusedCSV(w io.Writer, r *pool.Result, sel pool.Selection, db *pool.PooltagDB) error {
+func writePoolusedCSV(w io.Writer, r *pool.Result, sel pool.Selection, db *pooltag.DB) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"tag", "nonpaged_allocs", "nonpaged_frees", "nonpaged_outstanding", "nonpaged_bytes",
 		"paged_allocs", "paged_frees", "paged_outstanding", "paged_bytes", "description", "binary"})

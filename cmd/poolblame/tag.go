@@ -11,7 +11,7 @@ import (
 	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pe"
-	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 	"github.com/poolblame/poolblame/units"
 )
 
@@ -59,7 +59,7 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitError
 	}
-	var tags []uint32
+	var tags []pooltag.Tag
 	for _, a := range fs.Args() {
 		t, err := parseTagArg(a)
 		if err != nil {
@@ -104,9 +104,9 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 	}
 	missing := 0
 	for _, t := range tags {
-		r := tagResult{Tag: tagText(t), Value: fmt.Sprintf("%#08x", t)}
+		r := tagResult{Tag: tagText(t), Value: fmt.Sprintf("%#08x", uint32(t))}
 		// pooltag.txt lines are listed apart, as what they are.
-		for i, c := range ev.Candidates(pool.Tag(t), nil) {
+		for i, c := range ev.Candidates(t, nil) {
 			r.Candidates = append(r.Candidates, candidateJSON{Rank: i + 1, Evidence: c.Kind(), Count: c.Count(),
 				Detail: c.Evidence, Driver: c.Driver, sig: c.Signature})
 		}
@@ -115,7 +115,7 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 			missing++
 		}
 		if db != nil {
-			for _, e := range db.Lookup(pool.Tag(t)) {
+			for _, e := range db.Lookup(t) {
 				r.Pooltag = append(r.Pooltag, pooltagJSON{Pattern: e.Pattern, Binary: e.Binary, Description: e.Description, Line: e.Line})
 			}
 		}
@@ -167,21 +167,20 @@ func addDump(ev *analysis.Evidence, path string, warnings *[]string) ([]string, 
 
 // parseTagArg reads a tag as its one to four characters ("Mm" is "Mm  ")
 // or as a hexadecimal value ("0x4D454D50" is PMEM).
-func parseTagArg(s string) (uint32, error) {
+func parseTagArg(s string) (pooltag.Tag, error) {
 	if len(s) > 4 && (strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X")) {
 		v, err := strconv.ParseUint(s[2:], 16, 32)
 		if err != nil {
 			return 0, fmt.Errorf("tag %q: not a 32-bit hexadecimal value", s)
 		}
-		return uint32(v), nil
+		return pooltag.Tag(v), nil
 	}
-	t, err := pool.ParseTag(s)
-	return uint32(t), err
+	return pooltag.ParseTag(s)
 }
 
 // tagText shows a tag in display order, without the protected bit, which
 // Windows 7 and older set on some tags and which names the same tag.
-func tagText(t uint32) string { return pool.Tag(t).Unprotected().String() }
+func tagText(t pooltag.Tag) string { return t.Unprotected().String() }
 
 type tagResults struct {
 	Tags     []tagResult `json:"tags"`
@@ -349,7 +348,7 @@ func versionText(v pe.VersionInfo) string {
 // listDriverTags prints the pool tags one driver file passes to pool
 // routines and, with weak, the tag-like immediates it holds besides: those
 // include section names and fragments of strings, so they are marked.
-func listDriverTags(path string, db *pool.PooltagDB, weak, asJSON bool, stdout, stderr io.Writer) int {
+func listDriverTags(path string, db *pooltag.DB, weak, asJSON bool, stdout, stderr io.Writer) int {
 	d, err := pe.ScanFile(path)
 	if err != nil {
 		return fail(stderr, err)
@@ -369,9 +368,9 @@ func listDriverTags(path string, db *pool.PooltagDB, weak, asJSON bool, stdout, 
 		WeakOmitted int        `json:"weak_omitted,omitempty"` // weak values not listed (without --weak)
 	}{Driver: d, Tags: []useJSON{}}
 	add := func(u pe.TagUse, weak bool) {
-		j := useJSON{Tag: u.TagString(), Value: fmt.Sprintf("%#08x", u.Tag), Evidence: u.Kind(), Weak: weak, Detail: u.Evidence}
+		j := useJSON{Tag: u.TagString(), Value: fmt.Sprintf("%#08x", uint32(u.Tag)), Evidence: u.Kind(), Weak: weak, Detail: u.Evidence}
 		if db != nil {
-			for _, e := range db.Lookup(pool.Tag(u.Tag)) {
+			for _, e := range db.Lookup(pooltag.Tag(u.Tag)) {
 				j.Pooltag = append(j.Pooltag, pooltagJSON{Pattern: e.Pattern, Binary: e.Binary, Description: e.Description, Line: e.Line})
 			}
 		}

@@ -10,13 +10,14 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // TagSpec is one tag's counters per CPU: CPU[i] is what CPU i's table
 // holds (its Tag field is ignored). A free on another CPU is a Frees count
 // in that CPU's entry.
 type TagSpec struct {
-	Tag pool.Tag
+	Tag pooltag.Tag
 	CPU []pool.Usage
 }
 
@@ -56,10 +57,10 @@ type Planted struct {
 	TableAddr    uint64
 	PerCPUArray  uint64
 	Expansion    uint64
-	Sums         map[pool.Tag]pool.Usage // over all CPUs
-	SumsPresent  map[pool.Tag]pool.Usage // over the CPUs whose tables the dump holds
-	CPU0         map[pool.Tag]pool.Usage // the global table alone
-	DroppedTags  []pool.Tag              // tags in the absent page
+	Sums         map[pooltag.Tag]pool.Usage // over all CPUs
+	SumsPresent  map[pooltag.Tag]pool.Usage // over the CPUs whose tables the dump holds
+	CPU0         map[pooltag.Tag]pool.Usage // the global table alone
+	DroppedTags  []pooltag.Tag              // tags in the absent page
 	NonPagedUsed uint64
 	PagedUsed    uint64
 }
@@ -86,7 +87,7 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 	ps := cfg.Arch.PointerSize()
 
 	// Place keys by linear probing, as ExpInsertPoolTracker does.
-	index := map[pool.Tag]int{}
+	index := map[pooltag.Tag]int{}
 	used := make([]bool, size)
 	for _, t := range s.Tags {
 		if _, dup := index[t.Tag]; dup {
@@ -103,13 +104,13 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 		index[t.Tag] = h
 	}
 
-	p := &Planted{Layout: lay, Sums: map[pool.Tag]pool.Usage{}, SumsPresent: map[pool.Tag]pool.Usage{}, CPU0: map[pool.Tag]pool.Usage{}}
+	p := &Planted{Layout: lay, Sums: map[pooltag.Tag]pool.Usage{}, SumsPresent: map[pooltag.Tag]pool.Usage{}, CPU0: map[pooltag.Tag]pool.Usage{}}
 	tables := make([][]byte, cpus)
 	for c := range tables {
 		tables[c] = make([]byte, size*es)
 	}
 	// The sentinel: keyed Ovfl in the global table.
-	ovfl := pool.MustTag("Ovfl")
+	ovfl := pooltag.MustTag("Ovfl")
 	lay.Encode(tables[0][(size-1)*es:], pool.Usage{Tag: ovfl})
 	for _, t := range s.Tags {
 		i := index[t.Tag]
@@ -244,7 +245,7 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 // bytes each in one pool, spread over cpus CPUs, with churn extra
 // allocations freed (some on another CPU than the one that allocated).
 func Leak(tag string, paged bool, n, size, churn uint64, cpus int) TagSpec {
-	t := TagSpec{Tag: pool.MustTag(tag), CPU: make([]pool.Usage, cpus)}
+	t := TagSpec{Tag: pooltag.MustTag(tag), CPU: make([]pool.Usage, cpus)}
 	for c := 0; c < cpus; c++ {
 		share := n / uint64(cpus)
 		if c == 0 {

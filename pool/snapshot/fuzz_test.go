@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/poolblame/poolblame/pool"
-
 	"github.com/poolblame/poolblame/internal/realdata"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // seed adds every fixture whose name starts with prefix, and the real
@@ -31,7 +30,7 @@ func seed(f *testing.F, prefix string, real ...string) {
 
 // checkSnapshot holds for every snapshot a parser returns.
 func checkSnapshot(t *testing.T, s *Snapshot) {
-	seen := map[pool.Tag]bool{}
+	seen := map[pooltag.Tag]bool{}
 	for _, u := range s.Usages {
 		if seen[u.Tag] {
 			t.Fatalf("tag %s listed twice", u.Tag)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // ParsePoolmon parses one poolmon screen as copied from its console
@@ -353,7 +353,7 @@ func isColumnLine(t string) bool {
 }
 
 type poolmonRow struct {
-	tag      pool.Tag
+	tag      pooltag.Tag
 	paged    bool
 	allocs   uint64
 	frees    uint64

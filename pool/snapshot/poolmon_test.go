@@ -10,9 +10,8 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"github.com/poolblame/poolblame/pool"
-
 	"github.com/poolblame/poolblame/internal/realdata"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // readReal reads a snapshot kept in the real data (see internal/realdata).
@@ -71,7 +70,7 @@ func TestPoolmonIIS6(t *testing.T) {
 		{"AfdC", 21989, 19872, 338720, 2117},
 	}
 	for _, tt := range tests {
-		u, ok := s.Usage(pool.MustTag(tt.tag))
+		u, ok := s.Usage(pooltag.MustTag(tt.tag))
 		if !ok {
 			t.Errorf("%s missing", tt.tag)
 			continue
@@ -81,7 +80,7 @@ func TestPoolmonIIS6(t *testing.T) {
 			t.Errorf("%s = %+v, want Nonp %d/%d/%d diff %d", tt.tag, u, tt.allocs, tt.frees, tt.bytes, tt.diff)
 		}
 	}
-	if s.Usages[0].Tag != pool.MustTag("ISil") || s.Usages[19].Tag != pool.MustTag("AfdC") {
+	if s.Usages[0].Tag != pooltag.MustTag("ISil") || s.Usages[19].Tag != pooltag.MustTag("AfdC") {
 		t.Errorf("order: first %s, last %s; want ISil, AfdC", s.Usages[0].Tag, s.Usages[19].Tag)
 	}
 	want := Totals{
@@ -164,7 +163,7 @@ func TestPoolmonFixtures(t *testing.T) {
 			t.Errorf("%s: notes %q, want one mentioning %q", tt.file, s.Notes, tt.note)
 		}
 		for _, r := range tt.check {
-			u, ok := s.Usage(pool.MustTag(r.tag))
+			u, ok := s.Usage(pooltag.MustTag(r.tag))
 			a, f, b := u.NonPagedAllocs, u.NonPagedFrees, u.NonPagedBytes
 			if r.paged {
 				a, f, b = u.PagedAllocs, u.PagedFrees, u.PagedBytes
@@ -217,11 +216,11 @@ func TestPoolmonPublishedLayouts(t *testing.T) {
 			t.Errorf("%s: totals = %+v\nwant %+v", tt.file, s.Totals, want)
 		}
 		for i, tag := range tt.tags {
-			if i < len(s.Usages) && s.Usages[i].Tag != pool.MustTag(tag) {
+			if i < len(s.Usages) && s.Usages[i].Tag != pooltag.MustTag(tag) {
 				t.Errorf("%s: usage %d is %q, want %q", tt.file, i, s.Usages[i].Tag.Trimmed(), tag)
 			}
 		}
-		u, _ := s.Usage(pool.MustTag("Strg"))
+		u, _ := s.Usage(pooltag.MustTag("Strg"))
 		if u.PagedAllocs != 10385 || u.PagedFrees != 6658 || u.PagedBytes != 317952 || u.NonPagedAllocs|u.NonPagedBytes != 0 {
 			t.Errorf("%s: Strg = %+v, want Paged 10385/6658/317952", tt.file, u)
 		}
@@ -272,7 +271,7 @@ func TestPoolmonMappedDriver(t *testing.T) {
 		{"DDfb", Description{}, false}, // "Unknown Driver" is no description
 	}
 	for _, tt := range tests {
-		d, ok := s.Descriptions[pool.MustTag(tt.tag)]
+		d, ok := s.Descriptions[pooltag.MustTag(tt.tag)]
 		if d != tt.want || ok != tt.ok {
 			t.Errorf("%s: %+v %v, want %+v %v", tt.tag, d, ok, tt.want, tt.ok)
 		}
@@ -295,11 +294,11 @@ func TestPoolmonLogIntel(t *testing.T) {
 	if s.Totals.PoolNonPaged != 710920<<10 || s.Totals.PoolPaged != 983564<<10 || s.Totals.PageFaults != 468600648 || s.Totals.Avail != 12072536<<10 {
 		t.Errorf("totals = %+v", s.Totals)
 	}
-	u, _ := s.Usage(pool.MustTag("IoNm"))
+	u, _ := s.Usage(pooltag.MustTag("IoNm"))
 	if u.PagedAllocs != 28541906 || u.PagedFrees != 28381445 || u.PagedBytes != 52366176 || u.PagedOutstanding() != 160461 {
 		t.Errorf("IoNm = %+v", u)
 	}
-	u, _ = s.Usage(pool.MustTag("HalD"))
+	u, _ = s.Usage(pooltag.MustTag("HalD"))
 	if u.NonPagedAllocs != 1004301 || u.NonPagedBytes != 40992304 {
 		t.Errorf("HalD = %+v", u)
 	}
@@ -318,8 +317,8 @@ func TestPoolmonLogSeveral(t *testing.T) {
 	if len(snaps) != 2 {
 		t.Fatalf("%d snapshots, want 2", len(snaps))
 	}
-	a, _ := snaps[0].Usage(pool.MustTag("Drsd"))
-	b, _ := snaps[1].Usage(pool.MustTag("Drsd"))
+	a, _ := snaps[0].Usage(pooltag.MustTag("Drsd"))
+	b, _ := snaps[1].Usage(pooltag.MustTag("Drsd"))
 	if a.PagedOutstanding() != 21 || b.PagedOutstanding() != 27 || b.PagedBytes-a.PagedBytes != 4992 {
 		t.Errorf("Drsd before %+v after %+v: want diff 21 then 27, 4992 bytes more", a, b)
 	}
@@ -359,7 +358,7 @@ func TestPoolmonLogSeveral(t *testing.T) {
 			t.Errorf("snapshot %d: time %v attrs %v usages %d partial %v notes %q", i+1, s.Time, s.Attrs, len(s.Usages), s.Partial, s.Notes)
 		}
 	}
-	f, _ := snaps[1].Usage(pool.MustTag("File"))
+	f, _ := snaps[1].Usage(pooltag.MustTag("File"))
 	if f.NonPagedAllocs != 9100 || f.PagedBytes != 14080 {
 		t.Errorf("second File = %+v", f)
 	}

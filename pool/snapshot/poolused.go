@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // ParsePoolused parses WinDbg !poolused output: the plain form (outstanding
@@ -181,7 +182,7 @@ func (p *poolusedParser) columns(line string, f []string) error {
 	return nil
 }
 
-func (p *poolusedParser) row(tag pool.Tag, nums []int64, trailer string) {
+func (p *poolusedParser) row(tag pooltag.Tag, nums []int64, trailer string) {
 	p.rows++
 	p.tableRows++
 	n := p.lr.n
@@ -215,7 +216,7 @@ func (p *poolusedParser) row(tag pool.Tag, nums []int64, trailer string) {
 // setOutstanding records a plain row. A negative outstanding count (frees
 // counted on another CPU's table) is kept as Frees so that Allocs - Frees
 // is still the count printed.
-func (p *poolusedParser) setOutstanding(tag pool.Tag, out [2]int64, nb, pb uint64, line int) bool {
+func (p *poolusedParser) setOutstanding(tag pooltag.Tag, out [2]int64, nb, pb uint64, line int) bool {
 	split := func(o int64) (uint64, uint64) {
 		if o < 0 {
 			return 0, uint64(-o)
@@ -231,7 +232,7 @@ func (p *poolusedParser) setOutstanding(tag pool.Tag, out [2]int64, nb, pb uint6
 	}
 	s := p.b.s
 	if s.Outstanding == nil {
-		s.Outstanding = make(map[pool.Tag][2]int64)
+		s.Outstanding = make(map[pooltag.Tag][2]int64)
 	}
 	if !okN || !okP {
 		// Half of the row repeated what an earlier table said.
@@ -333,7 +334,7 @@ type poolusedRowError struct {
 // parsePoolusedRow reads a tag and cols numbers. The tag sits in the four
 // columns after the leading space ("AGP ", "Dh 1"); a copy whose blanks
 // were squeezed has it as the first word instead, so that is tried next.
-func parsePoolusedRow(line string, cols int, ends []int) (pool.Tag, []int64, string, *poolusedRowError) {
+func parsePoolusedRow(line string, cols int, ends []int) (pooltag.Tag, []int64, string, *poolusedRowError) {
 	off := 0
 	if strings.HasPrefix(line, " ") {
 		off = 1

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // outstanding is one plain !poolused row: outstanding allocations and
@@ -20,7 +21,7 @@ type outstanding struct {
 func checkPlain(t *testing.T, file string, s *Snapshot, rows []outstanding) {
 	t.Helper()
 	for _, r := range rows {
-		tag := pool.MustTag(r.tag)
+		tag := pooltag.MustTag(r.tag)
 		u, ok := s.Usage(tag)
 		if !ok {
 			t.Errorf("%s: %q missing", file, r.tag)
@@ -101,7 +102,7 @@ func TestPoolusedSortedByNonPaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Usages) != 8 || s.Usages[0].Tag != pool.MustTag("amda") || !hasNote(s, "sorted by NonPaged Pool Consumed") {
+	if len(s.Usages) != 8 || s.Usages[0].Tag != pooltag.MustTag("amda") || !hasNote(s, "sorted by NonPaged Pool Consumed") {
 		t.Errorf("%d usages, first %s, notes %q", len(s.Usages), s.Usages[0].Tag, s.Notes)
 	}
 	checkPlain(t, file, s, []outstanding{
@@ -134,9 +135,9 @@ func TestPoolusedVerbose(t *testing.T) {
 		t.Error("verbose output has Allocs and Frees: no Outstanding, no note")
 	}
 	tests := []pool.Usage{
-		{Tag: pool.MustTag("AfdB"), NonPagedAllocs: 1200, NonPagedFrees: 1100, NonPagedBytes: 51200},
-		{Tag: pool.MustTag("File"), NonPagedAllocs: 9000, NonPagedFrees: 8000, NonPagedBytes: 152000, PagedAllocs: 300, PagedFrees: 200, PagedBytes: 12800},
-		{Tag: pool.MustTag("Leak"), NonPagedAllocs: 500, NonPagedFrees: 1, NonPagedBytes: 63744},
+		{Tag: pooltag.MustTag("AfdB"), NonPagedAllocs: 1200, NonPagedFrees: 1100, NonPagedBytes: 51200},
+		{Tag: pooltag.MustTag("File"), NonPagedAllocs: 9000, NonPagedFrees: 8000, NonPagedBytes: 152000, PagedAllocs: 300, PagedFrees: 200, PagedBytes: 12800},
+		{Tag: pooltag.MustTag("Leak"), NonPagedAllocs: 500, NonPagedFrees: 1, NonPagedBytes: 63744},
 	}
 	for _, want := range tests {
 		if u, _ := s.Usage(want.Tag); u != want {
@@ -146,8 +147,8 @@ func TestPoolusedVerbose(t *testing.T) {
 	if !hasNote(s, "Leak Nonp Diff 498 is not Allocs 500 - Frees 1") {
 		t.Errorf("notes %q should flag Leak's Diff", s.Notes)
 	}
-	if s.Descriptions[pool.MustTag("AfdB")] != (Description{"AFD data buffers", "afd.sys"}) {
-		t.Errorf("AfdB description %+v", s.Descriptions[pool.MustTag("AfdB")])
+	if s.Descriptions[pooltag.MustTag("AfdB")] != (Description{"AFD data buffers", "afd.sys"}) {
+		t.Errorf("AfdB description %+v", s.Descriptions[pooltag.MustTag("AfdB")])
 	}
 	if s.Totals.Tagged.NonPagedFrees != 9101 || s.Totals.Tagged.PagedBytes != 12800 || s.Partial {
 		t.Errorf("totals %+v partial %v", s.Totals.Tagged, s.Partial)
@@ -186,7 +187,7 @@ func TestPoolusedCommands(t *testing.T) {
 		}
 		// A negative outstanding count (frees on another CPU's table) stays
 		// exact: Allocs - Frees is what was printed.
-		g, _ := s.Usage(pool.MustTag("Gh05"))
+		g, _ := s.Usage(pooltag.MustTag("Gh05"))
 		if s.Outstanding[g.Tag] != [2]int64{-2, 12} || g.NonPagedOutstanding() != -2 || g.NonPagedFrees != 2 {
 			t.Errorf("%s: Gh05 = %+v, outstanding %v", tt.name, g, s.Outstanding[g.Tag])
 		}
@@ -212,7 +213,7 @@ func TestPoolusedMerge(t *testing.T) {
 	if !hasNote(s, "EtwB Paged listed again with other counters") {
 		t.Errorf("a conflicting repeat must be flagged: %q", s.Notes)
 	}
-	e, _ := s.Usage(pool.MustTag("EtwB"))
+	e, _ := s.Usage(pooltag.MustTag("EtwB"))
 	if e.PagedAllocs != 6 || e.PagedBytes != 196608 {
 		t.Errorf("EtwB = %+v, want the first table's 6/196608", e)
 	}
@@ -295,7 +296,7 @@ func TestPoolusedNegativeBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.Usage(pool.MustTag("Abcd")); ok || len(s.Usages) != 1 || !hasNote(s, "line 3: Abcd has negative Used bytes") {
+	if _, ok := s.Usage(pooltag.MustTag("Abcd")); ok || len(s.Usages) != 1 || !hasNote(s, "line 3: Abcd has negative Used bytes") {
 		t.Errorf("usages %+v notes %q: a row with negative bytes must be left out and noted", s.Usages, s.Notes)
 	}
 }

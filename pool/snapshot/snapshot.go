@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Format names the kind of text a snapshot was read from.
@@ -46,10 +47,10 @@ type Snapshot struct {
 	// Outstanding is set when the source gives only outstanding counts
 	// (!poolused without the verbose flag): [0] nonpaged, [1] paged. The
 	// Usages then hold the outstanding count in Allocs and 0 in Frees.
-	Outstanding map[pool.Tag][2]int64
+	Outstanding map[pooltag.Tag][2]int64
 	// Descriptions holds what the source printed beside a tag: !poolused's
 	// pooltag.txt text, poolmon's Mapped_Driver column.
-	Descriptions map[pool.Tag]Description
+	Descriptions map[pooltag.Tag]Description
 	Totals       Totals
 	// VM holds what !vm text in the same file said: the pools' use as the
 	// kernel counts it and their maxima.
@@ -92,7 +93,7 @@ type Totals struct {
 }
 
 // Usage returns the usage of tag t and whether the snapshot lists it.
-func (s *Snapshot) Usage(t pool.Tag) (pool.Usage, bool) {
+func (s *Snapshot) Usage(t pooltag.Tag) (pool.Usage, bool) {
 	for _, u := range s.Usages {
 		if u.Tag == t {
 			return u, true
@@ -268,7 +269,7 @@ func (l *lineReader) fieldError(field, value string) error {
 // builder collects rows into a Snapshot, one Usage per tag.
 type builder struct {
 	s        *Snapshot
-	idx      map[pool.Tag]int
+	idx      map[pooltag.Tag]int
 	seen     map[rowKey]seenRow // the row that first gave a tag's counters for a pool
 	noted    map[string]bool
 	rowNotes int // notes about single rows, of which maxRowNotes are kept
@@ -284,14 +285,14 @@ type seenRow struct {
 }
 
 type rowKey struct {
-	tag   pool.Tag
+	tag   pooltag.Tag
 	paged bool
 }
 
 func newBuilder(source string, f Format) *builder {
 	return &builder{
 		s:     &Snapshot{Source: source, Format: f},
-		idx:   make(map[pool.Tag]int),
+		idx:   make(map[pooltag.Tag]int),
 		seen:  make(map[rowKey]seenRow),
 		noted: make(map[string]bool),
 	}
@@ -301,7 +302,7 @@ func newBuilder(source string, f Format) *builder {
 // and pool is kept out: silently when it repeats the first (the same table
 // sorted another way), with a note when it differs, as nothing says which
 // of the two is right.
-func (b *builder) set(tag pool.Tag, paged bool, allocs, frees, bytes uint64, line int) bool {
+func (b *builder) set(tag pooltag.Tag, paged bool, allocs, frees, bytes uint64, line int) bool {
 	k := rowKey{tag, paged}
 	if first, dup := b.seen[k]; dup {
 		if first.allocs != allocs || first.frees != frees || first.bytes != bytes {
@@ -325,12 +326,12 @@ func (b *builder) set(tag pool.Tag, paged bool, allocs, frees, bytes uint64, lin
 	return true
 }
 
-func (b *builder) describe(tag pool.Tag, d Description) {
+func (b *builder) describe(tag pooltag.Tag, d Description) {
 	if d.Text == "" && d.Binary == "" {
 		return
 	}
 	if b.s.Descriptions == nil {
-		b.s.Descriptions = make(map[pool.Tag]Description)
+		b.s.Descriptions = make(map[pooltag.Tag]Description)
 	}
 	if _, ok := b.s.Descriptions[tag]; !ok {
 		b.s.Descriptions[tag] = d
@@ -423,7 +424,7 @@ func parseInt(s string) (int64, bool) {
 // tagFromText turns a tag as a source prints it (pad spaces trimmed or
 // not) into a Tag; ok is false for anything that is not 1 to 4 printable
 // characters.
-func tagFromText(s string) (pool.Tag, bool) {
+func tagFromText(s string) (pooltag.Tag, bool) {
 	if s == "" || len(s) > 4 {
 		return 0, false
 	}
@@ -432,6 +433,6 @@ func tagFromText(s string) (pool.Tag, bool) {
 			return 0, false
 		}
 	}
-	t, err := pool.ParseTag(s)
+	t, err := pooltag.ParseTag(s)
 	return t, err == nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 func TestVM(t *testing.T) {
@@ -77,7 +78,7 @@ func TestPoolusedOwnOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, _ := s.Usage(pool.MustTag("ISil"))
+	u, _ := s.Usage(pooltag.MustTag("ISil"))
 	if u.NonPagedAllocs != 1408366 || u.NonPagedFrees != 1327427 || u.NonPagedBytes != 36678632 {
 		t.Errorf("ISil = %+v", u)
 	}

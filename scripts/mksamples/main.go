@@ -22,6 +22,7 @@ import (
 	"github.com/poolblame/poolblame/pe/petest"
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/pooltest"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 func main() {
@@ -81,7 +82,7 @@ type poolmon struct {
 // does: allocations and frees land on whichever CPU runs, so a table can
 // hold more frees than allocations; only the sum is the truth.
 func split(p poolmon, cpus int) pooltest.TagSpec {
-	t := pooltest.TagSpec{Tag: pool.MustTag(p.tag), CPU: make([]pool.Usage, cpus)}
+	t := pooltest.TagSpec{Tag: pooltag.MustTag(p.tag), CPU: make([]pool.Usage, cpus)}
 	var ra, rf, rb uint64
 	for c := 0; c < cpus; c++ {
 		a, f := p.allocs/uint64(cpus), p.frees/uint64(cpus)

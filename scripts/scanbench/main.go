@@ -12,8 +12,8 @@ import (
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
-	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/poolscan"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 func main() {
@@ -53,7 +53,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "scanbench:", err)
 		return
 	}
-	c := r.Count(pool.MustTag("Leak"))
+	c := r.Count(pooltag.MustTag("Leak"))
 	fmt.Printf("%s: %d pages scanned, %d pool pages, Leak in use %d\n", r.Mode, r.Pages.Scanned, r.Pages.PoolPages, c.InUse())
 }
 

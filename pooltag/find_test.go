@@ -1,4 +1,4 @@
-package pool
+package pooltag
 
 import (
 	"os"
@@ -49,7 +49,7 @@ func TestFindPooltag(t *testing.T) {
 		{"no environment", "", nil, "", ""},
 	}
 	for _, tt := range tests {
-		got, err := FindPooltag(tt.explicit, env(tt.env))
+		got, err := Find(tt.explicit, env(tt.env))
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("%s: err = %v, want %q", tt.name, err, tt.wantErr)
@@ -57,14 +57,14 @@ func TestFindPooltag(t *testing.T) {
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("%s: FindPooltag = %q, %v; want %q", tt.name, got, err, tt.want)
+			t.Errorf("%s: Find = %q, %v; want %q", tt.name, got, err, tt.want)
 		}
 	}
 	// With the 10 x86 file gone the 8.1 kit is next.
 	if err := os.Remove(kit10x86); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := FindPooltag("", env(map[string]string{"ProgramFiles(x86)": pf86})); got != kit81 || err != nil {
+	if got, err := Find("", env(map[string]string{"ProgramFiles(x86)": pf86})); got != kit81 || err != nil {
 		t.Errorf("after removing kit 10: %q, %v; want %q", got, err, kit81)
 	}
 }

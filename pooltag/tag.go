@@ -1,4 +1,4 @@
-package pool
+package pooltag
 
 import (
 	"encoding/binary"
@@ -74,3 +74,16 @@ func (t Tag) Less(u Tag) bool { return bits.ReverseBytes32(uint32(t)) < bits.Rev
 
 // Unprotected clears the protected bit.
 func (t Tag) Unprotected() Tag { return t &^ ProtectedBit }
+
+// Printable reports whether all four bytes of the unprotected tag are
+// printable ASCII, as real pool tags are: a code scan keeps evidence for
+// other values only when a caller asks for them by name.
+func (t Tag) Printable() bool {
+	t = t.Unprotected()
+	for i := range 4 {
+		if c := byte(t >> (8 * i)); c < 0x20 || c > 0x7E {
+			return false
+		}
+	}
+	return true
+}

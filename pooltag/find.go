@@ -1,4 +1,4 @@
-package pool
+package pooltag
 
 import (
 	"errors"
@@ -33,11 +33,11 @@ var pooltagLocations = []pooltagLocation{
 	{"ProgramFiles(x86)", []string{"Debugging Tools for Windows (x86)", "triage", "pooltag.txt"}},
 }
 
-// FindPooltag returns the pooltag file to use: explicit when it is set (an
+// Find returns the pooltag file to use: explicit when it is set (an
 // error if it is not a readable file), else the first standard Debugging
 // Tools location that exists, with directories taken from getenv. When
 // none exists it returns "" and no error: descriptions are optional.
-func FindPooltag(explicit string, getenv func(string) string) (string, error) {
+func Find(explicit string, getenv func(string) string) (string, error) {
 	if explicit != "" {
 		st, err := os.Stat(explicit)
 		if err != nil {

@@ -1,4 +1,4 @@
-package pool
+package pooltag
 
 import (
 	"bytes"
@@ -10,9 +10,9 @@ import (
 	"github.com/poolblame/poolblame/internal/realdata"
 )
 
-func loadSample(t *testing.T) *PooltagDB {
+func loadSample(t *testing.T) *DB {
 	t.Helper()
-	db, err := LoadPooltag(filepath.Join("testdata", "pooltag-sample.txt"))
+	db, err := Load(filepath.Join("testdata", "pooltag-sample.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func loadSample(t *testing.T) *PooltagDB {
 }
 
 // patterns lists the patterns of es, in order.
-func patterns(es []PooltagEntry) []string {
+func patterns(es []Entry) []string {
 	var out []string
 	for _, e := range es {
 		out = append(out, e.Pattern)
@@ -57,7 +57,7 @@ func TestParsePooltagSample(t *testing.T) {
 		{24, "Desc", "", "a description without a binary field"},
 		{29, "Last", "last.sys", "final line without a line break"},
 	}
-	byLine := map[int]PooltagEntry{}
+	byLine := map[int]Entry{}
 	for _, e := range db.Entries {
 		byLine[e.Line] = e
 	}
@@ -180,7 +180,7 @@ func TestParsePooltagEncodings(t *testing.T) {
 		{"odd utf16", []byte{0xFF, 0xFE, 'A'}, "", "odd number of bytes"},
 	}
 	for _, tt := range tests {
-		db, err := ParsePooltag(bytes.NewReader(tt.data), "pt.txt")
+		db, err := Parse(bytes.NewReader(tt.data), "pt.txt")
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "pt.txt: ") {
 				t.Errorf("%s: err = %v, want one naming pt.txt and %q", tt.name, err, tt.wantErr)
@@ -198,7 +198,7 @@ func TestParsePooltagEncodings(t *testing.T) {
 }
 
 func TestLoadPooltagMissing(t *testing.T) {
-	_, err := LoadPooltag(filepath.Join(t.TempDir(), "nope.txt"))
+	_, err := Load(filepath.Join(t.TempDir(), "nope.txt"))
 	if err == nil || !strings.Contains(err.Error(), "nope.txt") {
 		t.Errorf("err = %v, want one naming nope.txt", err)
 	}
@@ -210,7 +210,7 @@ const realDriverTags = "drivers/systeminformer-pooltags.txt"
 
 func TestPooltagSystemInformer(t *testing.T) {
 	realDriverTags := realdata.Path(t, realDriverTags)
-	db, err := LoadPooltag(realDriverTags)
+	db, err := Load(realDriverTags)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func BenchmarkPooltagLookup(b *testing.B) {
 		sb.WriteString(string([]byte{'W' + byte(i%4), 'a' + byte(i/4%26), '*'}))
 		sb.WriteString(" - wild.sys - made-up wildcard\n")
 	}
-	db, err := ParsePooltag(strings.NewReader(sb.String()), "bench")
+	db, err := Parse(strings.NewReader(sb.String()), "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

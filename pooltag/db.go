@@ -1,4 +1,4 @@
-package pool
+package pooltag
 
 import (
 	"bufio"
@@ -13,11 +13,11 @@ import (
 	"unicode/utf8"
 )
 
-// PooltagEntry is one line of pooltag.txt: "<Tag> - <binary> - <Description>".
+// Entry is one line of pooltag.txt: "<Tag> - <binary> - <Description>".
 // Pattern is the tag as written (trailing pad spaces removed), possibly with
 // the wildcards * and ?. Binary is as written, "<unknown>" included; it is
 // empty when the line names no binary.
-type PooltagEntry struct {
+type Entry struct {
 	Pattern     string
 	Binary      string
 	Description string
@@ -32,11 +32,11 @@ type SkippedLine struct {
 	Reason string
 }
 
-// PooltagDB is a parsed pooltag.txt (or any file in its format).
-type PooltagDB struct {
+// DB is a parsed pooltag.txt (or any file in its format).
+type DB struct {
 	Path    string
-	Entries []PooltagEntry // every entry, in file order
-	Skipped []SkippedLine  // lines that did not parse
+	Entries []Entry       // every entry, in file order
+	Skipped []SkippedLine // lines that did not parse
 
 	exact    map[Tag][]int // Entries indices for tags without wildcards
 	wild     []int         // Entries indices for wildcard patterns, most specific first
@@ -46,20 +46,20 @@ type PooltagDB struct {
 // maxPooltagLine bounds one line; Microsoft's longest is far below it.
 const maxPooltagLine = 64 << 10
 
-// LoadPooltag reads the pooltag file at path.
-func LoadPooltag(path string) (*PooltagDB, error) {
+// Load reads the pooltag file at path.
+func Load(path string) (*DB, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("pooltag file: %w", err)
 	}
 	defer f.Close()
-	return ParsePooltag(f, path)
+	return Parse(f, path)
 }
 
-// ParsePooltag reads a pooltag file; name is used in errors and as db.Path.
+// Parse reads a pooltag file; name is used in errors and as db.Path.
 // Lines that do not parse are listed in db.Skipped; the only errors are a
 // read failure and input that is not text at all.
-func ParsePooltag(r io.Reader, name string) (*PooltagDB, error) {
+func Parse(r io.Reader, name string) (*DB, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -68,7 +68,7 @@ func ParsePooltag(r io.Reader, name string) (*PooltagDB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	db := &PooltagDB{Path: name, exact: make(map[Tag][]int), byBinary: make(map[string][]int)}
+	db := &DB{Path: name, exact: make(map[Tag][]int), byBinary: make(map[string][]int)}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 0, 4096), maxPooltagLine)
 	n := 0
@@ -133,20 +133,20 @@ func latin1(s string) string {
 
 // parsePooltagLine returns the entry on line, or a reason it holds none
 // ("comment" for comments and blank lines).
-func parsePooltagLine(line string) (PooltagEntry, string) {
+func parsePooltagLine(line string) (Entry, string) {
 	t := strings.TrimSpace(line)
 	if t == "" || strings.HasPrefix(t, "//") || isRem(t) {
-		return PooltagEntry{}, "comment"
+		return Entry{}, "comment"
 	}
 	fields := splitDash(t)
 	if len(fields) < 2 {
-		return PooltagEntry{}, `no " - " separator`
+		return Entry{}, `no " - " separator`
 	}
 	pat := strings.TrimRight(fields[0], " \t")
 	if err := checkPattern(pat); err != "" {
-		return PooltagEntry{}, err
+		return Entry{}, err
 	}
-	e := PooltagEntry{Pattern: pat}
+	e := Entry{Pattern: pat}
 	if len(fields) == 2 {
 		// "Tag - text": a lone file name is a binary, anything else a description.
 		if looksLikeBinary(fields[1]) {
@@ -228,7 +228,7 @@ func checkPattern(pat string) string {
 	return ""
 }
 
-func (db *PooltagDB) add(e PooltagEntry) {
+func (db *DB) add(e Entry) {
 	i := len(db.Entries)
 	db.Entries = append(db.Entries, e)
 	if strings.ContainsAny(e.Pattern, "*?") {
@@ -272,7 +272,7 @@ func specificity(p string) (literal, stars int) {
 	return literal, stars
 }
 
-func (db *PooltagDB) sortWild() {
+func (db *DB) sortWild() {
 	slices.SortStableFunc(db.wild, func(a, b int) int {
 		la, sa := specificity(db.Entries[a].Pattern)
 		lb, sb := specificity(db.Entries[b].Pattern)
@@ -286,9 +286,9 @@ func (db *PooltagDB) sortWild() {
 // Lookup returns every entry for t: exact entries in file order, then the
 // wildcard entries whose pattern matches t, most specific first. Duplicate
 // entries are all returned; tags are case sensitive.
-func (db *PooltagDB) Lookup(t Tag) []PooltagEntry {
+func (db *DB) Lookup(t Tag) []Entry {
 	t = t.Unprotected()
-	var out []PooltagEntry
+	var out []Entry
 	for _, i := range db.exact[t] {
 		out = append(out, db.Entries[i])
 	}
@@ -304,7 +304,7 @@ func (db *PooltagDB) Lookup(t Tag) []PooltagEntry {
 // Describe returns the best entry's description and binary, as !poolused
 // prints them ("Description , Binary: x.sys"). A binary written as
 // "<unknown>" is returned as "". ok is false when no entry matches.
-func (db *PooltagDB) Describe(t Tag) (desc, binary string, ok bool) {
+func (db *DB) Describe(t Tag) (desc, binary string, ok bool) {
 	es := db.Lookup(t)
 	if len(es) == 0 {
 		return "", "", false
@@ -320,7 +320,7 @@ func (db *PooltagDB) Describe(t Tag) (desc, binary string, ok bool) {
 // ByBinary returns the entries naming the binary name, in file order.
 // The comparison ignores case; a name without an extension ("acpi") also
 // matches that name with one ("acpi.sys").
-func (db *PooltagDB) ByBinary(name string) []PooltagEntry {
+func (db *DB) ByBinary(name string) []Entry {
 	name = strings.ToLower(strings.TrimSpace(name))
 	if name == "" {
 		return nil
@@ -336,16 +336,19 @@ func (db *PooltagDB) ByBinary(name string) []PooltagEntry {
 	}
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
-	out := make([]PooltagEntry, len(idx))
+	out := make([]Entry, len(idx))
 	for k, i := range idx {
 		out[k] = db.Entries[i]
 	}
 	return out
 }
 
-// matchPattern matches a pooltag pattern against a tag's four display
-// characters (pad spaces included). A pattern without a star stands for
+// Match reports whether the tag matches a pattern written as in pooltag.txt
+// or !poolused's filter (* and ? wildcards), over the tag's four display
+// characters, pad spaces included. A pattern without a star stands for
 // exactly four characters, so a short one is padded as tags are.
+func (t Tag) Match(pattern string) bool { return matchPattern(pattern, t.String()) }
+
 func matchPattern(pat, s string) bool {
 	if !strings.Contains(pat, "*") && len(pat) < 4 {
 		pat += strings.Repeat(" ", 4-len(pat))
