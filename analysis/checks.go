@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
 )
 
@@ -26,6 +27,7 @@ const (
 	CheckDriverFolders = "driver folders"
 	CheckAllCPUs       = "every CPU's table"
 	CheckComplete      = "tracker data complete"
+	CheckBugCheck      = "bug check meaning"
 )
 
 // checks are run in this order, which is also the order of the advice
@@ -43,6 +45,28 @@ var checks = []struct {
 	{CheckDriverFolders, High, checkDriverFolders},
 	{CheckAllCPUs, Low, checkAllCPUs},
 	{CheckComplete, High, checkComplete},
+	{CheckBugCheck, Low, checkBugCheck},
+}
+
+// checkBugCheck: a pool corruption bug check is not a leak; the tags
+// holding the most did not necessarily corrupt anything.
+func checkBugCheck(g *graded) (CheckStatus, string, string) {
+	m := g.res.Machine
+	meaning := bugCheckMeaning(m)
+	d := fmt.Sprintf("%#x %s: %s", m.BugCheck, m.BugCheckName, meaning)
+	if meaning != dumpfile.BugCheckPoolCorruption {
+		return Passed, d, ""
+	}
+	return Failed, d + ", not exhaustion: the tracker shows who holds pool, not who corrupted it",
+		"Enable Special Pool on the suspects (Driver Verifier: verifier /flags 0x1 /driver NAME.sys, or special pool by tag) and wait for the next crash: it stops at the corrupting access and names the driver."
+}
+
+func bugCheckMeaning(m Machine) dumpfile.BugCheckMeaning {
+	var p1 uint64
+	if len(m.BugCheckParams) > 0 {
+		p1 = m.BugCheckParams[0]
+	}
+	return dumpfile.BugCheckMeaningOf(m.BugCheck, p1)
 }
 
 func runChecks(g *graded) []Check {

@@ -19,12 +19,15 @@ import (
 // whose size can be inferred; the nonpaged maximum on a build that has
 // none) change nothing.
 func TestDamageLowersConfidence(t *testing.T) {
+	// The Windows 11 sample's bug check (0x19) is pool corruption, which
+	// alone allows low; damage is measured on it as a manual crash (0xE2).
 	samples := map[string]struct {
-		drivers string
-		good    analysis.Confidence
+		drivers  string
+		good     analysis.Confidence
+		bugCheck uint32 // 0: as generated
 	}{
-		"win2003-x86-isil": {"drivers-2003", analysis.High},
-		"win11-x64-ctfl":   {"drivers-win11", analysis.Medium},
+		"win2003-x86-isil": {"drivers-2003", analysis.High, 0},
+		"win11-x64-ctfl":   {"drivers-win11", analysis.Medium, 0xE2},
 	}
 	tests := []struct {
 		sample, kind string
@@ -41,6 +44,8 @@ func TestDamageLowersConfidence(t *testing.T) {
 		{"win2003-x86-isil", "tracker-key-overwritten", pool.CheckPerCPUAgree, analysis.Low},
 		{"win2003-x86-isil", "tracker-bytes-inflated", pool.CheckNonPagedBounds, analysis.Low},
 		{"win2003-x86-isil", "percpu-slot-nulled", pool.CheckPerCPUTables, analysis.Low},
+		{"win2003-x86-isil", "bugcheck-pool-corruption", analysis.CheckBugCheck, analysis.Low},
+		{"win11-x64-ctfl", "bugcheck-pool-corruption", analysis.CheckBugCheck, analysis.Low},
 		{"win11-x64-ctfl", "cpus-zero", pool.CheckCPUCount, analysis.Medium},
 		{"win11-x64-ctfl", "cpus-huge", pool.CheckCPUCount, analysis.Medium},
 		{"win11-x64-ctfl", "percpu-page-zeroed", pool.CheckTablePages, analysis.Low},
@@ -59,6 +64,11 @@ func TestDamageLowersConfidence(t *testing.T) {
 			good, err := os.ReadFile(name)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if s.bugCheck != 0 {
+				if good, err = damage.SetBugCheck(name, good, s.bugCheck); err != nil {
+					t.Fatal(err)
+				}
 			}
 			k, ok := damage.ByName(tt.kind)
 			if !ok {
@@ -95,7 +105,7 @@ func TestDamageLowersConfidence(t *testing.T) {
 					t.Errorf("check %s passed or missing: %+v", tt.flag, r.Checks)
 				}
 			}
-			if p := r.Pool; p != nil && p.HTTPSys != nil && p.HTTPSys.Below && tt.flag != "" && tt.flag != pool.CheckCPUCount && tt.flag != pool.CheckNonPagedMax {
+			if p := r.Pool; p != nil && p.HTTPSys != nil && p.HTTPSys.Below && tt.flag != "" && tt.flag != pool.CheckCPUCount && tt.flag != pool.CheckNonPagedMax && tt.flag != analysis.CheckBugCheck {
 				t.Errorf("HTTP.SYS claim made on damaged sums")
 			}
 		})

@@ -271,8 +271,12 @@ func (k Check) Limits(c Confidence) bool { return k.Status != Passed && k.Limit 
 
 // Verdict is the conclusion: what was found, who is blamed, how sure.
 type Verdict struct {
-	Findings   []Finding
-	Culprits   []Culprit
+	Findings []Finding
+	Culprits []Culprit
+	// Suspects replace Culprits when the bug check is pool corruption:
+	// drivers with evidence for the leading tags, to put under Special
+	// Pool or Driver Verifier.
+	Suspects   []Culprit
 	Confidence Confidence
 	// Reasons says why the confidence is what it is: the evidence it
 	// started from and each check that lowered it.
@@ -307,6 +311,11 @@ const (
 	// NoPoolAnalysis: the source cannot support a pool analysis
 	// (Result.PoolErr says why).
 	NoPoolAnalysis
+	// PoolCorruption: the bug check is pool corruption, not exhaustion:
+	// the drivers with evidence for the leading tags are suspects, not
+	// culprits (Verdict.Suspects), and Special Pool or Driver Verifier on
+	// them is what finds the one that corrupts.
+	PoolCorruption
 )
 
 // Finding is one statement of the verdict, in order.

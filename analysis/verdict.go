@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
 )
 
@@ -36,6 +37,9 @@ type pick struct {
 func decide(r *Result) (Verdict, []Check) {
 	v := Verdict{Culprits: []Culprit{}}
 	p := r.Pool
+	if bugCheckMeaning(r.Machine) == dumpfile.BugCheckPoolCorruption {
+		v.Findings = append(v.Findings, Finding{Kind: PoolCorruption})
+	}
 	bounds := map[PoolType]string{NonPaged: pool.CheckNonPagedBounds, Paged: pool.CheckPagedBounds}
 	for _, t := range []PoolType{NonPaged, Paged} {
 		// A pool whose use is above its maximum or physical memory is not
@@ -100,6 +104,11 @@ func decide(r *Result) (Verdict, []Check) {
 	checks := runChecks(g)
 	v.Confidence, v.Reasons = confidence(g, checks)
 	v.Raise = raise(v.Confidence, checks)
+	if bugCheckMeaning(r.Machine) == dumpfile.BugCheckPoolCorruption {
+		// Corruption: no culprit by size; the drivers with evidence are
+		// the suspects to put under Special Pool.
+		v.Suspects, v.Culprits = v.Culprits, []Culprit{}
+	}
 	return v, checks
 }
 

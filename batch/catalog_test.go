@@ -33,11 +33,17 @@ func TestSharedDriverCatalog(t *testing.T) {
 		if err := json.Unmarshal(b, &r); err != nil {
 			t.Fatal(err)
 		}
-		if d.Culprit != want[filepath.Base(d.Name())] {
-			t.Errorf("%s: summary culprit %q", d.Name(), d.Culprit)
+		// The Windows 11 sample's 0x19 is pool corruption: its driver
+		// is a suspect, not a culprit.
+		named, got := r.Verdict.Culprits, d.Culprit
+		if r.Dump.BugCheck == 0x19 {
+			named, got = r.Verdict.Suspects, d.Suspect
 		}
-		if len(r.Verdict.Culprits) == 0 || r.Verdict.Culprits[0].Driver != want[filepath.Base(d.Name())] {
-			t.Fatalf("%s: culprits %+v", d.Name(), r.Verdict.Culprits)
+		if got != want[filepath.Base(d.Name())] {
+			t.Errorf("%s: summary culprit %q, suspect %q", d.Name(), d.Culprit, d.Suspect)
+		}
+		if len(named) == 0 || named[0].Driver != want[filepath.Base(d.Name())] {
+			t.Fatalf("%s: culprits %+v, suspects %+v", d.Name(), r.Verdict.Culprits, r.Verdict.Suspects)
 		}
 		c := r.LeadingNonPaged[0].Candidates
 		if r.LeadingNonPaged[0].Tag == "smNp" {

@@ -119,6 +119,9 @@
 //	culprit         the driver the report's verdict names first (it can
 //	                differ from top_driver: a Microsoft owner of a larger
 //	                tag is not blamed on size alone)
+//	suspect         on a pool corruption bug check (0x19, 0xC2, 0xC5,
+//	                0x13A, 0xDE...), the first driver the verdict names
+//	                for Special Pool instead of a culprit
 //	confidence      the report verdict's confidence
 //	leading         the report's leading tags: {tag, pool, bytes,
 //	                outstanding, rate_per_day, driver}

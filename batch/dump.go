@@ -93,6 +93,9 @@ func fillFacts(rec *DumpRecord, res *analysis.Result, top int) {
 	if len(res.Verdict.Culprits) > 0 {
 		rec.Culprit = res.Verdict.Culprits[0].Driver
 	}
+	if len(res.Verdict.Suspects) > 0 {
+		rec.Suspect = res.Verdict.Suspects[0].Driver
+	}
 	if res.Pool == nil {
 		rec.Status, rec.PoolError = StatusNoPool, res.PoolErr.Error()
 		return

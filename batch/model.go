@@ -93,11 +93,14 @@ type DumpRecord struct {
 	NonPaged *PoolUse `json:"nonpaged,omitempty"`
 	Paged    *PoolUse `json:"paged,omitempty"`
 
-	TopTag     string `json:"top_tag,omitempty"`
-	TopPool    string `json:"top_pool,omitempty"`
-	TopBytes   uint64 `json:"top_bytes,omitempty"`
-	TopDriver  string `json:"top_driver,omitempty"`
-	Culprit    string `json:"culprit,omitempty"` // the driver the report's verdict names first
+	TopTag    string `json:"top_tag,omitempty"`
+	TopPool   string `json:"top_pool,omitempty"`
+	TopBytes  uint64 `json:"top_bytes,omitempty"`
+	TopDriver string `json:"top_driver,omitempty"`
+	Culprit   string `json:"culprit,omitempty"` // the driver the report's verdict names first
+	// Suspect is, on a pool corruption bug check, the first driver the
+	// verdict names as a suspect for Special Pool (no culprit is named).
+	Suspect    string `json:"suspect,omitempty"`
 	Confidence string `json:"confidence,omitempty"`
 
 	Leading []Leading `json:"leading,omitempty"`

@@ -122,6 +122,8 @@ func dumpRow(d *DumpRecord, name string) []string {
 		if d.Confidence != "" {
 			drv += " (" + d.Confidence + ")"
 		}
+	} else if d.Suspect != "" {
+		drv = "suspect " + d.Suspect + " (pool corruption)"
 	}
 	return []string{name, d.Group, fmt.Sprint(d.Build), bug, timeText(d.SystemTime), units.UptimeShort(d.UptimeSeconds), np, top, drv}
 }

@@ -69,6 +69,9 @@ func (m mdWriter) verdict(r *Report) {
 		m.printf(" %s", mdText(oneLine(s)))
 	}
 	m.printf("\n")
+	for _, c := range v.Suspects {
+		m.printf(">\n> **Suspect (pool corruption):** %s (%s), tags %s: run it under Special Pool (verifier /flags 0x1 /driver %s)\n", mdText(c.Driver), culpritOwner(c), strings.Join(c.Tags, ", "), mdText(c.Driver))
+	}
 	for _, c := range v.Culprits {
 		owner := culpritOwner(c)
 		tags := make([]string, len(c.Tags))

@@ -178,6 +178,10 @@ type Verdict struct {
 	Sentences  []string            `json:"sentences"`
 	Confidence analysis.Confidence `json:"confidence"` // "high", "medium", "low" or "none"
 	Culprits   []Culprit           `json:"culprits"`
+	// Suspects replace Culprits on a pool corruption bug check: drivers
+	// with evidence for the leading tags, for Special Pool or Driver
+	// Verifier.
+	Suspects []Culprit `json:"suspects,omitempty"`
 	// Raise says what would raise the confidence.
 	Raise []string `json:"raise,omitempty"`
 }

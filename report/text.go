@@ -239,6 +239,10 @@ func (t *textWriter) verdict(r *Report) {
 		t.para(2, "Culprit: ", fmt.Sprintf("%s (%s), tags %s, %s", cu.Driver, owner,
 			strings.Join(cu.Tags, ", "), units.Bytes(cu.Bytes)), oc)
 	}
+	for _, cu := range v.Suspects {
+		t.para(2, "Suspect: ", fmt.Sprintf("%s (%s), tags %s, %s: run it under Special Pool (verifier /flags 0x1 /driver %s)", cu.Driver, culpritOwner(cu),
+			strings.Join(cu.Tags, ", "), units.Bytes(cu.Bytes), cu.Driver), t.c.warn)
+	}
 	if len(v.Raise) > 0 {
 		t.printf("  %s\n", "To raise the confidence:")
 		for _, s := range v.Raise {

@@ -18,13 +18,20 @@ func verdict(res *analysis.Result) Verdict {
 		v.Sentences = append(v.Sentences, finding(res, f))
 	}
 	for _, c := range av.Culprits {
-		cu := Culprit{Driver: c.Driver, Bytes: c.Bytes, ThirdParty: c.Owner == analysis.OwnerThirdParty, Owner: c.Owner}
-		for _, t := range c.Tags {
-			cu.Tags = append(cu.Tags, trimTag(t.String()))
-		}
-		v.Culprits = append(v.Culprits, cu)
+		v.Culprits = append(v.Culprits, culprit(c))
+	}
+	for _, c := range av.Suspects {
+		v.Suspects = append(v.Suspects, culprit(c))
 	}
 	return v
+}
+
+func culprit(c analysis.Culprit) Culprit {
+	cu := Culprit{Driver: c.Driver, Bytes: c.Bytes, ThirdParty: c.Owner == analysis.OwnerThirdParty, Owner: c.Owner}
+	for _, t := range c.Tags {
+		cu.Tags = append(cu.Tags, trimTag(t.String()))
+	}
+	return cu
 }
 
 // finding is one finding in one sentence.
@@ -54,6 +61,9 @@ func finding(res *analysis.Result, f analysis.Finding) string {
 			f.Candidate.Name, trimTag(f.Tag.Tag.String()), units.Bytes(f.Tag.Bytes), trimTag(f.Rival.Tag.String()))
 	case analysis.Blamed:
 		return culpritSentence(f.Tag, f.Candidate)
+	case analysis.PoolCorruption:
+		m := res.Machine
+		return fmt.Sprintf("Bug check %#x %s is pool corruption, not exhaustion: the tags that hold the most did not necessarily corrupt anything. The drivers below are suspects by their evidence; put them under Special Pool or Driver Verifier to catch the one that corrupts.", m.BugCheck, m.BugCheckName)
 	case analysis.NoPoolAnalysis:
 		if res.Machine.Triage {
 			return "This is a triage dump (minidump): it carries no pool memory, so no pool analysis is possible."

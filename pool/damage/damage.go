@@ -33,6 +33,28 @@ var Kinds = []Kind{
 	{"tracker-key-overwritten", "the key of the largest nonpaged tag in the global table overwritten", overwriteKey},
 	{"tracker-bytes-inflated", "the nonpaged byte count of the largest nonpaged tag in the global table set to 1 TiB", inflateBytes},
 	{"percpu-slot-nulled", "CPU 1's slot of ExPoolTagTables set to NULL", nullSlot},
+	{"bugcheck-pool-corruption", "the header's bug check code set to 0x19 BAD_POOL_HEADER", setBugCheck(0x19)},
+}
+
+// SetBugCheck returns a copy of a dump with another bug check code in its
+// header: a manual crash (0xE2) makes a sample whose verdict is not about
+// corruption, to measure damage against.
+func SetBugCheck(name string, good []byte, code uint32) ([]byte, error) {
+	return Apply(name, good, Kind{Name: fmt.Sprintf("bugcheck-%#x", code), Apply: setBugCheck(code)})
+}
+
+func setBugCheck(code uint32) func(*dumpfile.File, []byte) error {
+	return func(f *dumpfile.File, d []byte) error {
+		off := 0x28 // DUMP_HEADER32.BugCheckCode
+		if f.Is64 {
+			off = 0x38
+		}
+		if f.BugCheckCode == code {
+			return fmt.Errorf("the bug check is already %#x", code)
+		}
+		binary.LittleEndian.PutUint32(d[off:], code)
+		return nil
+	}
 }
 
 // ByName returns the named kind.
