@@ -38,7 +38,7 @@ func failed(ctx context.Context, rec *DumpRecord, err error) outcome {
 // analyse reads one dump, writes its reports and returns its record.
 func (r *runner) analyse(ctx context.Context, in *input) outcome {
 	rec := newRecord(in)
-	f, cleanup, err := openDump(ctx, in, r.tmpDir, r.disk)
+	f, cleanup, err := openDump(ctx, in, r.spool)
 	if err != nil {
 		return failed(ctx, rec, err)
 	}

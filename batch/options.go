@@ -81,6 +81,11 @@ type Options struct {
 	// TempDir receives decompressed dumps while they are analysed; "":
 	// the system's temporary folder.
 	TempDir string
+	// MemoryBudget bounds the memory dumps are decompressed into, shared
+	// by the workers; a dump that does not fit goes to a temporary file
+	// in TempDir. 0: a quarter of the available memory, at most 2 GiB;
+	// negative: always a temporary file.
+	MemoryBudget int64
 
 	Formats      []report.Format // per-dump reports; nil: DefaultFormats
 	DriverDirs   []string        // folders of driver files (report.Options.DriverDirs)

@@ -24,8 +24,7 @@ const workerMemory = 256 << 20
 type runner struct {
 	opts    Options
 	formats []report.Format
-	tmpDir  string
-	disk    *diskBudget
+	spool   *spool // where decompressed dumps are put
 
 	// The driver folders are indexed once, by the first dump that needs
 	// them, and the catalog is shared read-only by every worker.
@@ -109,8 +108,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			return nil, fmt.Errorf("temporary folder: %w", err)
 		}
 		defer os.RemoveAll(tmp)
-		r.tmpDir = tmp
-		r.disk = newDiskBudget(tmp)
+		r.spool = &spool{dir: tmp, disk: newDiskBudget(tmp), mem: newMemBudget(opts.MemoryBudget)}
 	}
 	var recs []*DumpRecord
 	var tags map[*DumpRecord][]TagBytes
