@@ -119,15 +119,16 @@ func (k *Check) judge(segment bool, lacks string) {
 	missing := k.Tracker - k.Found
 	pct := 100 * float64(k.Found) / float64(k.Tracker)
 	switch {
+	case missing > 0 && lacks != "":
+		// Even a small shortfall proves nothing when the pool is not here.
+		k.Agreement = Unconfirmed
+		k.Text = fmt.Sprintf("%s (%s): %s: unconfirmed", found, percent(pct), lacks)
 	case missing <= slack && (segment || -missing <= slack):
 		k.Agreement = Consistent
 		k.Text = found + ": consistent"
 		if segment && -missing > slack {
 			k.Text += " (the segment heap keeps the headers of freed blocks, so the scan may count more)"
 		}
-	case missing > slack && lacks != "":
-		k.Agreement = Unconfirmed
-		k.Text = fmt.Sprintf("%s (%s): %s: unconfirmed", found, percent(pct), lacks)
 	case missing < 0:
 		k.Agreement = Suspect
 		k.Text = fmt.Sprintf("%s: the scan finds %s more blocks in use than the tracker counts: the tracker figures are suspect", found, commas(-missing))

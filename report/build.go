@@ -24,6 +24,7 @@ type Options struct {
 	Pooltag      *pooltag.DB       // descriptions and weak evidence; nil: none
 	DriverDirs   []string          // folders of driver files to index
 	NoDumpImages bool              // do not scan the driver images inside the dump
+	ScanPool     bool              // scan the pool itself: tracker cross-check and block contents
 	Progress     func(step string) // called before each long step; nil: silent
 	Now          time.Time         // Report.Generated; zero leaves it zero
 
@@ -49,7 +50,7 @@ type Display struct {
 func Build(ctx context.Context, f *dumpfile.File, o Options) (*Report, error) {
 	res, err := analysis.Analyze(ctx, analysis.FromDump(f), analysis.Options{
 		Leading: max(o.Top, o.Gather), Pooltag: o.Pooltag, DriverDirs: o.DriverDirs, Catalog: o.Catalog, DriverCache: o.DriverCache,
-		NoDumpImages: o.NoDumpImages, Progress: o.Progress,
+		NoDumpImages: o.NoDumpImages, Progress: o.Progress, ScanPool: o.ScanPool,
 	})
 	if err != nil {
 		return nil, err
@@ -79,6 +80,7 @@ func New(res *analysis.Result, d Display) *Report {
 	if res.Pool != nil {
 		r.Pool = poolSection(res.Pool)
 	}
+	r.PoolScan = poolScanSection(res.Scan)
 	return r
 }
 

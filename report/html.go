@@ -60,9 +60,25 @@ type htmlView struct {
 
 	Charts     []htmlChart
 	Tables     []htmlTable
+	Scan       *htmlScan
 	Candidates []htmlTagCandidates
 	Sources    []string
 	Warnings   []string
+}
+
+// htmlScan is the pool scan section.
+type htmlScan struct {
+	Error, Pages string
+	Checks       []htmlFact
+	Notes        []string
+	Contents     []htmlScanContents
+}
+
+type htmlScanContents struct {
+	Heading string
+	Chart   htmlChart
+	Lines   []string
+	Samples []htmlFact // Label: the block, Value: its hex dump
 }
 
 type htmlFact struct {
@@ -194,7 +210,46 @@ func newHTMLView(r *Report) htmlView {
 			v.Candidates = append(v.Candidates, tagCandidates(row))
 		}
 	}
+	v.Scan = scanView(r.PoolScan)
 	return v
+}
+
+func scanView(p *PoolScan) *htmlScan {
+	if p == nil {
+		return nil
+	}
+	s := &htmlScan{Error: p.Error, Notes: oneLines(p.Notes)}
+	if p.Error != "" {
+		return s
+	}
+	s.Pages = p.pagesLine()
+	for _, k := range p.Checks {
+		s.Checks = append(s.Checks, htmlFact{Label: strings.TrimRight(k.Tag, " "), Value: k.Text})
+	}
+	for _, c := range p.Contents {
+		hc := htmlScanContents{Heading: fmt.Sprintf("What %s blocks hold: %s found in use, %d read", strings.TrimRight(c.Tag, " "), units.Count(c.Blocks), c.Read)}
+		if len(c.Sizes) > 0 {
+			hc.Chart = sizeChart(c)
+		}
+		if c.Prefix != "" {
+			hc.Lines = append(hc.Lines, fmt.Sprintf("%s of the blocks read start with %s", pct(c.PrefixShare), c.Prefix))
+		}
+		for _, st := range c.Strings {
+			enc := "ASCII"
+			if st.UTF16 {
+				enc = "UTF-16"
+			}
+			hc.Lines = append(hc.Lines, fmt.Sprintf("%s contain %q (%s)", pct(st.Share), st.Text, enc))
+		}
+		for _, pt := range c.Pointers {
+			hc.Lines = append(hc.Lines, fmt.Sprintf("%s point into %s, e.g. %s", pct(pt.Share), pt.Target, pt.Example))
+		}
+		for _, h := range c.Samples {
+			hc.Samples = append(hc.Samples, htmlFact{Label: fmt.Sprintf("Block at %s (%d bytes, %s)", h.Address, h.Size, h.State), Value: h.Hex})
+		}
+		s.Contents = append(s.Contents, hc)
+	}
+	return s
 }
 
 func oneLines(in []string) []string {

@@ -32,6 +32,7 @@ func renderMarkdown(w io.Writer, r *Report) error {
 	m.pressure(r)
 	m.tagTable("Leading nonpaged tags", r.LeadingNonPaged, r, poolUsed(r, "nonpaged"))
 	m.tagTable("Leading paged tags", r.LeadingPaged, r, poolUsed(r, "paged"))
+	m.poolScan(r)
 	m.candidates(r)
 	m.sources(r)
 	m.details(r)
@@ -310,4 +311,51 @@ func mdCode(s string) string {
 // pool tags ("IAM " is not "IAM").
 func oneLineKeep(s string) string {
 	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+func (m mdWriter) poolScan(r *Report) {
+	p := r.PoolScan
+	if p == nil {
+		return
+	}
+	m.printf("## Pool scan\n\n")
+	if p.Error != "" {
+		m.printf("The pool could not be scanned: %s.\n\n", mdText(p.Error))
+		return
+	}
+	m.printf("%s.\n\n", mdText(p.pagesLine()))
+	for _, k := range p.Checks {
+		m.printf("- %s: %s\n", mdCode(strings.TrimRight(k.Tag, " ")), mdText(k.Text))
+	}
+	for _, n := range p.Notes {
+		m.printf("- Note: %s\n", mdText(n))
+	}
+	m.printf("\n")
+	for _, c := range p.Contents {
+		m.printf("### What %s blocks hold\n\n%s blocks in use found, %d read.\n\n", mdCode(strings.TrimRight(c.Tag, " ")), units.Count(c.Blocks), c.Read)
+		if len(c.Sizes) > 0 {
+			m.printf("| Size | Blocks |\n|---:|---:|\n")
+			for _, s := range c.Sizes {
+				m.printf("| %s | %s |\n", sizeLabel(s), units.Count(s.Blocks))
+			}
+			m.printf("\n")
+		}
+		if c.Prefix != "" {
+			m.printf("- %s of the blocks read start with %s\n", pct(c.PrefixShare), mdCode(c.Prefix))
+		}
+		for _, s := range c.Strings {
+			enc := "ASCII"
+			if s.UTF16 {
+				enc = "UTF-16"
+			}
+			m.printf("- %s contain %s (%s)\n", pct(s.Share), mdCode(s.Text), enc)
+		}
+		for _, ptr := range c.Pointers {
+			m.printf("- %s point into %s, e.g. %s\n", pct(ptr.Share), mdText(ptr.Target), mdCode(ptr.Example))
+		}
+		for _, h := range c.Samples {
+			m.printf("\nBlock at %s (%d bytes, %s):\n\n```text\n%s```\n", mdCode(h.Address), h.Size, h.State, h.Hex)
+		}
+		m.printf("\n")
+	}
 }

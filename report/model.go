@@ -28,6 +28,10 @@ type Report struct {
 
 	Verdict Verdict `json:"verdict"`
 
+	// PoolScan is the pass over the pool itself; absent unless asked for
+	// (--scan).
+	PoolScan *PoolScan `json:"pool_scan,omitempty"`
+
 	// Sources says where driver evidence came from: folders indexed, dump
 	// images scanned (with paged-out pages), pooltag.txt used.
 	Sources Sources `json:"sources"`

@@ -55,6 +55,7 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 	t.verdict(r)
 	t.tagTable("LEADING NONPAGED TAGS", r.LeadingNonPaged, r, poolUsed(r, "nonpaged"))
 	t.tagTable("LEADING PAGED TAGS", r.LeadingPaged, r, poolUsed(r, "paged"))
+	t.poolScan(r)
 	t.candidates(r)
 	t.sources(r)
 	t.warnings(r)
@@ -464,4 +465,59 @@ func pad(s string, n int) string {
 
 func lpad(s string, n int) string {
 	return strings.Repeat(" ", max(0, n-utf8.RuneCountInString(s))) + s
+}
+
+func (t *textWriter) poolScan(r *Report) {
+	p := r.PoolScan
+	if p == nil {
+		return
+	}
+	t.section("POOL SCAN")
+	if p.Error != "" {
+		t.para(2, "", "The pool could not be scanned: "+p.Error+".", nil)
+		return
+	}
+	t.para(2, "", p.pagesLine(), nil)
+	for _, k := range p.Checks {
+		t.para(2, pad(strings.TrimRight(k.Tag, " "), 6), k.Text, nil)
+	}
+	for _, n := range p.Notes {
+		t.para(2, "note  ", n, nil)
+	}
+	for _, c := range p.Contents {
+		t.printf("\n  %s: %s blocks in use found, %d read\n", strings.TrimRight(c.Tag, " "), units.Count(c.Blocks), c.Read)
+		var top int64
+		for _, s := range c.Sizes {
+			top = max(top, s.Blocks)
+		}
+		for _, s := range c.Sizes {
+			n := 0
+			if top > 0 {
+				n = max(1, int(30*float64(s.Blocks)/float64(top)+0.5))
+			}
+			t.printf("    %-8s %10s  %s\n", sizeLabel(s), units.Count(s.Blocks), strings.Repeat("#", n))
+		}
+		if c.Read == 0 {
+			continue
+		}
+		if c.Prefix != "" {
+			t.printf("    %s of the blocks read start with %s\n", pct(c.PrefixShare), c.Prefix)
+		}
+		for _, s := range c.Strings {
+			enc := "ASCII"
+			if s.UTF16 {
+				enc = "UTF-16"
+			}
+			t.printf("    %4s contain %q (%s)\n", pct(s.Share), s.Text, enc)
+		}
+		for _, ptr := range c.Pointers {
+			t.printf("    %4s point into %s, e.g. %s\n", pct(ptr.Share), ptr.Target, ptr.Example)
+		}
+		for _, h := range c.Samples {
+			t.printf("    block at %s (%d bytes, %s):\n", h.Address, h.Size, h.State)
+			for _, line := range strings.Split(strings.TrimRight(h.Hex, "\n"), "\n") {
+				t.printf("      %s\n", line)
+			}
+		}
+	}
 }

@@ -25,6 +25,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	thirdParty := fs.Bool("third-party", false, "hide tags whose only candidates are Microsoft drivers")
 	pooltagPath := fs.String("pooltag", "", "pooltag.txt for descriptions (default: the Debugging Tools' copy, if installed)")
 	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dump")
+	scan := fs.Bool("scan", false, "scan the pool itself (one pass over the dump): check the tracker's counts against the blocks found and show what the leading tags' blocks hold")
 	colorMode := fs.String("color", "auto", "auto, always or never (NO_COLOR is honoured)")
 	noCache := fs.Bool("no-cache", false, "scan every driver file again instead of reusing earlier scans kept in the user's cache folder")
 	if st, ok := parseFlags(fs, args); !ok {
@@ -58,7 +59,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	opts := report.Options{Top: *top, ThirdParty: *thirdParty, Pooltag: db, DriverDirs: drivers,
-		NoDumpImages: *noImages, Now: time.Now().UTC()}
+		NoDumpImages: *noImages, ScanPool: *scan, Now: time.Now().UTC()}
 	if len(drivers) > 0 {
 		opts.DriverCache = openDriverCache(*noCache, stderr)
 	}
