@@ -1,11 +1,15 @@
 package pooltag
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 )
 
 // pooltagLocation is one place the Debugging Tools for Windows install
@@ -66,5 +70,62 @@ func Find(explicit string, getenv func(string) string) (string, error) {
 			return "", fmt.Errorf("pooltag file: %w", err)
 		}
 	}
+	if p := findWinDbgApp(getenv("ProgramFiles")); p != "" {
+		return p, nil
+	}
 	return "", nil
+}
+
+// winDbgAppTriage are the folders of the WinDbg app (the Store/winget
+// package Microsoft.WinDbg, formerly WinDbg Preview) that hold
+// triage\pooltag.txt, one per architecture it ships.
+var winDbgAppTriage = []string{"amd64", "arm64", "x86"}
+
+// findWinDbgApp looks for pooltag.txt in the WinDbg app's package folder,
+// %ProgramFiles%\WindowsApps\Microsoft.WinDbg_VERSION_ARCH__8wekyb3d8bbwe;
+// the newest version wins. Windows lets only administrators list
+// WindowsApps: otherwise nothing is found here and --pooltag must name the
+// file ((Get-AppxPackage Microsoft.WinDbg).InstallLocation gives the folder).
+func findWinDbgApp(programFiles string) string {
+	if programFiles == "" {
+		return ""
+	}
+	pkgs, _ := filepath.Glob(filepath.Join(programFiles, "WindowsApps", "Microsoft.WinDbg_*"))
+	slices.SortFunc(pkgs, func(a, b string) int { return compareVersions(packageVersion(b), packageVersion(a)) })
+	for _, pkg := range pkgs {
+		for _, arch := range winDbgAppTriage {
+			p := filepath.Join(pkg, arch, "triage", "pooltag.txt")
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// packageVersion is the VERSION of a Microsoft.WinDbg_VERSION_... folder.
+func packageVersion(dir string) string {
+	parts := strings.Split(filepath.Base(dir), "_")
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[1]
+}
+
+// compareVersions orders dotted versions number by number.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(as), len(bs)) {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return 0
 }

@@ -25,6 +25,13 @@ func TestFindPooltag(t *testing.T) {
 	kit81 := mk("pf86", "Windows Kits", "8.1", "Debuggers", "x64", "triage", "pooltag.txt")
 	dbg := mk("pf", "Debugging Tools for Windows (x64)", "triage", "pooltag.txt")
 	explicit := mk("mine.txt")
+	// The WinDbg app, three versions installed: 1.2409 is the newest,
+	// though 1.9 sorts last as text.
+	pfApp := filepath.Join(root, "pfapp")
+	app := mk("pfapp", "WindowsApps", "Microsoft.WinDbg_1.2409.17001.0_x64__8wekyb3d8bbwe", "amd64", "triage", "pooltag.txt")
+	mk("pfapp", "WindowsApps", "Microsoft.WinDbg_1.10.0.0_x64__8wekyb3d8bbwe", "amd64", "triage", "pooltag.txt")
+	mk("pfapp", "WindowsApps", "Microsoft.WinDbg_1.9.0.0_x64__8wekyb3d8bbwe", "amd64", "triage", "pooltag.txt")
+	appArm := mk("pfarm", "WindowsApps", "Microsoft.WinDbg_1.2409.17001.0_arm64__8wekyb3d8bbwe", "arm64", "triage", "pooltag.txt")
 	// A directory where the 10 x64 file would be must be passed over.
 	if err := os.MkdirAll(filepath.Join(pf86, "Windows Kits", "10", "Debuggers", "x64", "triage", "pooltag.txt"), 0o755); err != nil {
 		t.Fatal(err)
@@ -45,6 +52,9 @@ func TestFindPooltag(t *testing.T) {
 		{"explicit is a directory", root, nil, "", "is a directory"},
 		{"kit 10 before 8.1", "", map[string]string{"ProgramFiles(x86)": pf86, "ProgramFiles": pf}, kit10x86, ""},
 		{"debugging tools last", "", map[string]string{"ProgramFiles": pf}, dbg, ""},
+		{"kit before the WinDbg app", "", map[string]string{"ProgramFiles(x86)": pf86, "ProgramFiles": pfApp}, kit10x86, ""},
+		{"WinDbg app, newest version", "", map[string]string{"ProgramFiles": pfApp}, app, ""},
+		{"WinDbg app on arm64", "", map[string]string{"ProgramFiles": filepath.Join(root, "pfarm")}, appArm, ""},
 		{"nothing installed", "", map[string]string{"ProgramFiles(x86)": filepath.Join(root, "empty")}, "", ""},
 		{"no environment", "", nil, "", ""},
 	}

@@ -60,11 +60,11 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitError
 	}
-	f, err := dumpfile.Open(fs.Arg(0))
+	f, closeDump, err := openDump(fs.Arg(0))
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer f.Close()
+	defer closeDump()
 	in := describe(f)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -42,11 +42,11 @@ func runPoolused(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	f, err := dumpfile.Open(fs.Arg(0))
+	f, closeDump, err := openDump(fs.Arg(0))
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer f.Close()
+	defer closeDump()
 	r, err := pool.Analyze(f)
 	if err != nil {
 		fmt.Fprintf(stderr, "poolblame: %s: %v\n", f.Name(), err)

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/poolblame/poolblame/analysis"
-	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/pooltag"
 	"github.com/poolblame/poolblame/units"
@@ -137,11 +136,11 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 // addDump marks the catalogued files that the dump loaded and adds the
 // loaded images themselves, read from the dump, as candidates.
 func addDump(ev *analysis.Evidence, path string, warnings *[]string) ([]string, error) {
-	f, err := dumpfile.Open(path)
+	f, closeDump, err := openDump(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer closeDump()
 	mods, err := f.Modules()
 	if err != nil && len(mods) == 0 {
 		return nil, err
