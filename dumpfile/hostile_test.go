@@ -98,7 +98,15 @@ func TestFileShrinksWhileMapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := os.Truncate(p, 0x3000); err != nil {
+	err = os.Truncate(p, 0x3000)
+	if runtime.GOOS == "windows" {
+		// Windows refuses to cut a file that has a mapped view.
+		if err == nil {
+			t.Fatal("the file was truncated while mapped")
+		}
+		return
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	check := func(what string, err error) {

@@ -91,11 +91,11 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	if len(drivers) > 0 {
 		opts.DriverCache = openDriverCache(*noCache, stderr)
 	}
-	bar := isTerminal(stderr)
+	bar := newStatusLine(stderr)
 	opts.Progress = func(p batch.Progress) { showProgress(stderr, p, bar) }
 	sum, err := batch.Run(ctx, opts)
-	if bar {
-		fmt.Fprint(stderr, "\r\033[K")
+	if bar != nil {
+		bar.clear()
 	}
 	if sum == nil {
 		return fail(stderr, err)
@@ -137,8 +137,8 @@ func parseTimes(args []string) (map[string]time.Time, error) {
 }
 
 // showProgress draws a bar on a terminal, else one line per input.
-func showProgress(w io.Writer, p batch.Progress, bar bool) {
-	if !bar {
+func showProgress(w io.Writer, p batch.Progress, bar *statusLine) {
+	if bar == nil {
 		line := fmt.Sprintf("poolblame: [%d/%d] %s: %s", p.Done, p.Total, p.Item, p.State)
 		if p.Err != nil {
 			line += ": " + p.Err.Error()
@@ -152,7 +152,7 @@ func showProgress(w io.Writer, p batch.Progress, bar bool) {
 	if r := []rune(name); len(r) > 40 {
 		name = "..." + string(r[len(r)-37:])
 	}
-	fmt.Fprintf(w, "\r\033[K[%s%s] %d/%d %s (%s)", strings.Repeat("#", filled), strings.Repeat(".", width-filled), p.Done, p.Total, name, p.State)
+	bar.show(fmt.Sprintf("[%s%s] %d/%d %s (%s)", strings.Repeat("#", filled), strings.Repeat(".", width-filled), p.Done, p.Total, name, p.State))
 }
 
 func anyPoolData(s *batch.Summary) bool {

@@ -188,7 +188,11 @@ func TestShowProgress(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var b strings.Builder
-		showProgress(&b, tt.p, tt.bar)
+		var line *statusLine
+		if tt.bar {
+			line = &statusLine{w: &b, vt: true}
+		}
+		showProgress(&b, tt.p, line)
 		if b.String() != tt.want {
 			t.Errorf("showProgress(%+v, %v) = %q, want %q", tt.p, tt.bar, b.String(), tt.want)
 		}

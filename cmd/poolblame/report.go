@@ -9,9 +9,7 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/report"
-	"golang.org/x/term"
 )
 
 // runReport is the main job: one dump in, one culprit report out.
@@ -50,11 +48,11 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, fmt.Errorf("drivers folder %s: not a directory", d))
 		}
 	}
-	f, err := dumpfile.Open(fs.Arg(0))
+	f, closeDump, err := openDump(fs.Arg(0))
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer f.Close()
+	defer closeDump()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -63,15 +61,16 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	if len(drivers) > 0 {
 		opts.DriverCache = openDriverCache(*noCache, stderr)
 	}
-	if isTerminal(stderr) {
+	line := newStatusLine(stderr)
+	if line != nil {
 		start := time.Now()
 		opts.Progress = func(step string) {
-			fmt.Fprintf(stderr, "\r\033[K[%5.1fs] %s...", time.Since(start).Seconds(), step)
+			line.show(fmt.Sprintf("[%5.1fs] %s...", time.Since(start).Seconds(), step))
 		}
 	}
 	r, err := report.Build(ctx, f, opts)
-	if opts.Progress != nil {
-		fmt.Fprint(stderr, "\r\033[K")
+	if line != nil {
+		line.clear()
 	}
 	if err != nil {
 		return fail(stderr, err)
@@ -127,12 +126,7 @@ func useColor(mode string, w io.Writer) (bool, error) {
 		if _, set := os.LookupEnv("NO_COLOR"); set {
 			return false, nil
 		}
-		return isTerminal(w), nil
+		return terminalEscapes(w), nil
 	}
 	return false, fmt.Errorf("--color %q: want auto, always or never", mode)
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
