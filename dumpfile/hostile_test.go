@@ -78,7 +78,9 @@ func TestHugeBitmapInSparseFile(t *testing.T) {
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
 				t.Errorf("allocated %d MiB", alloc>>20)
 			}
-			if d := time.Since(start); d > 10*time.Second {
+			// Only Linux skips the file's holes (SEEK_DATA); elsewhere every
+			// byte of the 4 GiB file is read, and the time is not bounded.
+			if d := time.Since(start); d > 10*time.Second && runtime.GOOS == "linux" {
 				t.Errorf("took %v", d)
 			}
 		})
@@ -140,6 +142,9 @@ func TestFileShrinksWhileMapped(t *testing.T) {
 // Only regular files are opened: a FIFO would block in open for ever,
 // and /dev/zero is not an "empty file".
 func TestOpenRefusesNonRegular(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no FIFOs or /dev/zero on Windows")
+	}
 	fifo := filepath.Join(t.TempDir(), "pipe.dmp")
 	if err := mkfifo(fifo); err != nil {
 		t.Skipf("no FIFO here: %v", err)

@@ -149,7 +149,7 @@ func TestBatchExitStatus(t *testing.T) {
 		stderr string
 	}{
 		{"no paths", []string{"batch"}, exitError, "usage: poolblame batch"},
-		{"missing path", []string{"batch", filepath.Join(tmp, "nothing-here")}, exitError, "no such file"},
+		{"missing path", []string{"batch", filepath.Join(tmp, "nothing-here")}, exitError, notExist(t)},
 		{"glob matching nothing", []string{"batch", filepath.Join(tmp, "*.dmp")}, exitError, "no file matches"},
 		{"bad group-by", []string{"batch", "--group-by", "rack", sample2003}, exitError, "want auto, folder or none"},
 		{"bad format", []string{"batch", "--format", "pdf", sample2003}, exitError, "unknown report format"},

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -47,7 +48,14 @@ report. "poolblame DUMP" is "poolblame report DUMP".`,
 	root.SuggestionsMinimumDistance = 2
 	root.DisableFlagsInUseLine = true
 	root.Use = "poolblame " + declare(root, cmds["report"].run)
-	for _, name := range commandOrder {
+	// Commands missing from commandOrder still run, after the others.
+	names := slices.Clone(commandOrder)
+	for _, name := range slices.Sorted(maps.Keys(cmds)) {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
 		c, ok := cmds[name]
 		if !ok {
 			continue

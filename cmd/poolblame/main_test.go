@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,17 @@ const (
 var triageX64, _ = realdata.Lookup(triageRel)
 
 func needTriage(t *testing.T) { t.Helper(); realdata.Path(t, triageRel) }
+
+// notExist is how this platform says a file does not exist ("no such file
+// or directory"; Windows: "The system cannot find the file specified.").
+func notExist(t *testing.T) string {
+	_, err := os.Stat(filepath.Join(t.TempDir(), "absent"))
+	var pe *os.PathError
+	if !errors.As(err, &pe) {
+		t.Fatalf("stat of an absent file: %v", err)
+	}
+	return pe.Err.Error()
+}
 
 func runCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
@@ -85,7 +97,7 @@ func TestBadInputExit(t *testing.T) {
 	os.WriteFile(mdmp, []byte("MDMP\x93\xa7\x00\x00 user mode"), 0o644)
 	for _, c := range []struct{ path, want string }{
 		{empty, "empty file"}, {text, "not a Windows crash dump"}, {mdmp, "user-mode minidump"},
-		{dir, "is a directory"}, {filepath.Join(dir, "nope.dmp"), "no such file"},
+		{dir, "is a directory"}, {filepath.Join(dir, "nope.dmp"), notExist(t)},
 	} {
 		for _, cmd := range []string{"info", "poolused", "report"} {
 			_, errs, st := runCmd(t, cmd, c.path)

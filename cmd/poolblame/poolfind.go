@@ -38,23 +38,24 @@ func runPoolfind(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	f, err := dumpfile.Open(fs.Arg(0))
+	f, closeDump, err := openDump(fs.Arg(0))
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer f.Close()
+	defer closeDump()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	opt := poolscan.Options{Tags: m}
-	if isTerminal(stderr) {
+	line := newStatusLine(stderr)
+	if line != nil {
 		start := time.Now()
 		opt.Progress = func(done, total uint64) {
-			fmt.Fprintf(stderr, "\r\033[K[%5.1fs] scanning pages: %d%%", time.Since(start).Seconds(), 100*done/max(total, 1))
+			line.show(fmt.Sprintf("[%5.1fs] scanning pages: %d%%", time.Since(start).Seconds(), 100*done/max(total, 1)))
 		}
 	}
 	r, err := poolscan.Scan(ctx, f, opt)
-	if opt.Progress != nil {
-		fmt.Fprint(stderr, "\r\033[K")
+	if line != nil {
+		line.clear()
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "poolblame: %s: %v\n", f.Name(), err)
