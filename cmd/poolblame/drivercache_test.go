@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -13,18 +14,28 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	os.Setenv("XDG_CACHE_HOME", dir)
+	os.Setenv(cacheHomeVar, dir)
 	st := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(st)
 }
 
+// cacheHomeVar is the variable os.UserCacheDir reads first on this
+// platform (macOS reads $HOME only, and is not covered).
+var cacheHomeVar = map[string]string{"windows": "LocalAppData"}[runtime.GOOS]
+
+func init() {
+	if cacheHomeVar == "" {
+		cacheHomeVar = "XDG_CACHE_HOME"
+	}
+}
+
 // TestTagCache: a second run answers from the cache exactly as the first
 // did, and --no-cache writes nothing.
 func TestTagCache(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv(cacheHomeVar, t.TempDir())
 	records := func() int {
-		m, _ := filepath.Glob(filepath.Join(os.Getenv("XDG_CACHE_HOME"), "poolblame", "*", "*", "*"))
+		m, _ := filepath.Glob(filepath.Join(os.Getenv(cacheHomeVar), "poolblame", "*", "*", "*"))
 		return len(m)
 	}
 	args := []string{"tag", "Tst1", "Wrp2", "--drivers", synthDrivers}
