@@ -12,9 +12,9 @@ import (
 
 // OpenDump opens the one dump a single-dump command names, in the forms a
 // batch accepts: a dump file, a .gz or .zst file holding one, or a zip
-// holding exactly one dump. A compressed dump is decompressed into a
-// temporary file in tmpDir ("": the system's temporary folder) that cleanup
-// removes; a dump stored uncompressed in a zip is read where it lies. A
+// holding exactly one dump. A compressed dump is decompressed into memory
+// when it fits the batch's default budget, else into a temporary file in
+// tmpDir ("": the system's temporary folder); cleanup releases either; a dump stored uncompressed in a zip is read where it lies. A
 // plain file goes straight to dumpfile.Open, whose errors name what is
 // wrong with it.
 func OpenDump(ctx context.Context, path, tmpDir string) (f *dumpfile.File, cleanup func(), err error) {
@@ -56,7 +56,7 @@ func OpenDump(ctx context.Context, path, tmpDir string) (f *dumpfile.File, clean
 	if tmpDir == "" {
 		tmpDir = os.TempDir()
 	}
-	return openDump(ctx, dumps[0], tmpDir, newDiskBudget(tmpDir))
+	return openDump(ctx, dumps[0], &spool{dir: tmpDir, disk: newDiskBudget(tmpDir), mem: newMemBudget(0)})
 }
 
 // isContainer reports a zip, gzip or zstd signature at the start of path;
