@@ -180,6 +180,12 @@ func fromDriver(d *pe.Driver, ev pe.Evidence, src CandidateSource) Candidate {
 	if d.Microsoft {
 		c.Owner = OwnerMicrosoft
 	}
+	// An image read from the dump rarely has its version resource or
+	// signature mapped: the loader's path and name say whether Windows
+	// shipped it, unless the image names another company.
+	if src == FromDumpImage && c.Owner != OwnerMicrosoft && d.Version.CompanyName == "" && inboxImage(d.Path, d.Name) {
+		c.Owner = OwnerMicrosoft
+	}
 	if d.Version.Fixed != nil && d.Version.Fixed.FileVersion != "" {
 		c.Identity.Version = d.Version.Fixed.FileVersion
 	}

@@ -161,8 +161,14 @@ type TagUsage struct {
 	PooltagBinary string // pooltag.txt
 
 	// Candidates are the drivers with evidence for the tag, strongest
-	// first (see rankCandidates).
+	// first (see rankCandidates). A file where the tag only appears as
+	// text is not one: common tags ("Even", "File", "Proc") are words
+	// any driver may hold.
 	Candidates []Candidate
+	// TextOnly names the files in which the tag's four bytes appear and
+	// nothing more (no call site, no immediate): reported as one count,
+	// never as owners.
+	TextOnly []string
 }
 
 // Owner is the tag's first candidate, or nil when no driver was found.

@@ -161,6 +161,7 @@ func rowOf(t *analysis.TagUsage) TagRow {
 	for i := range t.Candidates {
 		row.Candidates = append(row.Candidates, candidate(&t.Candidates[i]))
 	}
+	row.TextOnly = t.TextOnly
 	return row
 }
 

@@ -190,6 +190,11 @@ func (m mdWriter) candidates(r *Report) {
 		}
 		if len(row.Candidates) == 0 {
 			m.printf("No driver found with this tag.\n\n")
+		}
+		if s := textOnlyFact(row.TextOnly); s != "" {
+			m.printf("The tag %s.\n\n", mdText(s))
+		}
+		if len(row.Candidates) == 0 {
 			continue
 		}
 		for _, c := range row.Candidates {

@@ -148,6 +148,9 @@ type TagRow struct {
 	PooltagBinary string `json:"pooltag_binary,omitempty"` // pooltag.txt
 
 	Candidates []Candidate `json:"candidates"`
+	// TextOnly names the files in which the tag only appears as text
+	// (its four bytes, no call site or immediate): not owners.
+	TextOnly []string `json:"text_only,omitempty"`
 
 	tag pooltag.Tag // the raw tag: Tag escapes bytes that are not printable
 }

@@ -134,6 +134,23 @@ func shownPercent(p PoolPressure) float64 {
 	return p.Percent
 }
 
+// textOnlyFact is "appears as text in 3 files (a.sys, b.sys, c.sys), which
+// is not evidence of use", or "" when it appears in none.
+func textOnlyFact(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	shown := names
+	if len(shown) > 3 {
+		shown = shown[:3]
+	}
+	list := strings.Join(shown, ", ")
+	if len(names) > 3 {
+		list += ", ..."
+	}
+	return fmt.Sprintf("appears as text in %d file%s (%s), which is not evidence of use", len(names), units.Plural(len(names)), list)
+}
+
 // checksFact is "8 passed (cpu-count, ...), 1 failed, 1 unknown".
 func checksFact(cs []Check) string {
 	var passed []string

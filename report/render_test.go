@@ -446,3 +446,20 @@ func TestPressureFacts(t *testing.T) {
 		}
 	}
 }
+
+// Files where a tag only appears as text are one line, never owners.
+func TestTextOnlyCollapsed(t *testing.T) {
+	r := classicReport()
+	row := &r.LeadingNonPaged[len(r.LeadingNonPaged)-1]
+	row.Candidates = []Candidate{}
+	row.TextOnly = []string{"a.sys", "b.sys", "c.sys", "d.sys"}
+	for _, f := range []Format{Text, Markdown} {
+		out := string(render(t, r, f, RenderOptions{}))
+		if !strings.Contains(out, "appears as text in 4 files (a.sys, b.sys, c.sys, ...), which is not evidence of use") {
+			t.Errorf("%v: text-only files not collapsed into one line", f)
+		}
+		if strings.Contains(out, "d.sys") {
+			t.Errorf("%v: a text-only file is listed by name beyond the first three", f)
+		}
+	}
+}

@@ -318,7 +318,11 @@ func growthCell(g float64, amount uint64) string {
 // driverLines is one line per candidate: "isil.sys call-site x3".
 func (t *textWriter) driverLines(row TagRow, w int) []string {
 	if len(row.Candidates) == 0 {
-		return []string{t.c.dim.Sprint(truncate("no driver found", w))}
+		s := "no driver found"
+		if n := len(row.TextOnly); n > 0 {
+			s = fmt.Sprintf("text in %d file%s only", n, units.Plural(n))
+		}
+		return []string{t.c.dim.Sprint(truncate(s, w))}
 	}
 	var out []string
 	for _, c := range row.Candidates {
@@ -371,6 +375,11 @@ func (t *textWriter) candidates(r *Report) {
 		}
 		if len(row.Candidates) == 0 {
 			t.para(4, "", "No driver found with this tag.", t.c.warn)
+		}
+		if s := textOnlyFact(row.TextOnly); s != "" {
+			t.para(4, "", "The tag "+s+".", t.c.dim)
+		}
+		if len(row.Candidates) == 0 {
 			continue
 		}
 		for j, c := range row.Candidates {

@@ -54,8 +54,12 @@ func finding(res *analysis.Result, f analysis.Finding) string {
 		return "No tag holds 10% or more of its pool: nothing stands out as a leak in this dump."
 	case analysis.NoDriverFound:
 		t := f.Tag
-		return fmt.Sprintf("Tag %s holds %s (%.0f%% of %s pool) but no driver was found that uses it%s.",
+		s := fmt.Sprintf("Tag %s holds %s (%.0f%% of %s pool) but no driver was found that uses it%s",
 			trimTag(t.Tag.String()), units.Bytes(t.Bytes), t.Share, t.Pool, searchedWhere(res.Sources))
+		if x := textOnlyFact(t.TextOnly); x != "" {
+			s += "; it " + x
+		}
+		return s + "."
 	case analysis.MicrosoftNotBlamed:
 		return fmt.Sprintf("%s (Microsoft) owns tag %s with %s, but Microsoft drivers are not blamed on tag size alone while the third-party tag %s grows with it.",
 			f.Candidate.Name, trimTag(f.Tag.Tag.String()), units.Bytes(f.Tag.Bytes), trimTag(f.Rival.Tag.String()))

@@ -1,0 +1,54 @@
+package analysis
+
+import (
+	"strings"
+
+	"github.com/poolblame/poolblame/pe"
+)
+
+// splitTextOnly takes out the candidates whose only evidence is the tag's
+// bytes in the file: text, not use. Their names come back apart.
+func splitTextOnly(cs []Candidate) (kept []Candidate, text []string) {
+	kept = cs[:0:0]
+	for _, c := range cs {
+		if c.Source != FromPooltag && c.Kind() == pe.Bytes {
+			text = append(text, c.Name)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	return kept, text
+}
+
+// kernelImages are the names the kernel and the HAL load under: inbox
+// images whatever their version resource says (often not mapped in a
+// dump).
+var kernelImages = map[string]bool{
+	"ntoskrnl.exe": true, "ntkrnlpa.exe": true, "ntkrnlmp.exe": true, "ntkrpamp.exe": true,
+	"hal.dll": true, "halmacpi.dll": true, "halacpi.dll": true, "halaacpi.dll": true,
+	"halapic.dll": true, "halmps.dll": true, "halextintcpsetimer.dll": true, "halextintclpiodma.dll": true,
+}
+
+// inboxImage reports a loaded image that Windows itself ships, by where
+// and under what name the loader loaded it: the kernel and HAL names, and
+// images loaded straight from \SystemRoot\system32 (the kernel, HAL,
+// kdcom.dll, ci.dll...). Drivers in system32\drivers are not judged by
+// path: third-party drivers are installed there too.
+func inboxImage(path, name string) bool {
+	if kernelImages[strings.ToLower(name)] {
+		return true
+	}
+	p := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(path, "dump:"), "/", `\`))
+	i := strings.LastIndexByte(p, '\\')
+	if i < 0 {
+		return false
+	}
+	if kernelImages[p[i+1:]] {
+		return true
+	}
+	switch p[:i] {
+	case `\systemroot\system32`, `\windows\system32`, `c:\windows\system32`:
+		return true
+	}
+	return false
+}

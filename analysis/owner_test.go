@@ -1,0 +1,81 @@
+package analysis
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/poolblame/poolblame/pe"
+)
+
+func TestInboxImage(t *testing.T) {
+	tests := []struct {
+		path, name string
+		want       bool
+	}{
+		{`dump:\SystemRoot\system32\ntoskrnl.exe`, "ntoskrnl.exe", true},
+		{`dump:\SystemRoot\system32\ntkrnlpa.exe`, "ntkrnlpa.exe", true},
+		{`dump:\SystemRoot\system32\hal.dll`, "hal.dll", true},
+		{`dump:\SystemRoot\System32\kdcom.dll`, "kdcom.dll", true},
+		{`dump:\SystemRoot\system32\CI.dll`, "CI.dll", true},
+		{`dump:\??\C:\Windows\system32\ntoskrnl.exe`, "", true}, // kernel name in an odd path
+		{`dump:\SystemRoot\system32\DRIVERS\contosoflt.sys`, "contosoflt.sys", false},
+		{`dump:\SystemRoot\system32\drivers\tcpip.sys`, "tcpip.sys", false}, // by its resource, not its folder
+		{`dump:\??\C:\Program Files\Vendor\vdrv.sys`, "vdrv.sys", false},
+		{`\SystemRoot\system32\evil\ntoskrnl.sys`, "ntoskrnl.sys", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		if got := inboxImage(tt.path, tt.name); got != tt.want {
+			t.Errorf("inboxImage(%q, %q) = %v, want %v", tt.path, tt.name, got, tt.want)
+		}
+	}
+}
+
+// A file where the tag only appears as text is never an owner: it is
+// counted apart, beside call-site evidence or alone.
+func TestSplitTextOnly(t *testing.T) {
+	cs := []Candidate{
+		{Name: "real.sys", Evidence: pe.Evidence{CallSites: 2, Immediates: 2, Bytes: 2}},
+		{Name: "words.sys", Evidence: pe.Evidence{Bytes: 3}},
+		{Name: "imm.sys", Evidence: pe.Evidence{Immediates: 1, Bytes: 1}},
+		{Name: "also.sys", Evidence: pe.Evidence{Bytes: 1}},
+		{Name: "noted.sys", Source: FromPooltag},
+	}
+	kept, text := splitTextOnly(cs)
+	var names []string
+	for _, c := range kept {
+		names = append(names, c.Name)
+	}
+	if strings.Join(names, " ") != "real.sys imm.sys noted.sys" || strings.Join(text, " ") != "words.sys also.sys" {
+		t.Errorf("kept %q, text only %q", names, text)
+	}
+	if kept, text := splitTextOnly([]Candidate{{Name: "event.sys", Evidence: pe.Evidence{Bytes: 9}}}); len(kept) != 0 || len(text) != 1 {
+		t.Errorf("bytes alone: kept %+v, text %q", kept, text)
+	}
+}
+
+// Images read from the dump without a version resource: the kernel, the
+// HAL and images loaded from system32 itself are Microsoft's; a driver in
+// system32\drivers, or one whose resource names another company, is not
+// judged by its folder.
+func TestDumpImageOwner(t *testing.T) {
+	tests := []struct {
+		name, path, company string
+		src                 CandidateSource
+		want                Owner
+	}{
+		{"ntoskrnl.exe", `dump:\SystemRoot\system32\ntoskrnl.exe`, "", FromDumpImage, OwnerMicrosoft},
+		{"hal.dll", `dump:\SystemRoot\system32\hal.dll`, "", FromDumpImage, OwnerMicrosoft},
+		{"kdcom.dll", `dump:\SystemRoot\system32\kdcom.dll`, "", FromDumpImage, OwnerMicrosoft},
+		{"contosoflt.sys", `dump:\SystemRoot\system32\DRIVERS\contosoflt.sys`, "", FromDumpImage, OwnerThirdParty},
+		{"ntoskrnl.exe", `dump:\SystemRoot\system32\ntoskrnl.exe`, "Not Microsoft Ltd.", FromDumpImage, OwnerThirdParty},
+		{"ntoskrnl.exe", `drv/ntoskrnl.exe`, "", FromFolder, OwnerThirdParty}, // a file: its signature decides
+	}
+	for _, tt := range tests {
+		d := &pe.Driver{Name: tt.name, Path: tt.path}
+		d.Version.CompanyName = tt.company
+		if got := fromDriver(d, pe.Evidence{CallSites: 1}, tt.src).Owner; got != tt.want {
+			t.Errorf("%s from %v (%q): %v, want %v", tt.path, tt.src, tt.company, got, tt.want)
+		}
+	}
+}
