@@ -25,7 +25,7 @@ func benchDump(b *testing.B, build uint32) string {
 	}
 	for range pages / 64 {
 		va := bld.Alloc(dumptest.PageSize, dumptest.PageSize)
-		if build >= 18362 {
+		if build >= 17763 {
 			bld.SegmentHeapPage(va, dumptest.SegmentLFH, 0x40, blocks)
 		} else {
 			bld.ClassicPoolPage(va, blocks)

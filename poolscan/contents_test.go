@@ -41,7 +41,7 @@ func TestContents(t *testing.T) {
 			}
 			othrPage := b.Alloc(dumptest.PageSize, dumptest.PageSize)
 			var othr []dumptest.PlacedBlock
-			if c.build >= 18362 {
+			if c.build >= 17763 {
 				othr = b.SegmentHeapPage(othrPage, dumptest.SegmentLFH, 0x40, []dumptest.PoolBlock{{Tag: "Othr", Size: 0x40}, {Tag: "Othr", Size: 0x40}})
 			} else {
 				othr = b.ClassicPoolPage(othrPage, []dumptest.PoolBlock{{Tag: "Othr", Size: 0x40}})
@@ -60,14 +60,14 @@ func TestContents(t *testing.T) {
 					if n%4 == 0 {
 						size = 0xC0
 					}
-					if c.build >= 18362 {
+					if c.build >= 17763 {
 						size = 0x80 // LFH blocks share a size
 					}
 					blocks = append(blocks, dumptest.PoolBlock{Tag: "Leak", Size: size, Data: data})
 					n++
 				}
 				va := b.Alloc(dumptest.PageSize, dumptest.PageSize)
-				if c.build >= 18362 {
+				if c.build >= 17763 {
 					b.SegmentHeapPage(va, dumptest.SegmentLFH, 0x20*page, blocks)
 				} else {
 					b.ClassicPoolPage(va, blocks)
@@ -87,7 +87,7 @@ func TestContents(t *testing.T) {
 			for _, s := range ct.Sizes {
 				total += s.Blocks
 			}
-			if total != 40 || (c.build < 18362 && (len(ct.Sizes) != 2 || ct.Sizes[0].Blocks != 30)) {
+			if total != 40 || (c.build < 17763 && (len(ct.Sizes) != 2 || ct.Sizes[0].Blocks != 30)) {
 				t.Errorf("sizes %+v", ct.Sizes)
 			}
 			if ct.PrefixShare != 1 || len(ct.Prefix) != 8 {

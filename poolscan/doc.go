@@ -5,8 +5,8 @@
 // outstanding counts can be checked (CrossCheck), and a way to look
 // inside the leaked blocks (Contents).
 //
-// Classic pool pages (Windows XP to 10 1809) are recognised by POOL_HEADER
-// chains that tile the page; segment-heap pages (Windows 10 1903 on) by
+// Classic pool pages (Windows XP to 10 1803) are recognised by POOL_HEADER
+// chains that tile the page; segment-heap pages (Windows 10 1809 on) by
 // headers that fit their neighbours, since the chunk headers in between
 // are encoded with a key the dump does not give. Blocks are placed at
 // their virtual addresses by one walk of the system page tables; a block

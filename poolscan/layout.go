@@ -10,9 +10,13 @@ import (
 // pool header overlays, MemProcFS vmmwinpool.c, and for the segment heap
 // Yason (Black Hat USA 2016) and Bayet and Fariello (SSTIC 2020).
 
-// segmentHeapBuild is Windows 10 1903: from it on, small pool blocks live
-// in the segment heap.
-const segmentHeapBuild = 18362
+// segmentHeapBuild is Windows 10 1809: from it on, small pool blocks live
+// in the segment heap. Public write-ups often say 1903 (19H1), but the
+// real 1809 x64 kernel pages in the project's real data hold no page tiled
+// by a header chain and hundreds of VS and LFH chunks (File, ObNm, Ntf0,
+// ALPC, ...), as MemProcFS (heap-based pool parsing from 1809) and
+// PoolViewer (1809 and later) also have it.
+const segmentHeapBuild = 17763
 
 // headerLayout is _POOL_HEADER for one width.
 type headerLayout struct {

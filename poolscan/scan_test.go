@@ -110,7 +110,7 @@ func TestClassicPages(t *testing.T) {
 		{dumpfile.ArchX86PAE, 7601},
 		{dumpfile.ArchAMD64, 3790},
 		{dumpfile.ArchAMD64, 7601},
-		{dumpfile.ArchAMD64, 17763},
+		{dumpfile.ArchAMD64, 17134},
 	}
 	for _, c := range cases {
 		t.Run(c.arch.String()+"/"+itoa(c.build), func(t *testing.T) {

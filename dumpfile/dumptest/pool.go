@@ -102,7 +102,7 @@ func (b *Builder) roundBlock(blk PoolBlock) int {
 	return n
 }
 
-// ClassicPoolPage writes a classic pool page (Windows XP to 10 1809) at
+// ClassicPoolPage writes a classic pool page (Windows XP to 10 1803) at
 // va: the blocks tile the page from offset 0, each header's PreviousSize
 // is the size of the block before (0 for the first), and what the blocks
 // leave over becomes one free block. Small allocations never cross a page
@@ -149,7 +149,7 @@ func (b *Builder) ClassicPoolPage(va uint64, blocks []PoolBlock) []PlacedBlock {
 	return out
 }
 
-// SegmentHeapPage writes segment-heap chunks (Windows 10 1903 and later)
+// SegmentHeapPage writes segment-heap chunks (Windows 10 1809 and later)
 // into the page at va, from byte start on; the bytes before start and
 // after the last chunk are filled with random data, as subsegment headers
 // and other chunks would. LFH blocks all have the same size and follow

@@ -9,9 +9,12 @@ package dumptest
 // and 11, Yason (Black Hat USA 2016) and Bayet and Fariello (SSTIC 2020)
 // for the segment heap.
 
-// segmentHeapBuild is Windows 10 1903, the first build whose kernel pool
-// is the segment heap.
-const segmentHeapBuild = 18362
+// segmentHeapBuild is Windows 10 1809, the first build whose kernel pool
+// is the segment heap: real 1809 x64 kernel pages (memory/rewind-17763 in
+// the real data) hold VS chunks one encoded chunk header apart and no page
+// tiled by POOL_HEADERs; MemProcFS parses pool as heap from 1809 on.
+// Write-ups that say 1903 (19H1) are a build late.
+const segmentHeapBuild = 17763
 
 // poolHeaderLayout is _POOL_HEADER for one pointer width.
 type poolHeaderLayout struct {
