@@ -175,3 +175,41 @@ func TestDamagedModuleList(t *testing.T) {
 		})
 	}
 }
+
+// A bad machine or dump type is reported at the field's own offset in the
+// header of the dump's width (literal offsets from mindumpdef.h, not the
+// package's table).
+func TestBadHeaderFieldOffset(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		arch   archCase
+		typ    dumpfile.DumpType
+		field  string
+		off    int64
+		value  uint32
+		inText string
+	}{
+		{"x86 machine", archCases[0], dumpfile.TypeFull, "MachineImageType", 0x20, 0x1234, "unknown machine"},
+		{"x64 machine", archCases[2], dumpfile.TypeBitmapFull, "MachineImageType", 0x30, 0x1234, "unknown machine"},
+		{"x64 machine of the other width", archCases[2], dumpfile.TypeBitmapFull, "MachineImageType", 0x30, 0x14C, "does not match the 64-bit header"},
+		{"x86 dump type", archCases[0], dumpfile.TypeFull, "DumpType", 0xF88, 77, "unknown dump type"},
+		{"x64 dump type", archCases[2], dumpfile.TypeBitmapFull, "DumpType", 0xF98, 77, "unknown dump type"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _ := buildPlanted(t, tt.arch, tt.typ, nil)
+			raw, err := b.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			binary.LittleEndian.PutUint32(raw[tt.off:], tt.value)
+			_, err = dumpfile.NewFile("bad.dmp", dumpfile.Bytes(raw), int64(len(raw)))
+			var fe *dumpfile.FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v, want a FormatError", err)
+			}
+			if fe.Field != tt.field || fe.Off != tt.off || !strings.Contains(err.Error(), tt.inText) {
+				t.Errorf("FormatError %s at %#x (%v), want %s at %#x saying %q", fe.Field, fe.Off, err, tt.field, tt.off, tt.inText)
+			}
+		})
+	}
+}

@@ -53,31 +53,27 @@ func parseRuns(f *File) (physMem, error) {
 	}
 	m := newRunMem(runs, desc)
 	if a, b, ok := m.overlap(); ok {
-		return nil, &FormatError{Off: f.physBlockOff(), Field: "PhysicalMemoryBlock",
+		return nil, &FormatError{Off: f.physBlockOff(), Field: hPhysicalMemoryBlock.String(),
 			Msg: fmt.Sprintf("runs at PFN %#x (+%d) and %#x overlap", a.BasePage, a.PageCount, b.BasePage)}
 	}
 	return m, nil
 }
 
-func (f *File) physBlockOff() int64 {
-	if f.Is64 {
-		return physBlock64
-	}
-	return physBlock32
-}
+func (f *File) physBlockOff() int64 { return int64(headerOff(f.Is64, hPhysicalMemoryBlock)) }
 
 // descriptorRuns decodes the header's physical memory descriptor:
 // 32-bit {u32 NumberOfRuns; u32 NumberOfPages; {u32 BasePage, u32 PageCount}[]},
 // 64-bit {u32 NumberOfRuns; pad; u64 NumberOfPages; {u64, u64}[] at +0x10}.
 func (f *File) descriptorRuns() ([]Run, uint64, error) {
 	hb := f.headerBytes
-	base, end, entry, first := physBlock32, context32, 8, 8
+	base, end := headerOff(f.Is64, hPhysicalMemoryBlock), headerOff(f.Is64, hContextRecord)
+	entry, first := 8, 8
 	if f.Is64 {
-		base, end, entry, first = physBlock64, context64, 16, 16
+		entry, first = 16, 16
 	}
 	nruns := binary.LittleEndian.Uint32(hb[base:])
 	if nruns == sigPAGE {
-		return nil, 0, &FormatError{Off: int64(base), Field: "PhysicalMemoryBlock", Msg: "not set (holds the PAGE fill pattern)"}
+		return nil, 0, &FormatError{Off: int64(base), Field: hPhysicalMemoryBlock.String(), Msg: "not set (holds the PAGE fill pattern)"}
 	}
 	var npages uint64
 	if f.Is64 {

@@ -180,15 +180,15 @@ func (f *File) init() error {
 	f.Header = *parseHeader(f.headerBytes, f.Is64)
 	f.arch = f.Header.Arch()
 	if f.arch == ArchUnknown {
-		return &FormatError{Off: 0x20, Field: "MachineImageType", Val: f.MachineImageType, Msg: "unknown machine (want 0x14c, 0x8664 or 0xaa64)"}
+		return &FormatError{Off: int64(headerOff(f.Is64, hMachineImageType)), Field: hMachineImageType.String(), Val: f.MachineImageType, Msg: "unknown machine (want 0x14c, 0x8664 or 0xaa64)"}
 	}
 	if f.arch.Is64() != f.Is64 {
-		return &FormatError{Off: 0x20, Field: "MachineImageType", Val: f.MachineImageType,
+		return &FormatError{Off: int64(headerOff(f.Is64, hMachineImageType)), Field: hMachineImageType.String(), Val: f.MachineImageType,
 			Msg: fmt.Sprintf("does not match the %s header", widthName(f.Is64))}
 	}
 	parse, ok := containerParsers[f.DumpType]
 	if !ok {
-		return &FormatError{Off: dumpTypeOff(f.Is64), Field: "DumpType", Val: uint32(f.DumpType), Msg: "unknown dump type"}
+		return &FormatError{Off: int64(headerOff(f.Is64, hDumpType)), Field: hDumpType.String(), Val: uint32(f.DumpType), Msg: "unknown dump type"}
 	}
 	if f.mem, err = parse(f); err != nil {
 		return err
@@ -253,13 +253,6 @@ func isLA57Address(va uint64) bool {
 	}
 	top57 := va >> 56
 	return top57 == 0 || top57 == 0xFF
-}
-
-func dumpTypeOff(is64 bool) int64 {
-	if is64 {
-		return 0xF98
-	}
-	return 0xF88
 }
 
 func widthName(is64 bool) string {

@@ -58,56 +58,163 @@ const (
 	sigKDBG = 0x4742444B // 'KDBG'
 )
 
-// field is one header field: its offset in the 32-bit and 64-bit header
-// (-1 where the layout has none) and its width in each.
-type field struct {
-	name         string
-	off32, off64 int
-	w32, w64     int
-}
+// hfield names a header field or area. Fields are named by constant, not
+// by string, so a misspelt name is a compile error rather than a zero.
+type hfield int
 
-// headerLayout lists the header fields (mindumpdef.h; offsets verified in
-// volatility3's crash.json/crash64.json and kdmp-parser). DumpType is not
-// right after Comment in the 32-bit header.
-var headerLayout = []field{
-	{"MajorVersion", 0x08, 0x08, 4, 4},
-	{"MinorVersion", 0x0C, 0x0C, 4, 4},
-	{"DirectoryTableBase", 0x10, 0x10, 4, 8},
-	{"PfnDataBase", 0x14, 0x18, 4, 8},
-	{"PsLoadedModuleList", 0x18, 0x20, 4, 8},
-	{"PsActiveProcessHead", 0x1C, 0x28, 4, 8},
-	{"MachineImageType", 0x20, 0x30, 4, 4},
-	{"NumberProcessors", 0x24, 0x34, 4, 4},
-	{"BugCheckCode", 0x28, 0x38, 4, 4},
-	{"BugCheckParameter1", 0x2C, 0x40, 4, 8},
-	{"BugCheckParameter2", 0x30, 0x48, 4, 8},
-	{"BugCheckParameter3", 0x34, 0x50, 4, 8},
-	{"BugCheckParameter4", 0x38, 0x58, 4, 8},
-	{"PaeEnabled", 0x5C, -1, 1, 0},
-	{"KdSecondaryVersion", 0x5D, 0x104D, 1, 1},
-	{"KdDebuggerDataBlock", 0x60, 0x80, 4, 8},
-	{"DumpType", 0xF88, 0xF98, 4, 4},
-	{"RequiredDumpSpace", 0xFA0, 0xFA0, 8, 8},
-	{"SystemTime", 0xFC0, 0xFA8, 8, 8},
-	{"SystemUpTime", 0xFB8, 0x1030, 8, 8},
-	{"MiniDumpFields", 0xF8C, 0x1038, 4, 4},
-	{"SecondaryDataState", 0xF90, 0x103C, 4, 4},
-	{"ProductType", 0xF94, 0x1040, 4, 4},
-	{"SuiteMask", 0xF98, 0x1044, 4, 4},
-	{"WriterStatus", 0xF9C, 0x1048, 4, 4},
-	{"Attributes", 0x8A0, 0x1050, 4, 4},
-	{"BootId", 0x8A4, 0x1054, 4, 4},
-}
-
-// Offsets of areas that are not single fields.
 const (
-	physBlock32, physBlock64 = 0x64, 0x88   // PhysicalMemoryBlock
-	context32, context64     = 0x320, 0x348 // ContextRecord: ends the run area
-	comment32, comment64     = 0x820, 0xFB0
-	commentLen               = 128
-	headerSize32             = 0x1000
-	headerSize64             = 0x2000
+	hMajorVersion hfield = iota
+	hMinorVersion
+	hDirectoryTableBase
+	hPfnDataBase
+	hPsLoadedModuleList
+	hPsActiveProcessHead
+	hMachineImageType
+	hNumberProcessors
+	hBugCheckCode
+	hBugCheckParameter1
+	hBugCheckParameter2
+	hBugCheckParameter3
+	hBugCheckParameter4
+	hPaeEnabled
+	hKdSecondaryVersion
+	hKdDebuggerDataBlock
+	hPhysicalMemoryBlock // area: the physical memory descriptor
+	hContextRecord       // area: ends the descriptor's room
+	hComment             // area: 128 bytes of text
+	hDumpType
+	hRequiredDumpSpace
+	hSystemTime
+	hSystemUpTime
+	hMiniDumpFields
+	hSecondaryDataState
+	hProductType
+	hSuiteMask
+	hWriterStatus
+	hAttributes
+	hBootID
+	hfieldCount
 )
+
+// hfieldNames are the names mindumpdef.h gives the fields, as errors and
+// Header.Unset state them.
+var hfieldNames = [hfieldCount]string{
+	"MajorVersion", "MinorVersion", "DirectoryTableBase", "PfnDataBase",
+	"PsLoadedModuleList", "PsActiveProcessHead", "MachineImageType",
+	"NumberProcessors", "BugCheckCode", "BugCheckParameter1",
+	"BugCheckParameter2", "BugCheckParameter3", "BugCheckParameter4",
+	"PaeEnabled", "KdSecondaryVersion", "KdDebuggerDataBlock",
+	"PhysicalMemoryBlock", "ContextRecord", "Comment", "DumpType",
+	"RequiredDumpSpace", "SystemTime", "SystemUpTime", "MiniDumpFields",
+	"SecondaryDataState", "ProductType", "SuiteMask", "WriterStatus",
+	"Attributes", "BootId",
+}
+
+func (f hfield) String() string { return hfieldNames[f] }
+
+// hloc is where a field sits in one header width. Width 1, 4 or 8 is a
+// value; an area has width 0 and is read by its own code.
+type hloc struct {
+	f     hfield
+	off   int
+	width int
+}
+
+// header32 and header64 are DUMP_HEADER32 and DUMP_HEADER64 (mindumpdef.h;
+// offsets verified in volatility3's crash.json/crash64.json and
+// kdmp-parser), in file order. They are the only statement of the
+// offsets: errors take theirs from here. The 64-bit header has no
+// PaeEnabled.
+var (
+	header32 = []hloc{
+		{hMajorVersion, 0x08, 4},
+		{hMinorVersion, 0x0C, 4},
+		{hDirectoryTableBase, 0x10, 4},
+		{hPfnDataBase, 0x14, 4},
+		{hPsLoadedModuleList, 0x18, 4},
+		{hPsActiveProcessHead, 0x1C, 4},
+		{hMachineImageType, 0x20, 4},
+		{hNumberProcessors, 0x24, 4},
+		{hBugCheckCode, 0x28, 4},
+		{hBugCheckParameter1, 0x2C, 4},
+		{hBugCheckParameter2, 0x30, 4},
+		{hBugCheckParameter3, 0x34, 4},
+		{hBugCheckParameter4, 0x38, 4},
+		{hPaeEnabled, 0x5C, 1},
+		{hKdSecondaryVersion, 0x5D, 1},
+		{hKdDebuggerDataBlock, 0x60, 4},
+		{hPhysicalMemoryBlock, 0x64, 0},
+		{hContextRecord, 0x320, 0},
+		{hComment, 0x820, 0},
+		{hAttributes, 0x8A0, 4},
+		{hBootID, 0x8A4, 4},
+		{hDumpType, 0xF88, 4},
+		{hMiniDumpFields, 0xF8C, 4},
+		{hSecondaryDataState, 0xF90, 4},
+		{hProductType, 0xF94, 4},
+		{hSuiteMask, 0xF98, 4},
+		{hWriterStatus, 0xF9C, 4},
+		{hRequiredDumpSpace, 0xFA0, 8},
+		{hSystemUpTime, 0xFB8, 8},
+		{hSystemTime, 0xFC0, 8},
+	}
+	header64 = []hloc{
+		{hMajorVersion, 0x08, 4},
+		{hMinorVersion, 0x0C, 4},
+		{hDirectoryTableBase, 0x10, 8},
+		{hPfnDataBase, 0x18, 8},
+		{hPsLoadedModuleList, 0x20, 8},
+		{hPsActiveProcessHead, 0x28, 8},
+		{hMachineImageType, 0x30, 4},
+		{hNumberProcessors, 0x34, 4},
+		{hBugCheckCode, 0x38, 4},
+		{hBugCheckParameter1, 0x40, 8},
+		{hBugCheckParameter2, 0x48, 8},
+		{hBugCheckParameter3, 0x50, 8},
+		{hBugCheckParameter4, 0x58, 8},
+		{hKdDebuggerDataBlock, 0x80, 8},
+		{hPhysicalMemoryBlock, 0x88, 0},
+		{hContextRecord, 0x348, 0},
+		{hDumpType, 0xF98, 4},
+		{hRequiredDumpSpace, 0xFA0, 8},
+		{hSystemTime, 0xFA8, 8},
+		{hComment, 0xFB0, 0},
+		{hSystemUpTime, 0x1030, 8},
+		{hMiniDumpFields, 0x1038, 4},
+		{hSecondaryDataState, 0x103C, 4},
+		{hProductType, 0x1040, 4},
+		{hSuiteMask, 0x1044, 4},
+		{hWriterStatus, 0x1048, 4},
+		{hKdSecondaryVersion, 0x104D, 1},
+		{hAttributes, 0x1050, 4},
+		{hBootID, 0x1054, 4},
+	}
+)
+
+// Sizes that are not offsets.
+const (
+	commentLen   = 128
+	headerSize32 = 0x1000
+	headerSize64 = 0x2000
+)
+
+func headerLayout(is64 bool) []hloc {
+	if is64 {
+		return header64
+	}
+	return header32
+}
+
+// headerOff is the offset of field f in the header of that width, from
+// the tables above; -1 when the width has no such field.
+func headerOff(is64 bool, f hfield) int {
+	for _, l := range headerLayout(is64) {
+		if l.f == f {
+			return l.off
+		}
+	}
+	return -1
+}
 
 // HeaderSize is the size of the header for this width: 0x1000 or 0x2000.
 func (h *Header) HeaderSize() int64 {
@@ -121,68 +228,87 @@ func (h *Header) HeaderSize() int64 {
 // checked the signature and that b holds the whole header.
 func parseHeader(b []byte, is64 bool) *Header {
 	h := &Header{Is64: is64}
-	vals := make(map[string]uint64, len(headerLayout))
-	for _, f := range headerLayout {
-		off, w := f.off32, f.w32
-		if is64 {
-			off, w = f.off64, f.w64
-		}
-		if off < 0 {
-			continue
-		}
+	for _, l := range headerLayout(is64) {
 		var v uint64
 		unset := false
-		switch w {
+		switch l.width {
+		case 0:
+			if l.f == hComment {
+				h.Comment = cString(b[l.off : l.off+commentLen])
+			}
+			continue
 		case 1:
-			v = uint64(b[off])
+			v = uint64(b[l.off])
 		case 4:
-			v = uint64(binary.LittleEndian.Uint32(b[off:]))
+			v = uint64(binary.LittleEndian.Uint32(b[l.off:]))
 			unset = v == sigPAGE
 		case 8:
-			v = binary.LittleEndian.Uint64(b[off:])
+			v = binary.LittleEndian.Uint64(b[l.off:])
 			unset = uint32(v) == sigPAGE && (uint32(v>>32) == sigPAGE || uint32(v>>32) == 0)
 		}
 		if unset {
-			h.Unset = append(h.Unset, f.name)
+			h.Unset = append(h.Unset, l.f.String())
 			v = 0
 		}
-		vals[f.name] = v
+		h.set(l.f, v)
 	}
-	h.MajorVersion = uint32(vals["MajorVersion"])
-	h.MinorVersion = uint32(vals["MinorVersion"])
-	h.DirectoryTableBase = vals["DirectoryTableBase"]
-	h.PfnDataBase = vals["PfnDataBase"]
-	h.PsLoadedModuleList = vals["PsLoadedModuleList"]
-	h.PsActiveProcessHead = vals["PsActiveProcessHead"]
-	h.MachineImageType = uint32(vals["MachineImageType"])
-	h.NumberProcessors = uint32(vals["NumberProcessors"])
-	h.BugCheckCode = uint32(vals["BugCheckCode"])
-	for i := range h.BugCheckParameters {
-		h.BugCheckParameters[i] = vals["BugCheckParameter"+string(rune('1'+i))]
-	}
-	h.PaeEnabled = vals["PaeEnabled"]&1 != 0
-	h.KdSecondaryVersion = uint8(vals["KdSecondaryVersion"])
-	h.KdDebuggerDataBlock = vals["KdDebuggerDataBlock"]
-	h.DumpType = DumpType(vals["DumpType"])
-	h.RequiredDumpSpace = vals["RequiredDumpSpace"]
-	if ft := vals["SystemTime"]; ft != 0 {
-		h.SystemTime = filetime(ft)
-	}
-	h.SystemUpTime = time.Duration(vals["SystemUpTime"]) * 100
-	h.MiniDumpFields = uint32(vals["MiniDumpFields"])
-	h.SecondaryDataState = uint32(vals["SecondaryDataState"])
-	h.ProductType = uint32(vals["ProductType"])
-	h.SuiteMask = uint32(vals["SuiteMask"])
-	h.WriterStatus = uint32(vals["WriterStatus"])
-	h.Attributes = uint32(vals["Attributes"])
-	h.BootID = uint32(vals["BootId"])
-
-	coff := comment32
-	if is64 {
-		coff = comment64
-	}
-	h.Comment = cString(b[coff : coff+commentLen])
 	return h
+}
+
+// set stores one decoded value in its Header field.
+func (h *Header) set(f hfield, v uint64) {
+	switch f {
+	case hMajorVersion:
+		h.MajorVersion = uint32(v)
+	case hMinorVersion:
+		h.MinorVersion = uint32(v)
+	case hDirectoryTableBase:
+		h.DirectoryTableBase = v
+	case hPfnDataBase:
+		h.PfnDataBase = v
+	case hPsLoadedModuleList:
+		h.PsLoadedModuleList = v
+	case hPsActiveProcessHead:
+		h.PsActiveProcessHead = v
+	case hMachineImageType:
+		h.MachineImageType = uint32(v)
+	case hNumberProcessors:
+		h.NumberProcessors = uint32(v)
+	case hBugCheckCode:
+		h.BugCheckCode = uint32(v)
+	case hBugCheckParameter1, hBugCheckParameter2, hBugCheckParameter3, hBugCheckParameter4:
+		h.BugCheckParameters[f-hBugCheckParameter1] = v
+	case hPaeEnabled:
+		h.PaeEnabled = v&1 != 0
+	case hKdSecondaryVersion:
+		h.KdSecondaryVersion = uint8(v)
+	case hKdDebuggerDataBlock:
+		h.KdDebuggerDataBlock = v
+	case hDumpType:
+		h.DumpType = DumpType(v)
+	case hRequiredDumpSpace:
+		h.RequiredDumpSpace = v
+	case hSystemTime:
+		if v != 0 {
+			h.SystemTime = filetime(v)
+		}
+	case hSystemUpTime:
+		h.SystemUpTime = time.Duration(v) * 100
+	case hMiniDumpFields:
+		h.MiniDumpFields = uint32(v)
+	case hSecondaryDataState:
+		h.SecondaryDataState = uint32(v)
+	case hProductType:
+		h.ProductType = uint32(v)
+	case hSuiteMask:
+		h.SuiteMask = uint32(v)
+	case hWriterStatus:
+		h.WriterStatus = uint32(v)
+	case hAttributes:
+		h.Attributes = uint32(v)
+	case hBootID:
+		h.BootID = uint32(v)
+	}
 }
 
 // filetime converts a FILETIME (100 ns since 1601) to UTC.
