@@ -268,6 +268,13 @@ func leading(res *pool.Result, which PoolType, top int, uptime time.Duration) []
 	for _, u := range res.Usages {
 		total += poolBytes(u, which)
 	}
+	// A snapshot may list part of the tags while stating the whole pool's
+	// use: a share is of the pool, not of the rows listed.
+	whole := res.Limits.NonPagedUsed
+	if which == Paged {
+		whole = res.Limits.PagedUsed
+	}
+	total = max(total, whole)
 	rows := []TagUsage{}
 	for _, u := range pool.Select(res.Usages, pool.Selection{Sort: key, Top: top}) {
 		t := TagUsage{Tag: u.Tag, Pool: NonPaged, Outstanding: u.NonPagedOutstanding(),

@@ -28,6 +28,8 @@ const (
 	CheckAllCPUs       = "every CPU's table"
 	CheckComplete      = "tracker data complete"
 	CheckBugCheck      = "bug check meaning"
+	// CheckMoments is run on snapshots only: one moment shows a level.
+	CheckMoments = "growth over time"
 )
 
 // checks are run in this order, which is also the order of the advice
@@ -76,9 +78,17 @@ func runChecks(g *graded) []Check {
 		out = append(out, Check{Name: c.name, Status: st, Detail: detail, Limit: c.limit, Raise: raise})
 	}
 	out = append(out, scanChecks(g)...) // only when the pool was scanned
+	if g.res.Machine.Snapshot != "" {
+		st, detail, raise := checkMoments(g)
+		out = append(out, Check{Name: CheckMoments, Status: st, Detail: detail, Limit: Medium, Raise: raise})
+	}
 	if g.res.Pool != nil {
 		for _, c := range g.res.Pool.Checks {
-			out = append(out, poolCheck(c))
+			k := poolCheck(c)
+			if g.res.Machine.Snapshot != "" && k.Status == NotRun {
+				k.Raise = "The snapshot does not give it (" + c.Name + "): !vm 1 output from the same machine, pasted with the snapshot, gives the pools' use and maxima."
+			}
+			out = append(out, k)
 		}
 	}
 	return out
@@ -145,6 +155,8 @@ func checkLoaded(g *graded) (CheckStatus, string, string) {
 	switch {
 	case c == nil:
 		return NotRun, "no driver to check", ""
+	case g.res.Machine.Snapshot != "":
+		return NotRun, "a pool snapshot has no module list", "A kernel or automatic dump of the machine would show whether " + c.Name + " was loaded."
 	case c.Loaded:
 		return Passed, c.Name + " is in the dump's module list", ""
 	}
@@ -207,6 +219,8 @@ func checkDriverFolders(g *graded) (CheckStatus, string, string) {
 func checkAllCPUs(g *graded) (CheckStatus, string, string) {
 	p := g.res.Pool
 	switch {
+	case g.res.Machine.Snapshot != "":
+		return Passed, "the " + g.res.Machine.Snapshot + " figures are the kernel's own sums over every CPU", ""
 	case p.OneCPUOnly:
 		return Failed, "the per-CPU tracker tables were not found: one CPU's table only",
 			"The per-CPU tracker tables were not found: a dump from the same build with symbols (!poolused) would confirm the totals."
@@ -219,6 +233,10 @@ func checkAllCPUs(g *graded) (CheckStatus, string, string) {
 // checkComplete: every tracker page was read.
 func checkComplete(g *graded) (CheckStatus, string, string) {
 	p := g.res.Pool
+	if p.Partial && g.res.Machine.Snapshot != "" {
+		return Failed, "missing: " + strings.Join(p.Missing, "; "),
+			"The snapshot lists part of the tags: a full list (poolmon /n, or !poolused without a tag filter) would show every tag's share."
+	}
 	if p.Partial {
 		return Failed, "missing: " + strings.Join(p.Missing, "; "),
 			"Part of the tracker data is missing from this dump: a complete or kernel dump with the pages present would fill it in."
@@ -227,3 +245,10 @@ func checkComplete(g *graded) (CheckStatus, string, string) {
 }
 
 func trimTag(t *TagUsage) string { return strings.TrimRight(t.Tag.String(), " ") }
+
+// checkMoments: a snapshot is one moment with no uptime, so it shows how
+// much a tag holds, not that it grows.
+func checkMoments(g *graded) (CheckStatus, string, string) {
+	return NotRun, "one " + g.res.Machine.Snapshot + " snapshot: a level at one moment, with no uptime to average growth over",
+		"Snapshots of the same machine some hours apart (poolblame batch) show which tags keep growing."
+}

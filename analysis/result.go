@@ -61,6 +61,9 @@ type Machine struct {
 	Modules        int
 	BootID         uint32 // from the header, when the build records one
 	KernBase       uint64 // from KDBG; 0 when unknown
+	// Snapshot names the kind of pool snapshot the facts come from
+	// ("poolmon", "!poolused"); "" for a dump.
+	Snapshot string
 }
 
 // Pool is the pressure on each pool and how the numbers were obtained.

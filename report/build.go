@@ -9,6 +9,7 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pool/snapshot"
 	"github.com/poolblame/poolblame/pooltag"
 )
 
@@ -48,7 +49,18 @@ type Display struct {
 // drivers folder); a dump that cannot support a pool analysis gives a
 // report with Pool == nil and PoolError set.
 func Build(ctx context.Context, f *dumpfile.File, o Options) (*Report, error) {
-	res, err := analysis.Analyze(ctx, analysis.FromDump(f), analysis.Options{
+	return build(ctx, analysis.FromDump(f), o)
+}
+
+// BuildSnapshot analyses a pool snapshot (a poolmon screen or log,
+// !poolused text, with the !vm lines of the same paste) and makes its
+// report: everything that does not need a dump.
+func BuildSnapshot(ctx context.Context, s *snapshot.Snapshot, o Options) (*Report, error) {
+	return build(ctx, analysis.FromSnapshot(s), o)
+}
+
+func build(ctx context.Context, src analysis.Source, o Options) (*Report, error) {
+	res, err := analysis.Analyze(ctx, src, analysis.Options{
 		Leading: max(o.Top, o.Gather), Pooltag: o.Pooltag, DriverDirs: o.DriverDirs, Catalog: o.Catalog, DriverCache: o.DriverCache,
 		NoDumpImages: o.NoDumpImages, Progress: o.Progress, ScanPool: o.ScanPool,
 	})

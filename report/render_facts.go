@@ -179,10 +179,13 @@ func checkFailed(p *Pool, name string) bool {
 }
 
 // httpSysNA says why the HTTP.SYS floor is not judged.
-func httpSysNA(p *Pool) string {
+func httpSysNA(p *Pool, build uint32) string {
 	switch {
 	case p.HTTPSys != nil:
 		return ""
+	case !p.HTTPSysApplies && build == 0:
+		// A pool snapshot names no build.
+		return "the Windows build is unknown, so whether HTTP.SYS's 20 MB free nonpaged floor applies cannot be said"
 	case !p.HTTPSysApplies:
 		return "the 20 MB free nonpaged floor is documented for Server 2003 and Vista / Server 2008 only: it does not apply to this build"
 	}

@@ -186,7 +186,7 @@ func (t *textWriter) pressure(r *Report) {
 			c = t.c.bad
 		}
 		t.field(2, lw, "HTTP.SYS", h, c)
-	} else if na := httpSysNA(p); na != "" {
+	} else if na := httpSysNA(p, r.Dump.Build); na != "" {
 		t.field(2, lw, "HTTP.SYS", na, t.c.dim)
 	}
 	t.field(2, lw, "Tracker", trackerFact(p), nil)

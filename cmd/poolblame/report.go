@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/report"
 )
 
@@ -25,6 +26,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dump")
 	scan := fs.Bool("scan", false, "scan the pool itself (one pass over the dump): check the tracker's counts against the blocks found and show what the leading tags' blocks hold")
 	colorMode := fs.String("color", "auto", "auto, always or never (NO_COLOR is honoured)")
+	snapTime := fs.String("time", "", "for a pool snapshot without a time of its own: when it was captured (2005-09-02 18:59, UTC unless a zone is given)")
 	noCache := fs.Bool("no-cache", false, "scan every driver file again instead of reusing earlier scans kept in the user's cache folder")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
@@ -48,11 +50,23 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, fmt.Errorf("drivers folder %s: not a directory", d))
 		}
 	}
-	f, closeDump, err := openDump(fs.Arg(0))
+	snap, err := openSnapshot(fs.Arg(0), *snapTime, stderr)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer closeDump()
+	var f *dumpfile.File
+	name := fs.Arg(0)
+	if snap == nil {
+		if *snapTime != "" {
+			return fail(stderr, fmt.Errorf("--time is for pool snapshots; %s is a dump, whose header gives its time", name))
+		}
+		var closeDump func()
+		if f, closeDump, err = openDump(name); err != nil {
+			return fail(stderr, err)
+		}
+		defer closeDump()
+		name = f.Name()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -68,7 +82,12 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 			line.show(fmt.Sprintf("[%5.1fs] %s...", time.Since(start).Seconds(), step))
 		}
 	}
-	r, err := report.Build(ctx, f, opts)
+	var r *report.Report
+	if snap != nil {
+		r, err = report.BuildSnapshot(ctx, snap, opts)
+	} else {
+		r, err = report.Build(ctx, f, opts)
+	}
 	if line != nil {
 		line.clear()
 	}
@@ -96,7 +115,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	if r.Pool == nil {
-		fmt.Fprintf(stderr, "poolblame: %s: no pool analysis possible: %s\n", f.Name(), r.PoolError)
+		fmt.Fprintf(stderr, "poolblame: %s: no pool analysis possible: %s\n", name, r.PoolError)
 		return exitNoPool
 	}
 	return exitOK
