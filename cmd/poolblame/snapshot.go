@@ -20,14 +20,16 @@ const snapshotHead = 64 << 10
 // timeArg, else the snapshot itself, else the file's name; never from the
 // file's modification time, which says when it was copied.
 func openSnapshot(path, timeArg string, stderr io.Writer) (*snapshot.Snapshot, error) {
+	// Opening a FIFO would block: only regular files are looked at, and
+	// the dump reader names what anything else is.
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return nil, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil // the dump reader names the problem
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, nil
-	}
 	br := bufio.NewReaderSize(f, snapshotHead)
 	head, err := br.Peek(snapshotHead)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
