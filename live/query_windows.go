@@ -1,0 +1,34 @@
+//go:build windows
+
+package live
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+)
+
+// ErrNotWindows is never returned on Windows.
+var ErrNotWindows = errors.New("not Windows")
+
+// Query asks the kernel for its pool tag counters, growing the buffer as
+// the kernel asks (tags appear while the call is made).
+func Query() ([]TagCounters, error) {
+	size := uint32(256 << 10)
+	for range 8 {
+		buf := make([]byte, size)
+		var ret uint32
+		err := windows.NtQuerySystemInformation(SystemPoolTagInformation, unsafe.Pointer(&buf[0]), size, &ret)
+		if err == windows.STATUS_INFO_LENGTH_MISMATCH || err == windows.STATUS_BUFFER_TOO_SMALL {
+			size = max(ret, size) + 64<<10
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("NtQuerySystemInformation(SystemPoolTagInformation): %w", err)
+		}
+		return Decode(buf[:max(ret, 4)], int(unsafe.Sizeof(uintptr(0))))
+	}
+	return nil, errors.New("NtQuerySystemInformation(SystemPoolTagInformation): the buffer kept growing")
+}
