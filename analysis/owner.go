@@ -20,13 +20,17 @@ func splitTextOnly(cs []Candidate) (kept []Candidate, text []string) {
 	return kept, text
 }
 
-// kernelImages are the names the kernel and the HAL load under: inbox
-// images whatever their version resource says (often not mapped in a
-// dump).
+// kernelImages are the names the kernel, the HAL and the kernel-mode
+// DLLs the boot loader loads from system32 with them go by: inbox images
+// whatever their version resource says (often not mapped in a dump), and
+// named even where the loader entry's path is on an absent page.
 var kernelImages = map[string]bool{
 	"ntoskrnl.exe": true, "ntkrnlpa.exe": true, "ntkrnlmp.exe": true, "ntkrpamp.exe": true,
 	"hal.dll": true, "halmacpi.dll": true, "halacpi.dll": true, "halaacpi.dll": true,
 	"halapic.dll": true, "halmps.dll": true, "halextintcpsetimer.dll": true, "halextintclpiodma.dll": true,
+	"kdcom.dll": true, "kd.dll": true, "kdstub.dll": true, "kdnet.dll": true, "kd_02_8086.dll": true,
+	"pshed.dll": true, "bootvid.dll": true, "ci.dll": true,
+	"mcupdate_genuineintel.dll": true, "mcupdate_authenticamd.dll": true,
 }
 
 // inboxImage reports a loaded image that Windows itself ships, by where

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/internal/realdata"
 	"github.com/poolblame/poolblame/pe"
 )
 
@@ -76,6 +78,35 @@ func TestDumpImageOwner(t *testing.T) {
 		d.Version.CompanyName = tt.company
 		if got := fromDriver(d, pe.Evidence{CallSites: 1}, tt.src).Owner; got != tt.want {
 			t.Errorf("%s from %v (%q): %v, want %v", tt.path, tt.src, tt.company, got, tt.want)
+		}
+	}
+}
+
+// The real Windows 10 1809 module list: the kernel, the HAL and kdcom.dll
+// are recognised by where the loader loaded them; drivers are not judged
+// by their folder.
+func TestInboxImageRealModules(t *testing.T) {
+	d := realdata.RewindDump(t, "a")
+	f, err := dumpfile.NewFile("rewind-17763-a.dmp", dumpfile.Bytes(d), int64(len(d)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods, err := f.Modules()
+	if len(mods) < 150 {
+		t.Fatalf("%d modules (%v)", len(mods), err)
+	}
+	inbox := map[string]bool{}
+	for _, m := range mods {
+		inbox[strings.ToLower(m.Name)] = inboxImage("dump:"+m.Path, m.Name)
+	}
+	for _, n := range []string{"ntoskrnl.exe", "hal.dll", "kdcom.dll"} {
+		if !inbox[n] {
+			t.Errorf("%s not recognised as Windows' own", n)
+		}
+	}
+	for _, n := range []string{"nvlddmkm.sys", "ntfs.sys", "tcpip.sys"} {
+		if v, ok := inbox[n]; !ok || v {
+			t.Errorf("%s: in list %v, judged inbox by path %v", n, ok, v)
 		}
 	}
 }

@@ -1,64 +1,19 @@
 package pool_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/poolblame/poolblame/pool"
-
 	"github.com/poolblame/poolblame/dumpfile"
-	"github.com/poolblame/poolblame/dumpfile/dumptest"
+	"github.com/poolblame/poolblame/internal/realdata"
+	"github.com/poolblame/poolblame/pool"
 )
 
-// realCapture wraps the pages of ../shared/realdata/memory/rewind-17763/<which>
-// (a real, running Windows 10 1809 x64 kernel) in a bitmap dump, with the
-// CR3 and KDBG address its README gives.
-func realCapture(t testing.TB, which string, kdbg uint64) *dumpfile.File {
+// realCapture is the real Windows 10 1809 kernel's pages in a dump.
+func realCapture(t testing.TB, which string) *dumpfile.File {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "realdata", "memory", "rewind-17763", which)
-	ents, err := os.ReadDir(filepath.Join(dir, "mem"))
-	if err != nil {
-		t.Skipf("real memory pages not found: %v", err)
-	}
-	var snap struct {
-		CR3                uint64 `json:"cr3"`
-		PsLoadedModuleList uint64 `json:"ps_loaded_module_list"`
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "snapshot.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &snap); err != nil {
-		t.Fatal(err)
-	}
-	pages := map[uint64][]byte{}
-	for _, e := range ents {
-		pa, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), ".bin"), 16, 64)
-		if err != nil {
-			t.Fatalf("%s: %v", e.Name(), err)
-		}
-		b, err := os.ReadFile(filepath.Join(dir, "mem", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages[pa>>12] = b
-	}
-	b, err := dumptest.NewCapture(dumptest.Capture{
-		Config: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 17763, CPUs: 1, Type: dumpfile.TypeBitmapFull},
-		DTB:    snap.CR3, KDBG: kdbg, PsLoadedModuleList: snap.PsLoadedModuleList, Pages: pages,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := realdata.RewindDump(t, which)
 	f, err := dumpfile.NewFile("rewind-17763-"+which+".dmp", dumpfile.Bytes(d), int64(len(d)))
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +58,7 @@ func TestRealSparseTrackerTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.which, func(t *testing.T) {
-			r, err := pool.Analyze(realCapture(t, tt.which, 0))
+			r, err := pool.Analyze(realCapture(t, tt.which))
 			if err != nil {
 				t.Fatal(err)
 			}
