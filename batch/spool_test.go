@@ -42,7 +42,7 @@ func TestSpool(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			sp := &spool{dir: dir, disk: newDiskBudget(dir), mem: newMemBudget(tt.budget)}
-			left := sp.mem.left
+			held := func() int64 { return sp.mem.inUse }
 			in := &input{path: "x.dmp.gz", container: gzipFile, size: tt.recorded}
 			src, err := decompressorFor(t, gz.Bytes())
 			if err != nil {
@@ -56,15 +56,15 @@ func TestSpool(t *testing.T) {
 			if inMem := len(files) == 0; inMem != tt.inMemory {
 				t.Errorf("in memory %v (%d temporary files), want %v", inMem, len(files), tt.inMemory)
 			}
-			if tt.inMemory && sp.mem.left != left-n {
-				t.Errorf("budget left %d, want %d", sp.mem.left, left-n)
+			if want := map[bool]int64{true: n}[tt.inMemory]; held() != want {
+				t.Errorf("%d bytes of the budget in use, want %d", held(), want)
 			}
 			if f.Size() != n || f.PresentPages() == 0 {
 				t.Errorf("%d bytes, %d pages present; want %d bytes", f.Size(), f.PresentPages(), n)
 			}
 			cleanup()
-			if sp.mem.left != left {
-				t.Errorf("after cleanup %d left, want %d", sp.mem.left, left)
+			if held() != 0 || sp.mem.nkept > max(tt.budget, 0) {
+				t.Errorf("after cleanup %d in use, %d kept", held(), sp.mem.nkept)
 			}
 			if files, _ := os.ReadDir(dir); len(files) != 0 {
 				t.Errorf("%d temporary files left", len(files))
