@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"github.com/poolblame/poolblame/internal/outfile"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -81,7 +82,7 @@ func BenchmarkBatch(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := writeReport(filepath.Join(out, fmt.Sprint(i, ".json")), r, report.JSON); err != nil {
+				if err := writeReport(&outfile.Guard{}, filepath.Join(out, fmt.Sprint(i, ".json")), r, report.JSON); err != nil {
 					b.Fatal(err)
 				}
 				f.Close()

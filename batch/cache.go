@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/poolblame/poolblame/internal/outfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -116,27 +117,10 @@ func settingsOf(o Options) string {
 }
 
 // save writes the index atomically: a crash leaves the old one.
-func (ix *index) save(dir string) error {
+func (ix *index) save(dir string, g *outfile.Guard) error {
 	data, err := json.MarshalIndent(ix, "", " ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, IndexName+".*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, IndexName)); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	return g.WriteFile(filepath.Join(dir, IndexName), append(data, '\n'))
 }

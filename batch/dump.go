@@ -1,10 +1,11 @@
 package batch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"github.com/poolblame/poolblame/internal/outfile"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -68,7 +69,7 @@ func (r *runner) analyse(ctx context.Context, in *input) outcome {
 	base := reportBase(in)
 	for _, fm := range r.formats {
 		name := base + formatExt[fm]
-		if err := writeReport(filepath.Join(r.opts.OutDir, name), rep, fm); err != nil {
+		if err := writeReport(r.out, filepath.Join(r.opts.OutDir, name), rep, fm); err != nil {
 			return failed(ctx, rec, &machineError{fmt.Errorf("%s: writing its %s report: %w", in.name(), fm, err)})
 		}
 		rec.Reports[fm.String()] = name
@@ -175,11 +176,10 @@ func reportBase(in *input) string {
 	return b.String() + "-" + key[:min(8, len(key))]
 }
 
-func writeReport(p string, rep *report.Report, f report.Format) error {
-	out, err := os.Create(p)
-	if err != nil {
+func writeReport(g *outfile.Guard, p string, rep *report.Report, f report.Format) error {
+	var b bytes.Buffer
+	if err := report.Render(&b, rep, f, report.RenderOptions{}); err != nil {
 		return err
 	}
-	err = report.Render(out, rep, f, report.RenderOptions{})
-	return errors.Join(err, out.Close())
+	return g.WriteFile(p, b.Bytes())
 }

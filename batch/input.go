@@ -17,6 +17,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/internal/walk"
 	"github.com/poolblame/poolblame/pool/snapshot"
 )
 
@@ -96,9 +98,10 @@ func textKind(head []byte) (kind, bool) {
 
 // discovery collects the inputs of a run.
 type discovery struct {
-	inputs  []*input
-	ignored int
-	seen    map[string]bool // absolute paths already taken
+	inputs   []*input
+	unusable []string // paths in folders that are not files to read, with why
+	ignored  int
+	seen     map[string]bool // absolute paths already taken
 }
 
 // discover expands paths (files, folders walked recursively, globs) into
@@ -145,24 +148,32 @@ func discover(paths []string) (*discovery, error) {
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
 
+// walk adds the files under root, following links to folders and files
+// (each folder once). A path that cannot be used is named: an unreadable
+// folder or a broken link is a failed input, a FIFO or device a note.
 func (d *discovery) walk(root string) error {
-	return filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			if p == root {
-				return err
-			}
-			// An unreadable subfolder is one failed input, not the end.
-			d.inputs = append(d.inputs, &input{path: p, folder: filepath.Dir(p), kind: kindDump, size: -1, err: err})
-			if e != nil && e.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !e.Type().IsRegular() {
-			return nil
-		}
+	return walk.Dir(root, func(p string, _ fs.FileInfo) error {
 		return d.add(p, false)
+	}, func(p string, why error) {
+		var pe *fs.PathError
+		if errors.As(why, &pe) || strings.Contains(why.Error(), "broken symbolic link") {
+			// An unreadable subfolder or file is one failed input, not the end.
+			d.inputs = append(d.inputs, &input{path: p, folder: filepath.Dir(p), kind: kindDump, size: -1,
+				err: fmt.Errorf("%s: %w", p, unwrapPath(why))})
+			return
+		}
+		d.unusable = append(d.unusable, fmt.Sprintf("%s: %v", p, why))
 	})
+}
+
+// unwrapPath drops a PathError's own copy of the path (the message names
+// it once).
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && err == error(pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // add recognises one file. explicit files that are not recognised are
@@ -176,6 +187,12 @@ func (d *discovery) add(p string, explicit bool) error {
 	}
 	if fi.IsDir() {
 		return d.walk(p)
+	}
+	if !fi.Mode().IsRegular() {
+		// Opening a FIFO would block the run: name what the path is.
+		d.inputs = append(d.inputs, &input{path: p, folder: filepath.Dir(p), kind: kindDump, size: -1,
+			err: fmt.Errorf("%s: %w", p, dumpfile.CheckRegular(fi))})
+		return nil
 	}
 	if abs, err := filepath.Abs(p); err == nil {
 		if d.seen[abs] {

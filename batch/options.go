@@ -71,8 +71,12 @@ type TrendOptions = trend.Options
 
 // Options controls Run.
 type Options struct {
-	Paths   []string // dumps, folders (walked recursively), globs
-	OutDir  string   // created if missing; required
+	Paths  []string // dumps, folders (walked recursively), globs
+	OutDir string   // created if missing; required
+	// Force lets the run replace files in OutDir that no run wrote (an
+	// earlier run's outputs, recognised by its index, are replaced anyway).
+	// Inputs are never written over.
+	Force   bool
 	HTTPErr []string // HTTP.SYS error logs for the timeline
 
 	// Workers is the number of dumps analysed at once; 0 chooses the

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
+	"time"
 
+	"github.com/poolblame/poolblame/internal/outfile"
 	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/units"
 
@@ -24,7 +28,8 @@ const workerMemory = 256 << 20
 type runner struct {
 	opts    Options
 	formats []report.Format
-	spool   *spool // where decompressed dumps are put
+	spool   *spool         // where decompressed dumps are put
+	out     *outfile.Guard // every file written goes through it
 
 	// The driver folders are indexed once, by the first dump that needs
 	// them, and the catalog is shared read-only by every worker.
@@ -74,14 +79,28 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		return nil, err
 	}
 	if len(found.inputs) == 0 && len(opts.HTTPErr) == 0 {
-		return nil, fmt.Errorf("no crash dump, pool snapshot or HTTP.SYS log found (%d other files ignored)", found.ignored)
+		why := ""
+		if len(found.unusable) > 0 {
+			why = "; not read: " + strings.Join(found.unusable, "; ")
+		}
+		return nil, fmt.Errorf("%s: no crash dump, pool snapshot or HTTP.SYS log found (%d other files ignored%s)",
+			strings.Join(opts.Paths, ", "), found.ignored, why)
 	}
-	r := &runner{opts: opts, formats: opts.Formats}
+	r := &runner{opts: opts, formats: opts.Formats, out: outputGuard(opts, found.inputs)}
+	// The files every run writes: refused before any work, not after it.
+	for _, name := range []string{SummaryText, SummaryJSONL, SummaryHTML, IndexName} {
+		if err := r.out.Check(filepath.Join(opts.OutDir, name)); err != nil {
+			return nil, fmt.Errorf("output folder: %w", err)
+		}
+	}
 	if len(r.formats) == 0 {
 		r.formats = DefaultFormats
 	}
 	sum := &Summary{Generated: opts.Now, OutDir: opts.OutDir}
 	sum.Counts.Ignored = found.ignored
+	for _, u := range found.unusable {
+		sum.Notes = append(sum.Notes, "not read: "+u)
+	}
 
 	var dumps, snaps, logs, perf []*input
 	for _, in := range found.inputs {
@@ -138,10 +157,40 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		dumpTrends(g, tags, opts.Trend)
 	}
 	sum.Dumps = summaryOrder(sum.Groups, recs)
-	if err := writeSummary(sum); err != nil {
+	if err := writeSummary(sum, r.out); err != nil {
 		return sum, err
 	}
+	if _, err := os.Stat(filepath.Join(opts.OutDir, IndexName)); errors.Is(err, os.ErrNotExist) {
+		// No dumps: an empty index still marks the folder as the tool's.
+		ix := &index{Schema: indexSchema, Settings: settingsOf(opts), Entries: map[string]*indexEntry{}}
+		if err := ix.save(opts.OutDir, r.out); err != nil {
+			sum.Notes = append(sum.Notes, fmt.Sprintf("%s could not be saved: %v", IndexName, err))
+		}
+	}
 	return sum, runErr
+}
+
+// outputGuard protects the run's inputs (dumps, archives, snapshots,
+// logs, driver folders) from its outputs, and files in OutDir that no
+// run wrote unless opts.Force.
+func outputGuard(opts Options, inputs []*input) *outfile.Guard {
+	g := &outfile.Guard{Force: opts.Force}
+	for _, in := range inputs {
+		g.AddInput(in.path)
+	}
+	for _, p := range opts.HTTPErr {
+		g.AddInput(p)
+	}
+	if opts.Pooltag != nil && opts.Pooltag.Path != "" {
+		g.AddInput(opts.Pooltag.Path)
+	}
+	for _, d := range opts.DriverDirs {
+		g.AddInputDir(d)
+	}
+	if _, err := os.Stat(filepath.Join(opts.OutDir, IndexName)); err == nil {
+		g.AddOwnedDir(opts.OutDir) // an earlier run's folder: its outputs are replaced
+	}
+	return g
 }
 
 // chooseWorkers picks the worker count: the cores, fewer when free
@@ -186,21 +235,27 @@ func (r *runner) runDumps(ctx context.Context, dumps []*input, sum *Summary) ([]
 		}
 	}
 
-	// First the dumps that need no work: known unreadable, duplicates,
-	// already analysed.
+	// First the dumps that need no work: known unreadable, already
+	// analysed. A dump whose key was seen waits: it is a duplicate only if
+	// the first copy is read; if that copy fails (a damaged archive), the
+	// next copy is analysed in its place.
 	firstByKey := map[string]*DumpRecord{}
+	pending := map[string][]int{} // key -> later copies, in input order
 	var jobs []int
 	for i, in := range dumps {
 		rec := newRecord(in)
 		recs[i] = rec
+		first := firstByKey[in.key]
 		switch {
 		case in.err != nil:
 			rec.Status, rec.Error = StatusError, in.err.Error()
 			progress(rec, "failed")
-		case firstByKey[in.key] != nil:
+		case first != nil && !(first.Cached && first.Status == StatusError):
 			rec.Status = StatusDuplicate
-			rec.Error = "the same dump as " + firstByKey[in.key].Name()
-			progress(rec, "skipped")
+			pending[in.key] = append(pending[in.key], i)
+		case first != nil: // the index remembers the first copy failing: read this one
+			firstByKey[in.key] = rec
+			jobs = append(jobs, i)
 		default:
 			firstByKey[in.key] = rec
 			e, ok := ix.lookup(in.key, r.opts.OutDir, formats)
@@ -235,65 +290,105 @@ func (r *runner) runDumps(ctx context.Context, dumps []*input, sum *Summary) ([]
 			}
 		}()
 	}
-	go func() {
-		defer close(work)
-		for _, i := range jobs {
-			if ctx.Err() != nil {
-				return
-			}
-			select {
-			case work <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() { wg.Wait(); close(results) }()
 
 	analysed := map[int]bool{}
-	for res := range results {
+	queued := map[int]bool{}
+	queue := jobs
+	inflight := 0
+	// The index is saved as results arrive (atomically, at most once a
+	// second), so a run that is killed keeps what it finished.
+	var lastSave time.Time
+	var saveErr error
+	for inflight > 0 || len(queue) > 0 && ctx.Err() == nil {
+		var send chan int
+		var next int
+		if len(queue) > 0 && ctx.Err() == nil {
+			send, next = work, queue[0]
+		}
+		var done <-chan struct{}
+		if ctx.Err() == nil {
+			done = ctx.Done()
+		}
+		var res result
+		select {
+		case send <- next:
+			queue = queue[1:]
+			queued[next] = true
+			inflight++
+			continue
+		case <-done:
+			continue
+		case res = <-results:
+			inflight--
+		}
 		rec := res.o.rec
 		recs[res.i] = rec
 		analysed[res.i] = true
 		if res.o.remember {
 			ix.Entries[rec.Key] = &indexEntry{Key: rec.Key, Record: rec, Tags: res.o.tags}
+			if time.Since(lastSave) >= time.Second {
+				saveErr, lastSave = ix.save(r.opts.OutDir, r.out), time.Now()
+			}
 		}
 		tags[rec] = res.o.tags
 		state := "analysed"
 		switch rec.Status {
 		case StatusError:
 			state = "failed"
+			key := dumps[res.i].key
+			if p := pending[key]; len(p) > 0 { // the next copy stands in for this one
+				pending[key] = p[1:]
+				recs[p[0]] = newRecord(dumps[p[0]])
+				firstByKey[key] = recs[p[0]]
+				queue = append(queue, p[0])
+			}
 		case StatusNoPool:
 			state = "no pool data"
 		}
 		progress(rec, state)
 	}
-	for _, i := range jobs {
+	close(work)
+	wg.Wait()
+	for i := range queued {
 		if !analysed[i] {
 			recs[i].Status, recs[i].Error = StatusError, "not analysed: the run was interrupted"
 		}
 	}
+	for _, i := range queue {
+		recs[i].Status, recs[i].Error = StatusError, "not analysed: the run was interrupted"
+	}
+	for key, p := range pending {
+		for _, i := range p {
+			recs[i].Error = "the same dump as " + firstByKey[key].Name()
+			progress(recs[i], "skipped")
+		}
+	}
 
-	sum.Counts.Analysed = len(analysed)
+	// The counts add up: every dump is analysed, skipped (taken from the
+	// index), failed or a duplicate; no-pool dumps are among the first two.
 	for _, rec := range recs {
 		sum.Counts.Dumps++
 		switch {
 		case rec.Status == StatusDuplicate:
 			sum.Counts.Duplicates++
+		case rec.Status == StatusError:
+			sum.Counts.Failed++
 		case rec.Cached:
 			sum.Counts.Skipped++
+		default:
+			sum.Counts.Analysed++
 		}
-		switch rec.Status {
-		case StatusError:
-			sum.Counts.Failed++
-		case StatusNoPool:
+		if rec.Status == StatusNoPool {
 			sum.Counts.NoPool++
 		}
 	}
-	if len(ix.Entries) > 0 {
-		if err := ix.save(r.opts.OutDir); err != nil {
-			sum.Notes = append(sum.Notes, fmt.Sprintf("%s could not be saved (%v): a re-run will analyse everything again", IndexName, err))
-		}
+	// Saved even when empty: it marks the folder as the tool's, whose
+	// files a later run may replace.
+	if saveErr == nil {
+		saveErr = ix.save(r.opts.OutDir, r.out)
+	}
+	if saveErr != nil {
+		sum.Notes = append(sum.Notes, fmt.Sprintf("%s could not be saved (%v): a re-run will analyse everything again", IndexName, saveErr))
 	}
 	return recs, tags, ctx.Err()
 }

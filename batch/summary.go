@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
+	"github.com/poolblame/poolblame/internal/outfile"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,7 +20,7 @@ const (
 )
 
 // writeSummary writes the three summary files.
-func writeSummary(s *Summary) error {
+func writeSummary(s *Summary, g *outfile.Guard) error {
 	files := []struct {
 		name  string
 		write func(*bytes.Buffer, *Summary) error
@@ -34,7 +34,7 @@ func writeSummary(s *Summary) error {
 		if err := f.write(&b, s); err != nil {
 			return fmt.Errorf("%s: %v", f.name, err)
 		}
-		if err := os.WriteFile(filepath.Join(s.OutDir, f.name), b.Bytes(), 0o644); err != nil {
+		if err := g.WriteFile(filepath.Join(s.OutDir, f.name), b.Bytes()); err != nil {
 			return err
 		}
 	}

@@ -41,6 +41,7 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	top := fs.Int("top", 10, "leading tags per pool in each report")
 	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dumps")
 	noCache := fs.Bool("no-cache", false, "scan every driver file again instead of reusing earlier scans kept in the user's cache folder")
+	force := fs.Bool("force", false, "replace files in -o's folder that no run of poolblame wrote (inputs never are)")
 	tmp := fs.String("temp", "", "folder for decompressed dumps (default: the system's temporary folder)")
 	var timeArgs []string
 	fs.StringArrayVar(&timeArgs, "time", nil, "FILE=TIME: when a snapshot file was captured (2005-09-02 18:59, UTC unless a zone is given); repeatable")
@@ -85,7 +86,7 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opts := batch.Options{Paths: fs.Args(), OutDir: *out, HTTPErr: httperr, Workers: *jobs, TempDir: *tmp,
+	opts := batch.Options{Paths: fs.Args(), OutDir: *out, Force: *force, HTTPErr: httperr, Workers: *jobs, TempDir: *tmp,
 		Formats: ff, DriverDirs: drivers, Pooltag: db, Top: *top, NoDumpImages: *noImages, GroupBy: gb,
 		Times: times, Now: time.Now().UTC()}
 	if len(drivers) > 0 {

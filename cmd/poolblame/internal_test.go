@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,5 +43,57 @@ func TestInfoDumpIt(t *testing.T) {
 	out, _, _ = runCmd(t, "report", p)
 	if !strings.Contains(out, "memory capture (DumpIt)") || strings.Contains(strings.ToLower(out), "0x5454414d") {
 		t.Errorf("report:\n%s", out)
+	}
+}
+
+// -o never replaces the dump, a driver or (without --force) any file the
+// run did not write.
+func TestReportOutputNeverOverEvidence(t *testing.T) {
+	dir := t.TempDir()
+	dump := filepath.Join(dir, "D.dmp")
+	raw, err := os.ReadFile(sample2003)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(dump, raw, 0o644)
+	drv := filepath.Join(dir, "drv")
+	os.Mkdir(drv, 0o755)
+	isil, _ := os.ReadFile("../../testdata/drivers-2003/isil.sys")
+	os.WriteFile(filepath.Join(drv, "isil.sys"), isil, 0o644)
+	link := filepath.Join(dir, "link.dmp")
+	os.Link(dump, link)
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, []byte("keep me"), 0o644)
+	tests := []struct {
+		out   string
+		force bool
+		want  int
+		text  string
+	}{
+		{dump, true, exitError, "never written over"},
+		{link, true, exitError, "the same file"},
+		{filepath.Join(drv, "isil.sys"), true, exitError, "input folder"},
+		{notes, false, exitError, "--force"},
+		{notes, true, exitOK, ""},
+		{filepath.Join(dir, "new.md"), false, exitOK, ""},
+	}
+	for _, tt := range tests {
+		args := []string{"report", dump, "--drivers", drv, "-o", tt.out}
+		if tt.force {
+			args = append(args, "--force")
+		}
+		_, errs, st := runCmd(t, args...)
+		if st != tt.want || !strings.Contains(errs, tt.text) || tt.text != "" && !strings.Contains(errs, tt.out) {
+			t.Errorf("-o %s (force %v): status %d, %q", tt.out, tt.force, st, errs)
+		}
+	}
+	if b, _ := os.ReadFile(dump); !bytes.Equal(b, raw) {
+		t.Error("the dump changed")
+	}
+	if b, _ := os.ReadFile(filepath.Join(drv, "isil.sys")); !bytes.Equal(b, isil) {
+		t.Error("the driver changed")
+	}
+	if b, _ := os.ReadFile(notes); !strings.HasPrefix(string(b), "poolblame report") {
+		t.Errorf("--force did not write the report: %.40q", b)
 	}
 }

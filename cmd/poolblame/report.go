@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/internal/outfile"
 	"github.com/poolblame/poolblame/report"
 )
 
@@ -26,6 +27,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dump")
 	scan := fs.Bool("scan", false, "scan the pool itself (one pass over the dump): check the tracker's counts against the blocks found and show what the leading tags' blocks hold")
 	colorMode := fs.String("color", "auto", "auto, always or never (NO_COLOR is honoured)")
+	force := fs.Bool("force", false, "let -o replace an existing file this run did not write (never an input)")
 	snapTime := fs.String("time", "", "for a pool snapshot without a time of its own: when it was captured (2005-09-02 18:59, UTC unless a zone is given)")
 	noCache := fs.Bool("no-cache", false, "scan every driver file again instead of reusing earlier scans kept in the user's cache folder")
 	if st, ok := parseFlags(fs, args); !ok {
@@ -48,6 +50,21 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, fmt.Errorf("drivers folder: %w", err))
 		} else if !fi.IsDir() {
 			return fail(stderr, fmt.Errorf("drivers folder %s: not a directory", d))
+		}
+	}
+	// -o never names evidence: checked before the work, and again when
+	// the report is written.
+	guard := &outfile.Guard{Force: *force}
+	guard.AddInput(fs.Arg(0))
+	if *pooltagPath != "" {
+		guard.AddInput(*pooltagPath)
+	}
+	for _, d := range drivers {
+		guard.AddInputDir(d)
+	}
+	if *out != "" {
+		if err := guard.Check(*out); err != nil {
+			return fail(stderr, fmt.Errorf("-o %w", err))
 		}
 	}
 	snap, err := openSnapshot(fs.Arg(0), *snapTime, stderr)
@@ -96,20 +113,19 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	}
 
 	w := stdout
-	var file *os.File
+	var buf bytes.Buffer
 	if *out != "" {
-		if file, err = os.Create(*out); err != nil {
-			return fail(stderr, err)
-		}
-		w = file
+		w = &buf
 	}
 	col, err := useColor(*colorMode, w)
 	if err != nil {
 		return fail(stderr, err)
 	}
 	err = report.Render(w, r, ff, report.RenderOptions{Color: col && ff == report.Text})
-	if file != nil {
-		err = errors.Join(err, file.Close())
+	if err == nil && *out != "" {
+		if err = guard.WriteFile(*out, buf.Bytes()); err != nil {
+			err = fmt.Errorf("-o %w", err)
+		}
 	}
 	if err != nil {
 		return fail(stderr, err)

@@ -1,0 +1,199 @@
+//go:build unix
+
+package batch
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/poolblame/poolblame/internal/outfile"
+)
+
+const sample2003 = "../testdata/win2003-x86-isil.dmp"
+
+func zipOf(t *testing.T, name string, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func countsAddUp(t *testing.T, c Counts) {
+	t.Helper()
+	if c.Analysed+c.Skipped+c.Failed+c.Duplicates != c.Dumps {
+		t.Errorf("counts %+v do not add up to the dumps", c)
+	}
+}
+
+// A corrupt zip and a good zip of the same dump: the good copy is
+// analysed (not called a duplicate of the failed one), and the counts add
+// up.
+func TestCorruptCopyFirst(t *testing.T) {
+	dump, err := os.ReadFile(sample2003)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := zipOf(t, "MEMORY.DMP", dump)
+	bad := append([]byte(nil), good...)
+	// Deflated data damaged past the start the key hashes: the copy
+	// fails when it is read in full.
+	for i := len(bad) * 3 / 4; i < len(bad)*3/4+64; i++ {
+		bad[i] ^= 0x55
+	}
+	write(t, filepath.Join(dir, "a-corrupt.zip"), bad)
+	write(t, filepath.Join(dir, "b-good.zip"), good)
+	s, err := Run(context.Background(), Options{Paths: []string{dir}, OutDir: filepath.Join(t.TempDir(), "out"), Workers: 1, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	countsAddUp(t, s.Counts)
+	if c := s.Counts; c.Dumps != 2 || c.Analysed != 1 || c.Failed != 1 || c.Duplicates != 0 {
+		t.Errorf("counts %+v, want 1 analysed, 1 failed, no duplicate", c)
+	}
+	for _, d := range s.Dumps {
+		if strings.HasSuffix(d.Path, "b-good.zip") && (d.Status == StatusError || d.Status == StatusDuplicate || len(d.Reports) == 0) {
+			t.Errorf("the good copy: %s %q, reports %v", d.Status, d.Error, d.Reports)
+		}
+	}
+	// Two good copies: the second is a duplicate, and the counts still add up.
+	write(t, filepath.Join(dir, "a-corrupt.zip"), good)
+	s, err = Run(context.Background(), Options{Paths: []string{dir}, OutDir: filepath.Join(t.TempDir(), "out"), Workers: 1, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	countsAddUp(t, s.Counts)
+	if c := s.Counts; c.Analysed != 1 || c.Duplicates != 1 || c.Skipped != 0 {
+		t.Errorf("counts %+v, want 1 analysed, 1 duplicate (not skipped)", c)
+	}
+}
+
+// The output folder: never an input written over, nor a file no run
+// wrote unless forced; index.json is saved as results arrive.
+func TestOutputFolder(t *testing.T) {
+	dump, err := os.ReadFile(sample2003)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := t.TempDir()
+	write(t, filepath.Join(in, "one.dmp"), dump)
+	two := append([]byte(nil), dump...)
+	copy(two[0xFB0:], "second") // another header: another dump
+	write(t, filepath.Join(in, "two.dmp"), two)
+
+	out := t.TempDir()
+	write(t, filepath.Join(out, SummaryText), []byte("someone's notes"))
+	_, err = Run(context.Background(), Options{Paths: []string{in}, OutDir: out, TempDir: t.TempDir()})
+	if !errors.Is(err, outfile.ErrExists) || !strings.Contains(err.Error(), SummaryText) {
+		t.Fatalf("foreign file in the output folder: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, SummaryText)); string(b) != "someone's notes" {
+		t.Fatal("a file no run wrote was replaced")
+	}
+
+	// Forced, and with the progress watched: after the first result, the
+	// index on disk already holds it.
+	var seen []int
+	_, err = Run(context.Background(), Options{Paths: []string{in}, OutDir: out, TempDir: t.TempDir(), Force: true, Workers: 1,
+		Progress: func(p Progress) {
+			ix, _ := loadIndex(out, settingsOf(Options{}))
+			seen = append(seen, len(ix.Entries))
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen[0] != 1 {
+		t.Errorf("index entries on disk at each result: %v, want 1 at the first", seen)
+	}
+	// A re-run replaces its own outputs without --force.
+	if _, err := Run(context.Background(), Options{Paths: []string{in}, OutDir: out, TempDir: t.TempDir()}); err != nil {
+		t.Errorf("re-run: %v", err)
+	}
+	// An input inside the output folder is never written over, forced or not.
+	snap := filepath.Join(out, SummaryText)
+	write(t, snap, []byte("!poolused 4\n Sorting by NonPaged Pool Consumed\n\n               NonPaged                  Paged\n Tag     Allocs     Used     Allocs     Used\n\n ISil     80939 36678632          0        0\tUNKNOWN pooltag 'ISil'\n"))
+	before, _ := os.ReadFile(snap)
+	_, err = Run(context.Background(), Options{Paths: []string{in, snap}, OutDir: out, TempDir: t.TempDir(), Force: true})
+	if !errors.Is(err, outfile.ErrInput) {
+		t.Errorf("an input as summary.txt: %v", err)
+	}
+	if after, _ := os.ReadFile(snap); !bytes.Equal(before, after) {
+		t.Error("an input was written over")
+	}
+}
+
+// FIFOs, devices, links: nothing blocks, every unusable path is named,
+// linked folders are followed (loops once).
+func TestOddPaths(t *testing.T) {
+	dump, err := os.ReadFile(sample2003)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := t.TempDir()
+	real := filepath.Join(top, "real")
+	os.Mkdir(real, 0o755)
+	write(t, filepath.Join(real, "one.dmp"), dump)
+	if err := syscall.Mkfifo(filepath.Join(real, "pipe.dmp"), 0o600); err != nil {
+		t.Skip(err)
+	}
+	os.Symlink(real, filepath.Join(real, "loop"))
+	link := filepath.Join(top, "link")
+	os.Symlink(real, link)
+	fifo := filepath.Join(top, "explicit.dmp")
+	syscall.Mkfifo(fifo, 0o600)
+
+	done := make(chan struct{})
+	var s *Summary
+	go func() {
+		defer close(done)
+		s, err = Run(context.Background(), Options{Paths: []string{link, fifo, "/dev/zero"}, OutDir: filepath.Join(top, "out"), TempDir: t.TempDir()})
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run blocked")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	countsAddUp(t, s.Counts)
+	var analysed int
+	failed := map[string]string{}
+	for _, d := range s.Dumps {
+		if d.Status == StatusError {
+			failed[d.Path] = d.Error
+		} else if d.Status != StatusDuplicate {
+			analysed++
+		}
+	}
+	if analysed != 1 {
+		t.Errorf("%d dumps analysed through the linked folder, want 1", analysed)
+	}
+	for p, want := range map[string]string{fifo: "named pipe (FIFO)", "/dev/zero": "character device"} {
+		if e := failed[p]; !strings.Contains(e, want) || strings.Contains(e, "empty file") {
+			t.Errorf("%s: %q, want %q", p, e, want)
+		}
+	}
+	notes := strings.Join(s.Notes, "\n")
+	for _, want := range []string{"pipe.dmp: is a named pipe (FIFO)", "loop: leads back to"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+}
