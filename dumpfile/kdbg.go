@@ -22,36 +22,12 @@ type KDBG struct {
 	is64    bool
 }
 
-// KDBG field offsets (KDDEBUGGER_DATA64, wdbgexts.h; the same on x86,
-// where pointers are sign-extended to 64 bits).
+// Offsets of the block's own header (DBGKD_DEBUG_DATA_HEADER64), which the
+// search reads before it knows it holds a block; the fields are in
+// kdbgLayout.
 const (
-	KdOwnerTag                     = 0x10
-	KdSize                         = 0x14
-	KdKernBase                     = 0x18
-	KdPaeEnabled                   = 0x36
-	KdPsLoadedModuleList           = 0x48
-	KdPsActiveProcessHead          = 0x50
-	KdKiBugcheckData               = 0x88
-	KdMmPfnDatabase                = 0xC0
-	KdMmLowestPhysicalPage         = 0xE8
-	KdMmHighestPhysicalPage        = 0xF0
-	KdMmNumberOfPhysicalPages      = 0xF8
-	KdMmMaximumNonPagedPoolInBytes = 0x100
-	KdMmNonPagedPoolStart          = 0x110
-	KdMmNonPagedPoolEnd            = 0x118
-	KdMmPagedPoolStart             = 0x120
-	KdMmPagedPoolEnd               = 0x128
-	KdMmSizeOfPagedPoolInBytes     = 0x140
-	KdPoolTrackTable               = 0x1B8
-	KdNonPagedPoolDescriptor       = 0x1C0
-	KdMmSystemRangeStart           = 0x1D0
-	KdNtBuildLab                   = 0x208
-	KdKiProcessorBlock             = 0x218
-	KdMmPhysicalMemoryBlock        = 0x270
-	KdMmSessionBase                = 0x278
-	KdMmSessionSize                = 0x280
-	KdOffsetPrcbNumber             = 0x2BE
-	KdPteBase                      = 0x360
+	kdOwnerTag = 0x10
+	kdSize     = 0x14
 )
 
 // U64 returns the 64-bit field at off, and false when the block is too
@@ -82,37 +58,6 @@ func (k *KDBG) Pointer(off int) (uint64, bool) {
 
 // Raw returns a copy of the block's bytes.
 func (k *KDBG) Raw() []byte { return bytes.Clone(k.raw) }
-
-// KernBase is the kernel's load address (a value, not an address of one).
-func (k *KDBG) KernBase() uint64 { v, _ := k.Pointer(KdKernBase); return v }
-
-// PsLoadedModuleList is the address of the module list head.
-func (k *KDBG) PsLoadedModuleList() uint64 { v, _ := k.Pointer(KdPsLoadedModuleList); return v }
-
-// PoolTrackTable is the address of the nt!PoolTrackTable variable, which
-// holds the table's address.
-func (k *KDBG) PoolTrackTable() uint64 { v, _ := k.Pointer(KdPoolTrackTable); return v }
-
-// MmMaximumNonPagedPoolInBytes is the address of that variable.
-func (k *KDBG) MmMaximumNonPagedPoolInBytes() uint64 {
-	v, _ := k.Pointer(KdMmMaximumNonPagedPoolInBytes)
-	return v
-}
-
-// MmSizeOfPagedPoolInBytes is the address of that variable.
-func (k *KDBG) MmSizeOfPagedPoolInBytes() uint64 {
-	v, _ := k.Pointer(KdMmSizeOfPagedPoolInBytes)
-	return v
-}
-
-// NtBuildLab is the address of the build lab string.
-func (k *KDBG) NtBuildLab() uint64 { v, _ := k.Pointer(KdNtBuildLab); return v }
-
-// KiProcessorBlock is the address of the processor block array.
-func (k *KDBG) KiProcessorBlock() uint64 { v, _ := k.Pointer(KdKiProcessorBlock); return v }
-
-// PaeEnabled reports bit 0 of the PaeEnabled field.
-func (k *KDBG) PaeEnabled() bool { v, _ := k.U16(KdPaeEnabled); return v&1 != 0 }
 
 // ErrNoKDBG means no usable debugger data block was found.
 var ErrNoKDBG = errors.New("no KDDEBUGGER_DATA64 (KDBG) block found")
@@ -167,8 +112,8 @@ func (f *File) kdbgAt(va uint64) (*KDBG, error) {
 	if _, err := f.ReadVirtual(va, head); err != nil {
 		return nil, fmt.Errorf("KdDebuggerDataBlock %#x unreadable: %w", va, err)
 	}
-	if binary.LittleEndian.Uint32(head[KdOwnerTag:]) == sigKDBG {
-		size := binary.LittleEndian.Uint32(head[KdSize:])
+	if binary.LittleEndian.Uint32(head[kdOwnerTag:]) == sigKDBG {
+		size := binary.LittleEndian.Uint32(head[kdSize:])
 		if size < kdbgMinSize || size > kdbgMaxSize {
 			return nil, &FormatError{Off: -1, Field: "KDBG Size", Val: size, Msg: fmt.Sprintf("out of range at %#x", va)}
 		}
@@ -209,14 +154,14 @@ func (f *File) decodeKDBG(va uint64) (*KDBG, error) {
 	if p1 == 0 {
 		return nil, fmt.Errorf("KDBG at %#x is encoded and the header has no PsLoadedModuleList to decode it with", va)
 	}
-	c1, c2 := word(KdPsLoadedModuleList), word(KdPsActiveProcessHead)
+	c1, c2 := word(KdPsLoadedModuleList.Offset()), word(KdPsActiveProcessHead.Offset())
 	for r := 0; r < 64; r++ {
 		k := p1 ^ bits.ReverseBytes64(bits.RotateLeft64(c1, r))
 		if p2 != 0 && p2 != bits.ReverseBytes64(bits.RotateLeft64(c2, r))^k {
 			continue
 		}
 		dec := func(q uint64) uint64 { return bits.ReverseBytes64(bits.RotateLeft64(q, r)) ^ k }
-		tagSize := dec(word(KdOwnerTag))
+		tagSize := dec(word(kdOwnerTag))
 		size := uint32(tagSize >> 32)
 		if uint32(tagSize) != sigKDBG || size < kdbgMinSize || size > kdbgMaxSize {
 			continue
@@ -252,7 +197,7 @@ func (f *File) scanKDBG() *KDBG {
 			}
 			at := j + k
 			j = at + 1
-			start := at - KdOwnerTag
+			start := at - kdOwnerTag
 			if start < 0 || start%8 != 0 || at+8 > len(page) {
 				continue
 			}

@@ -85,9 +85,9 @@ func buildPlanted(t testing.TB, c archCase, typ dumpfile.DumpType, mod func(*dum
 	p.largeData = pattern(0x1800, 3)
 	b.Write(p.large, p.largeData)
 	p.module = b.AddModule(dumptest.Module{Name: "isil.sys", TimeDateStamp: 0x41234567, CheckSum: 0xBEEF, Size: 0x6000})
-	b.SetKDBG(dumpfile.KdMmSessionBase, c.base+0x8000)
+	b.SetKDBG(dumptest.KDBGMmSessionBase, c.base+0x8000)
 	if c.build >= 14393 { // PteBase exists from Windows 10 RS1 on
-		b.SetKDBG(dumpfile.KdPteBase, c.base+0x7000)
+		b.SetKDBG(dumptest.KDBGPteBase, c.base+0x7000)
 	}
 	return b, p
 }

@@ -70,8 +70,8 @@ func (f *File) parseTriage() error {
 	f.Triage = t
 	if t.DebuggerDataOffset != 0 && t.DebuggerDataSize >= 0x20 {
 		if raw, err := f.readAt(int64(t.DebuggerDataOffset), int(t.DebuggerDataSize)); err == nil &&
-			binary.LittleEndian.Uint32(raw[KdOwnerTag:]) == sigKDBG {
-			t.kdbg = &KDBG{Addr: f.KdDebuggerDataBlock, Size: binary.LittleEndian.Uint32(raw[KdSize:]),
+			binary.LittleEndian.Uint32(raw[kdOwnerTag:]) == sigKDBG {
+			t.kdbg = &KDBG{Addr: f.KdDebuggerDataBlock, Size: binary.LittleEndian.Uint32(raw[kdSize:]),
 				Source: "triage copy", raw: append([]byte(nil), raw...), is64: f.Is64}
 		}
 	}

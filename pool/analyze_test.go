@@ -242,13 +242,13 @@ func TestUnreadableTracker(t *testing.T) {
 		{"table pointer not mapped", 19041, func(b *dumptest.Builder) {
 			v := b.KernelVar(8)
 			b.PutPtr(v, b.UnmappedAddr())
-			b.SetKDBG(dumpfile.KdPoolTrackTable, v)
+			b.SetKDBG(dumptest.KDBGPoolTrackTable, v)
 		}, "pool tracker table at"},
 		{"variable not mapped", 19041, func(b *dumptest.Builder) {
-			b.SetKDBG(dumpfile.KdPoolTrackTable, b.UnmappedAddr())
+			b.SetKDBG(dumptest.KDBGPoolTrackTable, b.UnmappedAddr())
 		}, "nt!PoolTrackTable variable at"},
 		{"table pointer NULL", 19041, func(b *dumptest.Builder) {
-			b.SetKDBG(dumpfile.KdPoolTrackTable, b.KernelVar(8))
+			b.SetKDBG(dumptest.KDBGPoolTrackTable, b.KernelVar(8))
 		}, "is NULL"},
 		{"unknown build", 1381, nil, "no pool tracker layout known for build 1381"},
 	}

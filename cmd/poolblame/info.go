@@ -123,9 +123,9 @@ func describe(f *dumpfile.File) *dumpInfo {
 		in.KDBGSource = k.Source
 		in.KDBGEncoded = k.Encoded
 		in.KDBGFields = map[string]string{}
-		for _, fd := range dumpfile.KDBGFields {
+		for _, fd := range dumpfile.KDBGFields() {
 			if v, ok := k.Field(fd); ok {
-				in.KDBGFields[fd.Name] = fmt.Sprintf("%#x", v)
+				in.KDBGFields[fd.String()] = fmt.Sprintf("%#x", v)
 			}
 		}
 	} else {

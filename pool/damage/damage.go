@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/dumpfile/dumptest"
 	"github.com/poolblame/poolblame/pool"
 )
 
@@ -27,8 +28,8 @@ var Kinds = []Kind{
 	{"cpus-huge", "NumberProcessors in the header set to 0xFFFFFFFF", setCPUs(0xFFFFFFFF)},
 	{"percpu-page-zeroed", "the page of CPU 1's tracker table holding the largest nonpaged tag zeroed", zeroPerCPUPage},
 	{"tracker-page-zeroed", "the page of the global tracker table holding the largest nonpaged tag zeroed", zeroGlobalPage},
-	{"max-pointer-unreadable", "KDBG's MmMaximumNonPagedPoolInBytes pointer made to point at unmapped memory", kdbgField(dumpfile.KdMmMaximumNonPagedPoolInBytes, func(uint64) uint64 { return 0x1000 })},
-	{"kernbase-garbled", "KDBG's KernBase changed, so the kernel image (and ExPoolTagTables) cannot be found", kdbgField(dumpfile.KdKernBase, func(v uint64) uint64 { return v ^ 0x00F0F000 })},
+	{"max-pointer-unreadable", "KDBG's MmMaximumNonPagedPoolInBytes pointer made to point at unmapped memory", kdbgField(dumptest.KDBGMmMaximumNonPagedPoolInBytes, func(uint64) uint64 { return 0x1000 })},
+	{"kernbase-garbled", "KDBG's KernBase changed, so the kernel image (and ExPoolTagTables) cannot be found", kdbgField(dumptest.KDBGKernBase, func(v uint64) uint64 { return v ^ 0x00F0F000 })},
 	{"table-size-word-zeroed", "the word before nt!PoolTrackTable (PoolTrackTableSize) zeroed, as on real Windows 10", zeroSizeWord},
 	{"tracker-key-overwritten", "the key of the largest nonpaged tag in the global table overwritten", overwriteKey},
 	{"tracker-bytes-inflated", "the nonpaged byte count of the largest nonpaged tag in the global table set to 1 TiB", inflateBytes},

@@ -193,7 +193,7 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 		b.PutPtr(sizeVar, uint64(size-1)*2+1)
 	}
 	b.PutPtr(tableVar, addrs[0])
-	b.SetKDBG(dumpfile.KdPoolTrackTable, tableVar)
+	b.SetKDBG(dumptest.KDBGPoolTrackTable, tableVar)
 
 	if len(s.Overflow) > 0 {
 		exp := make([]byte, len(s.Overflow)*es)
@@ -227,12 +227,12 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 	if s.NonPagedMax != 0 {
 		v := b.KernelVar(ps)
 		b.PutPtr(v, s.NonPagedMax)
-		b.SetKDBG(dumpfile.KdMmMaximumNonPagedPoolInBytes, v)
+		b.SetKDBG(dumptest.KDBGMmMaximumNonPagedPoolInBytes, v)
 	}
 	if s.PagedMax != 0 {
 		v := b.KernelVar(ps)
 		b.PutPtr(v, s.PagedMax)
-		b.SetKDBG(dumpfile.KdMmSizeOfPagedPoolInBytes, v)
+		b.SetKDBG(dumptest.KDBGMmSizeOfPagedPoolInBytes, v)
 	}
 	for _, u := range p.Sums {
 		p.NonPagedUsed += u.NonPagedBytes
