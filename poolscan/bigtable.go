@@ -88,6 +88,7 @@ func findBigTable(f *dumpfile.File, is64 bool, build uint32) (BigTable, bigLayou
 		return BigTable{}, bigLayout{}, errors.New("KDBG gives neither nt!PoolTrackTable nor the kernel base to search from")
 	}
 	tried := map[uint64]bool{}
+	unread := "" // a candidate whose entries the dump does not hold
 	for _, w := range windows {
 		start := w[0] &^ (ps - 1)
 		buf := make([]byte, w[1])
@@ -106,9 +107,12 @@ func findBigTable(f *dumpfile.File, is64 bool, build uint32) (BigTable, bigLayou
 			if x, ok := judge(f, p, int(s), layouts, is64); ok {
 				return BigTable{Addr: p, Var: start + o, Size: int(s), Layout: x.layout.name}, x.layout, nil
 			}
+			if _, err := f.ReadU32(p); err != nil && unread == "" {
+				unread = fmt.Sprintf("; the likeliest candidate, %#x with %d entries (named at %#x), is on pages the dump does not hold (%v)", p, s, start+o, err)
+			}
 		}
 	}
-	return BigTable{}, bigLayout{}, errors.New("no pointer and power-of-two size in the kernel's data lead to entries that read as big page entries")
+	return BigTable{}, bigLayout{}, errors.New("no pointer and power-of-two size in the kernel's data lead to entries that read as big page entries" + unread)
 }
 
 func word(b []byte, is64 bool) uint64 {

@@ -84,6 +84,11 @@ func TestRealMemory(t *testing.T) {
 		if r.Pages.Scanned != 933 || r.Pages.MissingTables == 0 || !strings.Contains(strings.Join(r.Notes, " "), "page-table pages are absent") {
 			t.Errorf("build %d: pages %+v, notes %q", build, r.Pages, r.Notes)
 		}
+		// The README's words before nt!PoolTrackTable: the big page table
+		// pointer and its size, whose pages the capture lacks.
+		if !strings.Contains(r.Big.Err, "0xffffe38f37510000 with 32768 entries") {
+			t.Errorf("big page table: %q", r.Big.Err)
+		}
 		if build == 7601 {
 			if len(r.Blocks) != 0 || r.Pages.PoolPages != 0 {
 				t.Errorf("classic reading: %d blocks in %d pool pages", len(r.Blocks), r.Pages.PoolPages)
