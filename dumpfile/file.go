@@ -32,6 +32,7 @@ type File struct {
 	paging      *pagingMode
 	memErr      error                 // set when physical memory cannot be read at all
 	nextData    func(off int64) int64 // where data resumes after a hole (-1: none), or nil
+	seq         io.ReaderAt           // the open file, for sequential scans by read instead of page faults; nil: use r
 	faulted     atomic.Bool           // a read faulted: the file shrank under the mapping
 	mapped      bool                  // data is a file mapping: madvise applies (never to a caller's bytes)
 
@@ -77,6 +78,7 @@ func Open(name string) (*File, error) {
 		fh.Close()
 		return nil, err
 	}
+	f.seq = fh
 	f.closer = func() error {
 		e1 := unmap()
 		e2 := fh.Close()

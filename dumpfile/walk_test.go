@@ -89,3 +89,35 @@ func TestPagesKeepsCallerMemory(t *testing.T) {
 		t.Fatalf("after a page walk the kernel no longer translates: %v", err)
 	}
 }
+
+// ReadPages gives the same pages as Pages, from a file.
+func TestReadPagesMatchesPages(t *testing.T) {
+	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, Seed: 6, StoredPages: 5000})
+	b.Map(0xFFFFD00000000000, []byte("some data"))
+	path := t.TempDir() + "/p.dmp"
+	if err := b.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := dumpfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sum := func(walk func(func(uint64, []byte) bool) (uint64, error)) (n, s uint64) {
+		if _, err := walk(func(pfn uint64, p []byte) bool {
+			n++
+			for i, c := range p {
+				s += uint64(c) * (pfn + uint64(i))
+			}
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	n1, s1 := sum(f.Pages)
+	n2, s2 := sum(f.ReadPages)
+	if n1 != n2 || s1 != s2 || n1 != f.PresentPages() {
+		t.Errorf("Pages %d pages (sum %d), ReadPages %d (sum %d), present %d", n1, s1, n2, s2, f.PresentPages())
+	}
+}

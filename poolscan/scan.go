@@ -67,7 +67,7 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 		r.Blocks = append(r.Blocks, b)
 		hits.add(pfn)
 	}
-	missing, err := f.Pages(func(pfn uint64, page []byte) bool {
+	missing, err := f.ReadPages(func(pfn uint64, page []byte) bool {
 		r.Pages.Scanned++
 		if r.Pages.Scanned%step == 0 {
 			if err := ctx.Err(); err != nil {
