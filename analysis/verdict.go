@@ -156,6 +156,8 @@ func noPoolVerdict(m Machine, err error) Verdict {
 	switch {
 	case m.Triage:
 		v.Raise = []string{"Set the machine to write a kernel or automatic memory dump (Startup and Recovery), or take a live kernel dump, and analyse that."}
+	case errors.Is(err, dumpfile.ErrUnsupportedPaging):
+		v.Raise = []string{"This architecture's page tables (ARM32: ARMv7 short descriptors) are not read by this version: the pool tracker tables cannot be reached. On the machine, poolmon or !poolused output gives the pool tags instead (poolblame reads both)."}
 	case errors.Is(err, pool.ErrNoPoolData):
 		v.Raise = []string{"A kernel, automatic or complete memory dump with the pool tracker pages present is needed."}
 	}

@@ -38,6 +38,9 @@ var (
 	ErrPageAbsent = errors.New("physical page absent from the dump")
 	// ErrNoPhysicalMemory: the dump type carries no physical pages.
 	ErrNoPhysicalMemory = errors.New("dump carries no physical memory")
+	// ErrUnsupportedPaging: the dump's page-table format is not read
+	// (ARM32's ARMv7 short descriptors).
+	ErrUnsupportedPaging = errors.New("page tables of this architecture are not supported")
 	// ErrTruncated: the page lies past the end of a truncated file.
 	ErrTruncated = errors.New("page lies past the end of the file (truncated dump)")
 )

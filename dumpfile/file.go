@@ -182,7 +182,7 @@ func (f *File) init() error {
 	f.Header = *parseHeader(f.headerBytes, f.Is64)
 	f.arch = f.Header.Arch()
 	if f.arch == ArchUnknown {
-		return &FormatError{Off: int64(headerOff(f.Is64, hMachineImageType)), Field: hMachineImageType.String(), Val: f.MachineImageType, Msg: "unknown machine (want 0x14c, 0x8664 or 0xaa64)"}
+		return &FormatError{Off: int64(headerOff(f.Is64, hMachineImageType)), Field: hMachineImageType.String(), Val: f.MachineImageType, Msg: "unknown machine (want 0x14c, 0x1c4, 0x8664 or 0xaa64)"}
 	}
 	if f.arch.Is64() != f.Is64 {
 		return &FormatError{Off: int64(headerOff(f.Is64, hMachineImageType)), Field: hMachineImageType.String(), Val: f.MachineImageType,
@@ -211,6 +211,9 @@ func (f *File) checkWarnings() {
 	if f.DumpType == TypeTriage {
 		f.memErr = ErrNoPhysicalMemory
 		f.Warnings = append(f.Warnings, "triage dump (minidump): it carries no physical memory pages, so no pool data; pool analysis needs a kernel, automatic, active or complete memory dump")
+	}
+	if f.arch == ArchARM32 && f.DumpType != TypeTriage {
+		f.Warnings = append(f.Warnings, unsupportedARM32)
 	}
 	if f.Attributes&AttrEncryptedDumpData != 0 {
 		f.memErr = ErrEncrypted
@@ -313,3 +316,6 @@ func Bytes(b []byte) io.ReaderAt { return byteReaderAt(b) }
 // ReadableError is nil when the dump's physical memory can be read, and
 // otherwise says why not (ErrNoPhysicalMemory, ErrEncrypted).
 func (f *File) ReadableError() error { return f.memErr }
+
+// unsupportedARM32 says what an ARM32 kernel dump cannot give.
+const unsupportedARM32 = "ARM32 (Windows RT / Windows 10 IoT Core) dump: its ARMv7 short-descriptor page tables are not walked, so kernel virtual memory (KDBG, the module list, the pool tracker tables) cannot be read; the header and physical pages can"

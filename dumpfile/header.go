@@ -346,6 +346,8 @@ func (h *Header) Arch() Arch {
 		return ArchAMD64
 	case MachineARM64:
 		return ArchARM64
+	case MachineARMNT:
+		return ArchARM32
 	}
 	return ArchUnknown
 }
@@ -357,6 +359,10 @@ func (h *Header) DTB() uint64 {
 		return h.DirectoryTableBase &^ 0x1F // 32-byte aligned PDPT
 	case ArchARM64:
 		return h.DirectoryTableBase & 0x0003FFFFFFFFF000
+	case ArchARM32:
+		// TTBR0: a 16 KiB aligned first-level table; bits 6:0 are walk
+		// attributes (ARM ARM B4.1.154).
+		return h.DirectoryTableBase &^ 0x3FFF
 	}
 	return h.DirectoryTableBase &^ 0xFFF
 }

@@ -31,11 +31,17 @@ func TestRealTriageDumps(t *testing.T) {
 		psLoaded  uint64
 		drivers   int
 		firstMods []string
+		kdbgSize  uint32
+		noVirtual error // what a virtual read fails with
 	}{
 		{"triage_x64.dmp", dumpfile.ArchAMD64, 19041, 16, 0x1000007E, 0xfffff8047c600b20, 0x1ad000,
-			0xfffff8047ba00000, 0xfffff8047c62a390, 151, []string{"ntoskrnl.exe", "hal.dll", "kd.dll", "CLFS.SYS"}},
+			0xfffff8047ba00000, 0xfffff8047c62a390, 151, []string{"ntoskrnl.exe", "hal.dll", "kd.dll", "CLFS.SYS"}, 0x380, dumpfile.ErrNoPhysicalMemory},
 		{"triage_arm64.dmp", dumpfile.ArchARM64, 22000, 8, 0x1C8, 0xfffff803f3a00d00, 0x946aa000,
-			0, 0, 245, []string{"ntoskrnl.exe", "hal.dll", "kd.dll"}},
+			0, 0, 245, []string{"ntoskrnl.exe", "hal.dll", "kd.dll"}, 0x380, dumpfile.ErrNoPhysicalMemory},
+		// Windows 10 IoT Core on a Raspberry Pi 3: MachineImageType 0x1C4
+		// (ARMNT) in a 32-bit header.
+		{"triage_arm32_rpi3.dmp", dumpfile.ArchARM32, 17134, 4, 0, 0x80deec58, 0x7200000,
+			0x80c06000, 0x80e16d78, 136, []string{"ntoskrnl.exe", "hal.dll", "kdcom.dll"}, 0x368, dumpfile.ErrNoPhysicalMemory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -56,7 +62,7 @@ func TestRealTriageDumps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if k.Source != "triage copy" || k.Size != 0x380 {
+			if k.Source != "triage copy" || k.Size != tt.kdbgSize {
 				t.Errorf("KDBG source %q size %#x", k.Source, k.Size)
 			}
 			if tt.file == "triage_x64.dmp" && k.PoolTrackTable() != 0xfffff8047c6168a8 {
@@ -92,8 +98,11 @@ func TestRealTriageDumps(t *testing.T) {
 			if f.PresentPages() != 0 {
 				t.Errorf("triage dump has %d pages", f.PresentPages())
 			}
-			if _, err := f.ReadVirtual(tt.kdbg, make([]byte, 8)); !errors.Is(err, dumpfile.ErrNoPhysicalMemory) {
-				t.Errorf("virtual read: %v, want ErrNoPhysicalMemory", err)
+			if _, err := f.ReadVirtual(tt.kdbg, make([]byte, 8)); !errors.Is(err, tt.noVirtual) {
+				t.Errorf("virtual read: %v, want %v", err, tt.noVirtual)
+			}
+			if tt.file == "triage_arm32_rpi3.dmp" && (mods[0].CheckSum != 0x55bcd7 || mods[0].TimeDateStamp != 0x5acd88b6 || mods[0].Size != 0x5b1000) {
+				t.Errorf("ntoskrnl CheckSum %#x TimeDateStamp %#x SizeOfImage %#x", mods[0].CheckSum, mods[0].TimeDateStamp, mods[0].Size)
 			}
 			if !hasWarning(f, "no physical memory pages, so no pool data") {
 				t.Errorf("warnings %q lack the no-pool statement", f.Warnings)

@@ -12,11 +12,11 @@ import (
 func (f *File) Translate(va uint64) (_ uint64, err error) {
 	defer f.guard(debug.SetPanicOnFault(true), &err)
 	m := f.paging
-	if m == nil {
-		return 0, &AddressError{Addr: va, Err: fmt.Errorf("no paging mode for %v", f.arch)}
-	}
 	if f.memErr != nil {
 		return 0, &AddressError{Addr: va, Err: f.memErr}
+	}
+	if m == nil {
+		return 0, &AddressError{Addr: va, Err: fmt.Errorf("%w: %v", ErrUnsupportedPaging, f.arch)}
 	}
 	if f.arch == ArchAMD64 && isLA57Address(va) {
 		return 0, &AddressError{Addr: va, Err: ErrLA57}

@@ -27,8 +27,10 @@ type Triage struct {
 // The 64-bit offsets are checked against real dumps (triage_x64.dmp:
 // DebuggerDataOffset 0x104a8 points at the block whose 'KDBG' tag is at
 // 0x104b8; 151 drivers). The 32-bit block has no ArchitectureSpecific
-// union and a 32-bit TopOfStack, which moves its tail 0x18 bytes up; no
-// real 32-bit triage dump was available to check it.
+// union and a 32-bit TopOfStack, which moves its tail 0x18 bytes up; the
+// real ARM32 triage dump (triage_arm32_rpi3.dmp, build 17134) confirms it:
+// 136 entries of 0x4C bytes, CheckSum at 0x44 and TimeDateStamp at 0x48
+// (ntoskrnl.exe's 0x5ACD88B6, April 2018).
 type triageLayout struct {
 	at                                                  int64
 	spBuild, sizeOfDump, validOff                       int
@@ -45,7 +47,7 @@ var triageLayouts = map[bool]triageLayout{
 		entryName: 0, entryLdr: 8, entryStride: 0x90, entryTimeStamp: 0x88, blockEnd: 0x80},
 	false: {at: 0x1000, spBuild: 0, sizeOfDump: 4, validOff: 8, driverList: 0x30, driverCount: 0x34,
 		stringPool: 0x38, stringPoolSize: 0x3C, debuggerData: 0x58, debuggerDataSize: 0x5C,
-		entryName: 0, entryLdr: 4, entryStride: 0x4C, blockEnd: 0x68},
+		entryName: 0, entryLdr: 4, entryStride: 0x4C, entryTimeStamp: 0x48, blockEnd: 0x68},
 }
 
 func (f *File) parseTriage() error {

@@ -12,9 +12,14 @@ const (
 	ArchX86PAE       // 32-bit x86 with PAE, 3-level paging (2/9/9/12)
 	ArchAMD64        // x64, 4-level paging
 	ArchARM64        // ARM64, 4 KiB granule, 4 levels
+	// ArchARM32 is 32-bit ARM (ARMNT: ARMv7, Thumb-2), as Windows RT 8.x and
+	// Windows 10 IoT Core run it. Its page tables (ARMv7 short-descriptor,
+	// two levels) are not walked: virtual addresses fail with
+	// ErrUnsupportedPaging.
+	ArchARM32
 )
 
-var archNames = [...]string{"unknown", "x86", "x86 (PAE)", "x64", "arm64"}
+var archNames = [...]string{"unknown", "x86", "x86 (PAE)", "x64", "arm64", "arm32"}
 
 func (a Arch) String() string {
 	if int(a) < len(archNames) {
@@ -39,6 +44,7 @@ const (
 	MachineI386  = 0x014C
 	MachineAMD64 = 0x8664
 	MachineARM64 = 0xAA64
+	MachineARMNT = 0x01C4 // ARM Thumb-2 (Windows RT, Windows 10 IoT Core)
 )
 
 // DumpType is the header's DumpType field (mindumpdef.h).

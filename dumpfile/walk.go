@@ -46,11 +46,11 @@ type Mapping struct {
 func (f *File) Mappings(fn func(m Mapping) bool) (missingTables int, err error) {
 	defer f.guard(debug.SetPanicOnFault(true), &err)
 	m := f.paging
-	if m == nil {
-		return 0, fmt.Errorf("no paging mode for %v", f.arch)
-	}
 	if f.memErr != nil {
 		return 0, f.memErr
+	}
+	if m == nil {
+		return 0, fmt.Errorf("%w: %v", ErrUnsupportedPaging, f.arch)
 	}
 	root := f.DTB() & m.rootMask
 	rootPFN := root >> 12
