@@ -12,7 +12,7 @@ import (
 )
 
 // commandOrder is the order of the commands in help.
-var commandOrder = []string{"report", "info", "poolused", "poolfind", "tag", "batch"}
+var commandOrder = []string{"report", "info", "poolused", "poolfind", "tag", "batch", "live"}
 
 // newRoot builds the command tree for one run. The root is the report
 // itself (poolblame DUMP). cobra parses the flags first, for its one-line

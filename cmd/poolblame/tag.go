@@ -101,25 +101,8 @@ func runTag(args []string, stdout, stderr io.Writer) int {
 	if db != nil {
 		res.Pooltag = db.Path
 	}
-	missing := 0
-	for _, t := range tags {
-		r := tagResult{Tag: tagText(t), Value: fmt.Sprintf("%#08x", uint32(t))}
-		// pooltag.txt lines are listed apart, as what they are.
-		for i, c := range ev.Candidates(t, nil) {
-			r.Candidates = append(r.Candidates, candidateJSON{Rank: i + 1, Evidence: c.Kind(), Count: c.Count(),
-				Detail: c.Evidence, Driver: c.Driver, sig: c.Signature})
-		}
-		r.Found = len(r.Candidates) > 0
-		if !r.Found {
-			missing++
-		}
-		if db != nil {
-			for _, e := range db.Lookup(t) {
-				r.Pooltag = append(r.Pooltag, pooltagJSON{Pattern: e.Pattern, Binary: e.Binary, Description: e.Description, Line: e.Line})
-			}
-		}
-		res.Tags = append(res.Tags, r)
-	}
+	var missing int
+	res.Tags, missing = lookupTags(ev, db, tags)
 	if *asJSON {
 		if err := writeJSON(stdout, res); err != nil {
 			return fail(stderr, err)
@@ -180,6 +163,30 @@ func parseTagArg(s string) (pooltag.Tag, error) {
 // tagText shows a tag in display order, without the protected bit, which
 // Windows 7 and older set on some tags and which names the same tag.
 func tagText(t pooltag.Tag) string { return t.Unprotected().String() }
+
+// lookupTags ranks the drivers holding evidence for each tag, and how
+// many tags no driver holds.
+func lookupTags(ev *analysis.Evidence, db *pooltag.DB, tags []pooltag.Tag) (rs []tagResult, missing int) {
+	for _, t := range tags {
+		r := tagResult{Tag: tagText(t), Value: fmt.Sprintf("%#08x", uint32(t))}
+		// pooltag.txt lines are listed apart, as what they are.
+		for i, c := range ev.Candidates(t, nil) {
+			r.Candidates = append(r.Candidates, candidateJSON{Rank: i + 1, Evidence: c.Kind(), Count: c.Count(),
+				Detail: c.Evidence, Driver: c.Driver, sig: c.Signature})
+		}
+		r.Found = len(r.Candidates) > 0
+		if !r.Found {
+			missing++
+		}
+		if db != nil {
+			for _, e := range db.Lookup(t) {
+				r.Pooltag = append(r.Pooltag, pooltagJSON{Pattern: e.Pattern, Binary: e.Binary, Description: e.Description, Line: e.Line})
+			}
+		}
+		rs = append(rs, r)
+	}
+	return rs, missing
+}
 
 type tagResults struct {
 	Tags     []tagResult `json:"tags"`
