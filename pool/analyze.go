@@ -184,6 +184,8 @@ func (r *Result) checkPerCPU(pc *perCPU) {
 	switch {
 	case r.CPUs == 0:
 		r.check(CheckPerCPUTables, CheckPassed, "%s (%d tables; the header's CPU count is not believed)", had, len(pc.cpus))
+	case len(pc.cpus) > r.CPUs:
+		r.check(CheckPerCPUTables, CheckUnknown, "%s: %d tables for %d CPUs, so NumberProcessors or the array is not what the kernel kept", had, len(pc.cpus), r.CPUs)
 	case len(pc.cpus) < r.CPUs:
 		var none []int
 		has := map[int]bool{}
@@ -195,7 +197,7 @@ func (r *Result) checkPerCPU(pc *perCPU) {
 				none = append(none, c)
 			}
 		}
-		r.check(CheckPerCPUTables, CheckUnknown, "%s; CPUs %s have NULL slots and no table, as the kernel's own query skips them, but %d tables for %d CPUs leaves their counts unaccounted for", had, cpuRanges(none), len(pc.cpus), r.CPUs)
+		r.check(CheckPerCPUTables, CheckUnknown, "%s; %d tables for %d CPUs: no table for CPU numbers %s (the kernel's own query skips NULL slots too), so any counts of the missing CPUs are unaccounted for", had, len(pc.cpus), r.CPUs, cpuRanges(none))
 	case len(pc.missing) > 0:
 		r.check(CheckPerCPUTables, CheckUnknown, "%s; the tables of CPUs %s are not in the dump", had, cpuRanges(pc.missing))
 	default:

@@ -291,3 +291,35 @@ func TestAbsentCPUTable(t *testing.T) {
 		t.Errorf("missing %q", r.Missing)
 	}
 }
+
+// Windows 11's ExPoolTagTables has 2048 slots, NULL for absent
+// processors; with processor groups the tables are not contiguous. The
+// kernel's own query skips NULL slots one by one: so must the reader,
+// summing every table and saying which CPUs had one.
+func TestPerCPUGaps(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		arch  dumpfile.Arch
+		build uint32
+		slots []int
+	}{
+		{"11 x64, two groups", dumpfile.ArchAMD64, 22621, []int{0, 1, 64, 65}},
+		{"11 arm64, scattered", dumpfile.ArchARM64, 22000, []int{0, 3, 7, 2047}},
+		{"11 x64, contiguous", dumpfile.ArchAMD64, 22621, []int{0, 1, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := dumptest.Config{Arch: tc.arch, Build: tc.build, CPUs: 4, Type: dumpfile.TypeBitmapFull, Seed: 11}
+			r, p := plantAndAnalyze(t, cfg, pooltest.Scenario{Tags: scenarioTags(4), PerCPUSlots: tc.slots})
+			if fmt.Sprint(r.TableCPUs) != fmt.Sprint(tc.slots) || len(r.PerCPU) != 4 || r.PerCPUArray != p.PerCPUArray || r.OneCPUOnly {
+				t.Errorf("tables of CPUs %v (want %v), array %#x (want %#x), one CPU only %v; notes %q", r.TableCPUs, tc.slots, r.PerCPUArray, p.PerCPUArray, r.OneCPUOnly, r.Notes)
+			}
+			checkSums(t, r, p.Sums, nil)
+			if c, _ := r.CheckByName(pool.CheckPerCPUTables); c.Status != pool.CheckPassed {
+				t.Errorf("per-CPU check %+v", c)
+			}
+			if f := r.Failed(); len(f) > 0 {
+				t.Errorf("failed checks %v", f)
+			}
+		})
+	}
+}

@@ -161,10 +161,11 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table, cpus int) (*p
 // tableArray reads up to maxN pointer slots at at and checks them as
 // ExPoolTagTables: slot 0 is the global table; slots before the first
 // NULL are the CPUs' tables (one the dump does not hold is missing, the
-// array's shape vouches for it); after a NULL, a pointer counts only when
-// its table reads and agrees with the global one, or when it is below a
-// believed CPU count (then a table absent from the dump is missing), since
-// past the array lie other variables.
+// array's shape vouches for it); after a NULL, as the kernel skips NULL
+// slots one by one (processor groups leave gaps: CPUs 0-5 and 64-69), a
+// pointer counts when its table reads and agrees with the global one, or
+// when it is below a believed CPU count (then a table absent from the
+// dump is missing), since past a short array lie other variables.
 func tableArray(f *dumpfile.File, at uint64, maxN, ps, cpus int, global *Table) (*perCPU, string) {
 	raw := make([]byte, maxN*ps)
 	n, _ := f.ReadVirtual(at, raw)
@@ -177,11 +178,9 @@ func tableArray(f *dumpfile.File, at uint64, maxN, ps, cpus int, global *Table) 
 			gap = true
 			continue
 		}
-		if cpus > 0 && cpu >= cpus {
-			if !gap {
-				return nil, fmt.Sprintf("more table pointers than the %d CPUs", cpus)
-			}
-			break // past the processors: other data
+		beyond := cpus > 0 && cpu >= cpus
+		if beyond && !gap {
+			return nil, fmt.Sprintf("more table pointers than the %d CPUs", cpus)
 		}
 		if gap && (p&(dumpfile.PageSize-1) != 0 || glance(f, p, global) == tableDisagrees) {
 			continue // tables are page-aligned pool blocks: this is other data
@@ -192,7 +191,7 @@ func tableArray(f *dumpfile.File, at uint64, maxN, ps, cpus int, global *Table) 
 			return nil, fmt.Sprintf("table %#x (CPU %d) disagrees with the global table", p, cpu)
 		case state == tableDisagrees:
 			continue // not a table: whatever follows the array
-		case state == tableAbsent && gap && cpus == 0:
+		case state == tableAbsent && gap && (cpus == 0 || beyond):
 			continue // cannot tell an absent table from other data
 		case state == tableAbsent:
 			pc.missing = append(pc.missing, cpu)

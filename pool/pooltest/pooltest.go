@@ -35,6 +35,11 @@ type Scenario struct {
 	TableSize int // entries including the Ovfl sentinel, 2^n+1; default 257
 	Tags      []TagSpec
 	SizeWord  SizeWord
+	// PerCPUSlots, when set, is the ExPoolTagTables slot of each CPU's
+	// table (one per CPU, slot 0 first), in an array of 2048 slots as on
+	// Windows 11, where slots of absent processors stay NULL: processor
+	// groups leave gaps (CPUs 0-1 and 64-65, say).
+	PerCPUSlots []int
 	// HidePerCPU leaves ExPoolTagTables out of the kernel image, as when
 	// the array cannot be found.
 	HidePerCPU bool
@@ -217,9 +222,22 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 		if is64 {
 			n = 64
 		}
+		slots := make([]int, len(addrs))
+		for c := range slots {
+			slots[c] = c
+		}
+		if s.PerCPUSlots != nil {
+			if len(s.PerCPUSlots) != len(addrs) || s.PerCPUSlots[0] != 0 {
+				return nil, fmt.Errorf("PerCPUSlots %v: want one slot per CPU, slot 0 first", s.PerCPUSlots)
+			}
+			n, slots = 2048, s.PerCPUSlots
+		}
 		arr := b.KernelVar(n * ps)
 		for c, a := range addrs {
-			b.PutPtr(arr+uint64(c*ps), a)
+			if slots[c] >= n {
+				return nil, fmt.Errorf("slot %d past the %d-slot array", slots[c], n)
+			}
+			b.PutPtr(arr+uint64(slots[c]*ps), a)
 		}
 		p.PerCPUArray = arr
 	}
