@@ -118,7 +118,7 @@ func discover(paths []string) (*discovery, error) {
 			}
 			matches, gerr := filepath.Glob(p)
 			if gerr != nil {
-				return nil, fmt.Errorf("%s: %v", p, gerr)
+				return nil, fmt.Errorf("%s: %w", p, gerr)
 			}
 			if len(matches) == 0 {
 				return nil, fmt.Errorf("%s: no file matches", p)
@@ -277,7 +277,7 @@ func (d *discovery) addCompressed(in *input, head []byte, explicit bool) {
 	inner, err := readUpTo(dec, headSize)
 	closeDec()
 	if err != nil {
-		in.kind, in.err = kindDump, fmt.Errorf("%s: %s data is damaged: %v", in.path, in.container, err)
+		in.kind, in.err = kindDump, fmt.Errorf("%s: %s data is damaged: %w", in.path, in.container, err)
 		d.inputs = append(d.inputs, in)
 		return
 	}
@@ -317,7 +317,7 @@ func openCompressed(p, container string) (io.Reader, func(), error) {
 	r, closeDec, err := decompressor(f, container)
 	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s: %v", p, err)
+		return nil, nil, fmt.Errorf("%s: %w", p, err)
 	}
 	return r, func() { closeDec(); f.Close() }, nil
 }
@@ -329,14 +329,14 @@ func decompressor(r io.Reader, container string) (io.Reader, func(), error) {
 		// library's took 1.26 times as long.
 		z, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, nil, fmt.Errorf("gzip header: %v", err)
+			return nil, nil, fmt.Errorf("gzip header: %w", err)
 		}
 		return z, func() { z.Close() }, nil
 	case zstdFile:
 		// One decoder goroutine: workers already run in parallel.
 		z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
-			return nil, nil, fmt.Errorf("zstd header: %v", err)
+			return nil, nil, fmt.Errorf("zstd header: %w", err)
 		}
 		return z, z.Close, nil
 	}
@@ -388,7 +388,7 @@ func zstdSize(p string) int64 {
 func (d *discovery) addZip(zin *input, explicit bool) {
 	zr, err := zip.OpenReader(zin.path)
 	if err != nil {
-		zin.kind, zin.err = kindDump, fmt.Errorf("%s: unreadable zip: %v", zin.path, err)
+		zin.kind, zin.err = kindDump, fmt.Errorf("%s: unreadable zip: %w", zin.path, err)
 		d.inputs = append(d.inputs, zin)
 		return
 	}
@@ -406,7 +406,7 @@ func (d *discovery) addZip(zin *input, explicit bool) {
 		}
 		head, err := zipHead(zf)
 		if err != nil {
-			in.kind, in.err = kindDump, fmt.Errorf("%s: %v", in.name(), err)
+			in.kind, in.err = kindDump, fmt.Errorf("%s: %w", in.name(), err)
 			d.inputs = append(d.inputs, in)
 			found++
 			continue

@@ -130,7 +130,7 @@ func openZipMember(ctx context.Context, in *input, sp *spool) (*dumpfile.File, f
 	zr, err := zip.NewReader(fh, fi.Size())
 	if err != nil {
 		fh.Close()
-		return nil, nil, fmt.Errorf("%s: unreadable zip: %v", in.path, err)
+		return nil, nil, fmt.Errorf("%s: unreadable zip: %w", in.path, err)
 	}
 	var zf *zip.File
 	for _, m := range zr.File {
@@ -148,7 +148,7 @@ func openZipMember(ctx context.Context, in *input, sp *spool) (*dumpfile.File, f
 		off, err := zf.DataOffset()
 		if err != nil {
 			fh.Close()
-			return nil, nil, fmt.Errorf("%s: %v", in.name(), err)
+			return nil, nil, fmt.Errorf("%s: %w", in.name(), err)
 		}
 		size := int64(zf.UncompressedSize64)
 		if off+size > fi.Size() {
@@ -165,7 +165,7 @@ func openZipMember(ctx context.Context, in *input, sp *spool) (*dumpfile.File, f
 	defer fh.Close()
 	rc, err := zf.Open()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", in.name(), err)
+		return nil, nil, fmt.Errorf("%s: %w", in.name(), err)
 	}
 	defer rc.Close()
 	return extract(ctx, in, rc, sp)
@@ -228,7 +228,7 @@ func extractFile(ctx context.Context, in *input, src io.Reader, sp *spool) (*dum
 	defer release()
 	tmp, err := os.CreateTemp(sp.dir, "dump-*.dmp")
 	if err != nil {
-		return nil, nil, &machineError{fmt.Errorf("%s: cannot create a temporary file to decompress it: %v", in.name(), err)}
+		return nil, nil, &machineError{fmt.Errorf("%s: cannot create a temporary file to decompress it: %w", in.name(), err)}
 	}
 	remove := func() { tmp.Close(); os.Remove(tmp.Name()) }
 	n, err := io.Copy(tmp, ctxReader{ctx, src})
@@ -236,7 +236,7 @@ func extractFile(ctx context.Context, in *input, src io.Reader, sp *spool) (*dum
 		remove()
 		var pe *os.PathError
 		if errors.As(err, &pe) { // a write failed: the disk, not the dump
-			return nil, nil, &machineError{fmt.Errorf("%s: decompressing into %s failed: %v", in.name(), sp.dir, err)}
+			return nil, nil, &machineError{fmt.Errorf("%s: decompressing into %s failed: %w", in.name(), sp.dir, err)}
 		}
 		return nil, nil, readError(ctx, in, n, err)
 	}
@@ -306,7 +306,7 @@ func readError(ctx context.Context, in *input, n int64, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return fmt.Errorf("%s: %s data is damaged after %d bytes: %v", in.name(), in.container, n, err)
+	return fmt.Errorf("%s: %s data is damaged after %d bytes: %w", in.name(), in.container, n, err)
 }
 
 // memBudget shares the memory dumps may be decompressed into among the

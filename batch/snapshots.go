@@ -25,14 +25,14 @@ func openText(in *input) (io.ReadCloser, error) {
 	case zipFile:
 		zr, err := zip.OpenReader(in.path)
 		if err != nil {
-			return nil, fmt.Errorf("%s: unreadable zip: %v", in.path, err)
+			return nil, fmt.Errorf("%s: unreadable zip: %w", in.path, err)
 		}
 		for _, zf := range zr.File {
 			if zf.Name == in.member {
 				rc, err := zf.Open()
 				if err != nil {
 					zr.Close()
-					return nil, fmt.Errorf("%s: %v", in.name(), err)
+					return nil, fmt.Errorf("%s: %w", in.name(), err)
 				}
 				return readCloser{rc, func() error { rc.Close(); return zr.Close() }}, nil
 			}

@@ -32,7 +32,7 @@ func writeSummary(s *Summary, g *outfile.Guard) error {
 	for _, f := range files {
 		var b bytes.Buffer
 		if err := f.write(&b, s); err != nil {
-			return fmt.Errorf("%s: %v", f.name, err)
+			return fmt.Errorf("%s: %w", f.name, err)
 		}
 		if err := g.WriteFile(filepath.Join(s.OutDir, f.name), b.Bytes()); err != nil {
 			return err

@@ -64,7 +64,7 @@ func (f *File) Modules() ([]Module, error) {
 	seen := map[uint64]bool{head: true}
 	cur, err := f.ReadPointer(head)
 	if err != nil {
-		return nil, fmt.Errorf("%w: list head %#x: %v", ErrModuleList, head, err)
+		return nil, fmt.Errorf("%w: list head %#x: %w", ErrModuleList, head, err)
 	}
 	buf := make([]byte, lay.size)
 	for cur != head {
@@ -76,7 +76,7 @@ func (f *File) Modules() ([]Module, error) {
 		}
 		seen[cur] = true
 		if _, err := f.ReadVirtual(cur, buf); err != nil {
-			return mods, fmt.Errorf("%w: entry %d at %#x unreadable: %v", ErrModuleList, len(mods), cur, err)
+			return mods, fmt.Errorf("%w: entry %d at %#x unreadable: %w", ErrModuleList, len(mods), cur, err)
 		}
 		m := Module{
 			Entry: cur,

@@ -104,7 +104,7 @@ func (f *File) triageDrivers(t *Triage, lay triageLayout) ([]Module, error) {
 		off := int64(t.DriverListOffset) + int64(i*stride)
 		e, err := f.readAt(off, stride)
 		if err != nil {
-			return mods, fmt.Errorf("driver entry %d at %#x: %v", i, off, err)
+			return mods, fmt.Errorf("driver entry %d at %#x: %w", i, off, err)
 		}
 		l := e[lay.entryLdr:]
 		m := Module{
@@ -120,7 +120,7 @@ func (f *File) triageDrivers(t *Triage, lay triageLayout) ([]Module, error) {
 		}
 		m.Path, err = f.dumpString(int64(binary.LittleEndian.Uint32(e[lay.entryName:])))
 		if err != nil {
-			return mods, fmt.Errorf("driver entry %d name: %v", i, err)
+			return mods, fmt.Errorf("driver entry %d name: %w", i, err)
 		}
 		m.Name = baseName(m.Path)
 		mods = append(mods, m)

@@ -221,7 +221,7 @@ func indexFile(path string, want map[pooltag.Tag]bool, maxSize int64, buf *[]byt
 	}
 	b := (*buf)[:st.Size()]
 	if _, err := f.ReadAt(b, 0); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return scanIndexed(path, b, want, cache, shared)
 }

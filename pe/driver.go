@@ -258,7 +258,7 @@ func parseImage(d *Driver, data []byte, headersOnly bool) (*peparser.File, error
 	opts.Fast = headersOnly
 	f, err := peparser.NewBytes(data, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", d.Path, err)
+		return nil, fmt.Errorf("%s: %w", d.Path, err)
 	}
 	perr := f.Parse()
 	ntOff := int64(f.DOSHeader.AddressOfNewEXEHeader)

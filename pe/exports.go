@@ -49,7 +49,7 @@ const (
 // module's memory.
 func NewKernelExports(f *dumpfile.File, mods []dumpfile.Module) (*KernelExports, error) {
 	if err := f.ReadableError(); err != nil {
-		return nil, fmt.Errorf("%s: no export tables: %v", f.Name(), err)
+		return nil, fmt.Errorf("%s: no export tables: %w", f.Name(), err)
 	}
 	if len(mods) == 0 {
 		return nil, fmt.Errorf("%s: no export tables: the module list is empty", f.Name())
@@ -105,7 +105,7 @@ func readExports(f *dumpfile.File, m dumpfile.Module, add func(addr uint64, rout
 	label := "dump module " + m.Name
 	hdr := make([]byte, dumpfile.PageSize)
 	if _, err := f.ReadVirtual(m.Base, hdr); err != nil {
-		return 0, fmt.Errorf("PE header at %#x not in the dump: %v", m.Base, err)
+		return 0, fmt.Errorf("PE header at %#x not in the dump: %w", m.Base, err)
 	}
 	if err := checkHeaders(label, hdr); err != nil {
 		return 0, err
@@ -234,7 +234,7 @@ func (r *exportReader) at(rva, n uint32) ([]byte, error) {
 	}
 	b := make([]byte, n)
 	if _, err := r.f.ReadVirtual(r.base+uint64(rva), b); err != nil {
-		return nil, fmt.Errorf("%s: export data at RVA %#x: %v", r.label, rva, err)
+		return nil, fmt.Errorf("%s: export data at RVA %#x: %w", r.label, rva, err)
 	}
 	return b, nil
 }
@@ -261,7 +261,7 @@ func (r *exportReader) name(rva uint32) (string, error) {
 	case i >= 0:
 		return string(b[:i]), nil
 	case err != nil:
-		return "", fmt.Errorf("%s: export name at RVA %#x: %v", r.label, rva, err)
+		return "", fmt.Errorf("%s: export name at RVA %#x: %w", r.label, rva, err)
 	}
 	return "", &FormatError{r.label, "export name", int64(rva), fmt.Sprintf("no NUL within %d bytes", maxExportName)}
 }

@@ -62,12 +62,12 @@ func ScanLoadedWith(f *dumpfile.File, m dumpfile.Module, exports *KernelExports)
 		case errors.Is(err, dumpfile.ErrNotMapped):
 			st.PagedOut++
 		case errors.Is(err, dumpfile.ErrNoPhysicalMemory):
-			return nil, st, fmt.Errorf("module %s: the dump holds no memory pages: %v", m.Name, err)
+			return nil, st, fmt.Errorf("module %s: the dump holds no memory pages: %w", m.Name, err)
 		default:
 			st.Absent++
 		}
 		if off == 0 && err != nil {
-			return nil, st, fmt.Errorf("module %s at %#x: PE header not in the dump: %v", m.Name, m.Base, err)
+			return nil, st, fmt.Errorf("module %s at %#x: PE header not in the dump: %w", m.Name, m.Base, err)
 		}
 	}
 	label := "dump module " + m.Name

@@ -64,15 +64,15 @@ var ErrNoPoolData = errors.New("no pool tracker data")
 // says what it lacks.
 func Analyze(f *dumpfile.File) (*Result, error) {
 	if err := f.ReadableError(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoPoolData, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoPoolData, err)
 	}
 	k, err := f.KDBG()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoPoolData, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoPoolData, err)
 	}
 	lay, err := LayoutFor(f.Is64, f.MinorVersion)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoPoolData, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoPoolData, err)
 	}
 	r := &Result{Build: f.MinorVersion, Arch: f.Arch(), CPUs: int(f.NumberProcessors), Layout: lay}
 	if r.CPUs < 1 || r.CPUs > maxCPUs {
@@ -84,7 +84,7 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 	global, notes, err := findTable(f, k, lay)
 	r.Notes = append(r.Notes, notes...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoPoolData, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoPoolData, err)
 	}
 	r.Global, r.Layout = global, global.Layout
 	r.TableCPUs = []int{0}

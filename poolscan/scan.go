@@ -33,7 +33,7 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 		return nil, errors.New("poolscan: no tags to look for")
 	}
 	if err := f.ReadableError(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoMemory, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoMemory, err)
 	}
 	if f.PresentPages() == 0 {
 		return nil, ErrNoMemory

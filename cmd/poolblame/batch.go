@@ -17,10 +17,6 @@ import (
 	"github.com/poolblame/poolblame/units"
 )
 
-// exitSomeFailed is batch's status when some inputs could not be analysed
-// (they are listed in the summary with their errors).
-const exitSomeFailed = 1
-
 // runBatch analyses many dumps and snapshots and finds the tags that grow.
 func runBatch(args []string, stdout, stderr io.Writer) int {
 	// Workers allocate in short bursts (instruction decoding, reports) and

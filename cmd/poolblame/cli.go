@@ -123,10 +123,13 @@ func without(args []string, name string) []string {
 	return slices.Concat(args[:i], args[i+1:])
 }
 
-// run executes one command line and returns the exit status.
+// run executes one command line and returns the exit status. A failed
+// write to stdout (a full disk, a closed pipe) is an error of the run,
+// whatever the command returned: its output is incomplete.
 func run(args []string, stdout, stderr io.Writer) int {
 	status := exitOK
-	root := newRoot(args, stdout, stderr, &status)
+	out := &checkedWriter{w: stdout}
+	root := newRoot(args, out, stderr, &status)
 	c, err := root.ExecuteC()
 	if err != nil {
 		name := ""
@@ -135,6 +138,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "poolblame: %v\n%s\n", err, helpHint(name))
 		return exitError
+	}
+	if out.err != nil {
+		fmt.Fprintf(stderr, "poolblame: writing the output: %v\n", out.err)
+		return exitOutput
 	}
 	return status
 }

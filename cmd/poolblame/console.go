@@ -10,8 +10,18 @@ import (
 )
 
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := osFile(w)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// osFile is the file under w: w itself, or the file the run's checked
+// stdout writes to.
+func osFile(w io.Writer) (*os.File, bool) {
+	if c, ok := w.(*checkedWriter); ok {
+		w = c.w
+	}
+	f, ok := w.(*os.File)
+	return f, ok
 }
 
 // terminalEscapes reports whether w is a terminal that interprets ANSI
@@ -19,7 +29,7 @@ func isTerminal(w io.Writer) bool {
 // virtual terminal processing could be turned on; an older console would
 // print the escapes as text.
 func terminalEscapes(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := osFile(w)
 	return ok && term.IsTerminal(int(f.Fd())) && enableEscapes(f)
 }
 

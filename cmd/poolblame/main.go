@@ -20,16 +20,6 @@ import (
 	"strings"
 )
 
-// Exit statuses shared by every subcommand.
-const (
-	exitOK    = 0
-	exitFound = 1 // tag: some tags were not found (grep's convention)
-	exitError = 2 // bad input or usage
-	// exitInternal is a bug in poolblame (a panic), never the input's
-	// fault: scripts tell it from exitError. 70 is sysexits' EX_SOFTWARE.
-	exitInternal = 70
-)
-
 // traceEnv, when set to 1, makes an internal error print its stack.
 const traceEnv = "POOLBLAME_TRACE"
 

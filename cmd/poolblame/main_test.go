@@ -244,3 +244,23 @@ func TestTagFromDumpOnly(t *testing.T) {
 		}
 	}
 }
+
+// A failed write to stdout is the run's error, whatever the command
+// returned, and says so on stderr.
+func TestOutputWriteError(t *testing.T) {
+	var errb bytes.Buffer
+	for _, args := range [][]string{
+		{"info", "../../testdata/win2003-x86-isil.dmp"},
+		{"../../testdata/win2003-x86-isil.dmp", "--drivers", "../../testdata/drivers-2003"},
+		{"tag", "ISil", "--drivers", "../../testdata/drivers-2003"},
+	} {
+		errb.Reset()
+		if st := run(args, brokenPipe{}, &errb); st != exitOutput || !strings.Contains(errb.String(), "writing") {
+			t.Errorf("%q: exit %d, stderr %q; want %d and the write error", args, st, errb.String(), exitOutput)
+		}
+	}
+}
+
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }

@@ -14,10 +14,6 @@ import (
 	"github.com/poolblame/poolblame/pooltag"
 )
 
-// exitNoPool is the status when the dump cannot support a pool analysis
-// (triage dump, tracker tables unreadable): see README "Exit status".
-const exitNoPool = 3
-
 func runPoolused(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("poolused", "DUMP [--sort tag|nonpaged|paged|allocs|frees|diff] [--tag PATTERN] [--top N] [--verbose] [--json|--csv] [--pooltag FILE]", stderr)
 	sortBy := fs.String("sort", "tag", "order: tag, nonpaged, paged, allocs, frees or diff")

@@ -104,7 +104,7 @@ func (s *Spec) UnmarshalJSON(data []byte) error {
 		switch {
 		case json.Unmarshal(aux.Uptime, &str) == nil:
 			if s.Uptime, err = time.ParseDuration(str); err != nil {
-				return fmt.Errorf("Uptime: %v", err)
+				return fmt.Errorf("Uptime: %w", err)
 			}
 		case json.Unmarshal(aux.Uptime, &secs) == nil:
 			s.Uptime = time.Duration(secs * float64(time.Second))
@@ -175,14 +175,14 @@ func Build(s Spec) (b *Builder, err error) {
 		}
 		if m.File != "" {
 			if mod.Image, err = os.ReadFile(m.File); err != nil {
-				return nil, fmt.Errorf("Modules[%d]: %v", i, err)
+				return nil, fmt.Errorf("Modules[%d]: %w", i, err)
 			}
 		}
 		b.AddModule(mod)
 	}
 	for i, p := range s.Pages {
 		if err := b.applyPage(p); err != nil {
-			return nil, fmt.Errorf("Pages[%d] at %#x: %v", i, uint64(p.VA), err)
+			return nil, fmt.Errorf("Pages[%d] at %#x: %w", i, uint64(p.VA), err)
 		}
 	}
 	fields := make([]string, 0, len(s.KDBG))
@@ -207,7 +207,7 @@ func (b *Builder) applyPage(p PageSpec) error {
 	if p.Hex != "" {
 		var err error
 		if data, err = hex.DecodeString(strings.Join(strings.Fields(p.Hex), "")); err != nil {
-			return fmt.Errorf("Hex: %v", err)
+			return fmt.Errorf("Hex: %w", err)
 		}
 		set++
 	}

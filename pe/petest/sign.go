@@ -54,7 +54,7 @@ func SelfSigned(dir, cn string) (certFile, keyFile string, err error) {
 func Sign(osslsigncode, certFile, keyFile, in, out string) error {
 	cmd := exec.Command(osslsigncode, "sign", "-certs", certFile, "-key", keyFile, "-h", "sha256", "-in", in, "-out", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("osslsigncode: %v: %s", err, b)
+		return fmt.Errorf("osslsigncode: %w: %s", err, b)
 	}
 	return nil
 }

@@ -252,14 +252,14 @@ func (s sample) write(dir string) error {
 	for _, m := range s.mods {
 		img, err := petest.Build(m.d)
 		if err != nil {
-			return fmt.Errorf("%s: %v", m.name, err)
+			return fmt.Errorf("%s: %w", m.name, err)
 		}
 		// The dump holds the unsigned image: the loader never maps the
 		// certificate table, and this keeps the dumps reproducible.
 		file := img
 		if m.sign != "" {
 			if file, err = sign(tmp, m.sign, img); err != nil {
-				return fmt.Errorf("signing %s: %v", m.name, err)
+				return fmt.Errorf("signing %s: %w", m.name, err)
 			}
 		}
 		// The loader binds the imports; INIT, freed after DriverEntry,

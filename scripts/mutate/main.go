@@ -70,7 +70,7 @@ func run(o options) error {
 	if o.bin == "" {
 		o.bin = filepath.Join(o.work, "poolblame")
 		if out, err := exec.Command("go", "build", "-o", o.bin, "./cmd/poolblame").CombinedOutput(); err != nil {
-			return fmt.Errorf("build: %v\n%s", err, out)
+			return fmt.Errorf("build: %w\n%s", err, out)
 		}
 	}
 	if o.keep != "" {

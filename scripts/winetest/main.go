@@ -123,7 +123,7 @@ func setupPrefix(wine, prefix string) error {
 		cmd := exec.Command(wine, "wineboot", "-i")
 		cmd.Env = wineEnv(prefix)
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("wineboot: %v\n%s", err, b)
+			return fmt.Errorf("wineboot: %w\n%s", err, b)
 		}
 	}
 	sys32 := filepath.Join(prefix, "drive_c", "windows", "system32")
@@ -181,7 +181,7 @@ func runBinary(wine, prefix, exe, dir string, timeout time.Duration) (result, er
 	res := classify(bytes.NewReader(js))
 	if runErr != nil && !res.failed() && res.Gap == 0 {
 		// The binary failed without a failing test: a crash.
-		return res, fmt.Errorf("exit: %v: %s", runErr, lastLines(raw.String(), 5))
+		return res, fmt.Errorf("exit: %w: %s", runErr, lastLines(raw.String(), 5))
 	}
 	return res, nil
 }

@@ -50,7 +50,7 @@ func mkdump(specPath, out string) error {
 	}
 	var spec dumptest.Spec
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&spec); err != nil {
-		return fmt.Errorf("%s: %v", specPath, err)
+		return fmt.Errorf("%s: %w", specPath, err)
 	}
 	dir := filepath.Dir(specPath)
 	for i, m := range spec.Modules {
@@ -60,10 +60,10 @@ func mkdump(specPath, out string) error {
 	}
 	b, err := dumptest.Build(spec)
 	if err != nil {
-		return fmt.Errorf("%s: %v", specPath, err)
+		return fmt.Errorf("%s: %w", specPath, err)
 	}
 	if err := b.WriteFile(out); err != nil {
-		return fmt.Errorf("%s: %v", out, err)
+		return fmt.Errorf("%s: %w", out, err)
 	}
 	return nil
 }
