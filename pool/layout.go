@@ -42,23 +42,6 @@ func (l *Layout) Decode(b []byte) Usage {
 	}
 }
 
-// Encode writes u in this layout into b (len >= EntrySize). Test dumps
-// are built with it.
-func (l *Layout) Encode(b []byte, u Usage) {
-	binary.LittleEndian.PutUint32(b, uint32(u.Tag))
-	for _, f := range []struct {
-		c counter
-		v uint64
-	}{{l.npAllocs, u.NonPagedAllocs}, {l.npFrees, u.NonPagedFrees}, {l.npBytes, u.NonPagedBytes},
-		{l.pAllocs, u.PagedAllocs}, {l.pFrees, u.PagedFrees}, {l.pBytes, u.PagedBytes}} {
-		if f.c.width == 4 {
-			binary.LittleEndian.PutUint32(b[f.c.off:], uint32(f.v))
-		} else {
-			binary.LittleEndian.PutUint64(b[f.c.off:], f.v)
-		}
-	}
-}
-
 // Truncate cuts each counter to its width in this layout. Per-CPU
 // counters wrap (a CPU that frees more than it allocated holds a
 // "negative" byte count), so sums are only right modulo the width.

@@ -58,7 +58,7 @@ type Scenario struct {
 
 // Planted is what a reader must find.
 type Planted struct {
-	Layout       *pool.Layout
+	EntrySize    int // the tracker entry size of the build
 	TableAddr    uint64
 	PerCPUArray  uint64
 	Expansion    uint64
@@ -81,14 +81,14 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 		return nil, fmt.Errorf("table size %d is not 2^n+1 >= 65", size)
 	}
 	is64 := cfg.Arch.Is64()
-	lay, err := pool.LayoutFor(is64, cfg.Build)
-	if err != nil {
-		return nil, err
+	lay, ok := layoutFor(is64, cfg.Build)
+	if !ok {
+		return nil, fmt.Errorf("no tracker layout for build %d", cfg.Build)
 	}
 	cpus := max(1, int(cfg.CPUs))
-	hash := pool.HashFor(cfg.Build)
+	hash := hashFor(cfg.Build)
 	mask := uint32(size - 2)
-	es := lay.EntrySize
+	es := lay.size
 	ps := cfg.Arch.PointerSize()
 
 	// Place keys by linear probing, as ExpInsertPoolTracker does.
@@ -109,14 +109,14 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 		index[t.Tag] = h
 	}
 
-	p := &Planted{Layout: lay, Sums: map[pooltag.Tag]pool.Usage{}, SumsPresent: map[pooltag.Tag]pool.Usage{}, CPU0: map[pooltag.Tag]pool.Usage{}}
+	p := &Planted{EntrySize: es, Sums: map[pooltag.Tag]pool.Usage{}, SumsPresent: map[pooltag.Tag]pool.Usage{}, CPU0: map[pooltag.Tag]pool.Usage{}}
 	tables := make([][]byte, cpus)
 	for c := range tables {
 		tables[c] = make([]byte, size*es)
 	}
 	// The sentinel: keyed Ovfl in the global table.
 	ovfl := pooltag.MustTag("Ovfl")
-	lay.Encode(tables[0][(size-1)*es:], pool.Usage{Tag: ovfl})
+	lay.encode(tables[0][(size-1)*es:], pool.Usage{Tag: ovfl})
 	for _, t := range s.Tags {
 		i := index[t.Tag]
 		var sum, present pool.Usage
@@ -129,10 +129,10 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 			// The global table always holds the key; other CPUs copy it
 			// when they first use the tag.
 			if c == 0 || !u.IsZero() {
-				lay.Encode(tables[c][i*es:], u)
+				lay.encode(tables[c][i*es:], u)
 			}
 			if c == 0 {
-				p.CPU0[t.Tag] = lay.Truncate(u)
+				p.CPU0[t.Tag] = lay.truncate(u)
 			}
 			sum.Add(u)
 			if c != s.AbsentCPUTable {
@@ -140,8 +140,8 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 			}
 		}
 		sum.Tag, present.Tag = t.Tag, t.Tag
-		p.Sums[t.Tag] = lay.Truncate(sum)
-		p.SumsPresent[t.Tag] = lay.Truncate(present)
+		p.Sums[t.Tag] = lay.truncate(sum)
+		p.SumsPresent[t.Tag] = lay.truncate(present)
 	}
 	p.Sums[ovfl] = pool.Usage{Tag: ovfl}
 	p.SumsPresent[ovfl] = pool.Usage{Tag: ovfl}
@@ -208,7 +208,7 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 				sum.Add(u)
 			}
 			sum.Tag = t.Tag
-			lay.Encode(exp[i*es:], sum)
+			lay.encode(exp[i*es:], sum)
 			p.Sums[t.Tag] = sum
 		}
 		p.Expansion = b.Alloc(len(exp), 16)
