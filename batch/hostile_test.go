@@ -5,8 +5,10 @@ package batch
 import (
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,6 +196,86 @@ func TestOddPaths(t *testing.T) {
 	for _, want := range []string{"pipe.dmp: is a named pipe (FIFO)", "loop: leads back to"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+}
+
+// Bombs: a zip of zeros named MEMORY.DMP is refused on its first bytes,
+// and a gzip of a real header followed by zeros is cut at the size the
+// header declares.
+func TestDecompressionBombs(t *testing.T) {
+	const zeros = 512 << 20
+	dir := t.TempDir()
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "MEMORY.DMP", Method: zip.Deflate})
+	chunk := make([]byte, 1<<20)
+	for range zeros >> 20 {
+		w.Write(chunk)
+	}
+	zw.Close()
+	write(t, filepath.Join(dir, "zeros.zip"), zbuf.Bytes())
+
+	dump, err := os.ReadFile(sample2003)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gbuf bytes.Buffer
+	gw := gzip.NewWriter(&gbuf)
+	gw.Write(dump) // its header declares its own size
+	for range zeros >> 20 {
+		gw.Write(chunk)
+	}
+	gw.Close()
+	write(t, filepath.Join(dir, "padded.dmp.gz"), gbuf.Bytes())
+
+	tmp := t.TempDir()
+	start := time.Now()
+	s, err := Run(context.Background(), Options{Paths: []string{dir}, OutDir: filepath.Join(t.TempDir(), "out"), TempDir: tmp,
+		MemoryBudget: 1 << 20}) // no room in memory: both go the temporary-file way
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %v", d)
+	}
+	for _, d := range s.Dumps {
+		switch {
+		case strings.HasSuffix(d.Path, "zeros.zip"):
+			if d.Status != StatusError || !strings.Contains(d.Error, "not a Windows crash dump") {
+				t.Errorf("zeros: %s %q", d.Status, d.Error)
+			}
+		case strings.HasSuffix(d.Path, "padded.dmp.gz"):
+			if d.Status == StatusError {
+				t.Errorf("padded dump: %q", d.Error)
+			}
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestDumpSinkCuts(t *testing.T) {
+	dump, err := os.ReadFile(sample2003)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	s := newDumpSink(&out)
+	src := io.MultiReader(bytes.NewReader(dump), bytes.NewReader(make([]byte, 1<<20)))
+	_, err = io.Copy(s, src)
+	if err := s.finish(err); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != len(dump) {
+		t.Errorf("kept %d bytes, the header declares %d", out.Len(), len(dump))
+	}
+	for _, bad := range [][]byte{make([]byte, 1<<16), []byte("MDMP\x93\xa7"), []byte("PAGE")} {
+		s := newDumpSink(io.Discard)
+		_, err := io.Copy(s, bytes.NewReader(bad))
+		if s.finish(err) == nil || s.n > 0 {
+			t.Errorf("%.8q: accepted, %d bytes passed on", bad, s.n)
 		}
 	}
 }

@@ -185,7 +185,18 @@ func extract(ctx context.Context, in *input, src io.Reader, sp *spool) (*dumpfil
 	// The decoders write straight into the buffer (io.Copy finds their
 	// WriteTo); the writer checks for cancellation.
 	w := &spillWriter{ctx: ctx, b: buf, sp: sp, name: in.name()}
-	_, err := io.Copy(w, src)
+	sink := newDumpSink(w)
+	_, err := io.Copy(sink, src)
+	err = sink.finish(err)
+	if sink.err != nil { // not a dump: refused on its first bytes
+		if w.file != nil {
+			w.file.Close()
+			os.Remove(w.file.Name())
+		} else {
+			sp.mem.give(buf)
+		}
+		return nil, nil, fmt.Errorf("%s: %w", in.name(), sink.err)
+	}
 	if w.file == nil {
 		if w.fileErr != nil {
 			sp.mem.give(buf)
@@ -221,7 +232,24 @@ func extract(ctx context.Context, in *input, src io.Reader, sp *spool) (*dumpfil
 
 // extractFile decompresses src into a temporary file.
 func extractFile(ctx context.Context, in *input, src io.Reader, sp *spool) (*dumpfile.File, func(), error) {
-	release, err := sp.disk.reserve(in.name(), in.size)
+	// The header first: a stream that is no dump is refused before any
+	// disk is taken, and the space reserved is what the header declares,
+	// not a size field of the archive (gzip's is the size modulo 4 GiB).
+	head := make([]byte, dumpfile.StartSize)
+	k, err := io.ReadFull(ctxReader{ctx, src}, head)
+	head = head[:k]
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, nil, readError(ctx, in, int64(k), err)
+	}
+	declared, err := dumpfile.CheckStart(head)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", in.name(), err)
+	}
+	size := int64(-1)
+	if declared > 0 {
+		size = int64(min(declared, 1<<62))
+	}
+	release, err := sp.disk.reserve(in.name(), size)
 	if err != nil {
 		return nil, nil, &machineError{err}
 	}
@@ -231,10 +259,20 @@ func extractFile(ctx context.Context, in *input, src io.Reader, sp *spool) (*dum
 		return nil, nil, &machineError{fmt.Errorf("%s: cannot create a temporary file to decompress it: %w", in.name(), err)}
 	}
 	remove := func() { tmp.Close(); os.Remove(tmp.Name()) }
-	n, err := io.Copy(tmp, ctxReader{ctx, src})
+	sink := newDumpSink(checkedFile{tmp, &diskCheck{budget: sp.disk, name: in.name()}})
+	_, err = io.Copy(sink, io.MultiReader(bytes.NewReader(head), ctxReader{ctx, src}))
+	n, err := sink.n, sink.finish(err)
+	if sink.err != nil {
+		remove()
+		return nil, nil, fmt.Errorf("%s: %w", in.name(), sink.err)
+	}
 	if err != nil {
 		remove()
 		var pe *os.PathError
+		var se *SpaceError
+		if errors.As(err, &se) {
+			return nil, nil, &machineError{err}
+		}
 		if errors.As(err, &pe) { // a write failed: the disk, not the dump
 			return nil, nil, &machineError{fmt.Errorf("%s: decompressing into %s failed: %w", in.name(), sp.dir, err)}
 		}
@@ -261,6 +299,7 @@ type spillWriter struct {
 	name    string
 	file    *os.File
 	n       int64 // bytes written to the file
+	check   *diskCheck
 	fileErr error // the temporary file could not be created or written
 }
 
@@ -279,6 +318,7 @@ func (w *spillWriter) Write(p []byte) (int, error) {
 			return 0, err
 		}
 		w.file = f
+		w.check = &diskCheck{budget: w.sp.disk, name: w.name}
 		held := w.b
 		w.b = nil
 		if err := w.write(held); err != nil {
@@ -293,6 +333,10 @@ func (w *spillWriter) Write(p []byte) (int, error) {
 }
 
 func (w *spillWriter) write(p []byte) error {
+	if err := w.check.before(len(p)); err != nil {
+		w.fileErr = err
+		return err
+	}
 	n, err := w.file.Write(p)
 	w.n += int64(n)
 	if err != nil {

@@ -152,22 +152,8 @@ func (f *File) init() error {
 	if len(head) < 8 {
 		return fmt.Errorf("truncated header: the file is %d bytes", f.size)
 	}
-	sig, valid := binary.LittleEndian.Uint32(head), binary.LittleEndian.Uint32(head[4:])
-	switch {
-	case sig == sigMDMP:
-		return errors.New("user-mode minidump (MDMP), not a kernel crash dump: it holds no kernel pool")
-	case sig == sigUSER:
-		return errors.New("user-mode dump (USERDUMP), not a kernel crash dump")
-	case sig == sigPAGE && valid == sigDUMP:
-		f.Is64 = false
-	case sig == sigPAGE && valid == sigDU64:
-		f.Is64 = true
-	case sig == sigPAGE && valid == sigZDMP, sig == sigZDMP:
-		return errors.New("compressed DumpIt/Comae dump (ZDMP): convert it to a plain crash dump first")
-	case sig == sigPAGE:
-		return &FormatError{Off: 4, Field: "ValidDump", Msg: fmt.Sprintf("%q, want DUMP or DU64", head[4:8])}
-	default:
-		return fmt.Errorf("not a Windows crash dump (starts with %q, want PAGEDUMP or PAGEDU64)", printable(head))
+	if f.Is64, err = signature(head); err != nil {
+		return err
 	}
 	hsize := int64(headerSize32)
 	if f.Is64 {
@@ -203,6 +189,26 @@ func (f *File) init() error {
 	f.checkWarnings()
 	f.paging = pagingModes[f.arch]
 	return nil
+}
+
+// signature reads the first 8 bytes: PAGEDUMP (32-bit) or PAGEDU64.
+func signature(head []byte) (is64 bool, err error) {
+	sig, valid := binary.LittleEndian.Uint32(head), binary.LittleEndian.Uint32(head[4:])
+	switch {
+	case sig == sigMDMP:
+		return false, errors.New("user-mode minidump (MDMP), not a kernel crash dump: it holds no kernel pool")
+	case sig == sigUSER:
+		return false, errors.New("user-mode dump (USERDUMP), not a kernel crash dump")
+	case sig == sigPAGE && valid == sigDUMP:
+		return false, nil
+	case sig == sigPAGE && valid == sigDU64:
+		return true, nil
+	case sig == sigPAGE && valid == sigZDMP, sig == sigZDMP:
+		return false, errors.New("compressed DumpIt/Comae dump (ZDMP): convert it to a plain crash dump first")
+	case sig == sigPAGE:
+		return false, &FormatError{Off: 4, Field: "ValidDump", Msg: fmt.Sprintf("%q, want DUMP or DU64", head[4:8])}
+	}
+	return false, fmt.Errorf("not a Windows crash dump (starts with %q, want PAGEDUMP or PAGEDU64)", printable(head))
 }
 
 // checkWarnings records what makes the dump partial without making it
