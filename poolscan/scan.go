@@ -55,16 +55,25 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 	step := max(total/100, 1024)
 	var hits pfnSet
 	var cancelled error
+	// Blocks are gathered in fixed chunks and joined once at the end: a
+	// leak of millions of blocks would otherwise be copied again at every
+	// doubling of one slice.
+	var chunks [][]Block
+	kept := 0
 	keep := func(pfn uint64, fb found) {
 		h := fb.h
 		_, used, paged, session := pr.coding.decode(h.typ)
 		b := Block{Phys: pfn<<12 | uint64(fb.off), Tag: pooltag.Tag(h.tag).Unprotected(), Size: uint64(h.blocks) * uint64(pr.lay.unit),
 			Kind: fb.kind, Paged: paged, Session: session, Typed: used, Free: !used}
-		if len(r.Blocks) >= maxBlocks {
+		if kept >= maxBlocks {
 			r.Dropped++
 			return
 		}
-		r.Blocks = append(r.Blocks, b)
+		if len(chunks) == 0 || len(chunks[len(chunks)-1]) == cap(chunks[len(chunks)-1]) {
+			chunks = append(chunks, make([]Block, 0, 1<<14))
+		}
+		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], b)
+		kept++
 		hits.add(pfn)
 	}
 	missing, err := f.ReadPages(func(pfn uint64, page []byte) bool {
@@ -115,6 +124,11 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 		return nil, cancelled
 	}
 	r.Pages.Truncated = missing
+	r.Blocks = make([]Block, 0, kept)
+	for _, c := range chunks {
+		r.Blocks = append(r.Blocks, c...)
+	}
+	chunks = nil
 	if opt.Progress != nil {
 		opt.Progress(r.Pages.Scanned, total)
 	}
