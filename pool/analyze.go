@@ -70,7 +70,7 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoPoolData, err)
 	}
-	lay, err := LayoutFor(f.Is64, f.MinorVersion)
+	lay, err := LayoutForArch(f.Arch(), f.MinorVersion)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoPoolData, err)
 	}

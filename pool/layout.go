@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pooltag"
 )
 
@@ -74,6 +75,10 @@ var (
 	layout30 = &Layout{"x86 10 1709-19041 (0x30)", 0x30, c8(8), c8(0x10), c4(4), c8(0x20), c8(0x28), c4(0x18)}
 	layout50 = &Layout{"x64 11 22000+ (0x50)", 0x50, c8(0x10), c8(0x18), c8(0x08), c8(0x28), c8(0x30), c8(0x20)}
 	layout40 = &Layout{"x86 21292+ (0x40)", 0x40, c8(8), c8(0x10), c4(4), c8(0x20), c8(0x28), c4(0x18)}
+	// 32-bit ARM (Windows RT 8.x, Windows 10 IoT Core) keeps the 28-byte
+	// entry on every build: its kernel sizes the table as entries of 0x1C
+	// bytes where x86 moved to 0x30 with 1709.
+	layoutARM32 = &Layout{"arm32 8-10 (0x1C)", 0x1C, c4(4), c4(8), c4(0xC), c4(0x10), c4(0x14), c4(0x18)}
 )
 
 // layoutRow chooses a layout for builds from minBuild up to the next row.
@@ -106,6 +111,18 @@ func LayoutFor(is64 bool, build uint32) (*Layout, error) {
 		return nil, fmt.Errorf("no pool tracker layout known for build %d", build)
 	}
 	return best, nil
+}
+
+// LayoutForArch is LayoutFor for a machine whose architecture is known:
+// ARM32 has its own row (layoutARM32); the others go by width and build.
+func LayoutForArch(arch dumpfile.Arch, build uint32) (*Layout, error) {
+	if arch == dumpfile.ArchARM32 {
+		if build < 9200 { // Windows RT 8.0 was the first ARM32 Windows
+			return nil, fmt.Errorf("no pool tracker layout known for ARM32 build %d", build)
+		}
+		return layoutARM32, nil
+	}
+	return LayoutFor(arch.Is64(), build)
 }
 
 // alternatives lists the other layouts of the same width, tried when the
