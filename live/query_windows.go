@@ -25,6 +25,10 @@ func Query() ([]TagCounters, error) {
 			size = max(ret, size) + 64<<10
 			continue
 		}
+		if err == windows.STATUS_INVALID_INFO_CLASS || err == windows.STATUS_NOT_IMPLEMENTED {
+			// Wine, for one, has no pool tag counters to give.
+			return nil, fmt.Errorf("NtQuerySystemInformation(SystemPoolTagInformation): this system does not provide pool tag counters: %w", err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("NtQuerySystemInformation(SystemPoolTagInformation): %w", err)
 		}
