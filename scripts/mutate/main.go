@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command mutate is the hostile-input campaign: it derives thousands of
 // damaged dumps and drivers from the samples in testdata/ and from dumps
 // generated with dumptest, runs poolblame on each under a time and memory
@@ -9,6 +11,8 @@
 //
 // The same seed gives the same mutants. Failing mutants are kept in -keep
 // (one file per failure, named after the mutation) to reproduce them.
+// It runs on Linux only: memory is limited with prlimit(1) and measured
+// from the child's rusage.
 package main
 
 import (
