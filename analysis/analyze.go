@@ -90,6 +90,13 @@ func (s dumpSource) gather(_ context.Context, o Options) (*gathered, error) {
 	return g, nil
 }
 
+// cpus is the header's processor count, or 0 (unknown) when it is not
+// plausible.
+func cpus(f *dumpfile.File) int {
+	n, _ := f.CPUs()
+	return n
+}
+
 func machineFacts(f *dumpfile.File) Machine {
 	m := Machine{
 		File:           f.Name(),
@@ -97,7 +104,7 @@ func machineFacts(f *dumpfile.File) Machine {
 		Release:        dumpfile.WindowsRelease(f.MinorVersion, f.ProductType),
 		Build:          f.MinorVersion,
 		Arch:           f.Arch().String(),
-		CPUs:           int(f.NumberProcessors),
+		CPUs:           cpus(f),
 		DumpType:       f.DumpType.String(),
 		Triage:         f.DumpType == dumpfile.TypeTriage,
 		BugCheck:       f.BugCheckCode,

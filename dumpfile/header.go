@@ -366,3 +366,21 @@ func (h *Header) DTB() uint64 {
 	}
 	return h.DirectoryTableBase &^ 0xFFF
 }
+
+// MaxProcessors is the most processors Windows supports (2048, processor
+// groups included, since Windows Server 2022 and Windows 11).
+const MaxProcessors = 2048
+
+// CPUs returns NumberProcessors when it is plausible (1 to
+// MaxProcessors), and false otherwise: a damaged or hostile header must
+// not size anything.
+func (h *Header) CPUs() (int, bool) { return PlausibleCPUs(h.NumberProcessors) }
+
+// PlausibleCPUs returns n when it is 1 to MaxProcessors, and false
+// otherwise.
+func PlausibleCPUs(n uint32) (int, bool) {
+	if n < 1 || n > MaxProcessors {
+		return 0, false
+	}
+	return int(n), true
+}

@@ -296,3 +296,15 @@ func TestEncryptedDump(t *testing.T) {
 		t.Errorf("read: %v, want ErrEncrypted", err)
 	}
 }
+
+func TestPlausibleCPUs(t *testing.T) {
+	for _, tt := range []struct {
+		n    uint32
+		want int
+		ok   bool
+	}{{0, 0, false}, {1, 1, true}, {64, 64, true}, {2048, 2048, true}, {2049, 0, false}, {0xFFFFFFFF, 0, false}} {
+		if got, ok := dumpfile.PlausibleCPUs(tt.n); got != tt.want || ok != tt.ok {
+			t.Errorf("PlausibleCPUs(%d) = %d, %v", tt.n, got, ok)
+		}
+	}
+}

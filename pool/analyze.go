@@ -74,11 +74,11 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoPoolData, err)
 	}
-	r := &Result{Build: f.MinorVersion, Arch: f.Arch(), CPUs: int(f.NumberProcessors), Layout: lay}
-	if r.CPUs < 1 || r.CPUs > maxCPUs {
+	r := &Result{Build: f.MinorVersion, Arch: f.Arch(), Layout: lay}
+	if n, ok := f.CPUs(); !ok {
 		r.check(CheckCPUCount, CheckFailed, "NumberProcessors is %d, not 1 to %d: the CPU count is unknown and per-CPU tables are looked for anyway", f.NumberProcessors, maxCPUs)
-		r.CPUs = 0
 	} else {
+		r.CPUs = n
 		r.check(CheckCPUCount, CheckPassed, "NumberProcessors is %d", r.CPUs)
 	}
 	global, notes, err := findTable(f, k, lay)

@@ -11,7 +11,7 @@ import (
 // maxCPUs is the most processors Windows supports (2048 since Windows
 // Server 2022 / Windows 11, processor groups included). NumberProcessors
 // outside 1..maxCPUs is not believed.
-const maxCPUs = 2048
+const maxCPUs = dumpfile.MaxProcessors
 
 // maxTagTables is the length of ExPoolTagTables: 32 on x86, 64 on x64
 // (WRK pool.c); 2048 on Windows 11, where slots of absent processors stay

@@ -150,7 +150,11 @@ func writeInfo(w io.Writer, in *dumpInfo, f *dumpfile.File, allModules bool) {
 		fmt.Fprintf(w, "%-13s "+format+"\n", append([]any{k + ":"}, a...)...)
 	}
 	p("Dump", "%s (%s)", in.File, units.Bytes(uint64(in.Size)))
-	p("OS", "%s (build %d), %s, %d CPU%s", in.Release, in.Build, in.Arch, in.CPUs, units.Plural(int(in.CPUs)))
+	if _, ok := dumpfile.PlausibleCPUs(in.CPUs); ok {
+		p("OS", "%s (build %d), %s, %d CPU%s", in.Release, in.Build, in.Arch, in.CPUs, units.Plural(int(in.CPUs)))
+	} else {
+		p("OS", "%s (build %d), %s, CPUs unknown (NumberProcessors %d is not 1 to %d)", in.Release, in.Build, in.Arch, in.CPUs, dumpfile.MaxProcessors)
+	}
 	typ := fmt.Sprintf("%d, %s", in.DumpType, in.DumpTypeName)
 	if in.Container != "" {
 		typ += " (" + in.Container + ")"
