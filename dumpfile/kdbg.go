@@ -182,14 +182,15 @@ func (f *File) decodeKDBG(va uint64) (*KDBG, error) {
 
 // scanKDBG looks through physical memory for a plain block: 'KDBG' at
 // +0x10 of an 8-aligned address, a sane Size, and a module list head equal
-// to the header's when the header has one.
+// to the header's when the header has one. Like every scan of the whole
+// dump it reads through ReadPages.
 func (f *File) scanKDBG() *KDBG {
 	if f.memErr != nil {
 		return nil
 	}
 	var found *KDBG
 	tag := []byte("KDBG")
-	f.Pages(func(pfn uint64, page []byte) bool {
+	f.ReadPages(func(pfn uint64, page []byte) bool {
 		for j := 0; ; {
 			k := bytes.Index(page[j:], tag)
 			if k < 0 {

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Reads every page of a multi-GB sparse dump through package dumpfile and
-# compares the time with `cat FILE > /dev/null` in the same run.
+# Reads every page of a multi-GB sparse dump through package dumpfile, by
+# the mapping (File.Pages: MADV_POPULATE_READ, then the pages) and by
+# read(2) into one reused buffer (File.ReadPages, what whole-dump scans
+# use), and compares each with `cat FILE > /dev/null` in the same run, for
+# three states of the page cache: warmed by cat, warmed by a walk of the
+# mapping (page faults), and cold (the dump's pages dropped with
+# dd iflag=nocache, which touches no other file). Best of 3 each.
 # Usage: scripts/bench-read.sh [GiB of stored pages, default 4]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,13 +20,27 @@ go run ./dumpfile/dumptest/cmd/mkdump -spec "$dir/spec.json" -o "$dir/big.dmp"
 go build -o "$dir/readall" ./scripts/readall
 echo "dump: $(du -h --apparent-size "$dir/big.dmp" | cut -f1) apparent, $(du -h "$dir/big.dmp" | cut -f1) on disk"
 
-cat "$dir/big.dmp" >/dev/null # warm the page cache for both runs
 secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
-best() { local b=999999 t; for _ in 1 2 3; do t=$(secs "$@"); b=$(echo "if ($t < $b) $t else $b" | bc -l); done; echo "$b"; }
-t_cat=$(best sh -c "cat '$dir/big.dmp' >/dev/null")
-t_read=$(best "$dir/readall" "$dir/big.dmp")
-t_walk=$(best "$dir/readall" -first-word "$dir/big.dmp")
-"$dir/readall" "$dir/big.dmp"
-printf 'cat:      %.3f s\ndumpfile: %.3f s (every stored page, PFN order, every byte checksummed)\nwalk:     %.3f s (every stored page, one word read from each)\nratio dumpfile/cat: %.2f, walk/cat: %.2f\n' \
-  "$t_cat" "$t_read" "$t_walk" "$(echo "$t_read / $t_cat" | bc -l)" "$(echo "$t_walk / $t_cat" | bc -l)"
-/usr/bin/time -f 'readall peak RSS: %M KiB' "$dir/readall" "$dir/big.dmp" >/dev/null
+warm_cat() { cat "$dir/big.dmp" >/dev/null; }
+warm_map() { "$dir/readall" -by map -first-word "$dir/big.dmp" >/dev/null; }
+cold() { dd if="$dir/big.dmp" iflag=nocache count=0 status=none; }
+best() { # state, command...: best of 3, the state set up before each
+	local state=$1 b=999999 t
+	shift
+	for _ in 1 2 3; do
+		$state
+		t=$(secs "$@")
+		b=$(echo "if ($t < $b) $t else $b" | bc -l)
+	done
+	echo "$b"
+}
+for state in warm_cat warm_map cold; do
+	t_cat=$(best $state sh -c "cat '$dir/big.dmp' >/dev/null")
+	t_map=$(best $state "$dir/readall" -by map "$dir/big.dmp")
+	t_read=$(best $state "$dir/readall" -by read "$dir/big.dmp")
+	printf '%-9s cat %.3f s   map %.3f s (%.2fx)   read %.3f s (%.2fx)\n' "$state" "$t_cat" \
+		"$t_map" "$(echo "$t_map / $t_cat" | bc -l)" "$t_read" "$(echo "$t_read / $t_cat" | bc -l)"
+done
+"$dir/readall" -by read "$dir/big.dmp"
+/usr/bin/time -f 'readall -by read: peak RSS %M KiB' "$dir/readall" -by read "$dir/big.dmp" >/dev/null
+/usr/bin/time -f 'readall -by map:  peak RSS %M KiB' "$dir/readall" -by map "$dir/big.dmp" >/dev/null

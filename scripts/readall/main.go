@@ -15,6 +15,7 @@ import (
 
 func main() {
 	sparse := flag.Bool("first-word", false, "read one word per page instead of all of it (isolates the cost of the page walk)")
+	by := flag.String("by", "map", "how pages are reached: map (File.Pages, the mapping with MADV_POPULATE_READ) or read (File.ReadPages, read(2) into one reused buffer)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: readall [-first-word] DUMP")
@@ -28,7 +29,11 @@ func main() {
 	defer f.Close()
 	var sum uint64
 	var pages uint64
-	missing, err := f.Pages(func(pfn uint64, p []byte) bool {
+	walk := f.Pages
+	if *by == "read" {
+		walk = f.ReadPages
+	}
+	missing, err := walk(func(pfn uint64, p []byte) bool {
 		if *sparse {
 			sum ^= binary.LittleEndian.Uint64(p)
 		} else {
