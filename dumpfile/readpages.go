@@ -14,12 +14,6 @@ const readWindow = 256 << 10
 // speed); on bytes given to NewFile it is Pages. page is valid only
 // during the call. A file that shrank since it was opened ends the scan
 // with ErrFileShrank.
-// readWindow is how much ReadPages reads at once: small enough that the
-// buffer stays in the processor's cache between the read and the scan
-// (16 MiB windows made the walk 2.6 times as slow as cat; cat reads
-// 128 KiB).
-const readWindow = 256 << 10
-
 func (f *File) ReadPages(fn func(pfn uint64, page []byte) bool) (missing uint64, err error) {
 	if f.seq == nil {
 		return f.Pages(fn)
