@@ -324,4 +324,4 @@ func Bytes(b []byte) io.ReaderAt { return byteReaderAt(b) }
 func (f *File) ReadableError() error { return f.memErr }
 
 // unsupportedARM32 says what an ARM32 kernel dump cannot give.
-const unsupportedARM32 = "ARM32 (Windows RT / Windows 10 IoT Core) dump: its ARMv7 short-descriptor page tables are not walked, so kernel virtual memory (KDBG, the module list, the pool tracker tables) cannot be read; the header and physical pages can"
+const unsupportedARM32 = "ARM32 (Windows RT / Windows 10 IoT Core) dump: addresses are translated through its ARMv7 short-descriptor tables (sections, supersections, large and small pages), but Windows' software entries (transition, paged out) are not decoded and the whole-table page walk (pool scan) is not supported; Thumb-2 code in drivers is not decoded for call sites (raw and immediate evidence remain)"

@@ -15,6 +15,9 @@ func (f *File) Translate(va uint64) (_ uint64, err error) {
 	if f.memErr != nil {
 		return 0, &AddressError{Addr: va, Err: f.memErr}
 	}
+	if f.arch == ArchARM32 {
+		return f.translateARM32(va)
+	}
 	if m == nil {
 		return 0, &AddressError{Addr: va, Err: fmt.Errorf("%w: %v", ErrUnsupportedPaging, f.arch)}
 	}

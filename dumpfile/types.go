@@ -13,9 +13,9 @@ const (
 	ArchAMD64        // x64, 4-level paging
 	ArchARM64        // ARM64, 4 KiB granule, 4 levels
 	// ArchARM32 is 32-bit ARM (ARMNT: ARMv7, Thumb-2), as Windows RT 8.x and
-	// Windows 10 IoT Core run it. Its page tables (ARMv7 short-descriptor,
-	// two levels) are not walked: virtual addresses fail with
-	// ErrUnsupportedPaging.
+	// Windows 10 IoT Core run it. Addresses are translated through its
+	// ARMv7 short-descriptor tables (two levels); the whole-table walk
+	// (Mappings) fails with ErrUnsupportedPaging.
 	ArchARM32
 )
 
