@@ -13,7 +13,7 @@ const madvPopulateRead = 22
 func willRead(b []byte) {
 	if len(b) > 0 {
 		if syscall.Madvise(b, madvPopulateRead) != nil {
-			syscall.Madvise(b, syscall.MADV_WILLNEED)
+			_ = syscall.Madvise(b, syscall.MADV_WILLNEED) // advice only: reads work without it
 		}
 	}
 }
@@ -29,6 +29,6 @@ func doneReading(b []byte) {
 	pg := uintptr(syscall.Getpagesize())
 	skip := int((pg - uintptr(unsafe.Pointer(&b[0]))%pg) % pg)
 	if skip < len(b) {
-		syscall.Madvise(b[skip:], syscall.MADV_DONTNEED)
+		_ = syscall.Madvise(b[skip:], syscall.MADV_DONTNEED) // advice only
 	}
 }

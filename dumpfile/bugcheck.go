@@ -6,17 +6,17 @@ import "fmt"
 type BugCheckMeaning int
 
 const (
-	// BugCheckUnrelated: the code says nothing about the pools.
+	// BugCheckUnrelated means the code says nothing about the pools.
 	BugCheckUnrelated BugCheckMeaning = iota
-	// BugCheckPoolCorruption: a pool block or list was corrupted (or
+	// BugCheckPoolCorruption means a pool block or list was corrupted (or
 	// special pool caught a driver misusing one). The tags holding the
 	// most are not the cause; Special Pool or Driver Verifier on the
 	// suspects is.
 	BugCheckPoolCorruption
-	// BugCheckPoolExhaustion: a pool or the system PTEs ran out: the
+	// BugCheckPoolExhaustion means a pool or the system PTEs ran out: the
 	// leak case.
 	BugCheckPoolExhaustion
-	// BugCheckManual: a crash or live dump taken on purpose, as when a
+	// BugCheckManual means a crash or live dump taken on purpose, as when a
 	// server refusing connections is dumped for a leak.
 	BugCheckManual
 )

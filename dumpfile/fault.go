@@ -7,7 +7,7 @@ import (
 	"unsafe"
 )
 
-// ErrFileShrank: a page of the mapped file is gone because the file got
+// ErrFileShrank means a page of the mapped file is gone because the file got
 // shorter while it was open (another process truncated it, as an upload
 // or a copy in progress does). Reading it would otherwise kill the
 // process with SIGBUS.

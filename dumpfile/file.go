@@ -74,8 +74,8 @@ func Open(name string) (*File, error) {
 	}
 	f, err := newFileWith(name, r, size, data, data != nil, nextDataFunc(fh))
 	if err != nil {
-		unmap()
-		fh.Close()
+		_ = unmap() // the mapping is only read; err says what went wrong
+		_ = fh.Close() // read-only: closing cannot lose data, and err says what went wrong
 		return nil, err
 	}
 	f.seq = fh
@@ -245,7 +245,7 @@ func (f *File) checkWarnings() {
 	}
 }
 
-// ErrEncrypted: the dump's page data is encrypted.
+// ErrEncrypted means the dump's page data is encrypted.
 var ErrEncrypted = errors.New("dump data is encrypted")
 
 // ErrLA57 is returned for virtual reads on dumps of machines running

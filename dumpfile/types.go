@@ -6,6 +6,7 @@ import "fmt"
 // together with its paging mode where the machine type alone does not tell.
 type Arch int
 
+// The architectures; ArchUnknown is a machine type the tool does not read.
 const (
 	ArchUnknown Arch = iota
 	ArchX86          // 32-bit x86, 2-level paging (10/10/12)
@@ -50,6 +51,7 @@ const (
 // DumpType is the header's DumpType field (mindumpdef.h).
 type DumpType uint32
 
+// The dump types, by their DumpType value.
 const (
 	TypeFull         DumpType = 1  // run-based physical memory
 	TypeSummary      DumpType = 2  // old summary kernel dump (XP to 7)

@@ -8,6 +8,7 @@ import (
 // MapState is what a leaf page-table entry says about the page it maps.
 type MapState uint8
 
+// The states of a mapping.
 const (
 	MapPresent    MapState = iota + 1 // valid, and the dump holds the page
 	MapTransition                     // in transition: the page still holds its data, and the dump holds it

@@ -131,7 +131,7 @@ func (rec *cacheRecord) driver(path string, data []byte, want map[pooltag.Tag]bo
 	return &d
 }
 
-// Clear removes every record of every version under root.
+// ClearCache removes every record of every version under root.
 func ClearCache(root string) error {
 	err := os.RemoveAll(root)
 	if errors.Is(err, fs.ErrNotExist) {

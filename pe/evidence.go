@@ -10,6 +10,7 @@ import (
 // EvidenceKind says how a driver was tied to a tag. Larger is stronger.
 type EvidenceKind int
 
+// The kinds of evidence, weakest first.
 const (
 	NoEvidence EvidenceKind = iota
 	Bytes                   // the tag's four bytes occur in the file

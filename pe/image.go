@@ -12,6 +12,7 @@ import (
 // Machine is the PE header's machine type.
 type Machine uint16
 
+// The machine types of the drivers the tool reads.
 const (
 	MachineX86   Machine = 0x014C
 	MachineX64   Machine = 0x8664

@@ -56,7 +56,7 @@ type Result struct {
 	Checks []Check
 }
 
-// ErrNoPoolData: the dump cannot support a pool analysis at all.
+// ErrNoPoolData means the dump cannot support a pool analysis at all.
 var ErrNoPoolData = errors.New("no pool tracker data")
 
 // Analyze rebuilds the pool tag totals of a dump from its tracker tables.

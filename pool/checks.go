@@ -11,6 +11,7 @@ import (
 // CheckStatus is the outcome of one consistency check on the pool data.
 type CheckStatus int
 
+// The outcomes; CheckPassed means the data agrees with the rule.
 const (
 	CheckPassed  CheckStatus = iota
 	CheckFailed              // the data contradicts itself or the kernel's rules

@@ -13,6 +13,7 @@ import (
 // SortKey orders !poolused rows.
 type SortKey int
 
+// The orders; SortTag is by tag, as !poolused without flags sorts.
 const (
 	SortTag      SortKey = iota
 	SortNonPaged         // !poolused 2: nonpaged bytes, largest first

@@ -39,7 +39,7 @@ func readSpan(f *dumpfile.File, va uint64, n int) *span {
 }
 
 func sameKind(a, b error) bool {
-	return rootErr(a) == rootErr(b)
+	return errors.Is(rootErr(a), rootErr(b))
 }
 
 // rootErr reduces an address error to its kind for grouping.

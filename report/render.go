@@ -11,6 +11,7 @@ import (
 // Format is a report's output form.
 type Format int
 
+// The output forms.
 const (
 	Text     Format = iota // terminal text, optionally colored
 	JSON                   // the Report as JSON (report/schema/report.schema.json)

@@ -399,15 +399,17 @@ func (b *Builder) PhysAddr(va uint64) (uint64, bool) {
 	return 0, false
 }
 
-// PutU16, PutU32 and PutU64 write little-endian integers at va.
+// PutU16 writes a little-endian 16-bit integer at va.
 func (b *Builder) PutU16(va uint64, v uint16) {
 	b.Write(va, binary.LittleEndian.AppendUint16(nil, v))
 }
 
+// PutU32 writes a little-endian 32-bit integer at va.
 func (b *Builder) PutU32(va uint64, v uint32) {
 	b.Write(va, binary.LittleEndian.AppendUint32(nil, v))
 }
 
+// PutU64 writes a little-endian 64-bit integer at va.
 func (b *Builder) PutU64(va uint64, v uint64) {
 	b.Write(va, binary.LittleEndian.AppendUint64(nil, v))
 }

@@ -41,6 +41,7 @@ type PlacedBlock struct {
 // SegmentKind chooses the segment-heap back end of a page.
 type SegmentKind int
 
+// The segment-heap back ends.
 const (
 	SegmentLFH SegmentKind = iota + 1 // low-fragmentation heap: equal blocks, back to back
 	SegmentVS                         // variable size: encoded chunk header before each POOL_HEADER

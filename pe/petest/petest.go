@@ -156,12 +156,13 @@ func Build(d Driver) ([]byte, error) {
 	} else {
 		fh.SizeOfOptionalHeader = uint16(binary.Size(pe.OptionalHeader64{}))
 	}
-	binary.Write(&out, binary.LittleEndian, fh)
+	// binary.Write into a bytes.Buffer of fixed-size structs cannot fail.
+	_ = binary.Write(&out, binary.LittleEndian, fh)
 	codeSize := alignUp(uint32(len(code)), fileAlign)
 	initSize := alignUp(uint32(len(rdata)), fileAlign) + alignUp(uint32(len(data)), fileAlign)
 	const native = 1 // IMAGE_SUBSYSTEM_NATIVE
 	if ptr == 4 {
-		binary.Write(&out, binary.LittleEndian, pe.OptionalHeader32{
+		_ = binary.Write(&out, binary.LittleEndian, pe.OptionalHeader32{
 			Magic: 0x10B, MajorLinkerVersion: 14, SizeOfCode: codeSize, SizeOfInitializedData: initSize,
 			AddressOfEntryPoint: textRVA, BaseOfCode: textRVA, BaseOfData: rdataRVA, ImageBase: uint32(base),
 			SectionAlignment: sectAlign, FileAlignment: fileAlign, MajorOperatingSystemVersion: 10,
@@ -171,7 +172,7 @@ func Build(d Driver) ([]byte, error) {
 			SizeOfHeapCommit: 0x1000, NumberOfRvaAndSizes: 16, DataDirectory: dirs,
 		})
 	} else {
-		binary.Write(&out, binary.LittleEndian, pe.OptionalHeader64{
+		_ = binary.Write(&out, binary.LittleEndian, pe.OptionalHeader64{
 			Magic: 0x20B, MajorLinkerVersion: 14, SizeOfCode: codeSize, SizeOfInitializedData: initSize,
 			AddressOfEntryPoint: textRVA, BaseOfCode: textRVA, ImageBase: base,
 			SectionAlignment: sectAlign, FileAlignment: fileAlign, MajorOperatingSystemVersion: 10,
@@ -190,7 +191,7 @@ func Build(d Driver) ([]byte, error) {
 		h.SizeOfRawData = alignUp(uint32(len(s.body)), fileAlign)
 		h.PointerToRawData = raw
 		h.Characteristics = s.flags
-		binary.Write(&out, binary.LittleEndian, h)
+		_ = binary.Write(&out, binary.LittleEndian, h)
 		raw += h.SizeOfRawData
 	}
 	pad(&out, headersSize)

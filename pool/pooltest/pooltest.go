@@ -24,6 +24,7 @@ type TagSpec struct {
 // SizeWord says what the word before nt!PoolTrackTable holds.
 type SizeWord int
 
+// The kinds of size word.
 const (
 	SizeWordGood    SizeWord = iota // PoolTrackTableSize, as the kernel keeps it
 	SizeWordGarbage                 // something that is not 2^n+1

@@ -15,6 +15,7 @@ import (
 // Format names the kind of text a snapshot was read from.
 type Format int
 
+// The formats; Unknown is text none of the parsers recognised.
 const (
 	Unknown    Format = iota
 	Poolmon           // a poolmon screen copied from its console window

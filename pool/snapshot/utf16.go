@@ -22,10 +22,10 @@ func decodeUTF16(r io.Reader) io.Reader {
 	bom, _ := br.Peek(2)
 	switch {
 	case len(bom) == 2 && bom[0] == 0xFF && bom[1] == 0xFE:
-		br.Discard(2)
+		_, _ = br.Discard(2) // the two bytes Peek just read: cannot fail
 		return &utf16Reader{r: br}
 	case len(bom) == 2 && bom[0] == 0xFE && bom[1] == 0xFF:
-		br.Discard(2)
+		_, _ = br.Discard(2) // the two bytes Peek just read: cannot fail
 		return &utf16Reader{r: br, big: true}
 	}
 	return br
