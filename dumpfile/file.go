@@ -74,7 +74,7 @@ func Open(name string) (*File, error) {
 	}
 	f, err := newFileWith(name, r, size, data, data != nil, nextDataFunc(fh))
 	if err != nil {
-		_ = unmap() // the mapping is only read; err says what went wrong
+		_ = unmap()    // the mapping is only read; err says what went wrong
 		_ = fh.Close() // read-only: closing cannot lose data, and err says what went wrong
 		return nil, err
 	}
