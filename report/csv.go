@@ -79,6 +79,11 @@ func csvBool(b, examined bool) string {
 	return strconv.FormatBool(b)
 }
 
+// CSVCell is the one rule for every CSV the tool writes (reports,
+// poolused --csv, poolfind --csv): text from the dump, a driver or a
+// snapshot is kept from being taken as a formula by a spreadsheet.
+func CSVCell(s string) string { return csvText(s) }
+
 // csvText keeps text from the dump or a driver's version resource from
 // being taken as a formula when the file is opened in a spreadsheet:
 // a leading = + - @ or tab gets a quote mark, as OWASP recommends.

@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/poolblame/poolblame/internal/realdata"
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
+	"github.com/poolblame/poolblame/report"
 )
 
 // A panic is an internal error: its own status, one line asking for a
@@ -95,5 +99,22 @@ func TestReportOutputNeverOverEvidence(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(notes); !strings.HasPrefix(string(b), "poolblame report") {
 		t.Errorf("--force did not write the report: %.40q", b)
+	}
+}
+
+// poolused --csv neutralises formula-like cells as the report's CSV does.
+func TestPoolusedCSVFormulas(t *testing.T) {
+	tag := pooltag.MustTag("=cmd")
+	r := &pool.Result{Usages: []pool.Usage{{Tag: tag, NonPagedAllocs: 2, NonPagedBytes: 64}}}
+	var b bytes.Buffer
+	if err := writePoolusedCSV(&b, r, pool.Selection{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1][0] != report.CSVCell("=cmd") || strings.HasPrefix(rows[1][0], "=") {
+		t.Errorf("rows %q", rows)
 	}
 }

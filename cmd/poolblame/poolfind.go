@@ -16,6 +16,7 @@ import (
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/poolscan"
 	"github.com/poolblame/poolblame/pooltag"
+	"github.com/poolblame/poolblame/report"
 )
 
 // runPoolfind is !poolfind: every block of the given tags, from one pass
@@ -236,7 +237,7 @@ func writePoolfindCSV(w io.Writer, blocks []poolscan.Block) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"address", "tag", "size", "pool", "kind", "status", "state"})
 	for _, b := range blocks {
-		cw.Write([]string{"0x" + addrString(b), strings.TrimRight(b.Tag.String(), " "), fmt.Sprint(b.Size), b.Pool(), b.Kind.String(), blockStatus(b), b.State.String()})
+		cw.Write([]string{"0x" + addrString(b), report.CSVCell(strings.TrimRight(b.Tag.String(), " ")), fmt.Sprint(b.Size), b.Pool(), b.Kind.String(), blockStatus(b), b.State.String()})
 	}
 	cw.Flush()
 	return cw.Error()

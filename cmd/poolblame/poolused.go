@@ -12,6 +12,7 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pooltag"
+	"github.com/poolblame/poolblame/report"
 )
 
 func runPoolused(args []string, stdout, stderr io.Writer) int {
@@ -158,8 +159,9 @@ func writePoolusedCSV(w io.Writer, r *pool.Result, sel pool.Selection, db *poolt
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, u := range pool.Select(r.Usages, sel) {
 		t := tagRow(u, db)
-		cw.Write([]string{t.Tag, u64(t.NonPagedAllocs), u64(t.NonPagedFrees), i64(t.NonPagedDiff), u64(t.NonPagedBytes),
-			u64(t.PagedAllocs), u64(t.PagedFrees), i64(t.PagedDiff), u64(t.PagedBytes), t.Description, t.Binary})
+		c := report.CSVCell // tags and descriptions come from the dump and pooltag.txt
+		cw.Write([]string{c(t.Tag), u64(t.NonPagedAllocs), u64(t.NonPagedFrees), i64(t.NonPagedDiff), u64(t.NonPagedBytes),
+			u64(t.PagedAllocs), u64(t.PagedFrees), i64(t.PagedDiff), u64(t.PagedBytes), c(t.Description), c(t.Binary)})
 	}
 	cw.Flush()
 	return cw.Error()
