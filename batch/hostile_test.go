@@ -279,3 +279,44 @@ func TestDumpSinkCuts(t *testing.T) {
 		}
 	}
 }
+
+// A run that was killed leaves its temporary folder; the next run
+// recognises it (nobody holds its lock) and removes it, and leaves a
+// living run's folder alone.
+func TestAbandonedTempFolder(t *testing.T) {
+	parent := t.TempDir()
+	living, release, _, err := newRunTemp(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	// A killed run: its folder and lock file remain, the lock is free.
+	dead := filepath.Join(parent, runTempPrefix+"killed")
+	os.Mkdir(dead, 0o700)
+	write(t, filepath.Join(dead, runLockName), nil)
+	write(t, filepath.Join(dead, "dump-1.dmp"), make([]byte, 1<<20))
+
+	dump, err := os.ReadFile(sample2003)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := t.TempDir()
+	write(t, filepath.Join(in, "one.dmp"), dump)
+	s, err := Run(context.Background(), Options{Paths: []string{in}, OutDir: filepath.Join(t.TempDir(), "out"), TempDir: parent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the killed run's folder is still there: %v", err)
+	}
+	if !strings.Contains(strings.Join(s.Notes, "\n"), "killed") {
+		t.Errorf("notes do not say it was removed: %q", s.Notes)
+	}
+	if _, err := os.Stat(living); err != nil {
+		t.Errorf("a living run's folder was removed: %v", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(parent, runTempPrefix+"*"))
+	if len(left) != 1 {
+		t.Errorf("folders left: %v (want only the living run's)", left)
+	}
+}

@@ -122,11 +122,14 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		if note != "" {
 			sum.Notes = append(sum.Notes, note)
 		}
-		tmp, err := os.MkdirTemp(opts.TempDir, "poolblame-batch-")
+		tmp, release, cleared, err := newRunTemp(opts.TempDir)
+		for _, c := range cleared {
+			sum.Notes = append(sum.Notes, fmt.Sprintf("removed %s, the temporary folder of an earlier run that was killed", c))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("temporary folder: %w", err)
 		}
-		defer os.RemoveAll(tmp)
+		defer release()
 		r.spool = &spool{dir: tmp, disk: newDiskBudget(tmp), mem: newMemBudget(opts.MemoryBudget)}
 	}
 	var recs []*DumpRecord

@@ -53,10 +53,18 @@ func OpenDump(ctx context.Context, path, tmpDir string) (f *dumpfile.File, clean
 		return nil, nil, fmt.Errorf("%s: holds %d crash dumps (%s%s): give it to poolblame batch, or extract the one you mean",
 			path, len(dumps), strings.Join(names, ", "), more)
 	}
-	if tmpDir == "" {
-		tmpDir = os.TempDir()
+	// A folder of this run's own, which a later run removes if this one
+	// is killed.
+	dir, release, _, terr := newRunTemp(tmpDir)
+	if terr != nil {
+		return nil, nil, fmt.Errorf("temporary folder: %w", terr)
 	}
-	return openDump(ctx, dumps[0], &spool{dir: tmpDir, disk: newDiskBudget(tmpDir), mem: newMemBudget(0)})
+	f, cleanup, err = openDump(ctx, dumps[0], &spool{dir: dir, disk: newDiskBudget(dir), mem: newMemBudget(0)})
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return f, func() { cleanup(); release() }, nil
 }
 
 // isContainer reports a zip, gzip or zstd signature at the start of path;
