@@ -59,12 +59,12 @@ func OpenDump(ctx context.Context, path, tmpDir string) (f *dumpfile.File, clean
 	if terr != nil {
 		return nil, nil, fmt.Errorf("temporary folder: %w", terr)
 	}
-	f, cleanup, err = openDump(ctx, dumps[0], &spool{dir: dir, disk: newDiskBudget(dir), mem: newMemBudget(0)})
+	df, done, err := openDump(ctx, dumps[0], &spool{dir: dir, disk: newDiskBudget(dir), mem: newMemBudget(0)})
 	if err != nil {
 		release()
 		return nil, nil, err
 	}
-	return f, func() { cleanup(); release() }, nil
+	return df, func() { done(); release() }, nil
 }
 
 // isContainer reports a zip, gzip or zstd signature at the start of path;
