@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/poolblame/poolblame/internal/walk"
 	"io"
 	"io/fs"
 	"os"
@@ -100,20 +101,17 @@ func Index(ctx context.Context, dirs []string, opt IndexOptions) (*Catalog, erro
 		defer close(paths)
 		seen := map[string]bool{}
 		for _, dir := range dirs {
-			err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
-				if err != nil {
-					select {
-					case results <- result{warn: &Warning{p, err}}:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
-					if de != nil && de.IsDir() {
-						return fs.SkipDir
-					}
-					return nil
+			// Links to folders and files are followed (each folder once);
+			// every path that cannot be used is a warning naming it.
+			warn := func(p string, why error) {
+				select {
+				case results <- result{warn: &Warning{p, why}}:
+				case <-ctx.Done():
 				}
-				if !de.Type().IsRegular() {
-					return nil
+			}
+			err := walk.Dir(dir, func(p string, _ fs.FileInfo) error {
+				if ctx.Err() != nil {
+					return ctx.Err()
 				}
 				abs, _ := filepath.Abs(p)
 				if seen[abs] {
@@ -126,7 +124,7 @@ func Index(ctx context.Context, dirs []string, opt IndexOptions) (*Catalog, erro
 					return ctx.Err()
 				}
 				return nil
-			})
+			}, warn)
 			if err != nil {
 				walkErr = err
 				return

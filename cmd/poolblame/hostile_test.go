@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -37,5 +38,22 @@ func TestNonRegularDump(t *testing.T) {
 				t.Errorf("%v: called an empty file", args)
 			}
 		}
+	}
+}
+
+// A drivers folder reached through a symbolic link is searched, not
+// silently empty.
+func TestLinkedDriversFolder(t *testing.T) {
+	abs, err := filepath.Abs("../../testdata/drivers-2003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "drivers")
+	if err := os.Symlink(abs, link); err != nil {
+		t.Skip(err)
+	}
+	out, errs, st := runCmd(t, "tag", "ISil", "--drivers", link)
+	if st != exitOK || !strings.Contains(out, "isil.sys") {
+		t.Errorf("status %d, stderr %q:\n%s", st, errs, out)
 	}
 }
