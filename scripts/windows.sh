@@ -8,11 +8,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+mod="$(go list -m)"
 for arch in amd64 arm64; do
   echo "windows/$arch: go vet, go build, go test -c"
   GOOS=windows GOARCH=$arch go vet ./...
   GOOS=windows GOARCH=$arch go build -o "$work/poolblame-$arch.exe" ./cmd/poolblame
-  GOOS=windows GOARCH=$arch go test -c -o "$work/$arch/" ./...
+  mkdir -p "$work/$arch"
+  # One binary per package, named for its path (pool/damage -> pool-damage):
+  # two packages may share a last element.
+  for pkg in $(GOOS=windows GOARCH=$arch go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do
+    rel="${pkg#"$mod"}"; rel="${rel#/}"
+    GOOS=windows GOARCH=$arch go test -c -o "$work/$arch/${rel//\//-}.test.exe" "$pkg"
+  done
 done
 wine=""
 for w in wine64 /usr/lib/wine/wine64; do

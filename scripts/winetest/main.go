@@ -4,7 +4,8 @@
 //
 //	winetest -bin DIR [-prefix DIR] [-wine PATH]
 //
-// DIR holds PKG.test.exe files (go test -c -o DIR/ ./...); each runs in its
+// DIR holds PKG.test.exe files (PKG: the package's path in the module,
+// slashes as dashes, as scripts/windows.sh names them); each runs in its
 // package's folder, found with go list, so relative test data resolves as
 // under go test. The Wine prefix is created when missing, with the
 // bcryptprimitives.dll Go's runtime needs (see bcrypt.go).
@@ -83,7 +84,7 @@ func run(bin, prefix, wine string, timeout time.Duration, out io.Writer) (bool, 
 		name := strings.TrimSuffix(filepath.Base(exe), ".test.exe")
 		dir, found := dirs[name]
 		if !found {
-			return false, fmt.Errorf("%s: no package of that name (or more than one)", exe)
+			return false, fmt.Errorf("%s: no package of that name", exe)
 		}
 		abs, _ := filepath.Abs(exe)
 		t0 := time.Now()
@@ -138,26 +139,27 @@ func wineEnv(prefix string) []string {
 	return append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=")
 }
 
-// packageDirs maps each package's last path element to its folder; a
-// name two packages share maps to "" and is refused.
+// packageDirs maps each package's path inside the module, slashes
+// turned to dashes (pool/damage -> pool-damage), to its folder: the names
+// scripts/windows.sh gives the test binaries.
 func packageDirs() (map[string]string, error) {
+	mod, err := exec.Command("go", "list", "-m").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list -m: %w", err)
+	}
 	b, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{.Dir}}", "./...").Output()
 	if err != nil {
 		return nil, fmt.Errorf("go list: %w", err)
 	}
+	prefix := strings.TrimSpace(string(mod))
 	dirs := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		imp, dir, _ := strings.Cut(l, " ")
-		name := imp[strings.LastIndex(imp, "/")+1:]
-		if _, dup := dirs[name]; dup {
-			dir = ""
+		rel := strings.TrimPrefix(strings.TrimPrefix(imp, prefix), "/")
+		if rel == "" {
+			rel = filepath.Base(prefix)
 		}
-		dirs[name] = dir
-	}
-	for k, v := range dirs {
-		if v == "" {
-			delete(dirs, k)
-		}
+		dirs[strings.ReplaceAll(rel, "/", "-")] = dir
 	}
 	return dirs, nil
 }
