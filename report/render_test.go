@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -42,6 +43,18 @@ func render(t testing.TB, r *Report, f Format, o RenderOptions) []byte {
 
 // checkGolden compares got with testdata/golden/name, or rewrites it
 // with -update.
+// testdataPath matches a path into the repository's testdata as Windows
+// prints it (..\testdata\drivers-2003\isil.sys), JSON-escaped or not.
+var testdataPath = regexp.MustCompile(`\.\.(\\\\|\\)testdata[^\s"|<>)]*`)
+
+// slashTestdataPaths writes those paths with forward slashes, so one golden
+// file serves both systems: the report prints paths as the system gives them.
+func slashTestdataPaths(b []byte) []byte {
+	return testdataPath.ReplaceAllFunc(b, func(m []byte) []byte {
+		return []byte(strings.ReplaceAll(strings.ReplaceAll(string(m), `\\`, "/"), `\`, "/"))
+	})
+}
+
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name)
@@ -53,6 +66,9 @@ func checkGolden(t *testing.T, name string, got []byte) {
 			t.Fatal(err)
 		}
 		return
+	}
+	if runtime.GOOS == "windows" {
+		got = slashTestdataPaths(got)
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
@@ -460,6 +476,18 @@ func TestTextOnlyCollapsed(t *testing.T) {
 		}
 		if strings.Contains(out, "d.sys") {
 			t.Errorf("%v: a text-only file is listed by name beyond the first three", f)
+		}
+	}
+}
+
+func TestSlashTestdataPaths(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{`file       ..\testdata\drivers-2003\isil.sys (folder)`, `file       ../testdata/drivers-2003/isil.sys (folder)`},
+		{`"path": "..\\testdata\\drivers-2003\\isil.sys",`, `"path": "../testdata/drivers-2003/isil.sys",`},
+		{`C:\Windows\System32\drivers\isil.sys`, `C:\Windows\System32\drivers\isil.sys`},
+	} {
+		if got := string(slashTestdataPaths([]byte(tt.in))); got != tt.want {
+			t.Errorf("slashTestdataPaths(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

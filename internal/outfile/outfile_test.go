@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -27,7 +28,9 @@ func TestGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	sym := filepath.Join(dir, "sym.dmp")
-	os.Symlink(dump, sym)
+	// Windows needs a privilege for symbolic links, and Wine only imitates
+	// them: the case runs where links are the system's own.
+	symOK := runtime.GOOS != "windows" && os.Symlink(dump, sym) == nil
 
 	tests := []struct {
 		name  string
@@ -48,6 +51,9 @@ func TestGuard(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.path == sym && !symOK {
+				t.Skip("symbolic links are not available here")
+			}
 			g := &Guard{Force: tt.force}
 			g.AddInput(dump)
 			g.AddInputDir(filepath.Join(dir, "drv"))
