@@ -2,6 +2,7 @@ package pe
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,15 +12,25 @@ import (
 
 // TestMemImmFromWord: the immediate decoded from the instruction word is
 // the one arm64asm prints, for every load and store of the ARM64 drivers
-// at hand (the fixture, and the real one when present).
+// at hand (the fixture, and the real one when present) and for words from
+// a seeded generator.
 func TestMemImmFromWord(t *testing.T) {
 	files := []string{filepath.Join("testdata", "contoso_arm64.sys"), filepath.Join(realDrivers, "systeminformer_arm64.sys")}
-	checked := 0
+	// Besides the drivers, words from a seeded generator: they reach every
+	// load and store encoding whether or not the real driver is present.
+	var seeded []byte
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1 << 16 {
+		seeded = binary.LittleEndian.AppendUint32(seeded, rng.Uint32())
+	}
+	inputs := map[string][]byte{"seeded words": seeded}
 	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
+		if b, err := os.ReadFile(p); err == nil {
+			inputs[filepath.Base(p)] = b
 		}
+	}
+	checked := 0
+	for name, b := range inputs {
 		// Every aligned word of the file: code, data and headers alike,
 		// which only widens the instructions tried.
 		for off := 0; off+4 <= len(b); off += 4 {
@@ -35,7 +46,7 @@ func TestMemImmFromWord(t *testing.T) {
 				}
 				checked++
 				if got, want := memImmOf(word, m), memImm(m); got != want {
-					t.Fatalf("%s+%#x %08x %v: %d from the word, %d printed", filepath.Base(p), off, word, in, got, want)
+					t.Fatalf("%s+%#x %08x %v: %d from the word, %d printed", name, off, word, in, got, want)
 				}
 			}
 		}
