@@ -7,6 +7,8 @@ import (
 	"math/bits"
 
 	"github.com/poolblame/poolblame/dumpfile"
+
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Finding nt!PoolBigPageTable without symbols. The kernel keeps the
@@ -56,7 +58,7 @@ func judge(f *dumpfile.File, va uint64, size int, layouts []bigLayout, is64 bool
 			if e.va == 0 || e.free {
 				continue
 			}
-			if e.va&0xFFF == 0 && isKernelAddr(e.va, is64) && printableTag(e.key) && e.bytes > 0 && e.bytes < 1<<40 {
+			if e.va&0xFFF == 0 && isKernelAddr(e.va, is64) && pooltag.Tag(e.key).Printable() && e.bytes > 0 && e.bytes < 1<<40 {
 				x.good++
 			} else {
 				x.bad++

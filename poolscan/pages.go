@@ -4,6 +4,8 @@ import (
 	"unsafe"
 
 	"github.com/poolblame/poolblame/dumpfile"
+
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // found is one block recognised on a page.
@@ -48,7 +50,7 @@ func (r *pageReader) classic(page []byte) (blocks []found, broken bool) {
 		if h.blocks == 0 || h.prev != prev || off+n > dumpfile.PageSize || n > r.lay.maxSmall || n < r.lay.size || !valid {
 			return nil, len(r.out) >= 2
 		}
-		if used && !printableTag(h.tag) && h.tag != 0 {
+		if used && !pooltag.Tag(h.tag).Printable() && h.tag != 0 {
 			return nil, len(r.out) >= 2
 		}
 		r.out = append(r.out, found{off: off, h: h, kind: KindClassic})
@@ -105,7 +107,7 @@ func (r *pageReader) candidate(page []byte, off int) (header, bool) {
 	if h.blocks < 2 || off+n > dumpfile.PageSize || n > r.lay.maxSmall {
 		return header{}, false
 	}
-	if valid, used, _, _ := r.coding.decode(h.typ); !valid || !used || !printableTag(h.tag) {
+	if valid, used, _, _ := r.coding.decode(h.typ); !valid || !used || !pooltag.Tag(h.tag).Printable() {
 		return header{}, false
 	}
 	return h, true

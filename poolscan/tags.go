@@ -72,9 +72,8 @@ func (m *Matcher) Match(t pooltag.Tag) bool {
 		return v
 	}
 	v := false
-	s := t.String()
 	for _, p := range m.patterns {
-		if matchPattern(p, s) {
+		if t.Match(p) {
 			v = true
 			break
 		}
@@ -92,51 +91,4 @@ func (m *Matcher) Tags() []pooltag.Tag {
 		out = append(out, t)
 	}
 	return out
-}
-
-// matchPattern matches a pattern against a tag's four display characters.
-// A pattern without a star stands for exactly four characters.
-func matchPattern(pat, s string) bool {
-	if !strings.Contains(pat, "*") && len(pat) < 4 {
-		pat += strings.Repeat(" ", 4-len(pat))
-	}
-	return glob(pat, s)
-}
-
-// glob is * and ? matching with one backtrack point: linear in practice.
-func glob(p, s string) bool {
-	pi, si, star, mark := 0, 0, -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
-			pi++
-			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
-
-// printableTag reports whether all four bytes of a tag are printable ASCII,
-// as every tag the kernel and drivers use is (the protected bit aside).
-func printableTag(t uint32) bool {
-	t &= 0x7FFFFFFF
-	for i := 0; i < 4; i++ {
-		c := byte(t >> (8 * i))
-		if c < 0x20 || c > 0x7E {
-			return false
-		}
-	}
-	return true
 }
