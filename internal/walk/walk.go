@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/poolblame/poolblame/dumpfile"
 )
 
 // Func receives each regular file: the path under the root as given (links
@@ -91,22 +93,8 @@ func (w *walker) entries(dir string, entries []fs.DirEntry) error {
 				return err
 			}
 		default:
-			w.skip(p, fmt.Errorf("is %s, not a regular file", kind(fi.Mode())))
+			w.skip(p, dumpfile.CheckRegular(fi))
 		}
 	}
 	return nil
-}
-
-func kind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a block device"
-	}
-	return "not a regular file"
 }
