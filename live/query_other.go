@@ -4,8 +4,8 @@ package live
 
 import "errors"
 
-// ErrNotWindows: the pool tag counters of a running kernel are read on
-// Windows only.
+// ErrNotWindows is returned outside Windows: the pool tag counters of a
+// running kernel are read on Windows only.
 var ErrNotWindows = errors.New("live sampling reads the running Windows kernel's pool counters: it runs on Windows only (give poolmon files or dumps to the other commands)")
 
 // Query is not available outside Windows.

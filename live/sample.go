@@ -90,6 +90,7 @@ func index(s *Sample) map[pooltag.Tag]TagCounters {
 // SortKey orders the table, like poolmon's sort keys.
 type SortKey int
 
+// The sort keys, in the order of their names in SortKeys.
 const (
 	ByBytes  SortKey = iota // bytes in use
 	ByDiff                  // outstanding allocations
@@ -105,6 +106,7 @@ var sortNames = []string{"bytes", "diff", "allocs", "frees", "change", "rate", "
 // SortKeys lists the names ParseSortKey accepts.
 func SortKeys() []string { return slices.Clone(sortNames) }
 
+// ParseSortKey reads a --sort value, one of SortKeys.
 func ParseSortKey(s string) (SortKey, error) {
 	if i := slices.Index(sortNames, s); i >= 0 {
 		return SortKey(i), nil
