@@ -216,6 +216,42 @@ func chooseWorkers(asked, dumps int) (int, string) {
 // runDumps analyses the dumps not already in the index, in parallel, and
 // returns every dump's record with the tags kept for trends.
 func (r *runner) runDumps(ctx context.Context, dumps []*input, sum *Summary) ([]*DumpRecord, map[*DumpRecord][]TagBytes, error) {
+	d := newDumpRun(r, dumps, sum)
+	d.triage()
+	d.dispatch(ctx)
+	d.finish()
+	return d.recs, d.tags, ctx.Err()
+}
+
+// dumpRun is one pass over a run's dumps. It alone owns the records, the
+// tags kept for trends, the index and the queue; the workers only read
+// their input and hand back an outcome, so nothing here is shared.
+type dumpRun struct {
+	r       *runner
+	dumps   []*input
+	sum     *Summary
+	ix      *index
+	formats []string // the report formats an index entry must have
+
+	recs []*DumpRecord              // per input, in input order
+	tags map[*DumpRecord][]TagBytes // the tags each record keeps for trends
+	done int                        // dumps reported to Progress
+
+	// A dump whose key was seen waits: it is a duplicate only if the
+	// first copy is read; if that copy fails (a damaged archive), the
+	// next copy is analysed in its place.
+	firstByKey map[string]*DumpRecord
+	pending    map[string][]int // key -> later copies, in input order
+
+	queue    []int        // inputs still to send to a worker
+	queued   map[int]bool // sent to a worker
+	analysed map[int]bool // came back from a worker
+
+	lastSave time.Time
+	saveErr  error
+}
+
+func newDumpRun(r *runner, dumps []*input, sum *Summary) *dumpRun {
 	ix, note := loadIndex(r.opts.OutDir, settingsOf(r.opts))
 	if note != "" {
 		sum.Notes = append(sum.Notes, note)
@@ -224,176 +260,202 @@ func (r *runner) runDumps(ctx context.Context, dumps []*input, sum *Summary) ([]
 	for i, f := range r.formats {
 		formats[i] = f.String()
 	}
-	recs := make([]*DumpRecord, len(dumps))
-	tags := map[*DumpRecord][]TagBytes{}
-	done := 0
-	progress := func(rec *DumpRecord, state string) {
-		done++
-		if r.opts.Progress != nil {
-			p := Progress{Done: done, Total: len(dumps), Item: rec.Name(), State: state}
-			if rec.Error != "" && state == "failed" {
-				p.Err = errors.New(rec.Error)
-			}
-			r.opts.Progress(p)
-		}
-	}
+	return &dumpRun{r: r, dumps: dumps, sum: sum, ix: ix, formats: formats,
+		recs: make([]*DumpRecord, len(dumps)), tags: map[*DumpRecord][]TagBytes{},
+		firstByKey: map[string]*DumpRecord{}, pending: map[string][]int{},
+		queued: map[int]bool{}, analysed: map[int]bool{}}
+}
 
-	// First the dumps that need no work: known unreadable, already
-	// analysed. A dump whose key was seen waits: it is a duplicate only if
-	// the first copy is read; if that copy fails (a damaged archive), the
-	// next copy is analysed in its place.
-	firstByKey := map[string]*DumpRecord{}
-	pending := map[string][]int{} // key -> later copies, in input order
-	var jobs []int
-	for i, in := range dumps {
+// progress reports one more dump settled.
+func (d *dumpRun) progress(rec *DumpRecord, state string) {
+	d.done++
+	if d.r.opts.Progress == nil {
+		return
+	}
+	p := Progress{Done: d.done, Total: len(d.dumps), Item: rec.Name(), State: state}
+	if rec.Error != "" && state == "failed" {
+		p.Err = errors.New(rec.Error)
+	}
+	d.r.opts.Progress(p)
+}
+
+// triage settles the dumps that need no work (known unreadable, already
+// analysed, later copies of a dump) and queues the rest.
+func (d *dumpRun) triage() {
+	for i, in := range d.dumps {
 		rec := newRecord(in)
-		recs[i] = rec
-		first := firstByKey[in.key]
+		d.recs[i] = rec
+		first := d.firstByKey[in.key]
 		switch {
 		case in.err != nil:
 			rec.Status, rec.Error = StatusError, in.err.Error()
-			progress(rec, "failed")
+			d.progress(rec, "failed")
 		case first != nil && !(first.Cached && first.Status == StatusError):
 			rec.Status = StatusDuplicate
-			pending[in.key] = append(pending[in.key], i)
+			d.pending[in.key] = append(d.pending[in.key], i)
 		case first != nil: // the index remembers the first copy failing: read this one
-			firstByKey[in.key] = rec
-			jobs = append(jobs, i)
+			d.firstByKey[in.key] = rec
+			d.queue = append(d.queue, i)
 		default:
-			firstByKey[in.key] = rec
-			e, ok := ix.lookup(in.key, r.opts.OutDir, formats)
-			if !ok {
-				jobs = append(jobs, i)
-				continue
+			d.firstByKey[in.key] = rec
+			if !d.fromIndex(i, rec) {
+				d.queue = append(d.queue, i)
 			}
-			c := *e.Record
-			c.Path, c.Member, c.Container, c.Folder, c.Cached = rec.Path, rec.Member, rec.Container, rec.Folder, true
-			c.Group, c.Boot = "", 0
-			restoreFacts(&c)
-			recs[i] = &c
-			firstByKey[in.key] = &c
-			tags[&c] = e.Tags
-			progress(&c, "skipped")
 		}
 	}
+}
 
-	type result struct {
-		i int
-		o outcome
+// fromIndex takes dump i's record from the index when it can stand for a
+// new analysis, and says whether it did.
+func (d *dumpRun) fromIndex(i int, rec *DumpRecord) bool {
+	e, ok := d.ix.lookup(rec.Key, d.r.opts.OutDir, d.formats)
+	if !ok {
+		return false
 	}
+	c := *e.Record
+	c.Path, c.Member, c.Container, c.Folder, c.Cached = rec.Path, rec.Member, rec.Container, rec.Folder, true
+	c.Group, c.Boot = "", 0
+	restoreFacts(&c)
+	d.recs[i] = &c
+	d.firstByKey[rec.Key] = &c
+	d.tags[&c] = e.Tags
+	d.progress(&c, "skipped")
+	return true
+}
+
+// result is a worker's outcome for input i.
+type result struct {
+	i int
+	o outcome
+}
+
+// dispatch runs the queue through the workers until it is empty or ctx
+// is cancelled, then waits for the dumps in flight.
+func (d *dumpRun) dispatch(ctx context.Context) {
 	work := make(chan int)
 	results := make(chan result)
 	var wg sync.WaitGroup
-	for w := 0; w < max(1, sum.Workers); w++ {
+	for w := 0; w < max(1, d.sum.Workers); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				results <- result{i, r.analyseSafely(ctx, dumps[i])}
+				results <- result{i, d.r.analyseSafely(ctx, d.dumps[i])}
 			}
 		}()
 	}
-
-	analysed := map[int]bool{}
-	queued := map[int]bool{}
-	queue := jobs
 	inflight := 0
-	// The index is saved as results arrive (atomically, at most once a
-	// second), so a run that is killed keeps what it finished.
-	var lastSave time.Time
-	var saveErr error
-	for inflight > 0 || len(queue) > 0 && ctx.Err() == nil {
+	for inflight > 0 || len(d.queue) > 0 && ctx.Err() == nil {
 		var send chan int
 		var next int
-		if len(queue) > 0 && ctx.Err() == nil {
-			send, next = work, queue[0]
+		if len(d.queue) > 0 && ctx.Err() == nil {
+			send, next = work, d.queue[0]
 		}
-		var done <-chan struct{}
+		var cancelled <-chan struct{}
 		if ctx.Err() == nil {
-			done = ctx.Done()
+			cancelled = ctx.Done()
 		}
-		var res result
 		select {
 		case send <- next:
-			queue = queue[1:]
-			queued[next] = true
+			d.queue = d.queue[1:]
+			d.queued[next] = true
 			inflight++
-			continue
-		case <-done:
-			continue
-		case res = <-results:
+		case <-cancelled:
+		case res := <-results:
 			inflight--
+			d.settle(res)
 		}
-		rec := res.o.rec
-		recs[res.i] = rec
-		analysed[res.i] = true
-		if res.o.remember {
-			ix.Entries[rec.Key] = &indexEntry{Key: rec.Key, Record: rec, Tags: res.o.tags}
-			if time.Since(lastSave) >= time.Second {
-				saveErr, lastSave = ix.save(r.opts.OutDir, r.out), time.Now()
-			}
-		}
-		tags[rec] = res.o.tags
-		state := "analysed"
-		switch rec.Status {
-		case StatusError:
-			state = "failed"
-			key := dumps[res.i].key
-			if p := pending[key]; len(p) > 0 { // the next copy stands in for this one
-				pending[key] = p[1:]
-				recs[p[0]] = newRecord(dumps[p[0]])
-				firstByKey[key] = recs[p[0]]
-				queue = append(queue, p[0])
-			}
-		case StatusNoPool:
-			state = "no pool data"
-		}
-		progress(rec, state)
 	}
 	close(work)
 	wg.Wait()
-	for i := range queued {
-		if !analysed[i] {
-			recs[i].Status, recs[i].Error = StatusError, "not analysed: the run was interrupted"
-		}
-	}
-	for _, i := range queue {
-		recs[i].Status, recs[i].Error = StatusError, "not analysed: the run was interrupted"
-	}
-	for key, p := range pending {
-		for _, i := range p {
-			recs[i].Error = "the same dump as " + firstByKey[key].Name()
-			progress(recs[i], "skipped")
-		}
-	}
+}
 
-	// The counts add up: every dump is analysed, skipped (taken from the
-	// index), failed or a duplicate; no-pool dumps are among the first two.
-	for _, rec := range recs {
-		sum.Counts.Dumps++
-		switch {
-		case rec.Status == StatusDuplicate:
-			sum.Counts.Duplicates++
-		case rec.Status == StatusError:
-			sum.Counts.Failed++
-		case rec.Cached:
-			sum.Counts.Skipped++
-		default:
-			sum.Counts.Analysed++
+// settle takes in one worker's outcome: the record, its tags, the index
+// entry and, when the dump failed, the next copy of it in its place.
+func (d *dumpRun) settle(res result) {
+	rec := res.o.rec
+	d.recs[res.i] = rec
+	d.analysed[res.i] = true
+	if res.o.remember {
+		d.remember(rec, res.o.tags)
+	}
+	d.tags[rec] = res.o.tags
+	state := "analysed"
+	switch rec.Status {
+	case StatusError:
+		state = "failed"
+		key := d.dumps[res.i].key
+		if p := d.pending[key]; len(p) > 0 { // the next copy stands in for this one
+			d.pending[key] = p[1:]
+			d.recs[p[0]] = newRecord(d.dumps[p[0]])
+			d.firstByKey[key] = d.recs[p[0]]
+			d.queue = append(d.queue, p[0])
 		}
-		if rec.Status == StatusNoPool {
-			sum.Counts.NoPool++
+	case StatusNoPool:
+		state = "no pool data"
+	}
+	d.progress(rec, state)
+}
+
+// remember puts a result in the index. The index is saved as results
+// arrive (atomically, at most once a second), so a run that is killed
+// keeps what it finished.
+func (d *dumpRun) remember(rec *DumpRecord, tags []TagBytes) {
+	d.ix.Entries[rec.Key] = &indexEntry{Key: rec.Key, Record: rec, Tags: tags}
+	if time.Since(d.lastSave) >= time.Second {
+		d.saveErr, d.lastSave = d.ix.save(d.r.opts.OutDir, d.r.out), time.Now()
+	}
+}
+
+// finish marks what an interruption left undone, settles the duplicates,
+// counts the dumps and saves the index.
+func (d *dumpRun) finish() {
+	const interrupted = "not analysed: the run was interrupted"
+	for i := range d.queued {
+		if !d.analysed[i] {
+			d.recs[i].Status, d.recs[i].Error = StatusError, interrupted
 		}
 	}
+	for _, i := range d.queue {
+		d.recs[i].Status, d.recs[i].Error = StatusError, interrupted
+	}
+	for key, p := range d.pending {
+		for _, i := range p {
+			d.recs[i].Error = "the same dump as " + d.firstByKey[key].Name()
+			d.progress(d.recs[i], "skipped")
+		}
+	}
+	countDumps(&d.sum.Counts, d.recs)
 	// Saved even when empty: it marks the folder as the tool's, whose
 	// files a later run may replace.
-	if saveErr == nil {
-		saveErr = ix.save(r.opts.OutDir, r.out)
+	if d.saveErr == nil {
+		d.saveErr = d.ix.save(d.r.opts.OutDir, d.r.out)
 	}
-	if saveErr != nil {
-		sum.Notes = append(sum.Notes, fmt.Sprintf("%s could not be saved (%v): a re-run will analyse everything again", IndexName, saveErr))
+	if d.saveErr != nil {
+		d.sum.Notes = append(d.sum.Notes, fmt.Sprintf("%s could not be saved (%v): a re-run will analyse everything again", IndexName, d.saveErr))
 	}
-	return recs, tags, ctx.Err()
+}
+
+// countDumps adds the records to the counts so that they add up: every
+// dump is analysed, skipped (taken from the index), failed or a
+// duplicate; no-pool dumps are among the first two.
+func countDumps(c *Counts, recs []*DumpRecord) {
+	for _, rec := range recs {
+		c.Dumps++
+		switch {
+		case rec.Status == StatusDuplicate:
+			c.Duplicates++
+		case rec.Status == StatusError:
+			c.Failed++
+		case rec.Cached:
+			c.Skipped++
+		default:
+			c.Analysed++
+		}
+		if rec.Status == StatusNoPool {
+			c.NoPool++
+		}
+	}
 }
 
 // analyseSafely is analyse, with a failure of the reader in one dump
