@@ -120,7 +120,7 @@ func (c Config) Validate() error {
 	}
 	bitmap := c.Type == dumpfile.TypeBitmapFull || c.Type == dumpfile.TypeBitmapKernel
 	if c.Complete && !bitmap {
-		return fmt.Errorf("Complete (FDMP) applies to dump types 5 and 6, not %d", c.Type)
+		return fmt.Errorf("dump type %d: Complete (FDMP) applies to types 5 and 6 only", c.Type)
 	}
 	if c.UnalignedFirstPage && !bitmap && c.Type != dumpfile.TypeSummary {
 		return fmt.Errorf("UnalignedFirstPage applies to dump types 2, 5 and 6, not %d", c.Type)
@@ -145,7 +145,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("DTBFlags %#x: must be below %#x for %v", c.DTBFlags, limit, c.Arch)
 	}
 	if len(c.Comment) > 127 || strings.IndexByte(c.Comment, 0) >= 0 {
-		return fmt.Errorf("Comment: at most 127 bytes without NUL, got %d", len(c.Comment))
+		return fmt.Errorf("a Comment of %d bytes: at most 127 bytes, without NUL", len(c.Comment))
 	}
 	if c.KernelDataSize < PageSize || c.KernelDataSize > maxKernelDataSize {
 		return fmt.Errorf("KernelDataSize %#x: must be between %#x and %#x", c.KernelDataSize, PageSize, maxKernelDataSize)

@@ -104,12 +104,12 @@ func (s *Spec) UnmarshalJSON(data []byte) error {
 		switch {
 		case json.Unmarshal(aux.Uptime, &str) == nil:
 			if s.Uptime, err = time.ParseDuration(str); err != nil {
-				return fmt.Errorf("Uptime: %w", err)
+				return fmt.Errorf("bad Uptime: %w", err)
 			}
 		case json.Unmarshal(aux.Uptime, &secs) == nil:
 			s.Uptime = time.Duration(secs * float64(time.Second))
 		default:
-			return fmt.Errorf("Uptime %s: want a duration string or seconds", aux.Uptime)
+			return fmt.Errorf("bad Uptime %s: want a duration string or seconds", aux.Uptime)
 		}
 	}
 	if aux.KDBG != nil {
@@ -175,14 +175,14 @@ func Build(s Spec) (b *Builder, err error) {
 		}
 		if m.File != "" {
 			if mod.Image, err = os.ReadFile(m.File); err != nil {
-				return nil, fmt.Errorf("Modules[%d]: %w", i, err)
+				return nil, fmt.Errorf("in Modules[%d]: %w", i, err)
 			}
 		}
 		b.AddModule(mod)
 	}
 	for i, p := range s.Pages {
 		if err := b.applyPage(p); err != nil {
-			return nil, fmt.Errorf("Pages[%d] at %#x: %w", i, uint64(p.VA), err)
+			return nil, fmt.Errorf("in Pages[%d] at %#x: %w", i, uint64(p.VA), err)
 		}
 	}
 	fields := make([]string, 0, len(s.KDBG))
@@ -207,7 +207,7 @@ func (b *Builder) applyPage(p PageSpec) error {
 	if p.Hex != "" {
 		var err error
 		if data, err = hex.DecodeString(strings.Join(strings.Fields(p.Hex), "")); err != nil {
-			return fmt.Errorf("Hex: %w", err)
+			return fmt.Errorf("bad Hex: %w", err)
 		}
 		set++
 	}
@@ -226,7 +226,7 @@ func (b *Builder) applyPage(p PageSpec) error {
 	case "", "page", "transition":
 		if p.Fill != 0 {
 			if p.Size == 0 {
-				return fmt.Errorf("Fill needs a Size")
+				return fmt.Errorf("a Fill needs a Size")
 			}
 			data = bytes.Repeat([]byte{p.Fill}, int(min(p.Size, 1<<30)))
 		}
@@ -240,7 +240,7 @@ func (b *Builder) applyPage(p PageSpec) error {
 		}
 	case "large":
 		if p.Fill != 0 {
-			return fmt.Errorf("Fill does not apply to large pages; write Hex or Text")
+			return fmt.Errorf("a Fill does not apply to large pages; write Hex or Text")
 		}
 		b.MapLarge(va, p.Size)
 		b.Write(va, data)

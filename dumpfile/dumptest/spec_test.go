@@ -93,6 +93,12 @@ func TestBuildErrors(t *testing.T) {
 		{"module not PE", `{"Arch": "x64", "Modules": [{"Name": "a.sys", "File": "spec_test.go"}]}`, "a.sys"},
 		{"encode on arm64", `{"Arch": "arm64", "EncodeKDBG": true}`, "x64 only"},
 		{"damage type", `{"Arch": "x64", "Type": 5, "Damage": {"RunPastEnd": true}}`, "type 1"},
+		{"uptime text", `{"Arch": "x64", "Uptime": "soon"}`, "bad Uptime"},
+		{"uptime kind", `{"Arch": "x64", "Uptime": true}`, "bad Uptime true: want a duration string or seconds"},
+		{"fill without size", `{"Arch": "x64", "Pages": [{"VA": "0xffffe00000000000", "Fill": 1}]}`, "in Pages[0] at 0xffffe00000000000: a Fill needs a Size"},
+		{"fill on large", `{"Arch": "x64", "Pages": [{"VA": "0xffffe00000200000", "Kind": "large", "Size": 2097152, "Fill": 1}]}`, "large pages"},
+		{"complete on full", `{"Arch": "x64", "Type": 1, "Complete": true}`, "dump type 1: Complete (FDMP)"},
+		{"long comment", `{"Arch": "x64", "Comment": "` + strings.Repeat("c", 128) + `"}`, "a Comment of 128 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
