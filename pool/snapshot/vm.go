@@ -50,7 +50,6 @@ type vmReader struct {
 	nx    uint64 // NonPagedPoolNx Usage, added at the end
 	np    uint64 // NonPagedPool Usage
 	sawNP bool
-	notes []string
 }
 
 // line reads t if it is a !vm line; ok is false for anything else. A
