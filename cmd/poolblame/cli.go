@@ -93,7 +93,11 @@ func declare(c *cobra.Command, run func([]string, io.Writer, io.Writer) int) str
 	c.Flags().AddFlagSet(col.fs)
 	c.Flags().SortFlags = false
 	if c.Flags().Lookup("color") != nil {
-		c.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+		// It fails only for a flag that is missing or already has a
+		// completion: a mistake in this function, never the user's.
+		if err := c.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp)); err != nil {
+			panic(err)
+		}
 	}
 	return col.args
 }

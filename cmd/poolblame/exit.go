@@ -36,6 +36,17 @@ func (c *checkedWriter) Write(p []byte) (int, error) {
 		return 0, c.err
 	}
 	n, err := c.w.Write(p)
-	c.err = err
-	return n, err
+	if err != nil {
+		c.err = &outputError{err}
+		return n, c.err
+	}
+	return n, nil
 }
+
+// outputError is a failed write to stdout. Commands return it up like
+// any error; fail recognises it so that the run prints one line about
+// the output, not a second one about the command.
+type outputError struct{ err error }
+
+func (e *outputError) Error() string { return e.err.Error() }
+func (e *outputError) Unwrap() error { return e.err }

@@ -68,8 +68,12 @@ func helpHint(name string) string {
 	return fmt.Sprintf("Run 'poolblame %s --help' for usage.", name)
 }
 
-// fail prints one line for an error and returns exit status 2.
+// fail prints one line for an error and returns exit status 2. A failed
+// write to stdout is left to run, which says so once and exits 74.
 func fail(stderr io.Writer, err error) int {
+	if oe := new(outputError); errors.As(err, &oe) {
+		return exitOutput
+	}
 	fmt.Fprintf(stderr, "poolblame: %v\n", err)
 	return exitError
 }

@@ -253,10 +253,15 @@ func TestOutputWriteError(t *testing.T) {
 		{"info", "../../testdata/win2003-x86-isil.dmp"},
 		{"../../testdata/win2003-x86-isil.dmp", "--drivers", "../../testdata/drivers-2003"},
 		{"tag", "ISil", "--drivers", "../../testdata/drivers-2003"},
+		{"poolused", "../../testdata/win2003-x86-isil.dmp"},
+		{"poolused", "--csv", "../../testdata/win2003-x86-isil.dmp"},
+		{"poolused", "--json", "../../testdata/win2003-x86-isil.dmp"},
+		{"poolfind", "--csv", "../../testdata/win2003-x86-isil.dmp", "ISil"},
 	} {
 		errb.Reset()
-		if st := run(args, brokenPipe{}, &errb); st != exitOutput || !strings.Contains(errb.String(), "writing") {
-			t.Errorf("%q: exit %d, stderr %q; want %d and the write error", args, st, errb.String(), exitOutput)
+		st := run(args, brokenPipe{}, &errb)
+		if st != exitOutput || errb.String() != "poolblame: writing the output: broken pipe\n" {
+			t.Errorf("%q: exit %d, stderr %q; want %d and one line naming the write error", args, st, errb.String(), exitOutput)
 		}
 	}
 }

@@ -235,9 +235,13 @@ func writePoolfindJSON(w io.Writer, f *dumpfile.File, r *poolscan.Result, blocks
 
 func writePoolfindCSV(w io.Writer, blocks []poolscan.Block) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"address", "tag", "size", "pool", "kind", "status", "state"})
+	if err := cw.Write([]string{"address", "tag", "size", "pool", "kind", "status", "state"}); err != nil {
+		return err
+	}
 	for _, b := range blocks {
-		cw.Write([]string{"0x" + addrString(b), report.CSVCell(strings.TrimRight(b.Tag.String(), " ")), fmt.Sprint(b.Size), b.Pool(), b.Kind.String(), blockStatus(b), b.State.String()})
+		if err := cw.Write([]string{"0x" + addrString(b), report.CSVCell(strings.TrimRight(b.Tag.String(), " ")), fmt.Sprint(b.Size), b.Pool(), b.Kind.String(), blockStatus(b), b.State.String()}); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
 	return cw.Error()

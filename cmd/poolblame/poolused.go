@@ -153,15 +153,19 @@ func writePoolusedJSON(w io.Writer, f *dumpfile.File, r *pool.Result, sel pool.S
 
 func writePoolusedCSV(w io.Writer, r *pool.Result, sel pool.Selection, db *pooltag.DB) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"tag", "nonpaged_allocs", "nonpaged_frees", "nonpaged_outstanding", "nonpaged_bytes",
-		"paged_allocs", "paged_frees", "paged_outstanding", "paged_bytes", "description", "binary"})
+	if err := cw.Write([]string{"tag", "nonpaged_allocs", "nonpaged_frees", "nonpaged_outstanding", "nonpaged_bytes",
+		"paged_allocs", "paged_frees", "paged_outstanding", "paged_bytes", "description", "binary"}); err != nil {
+		return err
+	}
 	u64 := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, u := range pool.Select(r.Usages, sel) {
 		t := tagRow(u, db)
 		c := report.CSVCell // tags and descriptions come from the dump and pooltag.txt
-		cw.Write([]string{c(t.Tag), u64(t.NonPagedAllocs), u64(t.NonPagedFrees), i64(t.NonPagedDiff), u64(t.NonPagedBytes),
-			u64(t.PagedAllocs), u64(t.PagedFrees), i64(t.PagedDiff), u64(t.PagedBytes), c(t.Description), c(t.Binary)})
+		if err := cw.Write([]string{c(t.Tag), u64(t.NonPagedAllocs), u64(t.NonPagedFrees), i64(t.NonPagedDiff), u64(t.NonPagedBytes),
+			u64(t.PagedAllocs), u64(t.PagedFrees), i64(t.PagedDiff), u64(t.PagedBytes), c(t.Description), c(t.Binary)}); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
 	return cw.Error()
