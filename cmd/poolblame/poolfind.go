@@ -137,7 +137,7 @@ func addrString(b poolscan.Block) string {
 
 func writePoolfindText(w io.Writer, r *poolscan.Result, blocks []poolscan.Block, tags []pooltag.Tag, checks []poolscan.Check, cts []*poolscan.Contents) error {
 	ew := &errWriter{w: w}
-	ew.printf("Scanning %s pool (one pass): %s\n\n", r.Mode, r.Pages.Summary())
+	ew.printf("Scanning %s pool (one pass): %s\n\n", r.Mode, report.ScanPagesSummary(r.Pages))
 	ew.printf("%-18s %-4s %10s  %-16s %-4s %-7s %s\n", "Address", "Tag", "Size", "Pool", "Kind", "Status", "State")
 	for _, b := range blocks {
 		ew.printf("%-18s %-4s %#10x  %-16s %-4s %-7s %s\n", addrString(b), b.Tag, b.Size, b.Pool(), b.Kind, blockStatus(b), b.State)
@@ -162,7 +162,7 @@ func writePoolfindText(w io.Writer, r *poolscan.Result, blocks []poolscan.Block,
 	}
 	for _, c := range cts {
 		ew.printf("\n")
-		poolscan.WriteContentsText(ew, c, "")
+		report.WriteScanContents(ew, c, "")
 	}
 	return ew.err
 }

@@ -1,0 +1,59 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/poolblame/poolblame/pooltag"
+	"github.com/poolblame/poolblame/poolscan"
+)
+
+func TestWriteScanContents(t *testing.T) {
+	tag := pooltag.Tag(0x6B61654C) // "Leak"
+	tests := []struct {
+		name string
+		c    poolscan.Contents
+		want string
+	}{
+		{"nothing read", poolscan.Contents{Tag: tag, Blocks: 1200, Sizes: []poolscan.SizeCount{{0x40, 1000}, {0x80, 200}}},
+			"> Leak: 1,200 blocks in use found, 0 read\n" +
+				">   sizes (bytes, header included):\n" +
+				">     0x40          1,000  #########################\n" +
+				">     0x80            200  #####\n" +
+				">   no block could be read\n"},
+		{"strings and a tiny share", poolscan.Contents{Tag: tag, Blocks: 1000, Read: 10, Sizes: []poolscan.SizeCount{{0x40, 999}, {0x1000, 1}},
+			Prefix: []byte{1, 2}, PrefixShare: 0.5, Strings: []poolscan.StringCount{{Text: "abc", UTF16: true, Blocks: 3, Share: 0.3}}},
+			"> Leak: 1,000 blocks in use found, 10 read\n" +
+				">   sizes (bytes, header included):\n" +
+				">     0x40            999  ##############################\n" +
+				">     0x1000            1  #\n" +
+				">   50% of the blocks read start with 01 02\n" +
+				">    30% contain \"abc\" (UTF-16)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sb strings.Builder
+			WriteScanContents(&sb, &tt.c, "> ")
+			if sb.String() != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", sb.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestScanPagesSummary(t *testing.T) {
+	tests := []struct {
+		p    poolscan.PageStats
+		want string
+	}{
+		{poolscan.PageStats{Stored: 12345, Scanned: 12000, PoolPages: 300, Present: 1, Transition: 2, PagedOut: 3, Absent: 4},
+			"12,000 of 12,345 stored pages scanned, 300 pool pages; system address space: 1 pages present, 2 in transition, 3 paged out, 4 absent from the dump"},
+		{poolscan.PageStats{Stored: 10, Scanned: 8, Truncated: 2, MissingTables: 5},
+			"8 of 10 stored pages scanned, 0 pool pages, 2 past the end of the cut file; system address space: 0 pages present, 0 in transition, 0 paged out, 0 absent from the dump, 5 page-table pages missing"},
+	}
+	for _, tt := range tests {
+		if got := ScanPagesSummary(tt.p); got != tt.want {
+			t.Errorf("got  %s\nwant %s", got, tt.want)
+		}
+	}
+}
