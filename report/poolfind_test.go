@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/poolblame/poolblame/pooltag"
 	"github.com/poolblame/poolblame/poolscan"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 func TestWriteScanContents(t *testing.T) {
@@ -15,13 +15,13 @@ func TestWriteScanContents(t *testing.T) {
 		c    poolscan.Contents
 		want string
 	}{
-		{"nothing read", poolscan.Contents{Tag: tag, Blocks: 1200, Sizes: []poolscan.SizeCount{{0x40, 1000}, {0x80, 200}}},
+		{"nothing read", poolscan.Contents{Tag: tag, Blocks: 1200, Sizes: []poolscan.SizeCount{{Size: 0x40, Blocks: 1000}, {Size: 0x80, Blocks: 200}}},
 			"> Leak: 1,200 blocks in use found, 0 read\n" +
 				">   sizes (bytes, header included):\n" +
 				">     0x40          1,000  #########################\n" +
 				">     0x80            200  #####\n" +
 				">   no block could be read\n"},
-		{"strings and a tiny share", poolscan.Contents{Tag: tag, Blocks: 1000, Read: 10, Sizes: []poolscan.SizeCount{{0x40, 999}, {0x1000, 1}},
+		{"strings and a tiny share", poolscan.Contents{Tag: tag, Blocks: 1000, Read: 10, Sizes: []poolscan.SizeCount{{Size: 0x40, Blocks: 999}, {Size: 0x1000, Blocks: 1}},
 			Prefix: []byte{1, 2}, PrefixShare: 0.5, Strings: []poolscan.StringCount{{Text: "abc", UTF16: true, Blocks: 3, Share: 0.3}}},
 			"> Leak: 1,000 blocks in use found, 10 read\n" +
 				">   sizes (bytes, header included):\n" +
