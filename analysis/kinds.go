@@ -9,11 +9,23 @@ import (
 // meaningful: a larger value is more sure.
 type Confidence int
 
+// The confidence starts at what the evidence for the culprit allows and
+// each check that does not pass caps it at that check's Limit, so the
+// levels must stay ordered.
 const (
-	// NoConfidence: no culprit can be named.
+	// NoConfidence means no culprit can be named: nothing stands out, or
+	// the source supports no pool analysis.
 	NoConfidence Confidence = iota
+	// Low means the evidence is weak (matching bytes, a pooltag.txt line)
+	// or a check found the data doubtful (one CPU's table read, a pool
+	// corruption bug check): the name is a lead, not an answer.
 	Low
+	// Medium means the culprit is likely but something an engineer would
+	// ask about is missing: a call site (the code only holds the tag as
+	// an immediate), pool pressure, a loaded owner, a sole owner, a large
+	// share of the pool.
 	Medium
+	// High means call-site evidence that no check capped.
 	High
 )
 
@@ -32,6 +44,8 @@ func (c Confidence) MarshalText() ([]byte, error) { return []byte(c.String()), n
 // PoolType is the pool a tag's bytes were allocated from.
 type PoolType int
 
+// The two pools are counted apart because they run out apart: nonpaged
+// pool is bounded by a maximum and RAM, paged pool by commit.
 const (
 	NonPaged PoolType = iota
 	Paged
@@ -53,10 +67,17 @@ func (p PoolType) MarshalText() ([]byte, error) { return []byte(p.String()), nil
 // Owner is who made a driver.
 type Owner int
 
+// The owner decides blame: a Microsoft driver is not blamed on tag size
+// alone while a third-party tag leads beside it.
 const (
-	// OwnerUnknown: no file was examined (a pooltag.txt entry only).
+	// OwnerUnknown means no file was examined (a pooltag.txt entry only),
+	// so nothing says who made the driver.
 	OwnerUnknown Owner = iota
+	// OwnerMicrosoft means the file's company or signer is Microsoft, or,
+	// for an image from the dump with no company, Windows loaded it from
+	// its own folder under an inbox name.
 	OwnerMicrosoft
+	// OwnerThirdParty means a file was examined and it is not Microsoft's.
 	OwnerThirdParty
 )
 
@@ -78,12 +99,15 @@ func (o Owner) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 // CandidateSource is where a candidate driver was found.
 type CandidateSource int
 
+// The source says how much a candidate's facts can hold: a file on disk
+// has its signature, an image from the dump does not, a pooltag.txt line
+// has no code to look at.
 const (
-	// FromFolder: a driver file in a --drivers folder.
+	// FromFolder is a driver file in a --drivers folder.
 	FromFolder CandidateSource = iota
-	// FromDumpImage: the driver's image as loaded, read from the dump.
+	// FromDumpImage is the driver's image as loaded, read from the dump.
 	FromDumpImage
-	// FromPooltag: a pooltag.txt line naming a binary; no file behind it.
+	// FromPooltag is a pooltag.txt line naming a binary; no file behind it.
 	FromPooltag
 )
 
@@ -105,10 +129,14 @@ func (s CandidateSource) MarshalText() ([]byte, error) { return []byte(s.String(
 // CheckStatus is what became of a check.
 type CheckStatus int
 
+// A check that did not run is told apart from one that failed: both cap
+// the confidence, but only a failure is evidence against the culprit.
 const (
-	// NotRun: the data the check needs is missing.
+	// NotRun means the data the check needs is missing.
 	NotRun CheckStatus = iota
+	// Passed means the check found what a confident verdict needs.
 	Passed
+	// Failed means the check found something against the verdict.
 	Failed
 )
 
@@ -130,19 +158,21 @@ func (s CheckStatus) MarshalText() ([]byte, error) { return []byte(s.String()), 
 // SignatureState is what is known of a candidate file's signature.
 type SignatureState int
 
+// The states keep "not known" apart from "unsigned": an image from the
+// dump or a pooltag.txt line says nothing about a signature.
 const (
-	// SignatureNotApplicable: no file (a pooltag.txt entry).
+	// SignatureNotApplicable means there is no file (a pooltag.txt entry).
 	SignatureNotApplicable SignatureState = iota
-	// SignatureNotInMemory: an image read from the dump; signatures are
-	// not mapped.
+	// SignatureNotInMemory means an image read from the dump, where
+	// signatures are not mapped.
 	SignatureNotInMemory
-	// Unsigned: no embedded signature (the file may be catalog-signed).
+	// Unsigned means no embedded signature (the file may be catalog-signed).
 	Unsigned
-	// SignedHashMatches: embedded signature whose hash matches the file.
+	// SignedHashMatches means an embedded signature whose hash matches the file.
 	SignedHashMatches
-	// SignedHashMismatch: embedded signature whose hash does not match.
+	// SignedHashMismatch means an embedded signature whose hash does not match.
 	SignedHashMismatch
-	// SignedUnchecked: an embedded signature whose hash could not be
+	// SignedUnchecked means an embedded signature whose hash could not be
 	// checked (unreadable, unknown digest); Signature.Note says why.
 	SignedUnchecked
 )

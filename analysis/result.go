@@ -297,30 +297,33 @@ type Verdict struct {
 // FindingKind is what one statement of the verdict says.
 type FindingKind int
 
+// The kinds, with the Finding's fields they fill, are the verdict's
+// decisions; renderers word them, so tests pin what was decided and not
+// the sentence.
 const (
-	// PoolShort: Pool was at least half used.
+	// PoolShort means Pool was at least half used.
 	PoolShort FindingKind = iota
-	// HTTPSysRefuses: free nonpaged pool was below HTTP.SYS's floor.
+	// HTTPSysRefuses means free nonpaged pool was below HTTP.SYS's floor.
 	HTTPSysRefuses
-	// OneCPUTable: only one CPU's tracker table was read on a
+	// OneCPUTable means only one CPU's tracker table was read on a
 	// multiprocessor machine.
 	OneCPUTable
-	// NeitherPoolShort: no pool was half used; the leading tags are
+	// NeitherPoolShort means no pool was half used; the leading tags are
 	// shown, which is not proof of a leak.
 	NeitherPoolShort
-	// NothingStandsOut: no tag holds suspectShare of its pool.
+	// NothingStandsOut means no tag holds suspectShare of its pool.
 	NothingStandsOut
-	// NoDriverFound: Tag stands out but no driver uses it.
+	// NoDriverFound means Tag stands out but no driver uses it.
 	NoDriverFound
-	// MicrosoftNotBlamed: Tag's owner is Microsoft's, not blamed on size
-	// alone while the third-party tag Rival also leads.
+	// MicrosoftNotBlamed means Tag's owner is Microsoft's, not blamed on
+	// size alone while the third-party tag Rival also leads.
 	MicrosoftNotBlamed
-	// Blamed: Candidate is blamed for Tag.
+	// Blamed means Candidate is blamed for Tag.
 	Blamed
-	// NoPoolAnalysis: the source cannot support a pool analysis
+	// NoPoolAnalysis means the source cannot support a pool analysis
 	// (Result.PoolErr says why).
 	NoPoolAnalysis
-	// PoolCorruption: the bug check is pool corruption, not exhaustion:
+	// PoolCorruption means the bug check is pool corruption, not exhaustion:
 	// the drivers with evidence for the leading tags are suspects, not
 	// culprits (Verdict.Suspects), and Special Pool or Driver Verifier on
 	// them is what finds the one that corrupts.

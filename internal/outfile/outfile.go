@@ -16,10 +16,13 @@ import (
 	"sync"
 )
 
-// ErrExists: the file exists and the run did not create it.
+// ErrExists is returned for a file that exists and that the run did not
+// create: it may be someone's evidence, so only Force replaces it.
 var ErrExists = errors.New("exists and was not written by this run (--force replaces it)")
 
-// ErrInput: the file is one of the run's inputs.
+// ErrInput is returned, after the path, when the path names one of the
+// run's inputs as it was given; Force does not change that. (Another
+// name for an input's file is refused too, with both names.)
 var ErrInput = errors.New("is an input of this run: never written over")
 
 // Guard knows a run's inputs and the files it wrote. The zero Guard
