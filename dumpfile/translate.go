@@ -10,6 +10,11 @@ import (
 // maps to. Errors match ErrNotMapped (invalid, paged out, prototype) or
 // ErrPageAbsent (a page table page is missing from the dump).
 func (f *File) Translate(va uint64) (_ uint64, err error) {
+	return f.translate(f.DTB(), va)
+}
+
+// translate walks the page tables rooted at dtb (flag bits cleared).
+func (f *File) translate(dtb, va uint64) (_ uint64, err error) {
 	defer f.guard(debug.SetPanicOnFault(true), &err)
 	m := f.paging
 	if f.memErr != nil {
@@ -27,7 +32,7 @@ func (f *File) Translate(va uint64) (_ uint64, err error) {
 	if !canonical(va, m.vaBits) {
 		return 0, &AddressError{Addr: va, Err: fmt.Errorf("%w: not a canonical %d-bit address", ErrNotMapped, m.vaBits)}
 	}
-	table := f.DTB() & m.rootMask
+	table := dtb & m.rootMask
 	last := len(m.levels) - 1
 	for i, l := range m.levels {
 		idx := va >> l.shift & (1<<l.bits - 1)
@@ -144,10 +149,14 @@ func (f *File) ReadPhysical(pa uint64, b []byte) (n int, err error) {
 // pages. It stops at the first page it cannot read; the error says why
 // (errors.Is ErrNotMapped, ErrPageAbsent, ErrTruncated, ...).
 func (f *File) ReadVirtual(va uint64, b []byte) (n int, err error) {
+	return f.readVirtual(f.DTB(), va, b)
+}
+
+func (f *File) readVirtual(dtb, va uint64, b []byte) (n int, err error) {
 	defer f.guard(debug.SetPanicOnFault(true), &err)
 	for n < len(b) {
 		a := va + uint64(n)
-		pa, err := f.Translate(a)
+		pa, err := f.translate(dtb, a)
 		if err != nil {
 			return n, err
 		}

@@ -21,7 +21,13 @@ type gap struct {
 	err   error
 }
 
-func readSpan(f *dumpfile.File, va uint64, n int) *span {
+// virtualReader reads virtual memory: the kernel's (*dumpfile.File) or a
+// process's address space (*dumpfile.Space), where session space lives.
+type virtualReader interface {
+	ReadVirtual(va uint64, b []byte) (int, error)
+}
+
+func readSpan(f virtualReader, va uint64, n int) *span {
 	s := &span{va: va, b: make([]byte, n)}
 	for off := 0; off < n; {
 		a := va + uint64(off)

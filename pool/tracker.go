@@ -50,7 +50,7 @@ func isTableSize(n uint64) bool {
 }
 
 // readTable reads size entries at va with layout l.
-func readTable(f *dumpfile.File, va uint64, size int, l *Layout) *Table {
+func readTable(f virtualReader, va uint64, size int, l *Layout) *Table {
 	t := &Table{Addr: va, Size: size, Layout: l}
 	t.span = readSpan(f, va, size*l.EntrySize)
 	t.entries = make([]Usage, size)

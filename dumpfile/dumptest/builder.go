@@ -58,6 +58,7 @@ type Builder struct {
 	modules                    []module
 	syms                       map[string]uint64
 	heapKey                    uint64 // RtlpHpHeapGlobals.HeapKey, drawn when the first VS chunk is written
+	processes                  int    // EPROCESSes on PsActiveProcessHead
 
 	kdbgVA                uint64
 	kdbgSize              int
@@ -187,7 +188,13 @@ func (b *Builder) setEntry(pfn, off, v uint64) {
 // the tables above it. Callers have checked that no large page covers va,
 // so every non-zero entry above depth is a table.
 func (b *Builder) slot(va uint64, depth int) (pfn, off uint64) {
-	pfn, base := b.rootPFN, b.rootOff
+	return b.slotIn(b.rootPFN, b.rootOff, va, depth)
+}
+
+// slotIn is slot in the page tables rooted at rootPFN (the root table at
+// rootOff inside it): another process's address space.
+func (b *Builder) slotIn(rootPFN, rootOff, va uint64, depth int) (pfn, off uint64) {
+	pfn, base := rootPFN, rootOff
 	for d, lv := range b.arch.levels {
 		idx := va >> lv.shift & (1<<lv.bits - 1)
 		off = base + idx*uint64(b.arch.entrySize)

@@ -1,0 +1,189 @@
+package dumptest
+
+// Terminal Server session space, as the builder writes it. The layout
+// facts are stated here for the builder alone (the reader keeps its own
+// table), one row per build family:
+//
+//   - EPROCESS offsets: Server 2003 SP1 x86 from a `dt nt!_EPROCESS` of the
+//     WRK kernel quoted in public driver sources (ActiveProcessLinks 0x98,
+//     Session 0x160, ImageFileName 0x164); Windows 7 x64 from
+//     ntdiff/headers Win7/x64 _EPROCESS.h (0x188, 0x2D8, 0x2E0).
+//     KPROCESS.DirectoryTableBase is at 0x18 (x86) and 0x28 (x64).
+//   - MM_SESSION_SPACE: WRK mi.h (2003: GlobalVirtualAddress at 0,
+//     SessionId at 0xC, 0x1EC0 bytes); ntdiff/headers Win7/x64
+//     _MM_SESSION_SPACE.h (SessionId at 8, 0x1F80 bytes).
+//   - Where the session pool tracker lives: WRK session.c,
+//     MiSessionPoolTrackTable returns MmSessionSpace + MiSessionDataPages
+//     pages (the pages the structure takes), MiSessionPoolTrackTableSize
+//     the largest power of two of entries in MiSessionTagSizePages (2)
+//     pages; ExInitializePoolDescriptor sets the mask to size - 1 (no
+//     Ovfl sentinel).
+//   - MmSessionSpace: WRK mminit.c, MmSessionBase + MmSessionSize -
+//     MmSessionImageSize - MI_SESSION_SPACE_STRUCT_SIZE (64 KiB) on x86;
+//     the fixed 0xFFFFF90000000000 on x64 (MM_SESSION_SPACE_DEFAULT).
+type sessionLayout struct {
+	eprocessSize, links, session, imageName, dtb int
+	structSize, sessionID                        int
+	globalSelf                                   int // offset of GlobalVirtualAddress, -1: none
+	base, size, space                            uint64
+}
+
+type sessionRow struct {
+	ptrSize  int
+	minBuild uint32
+	maxBuild uint32
+	l        sessionLayout
+}
+
+var sessionRows = []sessionRow{
+	{4, 3790, 3790, sessionLayout{eprocessSize: 0x278, links: 0x98, session: 0x160, imageName: 0x164, dtb: 0x18,
+		structSize: 0x1EC0, sessionID: 0xC, globalSelf: 0,
+		base: 0xBD000000, size: 0x2000000, space: 0xBD000000 + 0x2000000 - 0x800000 - 0x10000}},
+	{8, 7600, 7601, sessionLayout{eprocessSize: 0x4D0, links: 0x188, session: 0x2D8, imageName: 0x2E0, dtb: 0x28,
+		structSize: 0x1F80, sessionID: 0x8, globalSelf: -1,
+		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
+}
+
+// sessionTagPages is MiSessionTagSizePages (WRK session.c).
+const sessionTagPages = 2
+
+func (b *Builder) sessionLayout() (sessionLayout, bool) {
+	for _, r := range sessionRows {
+		if r.ptrSize == b.arch.ptrSize && b.cfg.Build >= r.minBuild && b.cfg.Build <= r.maxBuild {
+			return r.l, true
+		}
+	}
+	return sessionLayout{}, false
+}
+
+// Session is one Terminal Server session to write.
+type Session struct {
+	ID        uint32
+	Processes []string // image names of its processes; at least one
+	// Tracker is the session pool tracker table as the kernel keeps it,
+	// written at the start of the table's pages; at most two pages.
+	Tracker []byte
+	// AbsentTracker maps the tracker's pages but leaves them out of the
+	// dump, as a dump that did not capture session space would.
+	AbsentTracker bool
+}
+
+// SessionInfo says where the builder put a session.
+type SessionInfo struct {
+	Struct  uint64 // global address of its MM_SESSION_SPACE: what EPROCESS.Session holds
+	Space   uint64 // the same structure's address in session space (MmSessionSpace)
+	Tracker uint64 // the tracker table's address in session space
+	DTB     uint64 // DirectoryTableBase of the session's processes
+}
+
+// SessionBuilds reports whether the builder can write session space for
+// the configured build and width.
+func (b *Builder) SessionBuilds() bool {
+	_, ok := b.sessionLayout()
+	return ok
+}
+
+// AddSession writes a session: its MM_SESSION_SPACE (mapped both in
+// system space and in session space), its processes on the active
+// process list (System first, outside any session, when the list is
+// empty), a page directory for them that maps session space, and the
+// session's pool tracker table. MmSessionBase and MmSessionSize are set
+// in KDBG. It panics on a build without a session layout row.
+func (b *Builder) AddSession(s Session) SessionInfo {
+	l, ok := b.sessionLayout()
+	if !ok {
+		b.misuse("no session space layout for %v build %d", b.cfg.Arch, b.cfg.Build)
+	}
+	if len(s.Processes) == 0 {
+		b.misuse("session %d has no processes", s.ID)
+	}
+	if len(s.Tracker) > sessionTagPages*PageSize {
+		b.misuse("session %d tracker of %d bytes is larger than %d pages", s.ID, len(s.Tracker), sessionTagPages)
+	}
+	b.sessionVars(l)
+	if b.processes == 0 {
+		b.addProcess(l, "System", 0, b.rootPFN<<12|b.rootOff)
+	}
+
+	dataPages := (uint64(l.structSize) + PageSize - 1) / PageSize
+	global := b.Alloc(int(dataPages*PageSize), PageSize)
+	if l.globalSelf >= 0 {
+		b.PutPtr(global+uint64(l.globalSelf), global)
+	}
+	b.PutU32(global+uint64(l.sessionID), s.ID)
+
+	// The session's page directory maps only session space: the reader
+	// reads everything else through the kernel's.
+	root := b.newFrame()
+	for i := uint64(0); i < dataPages; i++ {
+		pa, _ := b.PhysAddr(global + i*PageSize)
+		b.mapIn(root, l.space+i*PageSize, pa>>12)
+	}
+	tracker := l.space + dataPages*PageSize
+	for i := uint64(0); i < sessionTagPages; i++ {
+		var pfn uint64
+		if s.AbsentTracker {
+			pfn = b.phys.small() // a real frame, never stored
+		} else {
+			pfn = b.newFrame()
+			lo := min(uint64(len(s.Tracker)), i*PageSize)
+			hi := min(uint64(len(s.Tracker)), (i+1)*PageSize)
+			b.writePhys(pfn, 0, s.Tracker[lo:hi])
+		}
+		b.mapIn(root, tracker+i*PageSize, pfn)
+	}
+	for _, name := range s.Processes {
+		b.addProcess(l, name, global, root<<12)
+	}
+	return SessionInfo{Struct: global, Space: l.space, Tracker: tracker, DTB: root << 12}
+}
+
+// mapIn maps va to frame pfn in the page tables rooted at root.
+func (b *Builder) mapIn(root, va, pfn uint64) {
+	p, off := b.slotIn(root, 0, va, len(b.arch.levels)-1)
+	b.setEntry(p, off, b.arch.page(pfn<<12))
+}
+
+// sessionVars creates MmSessionBase and MmSessionSize once.
+func (b *Builder) sessionVars(l sessionLayout) {
+	if _, ok := b.syms["MmSessionBase"]; ok {
+		return
+	}
+	ps := b.arch.ptrSize
+	for _, v := range []struct {
+		name string
+		off  int
+		val  uint64
+	}{{"MmSessionBase", KDBGMmSessionBase, l.base}, {"MmSessionSize", KDBGMmSessionSize, l.size}} {
+		va := b.KernelVar(ps)
+		b.PutPtr(va, v.val)
+		b.syms[v.name] = va
+		b.SetKDBG(v.off, va)
+	}
+}
+
+// addProcess writes an EPROCESS and links it at the tail of
+// PsActiveProcessHead.
+func (b *Builder) addProcess(l sessionLayout, name string, session, dtb uint64) uint64 {
+	if len(name) > 15 {
+		b.misuse("process name %q: ImageFileName holds 15 characters", name)
+	}
+	ep := b.Alloc(l.eprocessSize, 16)
+	ps := uint64(b.arch.ptrSize)
+	if ps == 4 {
+		b.PutU32(ep+uint64(l.dtb), uint32(dtb))
+	} else {
+		b.PutU64(ep+uint64(l.dtb), dtb)
+	}
+	b.PutPtr(ep+uint64(l.session), session)
+	b.Write(ep+uint64(l.imageName), append([]byte(name), 0))
+	head := b.syms["PsActiveProcessHead"]
+	links := ep + uint64(l.links)
+	last := b.ReadPtr(head + ps)
+	b.PutPtr(links, head)
+	b.PutPtr(links+ps, last)
+	b.PutPtr(last, links)
+	b.PutPtr(head+ps, links)
+	b.processes++
+	return ep
+}

@@ -1,0 +1,411 @@
+package pool
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/bits"
+	"sort"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/pooltag"
+)
+
+// Session pool (WinDbg's !poolused 8): allocations of PagedPoolSession and
+// NonPagedPoolSession (pool type bit 0x20) are counted in a tracker table
+// of each Terminal Server session, not in nt!PoolTrackTable. That is where
+// desktop heap and win32k tags (Gh*, Gla*, Us*) run out.
+//
+// Where the table is (WRK, Server 2003 SP1, base/ntos/mm/session.c):
+// MiSessionPoolTrackTable is MmSessionSpace + MiSessionDataPages pages,
+// the pages MM_SESSION_SPACE itself takes; MiSessionPoolTrackTableSize is
+// the largest power of two of entries that fit MiSessionTagSizePages (2)
+// pages; ex/pool.c ExInitializePoolDescriptor sets the mask to size - 1,
+// so the table has no Ovfl sentinel. Decompiled later kernels keep the
+// rule: a Windows 7 x64 ExInitializePoolDescriptor sets
+// ExpSessionPoolTrackTable to 0xFFFFF90000002000 (MmSessionSpace plus two
+// pages) with 2^floor(log2(204)) = 128 entries of 0x28 bytes; 32-bit
+// kernels size it as 28-byte entries (a live-dump routine adds
+// 28 * ExpSessionPoolTrackTableSize bytes).
+//
+// How the session space is found without symbols: the processes on
+// PsActiveProcessHead (from KDBG) name their session (EPROCESS.Session,
+// the MM_SESSION_SPACE's system-space address) and their page directory
+// (KPROCESS.DirectoryTableBase). Session space is mapped only in the page
+// tables of that session's processes, so the table is read through one of
+// them. MmSessionSpace, where the structure appears in session space,
+// moves with MmSessionImageSize (a registry value) on x86, so it is not
+// computed: the session's tables between MmSessionBase and MmSessionBase +
+// MmSessionSize (both in KDBG) are walked for the page that holds the
+// structure's first page, and the pages that follow it while they hold
+// its next pages give MiSessionDataPages. This depends on no structure
+// size and no variable that moves between service packs; the process
+// list and the keys at their hash slots check every step.
+//
+// Windows 8 and later moved the table (Windows 10 builds call
+// MiSessionPoolTrackTable, Windows 11 keeps a per-session pointer) and
+// their EPROCESS offsets change with every release: those builds say
+// "not read on this build" instead of guessing.
+
+// sessionLayout is one build family's facts for the session pool.
+type sessionLayout struct {
+	name                       string
+	is64                       bool
+	minBuild, maxBuild         uint32
+	links, session, image, dtb int // EPROCESS: ActiveProcessLinks, Session, ImageFileName; KPROCESS.DirectoryTableBase
+	sessionID                  int // MM_SESSION_SPACE.SessionId
+	tagPages                   int // MiSessionTagSizePages
+	source                     string
+}
+
+// sessionLayouts: the builds whose session pool is read.
+var sessionLayouts = []sessionLayout{
+	{name: "x86 Server 2003 SP1/SP2", is64: false, minBuild: 3790, maxBuild: 3790,
+		links: 0x98, session: 0x160, image: 0x164, dtb: 0x18, sessionID: 0xC, tagPages: 2,
+		source: "EPROCESS: dt nt!_EPROCESS of the WRK kernel; MM_SESSION_SPACE: WRK mi.h (GlobalVirtualAddress, ReferenceCount, u, SessionId at 0xC)"},
+	{name: "x64 Windows 7 / Server 2008 R2", is64: true, minBuild: 7600, maxBuild: 7601,
+		links: 0x188, session: 0x2D8, image: 0x2E0, dtb: 0x28, sessionID: 0x8, tagPages: 2,
+		source: "ntdiff/headers Win7/x64 _EPROCESS.h and _MM_SESSION_SPACE.h"},
+}
+
+func sessionLayoutFor(arch dumpfile.Arch, build uint32) (sessionLayout, bool) {
+	if arch == dumpfile.ArchARM32 || arch == dumpfile.ArchARM64 {
+		return sessionLayout{}, false
+	}
+	for _, l := range sessionLayouts {
+		if l.is64 == arch.Is64() && build >= l.minBuild && build <= l.maxBuild {
+			return l, true
+		}
+	}
+	return sessionLayout{}, false
+}
+
+// SessionPoolBuilds names the builds whose session pool is read.
+func SessionPoolBuilds() []string {
+	out := make([]string, len(sessionLayouts))
+	for i, l := range sessionLayouts {
+		out[i] = fmt.Sprintf("%s (build %d-%d)", l.name, l.minBuild, l.maxBuild)
+	}
+	return out
+}
+
+// SessionPools is the session pool of every session the dump shows, or
+// why it was not read.
+type SessionPools struct {
+	// Read is false when nothing could be read; Reason says why in one
+	// line beginning "session pool:".
+	Read     bool
+	Reason   string
+	Layout   string
+	Sessions []SessionPool // by session ID
+}
+
+// SessionPool is one session's tracker table.
+type SessionPool struct {
+	ID        uint32
+	Struct    uint64 // MM_SESSION_SPACE in system space (EPROCESS.Session)
+	Space     uint64 // MmSessionSpace: the same structure in session space; 0 when not found
+	Table     uint64 // the tracker table in session space; 0 when not found
+	TableSize int    // entries, a power of two
+	Hash      string
+	Processes []string // image names, list order
+	// Usages are the table's tags, sorted. Empty when the table was not
+	// read: Missing says why.
+	Usages  []Usage
+	Missing []string
+	// Full is set when no slot was free: tags that did not fit were
+	// counted elsewhere (Vista and later keep a per-session expansion
+	// table, not read here).
+	Full bool
+}
+
+// Total sums the session's tags.
+func (s *SessionPool) Total() Usage {
+	var t Usage
+	for _, u := range s.Usages {
+		t.Add(u)
+	}
+	return t
+}
+
+// maxProcesses bounds the process list walk: a corrupt list must end.
+const maxProcesses = 1 << 16
+
+// sessionProc is what the walk keeps of one process.
+type sessionProc struct {
+	name    string
+	session uint64
+	dtb     uint64
+}
+
+// ReadSessions reads the session pool tracker of every session on the
+// process list. It does not fail: a dump or build it cannot read gives
+// Read false and a one-line Reason, a session it cannot finish keeps what
+// is missing in its Missing.
+func ReadSessions(f *dumpfile.File) *SessionPools {
+	no := func(format string, a ...any) *SessionPools {
+		return &SessionPools{Reason: "session pool: " + fmt.Sprintf(format, a...)}
+	}
+	build, arch := f.MinorVersion, f.Arch()
+	sl, ok := sessionLayoutFor(arch, build)
+	if !ok {
+		return no("not read on this build (%v, build %d): its session tracker layout is known only for %s", arch, build, joinAnd(SessionPoolBuilds()))
+	}
+	if err := f.ReadableError(); err != nil {
+		return no("not read: %v", err)
+	}
+	lay, err := LayoutForArch(arch, build)
+	if err != nil {
+		return no("not read: %v", err)
+	}
+	k, err := f.KDBG()
+	if err != nil {
+		return no("not read: %v", err)
+	}
+	procs, err := walkProcesses(f, k, sl)
+	if err != nil {
+		return no("not read: %v", err)
+	}
+	out := &SessionPools{Layout: sl.name}
+	bySession := map[uint64]*SessionPool{}
+	var order []uint64
+	dtbOf := map[uint64]uint64{}
+	for _, p := range procs {
+		if p.session == 0 {
+			continue
+		}
+		s, ok := bySession[p.session]
+		if !ok {
+			s = &SessionPool{Struct: p.session}
+			bySession[p.session] = s
+			order = append(order, p.session)
+			dtbOf[p.session] = p.dtb
+		}
+		s.Processes = append(s.Processes, p.name)
+	}
+	if len(order) == 0 {
+		return no("no process on the active process list belongs to a session (%d processes read)", len(procs))
+	}
+	base, size, berr := sessionBounds(f, k)
+	for _, sp := range order {
+		s := bySession[sp]
+		if id, err := f.ReadU32(sp + uint64(sl.sessionID)); err == nil {
+			s.ID = id
+		} else {
+			s.Missing = append(s.Missing, fmt.Sprintf("MM_SESSION_SPACE at %#x unreadable: %v", sp, err))
+		}
+		if berr != nil {
+			s.Missing = append(s.Missing, berr.Error())
+		} else {
+			readSessionTable(f, s, dtbOf[sp], base, size, sl, lay)
+		}
+		out.Sessions = append(out.Sessions, *s)
+	}
+	sort.SliceStable(out.Sessions, func(i, j int) bool { return out.Sessions[i].ID < out.Sessions[j].ID })
+	out.Read = true
+	return out
+}
+
+// walkProcesses follows PsActiveProcessHead with the layout's offsets.
+// The first process must be System, outside any session: otherwise the
+// offsets are not this kernel's and nothing is read.
+func walkProcesses(f *dumpfile.File, k *dumpfile.KDBG, sl sessionLayout) ([]sessionProc, error) {
+	head := k.PsActiveProcessHead()
+	if head == 0 {
+		head = f.PsActiveProcessHead
+	}
+	if head == 0 {
+		return nil, errors.New("no PsActiveProcessHead in KDBG or the header")
+	}
+	ps := uint64(f.Arch().PointerSize())
+	seen := map[uint64]bool{head: true}
+	var out []sessionProc
+	cur, err := f.ReadPointer(head)
+	if err != nil {
+		return nil, fmt.Errorf("PsActiveProcessHead at %#x unreadable: %w", head, err)
+	}
+	for cur != head {
+		if seen[cur] || len(out) >= maxProcesses {
+			return out, fmt.Errorf("the active process list loops or runs past %d entries at %#x", maxProcesses, cur)
+		}
+		seen[cur] = true
+		ep := cur - uint64(sl.links)
+		var p sessionProc
+		var name [16]byte
+		if _, err := f.ReadVirtual(ep+uint64(sl.image), name[:15]); err != nil {
+			return out, fmt.Errorf("EPROCESS at %#x unreadable: %w", ep, err)
+		}
+		if i := bytes.IndexByte(name[:], 0); i >= 0 {
+			p.name = string(name[:i])
+		}
+		if p.session, err = f.ReadPointer(ep + uint64(sl.session)); err != nil {
+			return out, fmt.Errorf("EPROCESS at %#x: Session unreadable: %w", ep, err)
+		}
+		if ps == 4 {
+			v, err := f.ReadU32(ep + uint64(sl.dtb))
+			if err != nil {
+				return out, fmt.Errorf("EPROCESS at %#x: DirectoryTableBase unreadable: %w", ep, err)
+			}
+			p.dtb = uint64(v)
+		} else if p.dtb, err = f.ReadU64(ep + uint64(sl.dtb)); err != nil {
+			return out, fmt.Errorf("EPROCESS at %#x: DirectoryTableBase unreadable: %w", ep, err)
+		}
+		if len(out) == 0 && (p.name != "System" || p.session != 0) {
+			return nil, fmt.Errorf("the first process does not read as System with these %s offsets (name %q, Session %#x)", sl.name, p.name, p.session)
+		}
+		out = append(out, p)
+		if cur, err = f.ReadPointer(cur); err != nil {
+			return out, fmt.Errorf("process list link at %#x unreadable: %w", ep+uint64(sl.links), err)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("the active process list is empty")
+	}
+	return out, nil
+}
+
+// sessionBounds reads MmSessionBase and MmSessionSize through KDBG.
+func sessionBounds(f *dumpfile.File, k *dumpfile.KDBG) (base, size uint64, err error) {
+	bv, _ := k.Field(dumpfile.KdMmSessionBase)
+	sv, _ := k.Field(dumpfile.KdMmSessionSize)
+	if bv == 0 || sv == 0 {
+		return 0, 0, errors.New("KDBG has no MmSessionBase or MmSessionSize: session space cannot be bounded")
+	}
+	if base, err = f.ReadPointer(bv); err != nil {
+		return 0, 0, fmt.Errorf("nt!MmSessionBase at %#x unreadable: %w", bv, err)
+	}
+	if size, err = f.ReadPointer(sv); err != nil {
+		return 0, 0, fmt.Errorf("nt!MmSessionSize at %#x unreadable: %w", sv, err)
+	}
+	if size == 0 || base+size < base {
+		return 0, 0, fmt.Errorf("session space %#x+%#x is not a range", base, size)
+	}
+	return base, size, nil
+}
+
+// maxDataPages bounds MiSessionDataPages (WRK: at most
+// MM_ALLOCATION_GRANULARITY / PAGE_SIZE, 16).
+const maxDataPages = 16
+
+// readSessionTable finds s's structure in session space through the
+// session's page tables and reads the tracker table after it.
+func readSessionTable(f *dumpfile.File, s *SessionPool, dtb, base, size uint64, sl sessionLayout, lay *Layout) {
+	miss := func(format string, a ...any) { s.Missing = append(s.Missing, fmt.Sprintf(format, a...)) }
+	sp, err := f.Space(dtb)
+	if err != nil {
+		miss("the session's page directory (DirectoryTableBase %#x) is not in the dump: %v", dtb, err)
+		return
+	}
+	first, err := f.Translate(s.Struct)
+	if err != nil {
+		miss("MM_SESSION_SPACE at %#x does not translate: %v", s.Struct, err)
+		return
+	}
+	var at uint64
+	missingTables, err := sp.Mappings(base, base+size-1, func(m dumpfile.Mapping) bool {
+		if m.VA < base || m.VA > base+size-1 || m.State == dumpfile.MapPagedOut {
+			return true
+		}
+		if m.PA == first&^(dumpfile.PageSize-1) {
+			at = m.VA
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		miss("session space walk failed: %v", err)
+		return
+	}
+	if at == 0 {
+		miss("no page of session space %#x-%#x maps MM_SESSION_SPACE (%d page tables absent from the dump)", base, base+size-1, missingTables)
+		return
+	}
+	s.Space = at
+	data := uint64(1)
+	for ; data < maxDataPages; data++ {
+		g, gerr := f.Translate(s.Struct + data*dumpfile.PageSize)
+		l, lerr := sp.Translate(at + data*dumpfile.PageSize)
+		if gerr != nil || lerr != nil || g != l {
+			break
+		}
+	}
+	s.Table = at + data*dumpfile.PageSize
+	n := sl.tagPages * dumpfile.PageSize / lay.EntrySize
+	s.TableSize = 1 << (bits.Len(uint(n)) - 1)
+	t := readTable(sp, s.Table, s.TableSize, lay)
+	for _, d := range t.span.describe() {
+		miss("session tracker table: %s", d)
+	}
+	if t.Unreadable() == t.Size {
+		return
+	}
+	keys := make([]uint32, t.Size)
+	present := make([]bool, t.Size)
+	for i, u := range t.entries {
+		keys[i], present[i] = uint32(u.Tag), !t.bad[i]
+	}
+	good, bad, name := sessionKeysFit(keys, present)
+	if bad*50 > good {
+		miss("the %d entries at %#x are not a session tracker table: %d keys sit where neither hash puts them, %d where one does", t.Size, s.Table, bad, good)
+		return
+	}
+	s.Hash = name
+	s.Full = true
+	sum := map[pooltag.Tag]*Usage{}
+	for i, u := range t.entries {
+		if t.bad[i] || u.Tag == 0 {
+			if !t.bad[i] {
+				s.Full = false
+			}
+			continue
+		}
+		add(sum, u)
+	}
+	for _, u := range sum {
+		s.Usages = append(s.Usages, *u)
+	}
+	sort.Slice(s.Usages, func(i, j int) bool { return s.Usages[i].Tag.Less(s.Usages[j].Tag) })
+}
+
+// sessionKeysFit checks keys against both hashes with the session mask
+// (size - 1: every slot hashes, no sentinel).
+func sessionKeysFit(keys []uint32, present []bool) (good, bad int, name string) {
+	best := -1 << 62
+	mask := len(keys) - 1
+	for _, h := range []struct {
+		name string
+		fn   HashFunc
+	}{{"multiplicative", HashMul}, {"WRK", HashWRK}} {
+		g, b := 0, 0
+		for i, k := range keys {
+			if !present[i] || k == 0 {
+				continue
+			}
+			switch probeFrom(keys, present, int(h.fn(k))&mask, i, mask) {
+			case probeGood:
+				g++
+			case probeBad:
+				b++
+			}
+		}
+		if g-4*b > best {
+			best, good, bad, name = g-4*b, g, b, h.name
+		}
+	}
+	return good, bad, name
+}
+
+// joinAnd joins "a", "b" and "c" as "a, b and c".
+func joinAnd(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	out := s[0]
+	for _, x := range s[1 : len(s)-1] {
+		out += ", " + x
+	}
+	return out + " and " + s[len(s)-1]
+}

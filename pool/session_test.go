@@ -1,0 +1,125 @@
+package pool_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/dumpfile/dumptest"
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pool/pooltest"
+	"github.com/poolblame/poolblame/pooltag"
+)
+
+// sessionTags are desktop-heap and win32k tags with counts in both pools
+// and values that fill a 32-bit counter.
+func sessionTags(n int) []pool.Usage {
+	us := []pool.Usage{
+		{Tag: pooltag.MustTag("Gh05"), PagedAllocs: 90210, PagedFrees: 12, PagedBytes: 0xFFFF0000},
+		{Tag: pooltag.MustTag("Gla5"), PagedAllocs: 400, PagedFrees: 100, PagedBytes: 300 * 128},
+		{Tag: pooltag.MustTag("Usqm"), NonPagedAllocs: 7, NonPagedFrees: 2, NonPagedBytes: 5 * 64, PagedAllocs: 3, PagedBytes: 3 * 32},
+	}
+	for i := 0; i < n; i++ {
+		tag := pooltag.MustTag("Gf" + string(rune('a'+i%26)) + string(rune('0'+i/26)))
+		us = append(us, pool.Usage{Tag: tag, PagedAllocs: uint64(i + 1), PagedBytes: uint64(16 * (i + 1))})
+	}
+	return us
+}
+
+func sessionDump(t *testing.T, cfg dumptest.Config, ss []pooltest.SessionSpec) (*dumpfile.File, map[uint32][]pool.Usage) {
+	t.Helper()
+	b := dumptest.New(cfg)
+	want, err := pooltest.PlantSessions(b, cfg, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := dumpfile.NewFile("session.dmp", dumpfile.Bytes(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, want
+}
+
+func TestReadSessions(t *testing.T) {
+	two := []pooltest.SessionSpec{
+		{ID: 0, Processes: []string{"csrss.exe", "winlogon.exe"}, Tags: sessionTags(40)},
+		{ID: 3, Processes: []string{"csrss.exe", "winlogon.exe", "rdpclip.exe"}, Tags: sessionTags(5)[:2]},
+	}
+	for _, c := range []struct {
+		name  string
+		arch  dumpfile.Arch
+		build uint32
+		size  int // entries: 2 pages of entries, rounded down to a power of two
+	}{
+		{"2003 x86 PAE", dumpfile.ArchX86PAE, 3790, 256},
+		{"2003 x86", dumpfile.ArchX86, 3790, 256},
+		{"7 x64", dumpfile.ArchAMD64, 7601, 128},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := dumptest.Config{Arch: c.arch, Build: c.build, Seed: 7}
+			f, want := sessionDump(t, cfg, two)
+			got := pool.ReadSessions(f)
+			if !got.Read {
+				t.Fatalf("not read: %s", got.Reason)
+			}
+			if len(got.Sessions) != len(two) {
+				t.Fatalf("%d sessions, want %d", len(got.Sessions), len(two))
+			}
+			for i, s := range got.Sessions {
+				if s.ID != two[i].ID || !reflect.DeepEqual(s.Processes, two[i].Processes) {
+					t.Errorf("session %d: ID %d, processes %v; want %d, %v", i, s.ID, s.Processes, two[i].ID, two[i].Processes)
+				}
+				if len(s.Missing) > 0 {
+					t.Errorf("session %d: missing %v", s.ID, s.Missing)
+				}
+				if s.TableSize != c.size || s.Table != s.Space+2*dumptest.PageSize {
+					t.Errorf("session %d: table %#x of %d entries (space %#x); want %d entries two pages after", s.ID, s.Table, s.TableSize, s.Space, c.size)
+				}
+				if !reflect.DeepEqual(s.Usages, want[s.ID]) {
+					t.Errorf("session %d usages:\n got %v\nwant %v", s.ID, s.Usages, want[s.ID])
+				}
+			}
+		})
+	}
+}
+
+func TestReadSessionsMissing(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		cfg      dumptest.Config
+		sessions []pooltest.SessionSpec
+		reason   string // "" when read
+		missing  string // in the session's Missing
+	}{
+		{name: "build without a layout", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041},
+			reason: "session pool: not read on this build (x64, build 19041)"},
+		{name: "no session processes", cfg: dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 3790},
+			reason: "session pool: not read: the active process list is empty"},
+		{name: "tracker absent", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 7600},
+			sessions: []pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
+			missing:  "session tracker table: 0x1400 bytes at 0xfffff90000002000: physical page absent from the dump"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, _ := sessionDump(t, c.cfg, c.sessions)
+			got := pool.ReadSessions(f)
+			if c.reason != "" {
+				if got.Read || !strings.HasPrefix(got.Reason, c.reason) || strings.Contains(got.Reason, "\n") {
+					t.Fatalf("Read %v, reason %q; want one line starting %q", got.Read, got.Reason, c.reason)
+				}
+				return
+			}
+			if !got.Read || len(got.Sessions) != 1 {
+				t.Fatalf("Read %v (%s), %d sessions", got.Read, got.Reason, len(got.Sessions))
+			}
+			s := got.Sessions[0]
+			if len(s.Usages) != 0 || !strings.Contains(strings.Join(s.Missing, "; "), c.missing) {
+				t.Errorf("usages %v, missing %q; want none and %q", s.Usages, s.Missing, c.missing)
+			}
+		})
+	}
+}
