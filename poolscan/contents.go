@@ -317,12 +317,13 @@ type resolver struct {
 	big     []Block // all big allocations, by address
 	pages   map[uint64][]found
 	pr      *pageReader
+	all     *Matcher // every tag: a pointer may lead into any block
 	segment bool
 }
 
 func newResolver(f *dumpfile.File, r *Result, mods []dumpfile.Module) *resolver {
 	is64 := f.Arch().Is64()
-	res := &resolver{f: f, mods: mods, pages: map[uint64][]found{}, pr: newPageReader(is64, f.MinorVersion), segment: r.Mode == "segment heap"}
+	res := &resolver{f: f, mods: mods, pages: map[uint64][]found{}, pr: newPageReader(is64, f.MinorVersion), all: must(NewMatcher("*")), segment: r.Mode == "segment heap"}
 	if r.Big.Addr != 0 {
 		if _, l, err := findBigTable(f, is64, f.MinorVersion); err == nil {
 			t := r.Big
@@ -334,6 +335,13 @@ func newResolver(f *dumpfile.File, r *Result, mods []dumpfile.Module) *resolver 
 	}
 	sort.Slice(res.big, func(i, j int) bool { return res.big[i].Addr < res.big[j].Addr })
 	return res
+}
+
+func must(m *Matcher, err error) *Matcher {
+	if err != nil {
+		panic(err) // a constant pattern
+	}
+	return m
 }
 
 // resolve returns the aggregation key, module, pool tag and a readable
@@ -358,7 +366,7 @@ func (res *resolver) resolve(v uint64) (target, module string, tag pooltag.Tag, 
 		buf := make([]byte, dumpfile.PageSize)
 		if _, err := res.f.ReadVirtual(page, buf); err == nil {
 			if res.segment {
-				bs, _ := res.pr.segment(buf, func(uint32) bool { return true })
+				bs, _ := res.pr.segment(buf, res.all)
 				blocks = append([]found(nil), bs...)
 			} else if bs, _ := res.pr.classic(buf); bs != nil {
 				blocks = append([]found(nil), bs...)

@@ -12,13 +12,13 @@ import (
 type Agreement int
 
 const (
-	// Consistent: the scan finds what the tracker claims, or the rest fits
+	// Consistent means the scan finds what the tracker claims, or the rest fits
 	// in the pages the dump does not show.
 	Consistent Agreement = iota + 1
-	// Unconfirmed: the scan finds much less, but the unseen pages could
+	// Unconfirmed means the scan finds much less, but the unseen pages could
 	// hold the rest; the tracker is neither confirmed nor contradicted.
 	Unconfirmed
-	// Suspect: the scan contradicts the tracker: far fewer blocks than it
+	// Suspect means the scan contradicts the tracker: far fewer blocks than it
 	// claims with nowhere for the rest to be, or more blocks in use than
 	// it counts (classic pool, where free blocks are told apart).
 	Suspect

@@ -25,13 +25,14 @@ type pageReader struct {
 	valid []bool
 	hdrs  []header
 	link  []bool
+	kinds []Kind
 }
 
 func newPageReader(is64 bool, build uint32) *pageReader {
 	lay := headerLayouts[is64]
 	n := dumpfile.PageSize / lay.unit
 	return &pageReader{is64: is64, lay: lay, coding: codingFor(build),
-		valid: make([]bool, n), hdrs: make([]header, n), link: make([]bool, n)}
+		valid: make([]bool, n), hdrs: make([]header, n), link: make([]bool, n), kinds: make([]Kind, n)}
 }
 
 // classic walks a classic pool page: headers from offset 0, each
@@ -62,32 +63,67 @@ func (r *pageReader) classic(page []byte) (blocks []found, broken bool) {
 
 // anyWanted reports whether some slot of the page is shaped like a
 // segment-heap header (PreviousSize and PoolIndex 0, BlockSize 2 or more,
-// PoolType set) and carries a wanted tag.
-func (r *pageReader) anyWanted(page []byte, want func(uint32) bool) bool {
-	// The page as little-endian words (every supported machine is
-	// little-endian): one load per slot, no bounds check per slot.
-	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(page))), len(page)/8)
+// PoolType set) and carries a wanted tag. Every page of the dump goes
+// through it, so it is written for speed: the page is read in place as
+// little-endian words (every supported machine is little-endian), four
+// slots at a time; four zero header words (zeroed and free memory) cost
+// one test; otherwise the first two tag bytes of each slot are looked up
+// in the matcher's prefix bitmap without a branch, and only a group with a
+// hit gets the header checks and the full match.
+func (r *pageReader) anyWanted(page []byte, m *Matcher) bool {
+	if len(page) != dumpfile.PageSize {
+		return true // not a whole page: let the slot-by-slot reading decide
+	}
+	words := (*[dumpfile.PageSize / 8]uint64)(unsafe.Pointer(unsafe.SliceData(page)))
+	f := (*[prefixWords]uint64)(m.prefix)
 	if r.is64 {
-		for i := 0; i < len(words); i += 2 {
-			w := words[i]
-			if w&0xFFFF != 0 || w>>16&0xFF < 2 || w>>24&0xFF == 0 {
+		// x64: a slot every 16 bytes, its header in the first word.
+		for i := 0; i+6 < len(words); i += 8 {
+			w0, w1, w2, w3 := words[i], words[i+2], words[i+4], words[i+6]
+			if w0|w1|w2|w3 == 0 {
 				continue
 			}
-			if want(uint32(w >> 32)) {
+			p0, p1, p2, p3 := w0>>32&0xFFFF, w1>>32&0xFFFF, w2>>32&0xFFFF, w3>>32&0xFFFF
+			if (f[p0>>6]>>(p0&63)|f[p1>>6]>>(p1&63)|f[p2>>6]>>(p2&63)|f[p3>>6]>>(p3&63))&1 != 0 &&
+				r.slotsWanted(m, [4]uint64{w0, w1, w2, w3}) {
 				return true
 			}
 		}
 		return false
 	}
-	for _, w := range words {
-		if w&0xFFFF != 0 || w>>16&0x1FF < 2 || w>>25&0x7F == 0 {
+	// x86: a slot every 8 bytes, one word each.
+	for i := 0; i+3 < len(words); i += 4 {
+		w0, w1, w2, w3 := words[i], words[i+1], words[i+2], words[i+3]
+		if w0|w1|w2|w3 == 0 {
 			continue
 		}
-		if want(uint32(w >> 32)) {
+		p0, p1, p2, p3 := w0>>32&0xFFFF, w1>>32&0xFFFF, w2>>32&0xFFFF, w3>>32&0xFFFF
+		if (f[p0>>6]>>(p0&63)|f[p1>>6]>>(p1&63)|f[p2>>6]>>(p2&63)|f[p3>>6]>>(p3&63))&1 != 0 &&
+			r.slotsWanted(m, [4]uint64{w0, w1, w2, w3}) {
 			return true
 		}
 	}
 	return false
+}
+
+// slotsWanted is the rest of anyWanted's test, for four slots' first
+// words (the POOL_HEADER in the low half, the tag in the high half on
+// both widths) of which one may start a wanted tag.
+func (r *pageReader) slotsWanted(m *Matcher, ws [4]uint64) bool {
+	for _, w := range ws {
+		if r.headerShaped(w) && m.Match(pooltag.Tag(w>>32)) {
+			return true
+		}
+	}
+	return false
+}
+
+// headerShaped is candidate's first test on a slot's first word.
+func (r *pageReader) headerShaped(w uint64) bool {
+	if r.is64 {
+		return w&0xFFFF == 0 && w>>16&0xFF >= 2 && w>>24&0xFF != 0
+	}
+	return w&0xFFFF == 0 && w>>16&0x1FF >= 2 && w>>25&0x7F != 0
 }
 
 // candidate reports whether the bytes at off look like a segment-heap
@@ -120,17 +156,17 @@ func (r *pageReader) candidate(page []byte, off int) (header, bool) {
 // preceded) by a block of the same BlockSize right after it; a VS block
 // by another POOL_HEADER one chunk header further. Kept blocks may not
 // overlap: a header inside an earlier kept block is data, not a block.
-// want says whether a tag is of interest; pages with none are skipped
-// after the first look. unconfirmed counts wanted headers that fit no
+// m says which tags are of interest; pages with none are skipped after
+// the first look. unconfirmed counts wanted headers that fit no
 // neighbour.
-func (r *pageReader) segment(page []byte, want func(uint32) bool) (blocks []found, unconfirmed []found) {
+func (r *pageReader) segment(page []byte, m *Matcher) (blocks []found, unconfirmed []found) {
 	r.out = r.out[:0]
 	u := r.lay.unit
 	n := dumpfile.PageSize / u
 	// First look: one 8-byte load per slot, and the full reading only on
 	// pages where some header-shaped slot carries a wanted tag. Most pages
 	// (zero, data, code) stop here.
-	if !r.anyWanted(page, want) {
+	if !r.anyWanted(page, m) {
 		return nil, nil
 	}
 	for i := 0; i < n; i++ {
@@ -142,7 +178,8 @@ func (r *pageReader) segment(page []byte, want func(uint32) bool) (blocks []foun
 		h, ok := r.candidate(page, off)
 		r.valid[i], r.hdrs[i], r.link[i] = ok, h, false
 	}
-	kinds := make([]Kind, n) // rare path: only pages with a wanted tag get here
+	kinds := r.kinds
+	clear(kinds)
 	for i := 0; i < n; i++ {
 		if !r.valid[i] {
 			continue
@@ -169,7 +206,7 @@ func (r *pageReader) segment(page []byte, want func(uint32) bool) (blocks []foun
 		}
 		off := i * u
 		if !r.link[i] {
-			if want(r.hdrs[i].tag) && off >= end {
+			if m.Match(pooltag.Tag(r.hdrs[i].tag)) && off >= end {
 				unconfirmed = append(unconfirmed, found{off: off, h: r.hdrs[i], kind: KindVS})
 			}
 			continue

@@ -9,6 +9,7 @@ import (
 // Kind is how a block was found.
 type Kind uint8
 
+// The ways a block is found.
 const (
 	KindClassic Kind = iota + 1 // a classic pool page, by its header chain
 	KindLFH                     // segment heap, low-fragmentation heap block
@@ -28,6 +29,7 @@ func (k Kind) String() string {
 // State says where a block's memory stands.
 type State uint8
 
+// The states of a block's memory.
 const (
 	StatePresent    State = iota + 1 // mapped in the system address space, in the dump
 	StateTransition                  // mapped by a transition entry; its page is in the dump

@@ -21,7 +21,7 @@ type Options struct {
 	MaxBlocks int
 }
 
-// ErrNoMemory: the dump holds no physical pages to scan.
+// ErrNoMemory means the dump holds no physical pages to scan.
 var ErrNoMemory = errors.New("the dump holds no physical memory to scan")
 
 // Scan makes one pass over the physical pages of the dump for every tag
@@ -88,7 +88,7 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 			}
 		}
 		if segment {
-			blocks, unconf := pr.segment(page, want)
+			blocks, unconf := pr.segment(page, opt.Tags)
 			if len(blocks) > 0 {
 				r.Pages.PoolPages++
 			}

@@ -18,13 +18,16 @@ type Matcher struct {
 	// filter is a 64 Ki-bit prefilter over exact tags so most headers are
 	// rejected without a map lookup.
 	filter []uint64
+	// prefix has a bit for every first two tag bytes (little-endian) a
+	// wanted tag can begin with: the page filter's first test.
+	prefix []uint64
 	all    bool
 }
 
 // NewMatcher parses tags and patterns ("ISil", "Gh*", "*"). A pattern
 // without * or ? is an exact tag, padded with spaces.
 func NewMatcher(specs ...string) (*Matcher, error) {
-	m := &Matcher{exact: map[pooltag.Tag]bool{}, cache: map[pooltag.Tag]bool{}, filter: make([]uint64, 1<<16/64)}
+	m := &Matcher{exact: map[pooltag.Tag]bool{}, cache: map[pooltag.Tag]bool{}, filter: make([]uint64, 1<<16/64), prefix: make([]uint64, prefixWords)}
 	for _, s := range specs {
 		if s == "" {
 			return nil, fmt.Errorf("empty tag")
@@ -46,12 +49,28 @@ func NewMatcher(specs ...string) (*Matcher, error) {
 		m.exact[t] = true
 		h := filterHash(uint32(t))
 		m.filter[h>>6] |= 1 << (h & 63)
+		p := uint32(t) & 0xFFFF
+		m.prefix[p>>6] |= 1 << (p & 63)
+	}
+	for b0 := byte(0x20); b0 < 0x7F; b0++ {
+		for b1 := byte(0x20); b1 < 0x7F; b1++ {
+			for _, pat := range m.patterns {
+				if mayStartWith(pat, b0, b1) {
+					p := uint32(b0) | uint32(b1)<<8
+					m.prefix[p>>6] |= 1 << (p & 63)
+					break
+				}
+			}
+		}
 	}
 	if len(m.exact) == 0 && len(m.patterns) == 0 {
 		return nil, fmt.Errorf("no tags to look for")
 	}
 	return m, nil
 }
+
+// prefixWords is the size of Matcher.prefix: one bit per 16-bit value.
+const prefixWords = 1 << 16 / 64
 
 func filterHash(t uint32) uint32 { return (t ^ t>>16) & 0xFFFF }
 
@@ -91,4 +110,32 @@ func (m *Matcher) Tags() []pooltag.Tag {
 		out = append(out, t)
 	}
 	return out
+}
+
+// mayStartWith reports whether some printable tag beginning with b0 b1
+// matches pat: a glob match of the four display characters where the last
+// two stand for any character.
+func mayStartWith(pat string, b0, b1 byte) bool {
+	if !strings.Contains(pat, "*") && len(pat) < 4 {
+		pat += strings.Repeat(" ", 4-len(pat))
+	}
+	s := [4]byte{b0, b1}
+	// m[i][j]: pat[:i] can match s[:j].
+	var m [64][5]bool
+	if len(pat) >= len(m) {
+		return true
+	}
+	m[0][0] = true
+	for i := 1; i <= len(pat); i++ {
+		c := pat[i-1]
+		for j := 0; j <= 4; j++ {
+			switch {
+			case c == '*':
+				m[i][j] = m[i-1][j] || (j > 0 && m[i][j-1])
+			case j > 0:
+				m[i][j] = m[i-1][j-1] && (c == '?' || j > 2 || c == s[j-1])
+			}
+		}
+	}
+	return m[len(pat)][4]
 }
