@@ -2,7 +2,6 @@ package batch
 
 import (
 	"fmt"
-	"html"
 	"math"
 	"path/filepath"
 	"sort"
@@ -242,8 +241,8 @@ func (l *CounterLog) ofGroup(g *Group) bool {
 
 // counterCharts draws a log's leading counters: bytes in one chart,
 // counts (handles) in another, as their scales differ.
-func counterCharts(l *CounterLog) string {
-	var b strings.Builder
+func counterCharts(l *CounterLog) []*svgChart {
+	var out []*svgChart
 	for _, bytes := range []bool{true, false} {
 		var lines []chartLine
 		for _, c := range l.Counters {
@@ -264,33 +263,20 @@ func counterCharts(l *CounterLog) string {
 		if !bytes {
 			what, ylabel = "counts", func(v float64) string { return fmt.Sprintf("%.0f", v) }
 		}
-		b.WriteString(lineChartY(fmt.Sprintf("%s %s: counters (%s) over the capture", l.ID, l.name(), what), lines, true, nil, ylabel))
+		if c := lineChartY(fmt.Sprintf("%s %s: counters (%s) over the capture", l.ID, l.name(), what), lines, true, nil, ylabel); c != nil {
+			out = append(out, c)
+		}
 	}
-	return b.String()
+	return out
 }
 
-// writeCounterHTML writes one log's section body: its span, charts and table.
-func writeCounterHTML(b *strings.Builder, l *CounterLog) {
-	e := html.EscapeString
-	fmt.Fprintf(b, "<h4>Performance Monitor log %s: %s</h4>\n<p>%s.</p>\n", e(l.ID), e(l.File), e(l.span()))
-	b.WriteString(counterCharts(l))
-	if len(l.Counters) > 0 {
-		b.WriteString("<table>\n<tr><th>Counter</th><th>First</th><th>Last</th><th>Growth/day</th><th>Why</th></tr>\n")
-		for _, c := range l.Counters {
-			class := ""
-			if c.Flagged {
-				class = ` class="flag"`
-			}
-			fmt.Fprintf(b, "<tr%s><td><code>%s</code></td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"w\">%s</td></tr>\n",
-				class, e(c.Counter), e(c.amount(c.First)), e(c.amount(c.Last)), e(c.rate(c.PerDay)), e(c.Reason))
-		}
-		b.WriteString("</table>\n")
+// counterLogView is one log's part of the page: its span, charts, table
+// and notes.
+func counterLogView(l *CounterLog) counterView {
+	v := counterView{ID: l.ID, File: l.File, Span: l.span(), Charts: counterCharts(l), Notes: l.Notes}
+	for _, c := range l.Counters {
+		v.Rows = append(v.Rows, counterRow{Flagged: c.Flagged, Counter: c.Counter, First: c.amount(c.First), Last: c.amount(c.Last),
+			Rate: c.rate(c.PerDay), Why: c.Reason})
 	}
-	if len(l.Notes) > 0 {
-		b.WriteString("<ul class=\"note\">\n")
-		for _, n := range l.Notes {
-			fmt.Fprintf(b, "<li>%s</li>\n", e(n))
-		}
-		b.WriteString("</ul>\n")
-	}
+	return v
 }

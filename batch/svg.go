@@ -2,7 +2,6 @@ package batch
 
 import (
 	"fmt"
-	"html"
 	"math"
 	"strings"
 	"time"
@@ -12,8 +11,44 @@ import (
 
 // Charts are inline SVG without the xmlns attribute (HTML parsers place
 // <svg> in its namespace themselves), so the page names no URL at all.
+// They are built here as data (svgChart) and drawn by the summary's
+// template, which escapes every name and title in them.
 
 var palette = []string{"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"}
+
+// svgChart is one chart: its size, its title and its elements, drawn in
+// order (later ones on top).
+type svgChart struct {
+	W, H  float64
+	Title string
+	Elems []svgElem
+}
+
+// svgKind names the SVG element an svgElem is drawn as.
+type svgKind string
+
+const (
+	svgText     svgKind = "text"
+	svgLine     svgKind = "line"
+	svgPolyline svgKind = "polyline"
+	svgCircle   svgKind = "circle"
+	svgRect     svgKind = "rect"
+)
+
+// svgElem is one element of a chart. Which fields count depends on Kind:
+// a line runs from (X, Y) to (X2, Y2); a circle is centred on (X, Y); a
+// rect has its corner at (X, Y) and size W by H; a text starts at (X, Y).
+type svgElem struct {
+	Kind         svgKind
+	X, Y, X2, Y2 float64
+	W, H         float64
+	Class        string
+	Fill, Stroke string // colors from palette or literals here, never from input
+	Dash         string // stroke-dasharray
+	Points       string // a polyline's "x,y x,y ..."
+	Text         string // a text's content
+	Title        string // the tooltip
+}
 
 // chartLine is one line of a line chart: points in order, a new segment
 // wherever seg changes (a reboot restarts the counters).
@@ -47,7 +82,7 @@ var tickSteps = []float64{3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 
 
 // timeTicks labels a time axis (unix seconds) at round UTC times, at
 // most six of them.
-func (g chartGeom) timeTicks(b *strings.Builder) {
+func (g chartGeom) timeTicks(c *svgChart) {
 	step := tickSteps[len(tickSteps)-1]
 	for _, s := range tickSteps {
 		if (g.x1-g.x0)/s <= 6 {
@@ -60,32 +95,40 @@ func (g chartGeom) timeTicks(b *strings.Builder) {
 		layout = "01-02 15:04"
 	}
 	for x := math.Ceil(g.x0/step) * step; x <= g.x1; x += step {
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="xl">%s</text>`, g.px(x), g.h-g.bottom+18, time.Unix(int64(x), 0).UTC().Format(layout))
+		c.text(g.px(x), g.h-g.bottom+18, "xl", time.Unix(int64(x), 0).UTC().Format(layout))
 	}
 }
 
-// open starts a chart: the svg element, its title, and five horizontal
-// grid lines labelled by ylabel.
-func (g *chartGeom) open(b *strings.Builder, title string, ylabel func(float64) string) {
-	fmt.Fprintf(b, `<svg class="chart" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, g.w, g.h, g.w, g.h, html.EscapeString(title))
-	fmt.Fprintf(b, `<title>%s</title>`, html.EscapeString(title))
-	fmt.Fprintf(b, `<text x="%.0f" y="16" class="ct">%s</text>`, g.left, html.EscapeString(title))
+func (c *svgChart) text(x, y float64, class, s string) {
+	c.Elems = append(c.Elems, svgElem{Kind: svgText, X: x, Y: y, Class: class, Text: s})
+}
+
+func (c *svgChart) line(x1, y1, x2, y2 float64, class string) {
+	c.Elems = append(c.Elems, svgElem{Kind: svgLine, X: x1, Y: y1, X2: x2, Y2: y2, Class: class})
+}
+
+// open starts a chart: its title, and five horizontal grid lines
+// labelled by ylabel.
+func (g *chartGeom) open(title string, ylabel func(float64) string) *svgChart {
+	c := &svgChart{W: g.w, H: g.h, Title: title}
+	c.text(g.left, 16, "ct", title)
 	for i := 0; i <= 4; i++ {
 		y := g.y1 * float64(i) / 4
-		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, g.left, g.py(y), g.w-g.right, g.py(y))
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="yl">%s</text>`, g.left-6, g.py(y)+4, html.EscapeString(ylabel(y)))
+		c.line(g.left, g.py(y), g.w-g.right, g.py(y), "grid")
+		c.text(g.left-6, g.py(y)+4, "yl", ylabel(y))
 	}
+	return c
 }
 
 // lineChart draws lines over x (unix seconds when timeAxis, else steps)
-// against bytes, with dashed vertical marks (boot moments).
-func lineChart(title string, lines []chartLine, timeAxis bool, marks []float64) string {
+// against bytes, with dashed vertical marks (boot moments); nil when no
+// line has a point.
+func lineChart(title string, lines []chartLine, timeAxis bool, marks []float64) *svgChart {
 	return lineChartY(title, lines, timeAxis, marks, units.BytesF)
 }
 
-// lineChartY is lineChart with the y axis labelled by ylabel (counts
-// rather than bytes).
-func lineChartY(title string, lines []chartLine, timeAxis bool, marks []float64, ylabel func(float64) string) string {
+// lineGeom is the drawing area that holds every point of lines.
+func lineGeom(lines []chartLine, timeAxis bool) (chartGeom, bool) {
 	g := chartGeom{w: 880, h: 320, left: 78, right: 250, top: 28, bottom: 42}
 	g.x0, g.x1 = math.Inf(1), math.Inf(-1)
 	g.y0, g.y1 = 0, 0
@@ -96,7 +139,7 @@ func lineChartY(title string, lines []chartLine, timeAxis bool, marks []float64,
 		}
 	}
 	if math.IsInf(g.x0, 0) {
-		return ""
+		return g, false
 	}
 	if g.x1 == g.x0 {
 		pad := 1.0
@@ -109,55 +152,69 @@ func lineChartY(title string, lines []chartLine, timeAxis bool, marks []float64,
 		g.y1 = 1
 	}
 	g.y1 *= 1.08
-	var b strings.Builder
-	g.open(&b, title, ylabel)
+	return g, true
+}
+
+// lineChartY is lineChart with the y axis labelled by ylabel (counts
+// rather than bytes).
+func lineChartY(title string, lines []chartLine, timeAxis bool, marks []float64, ylabel func(float64) string) *svgChart {
+	g, ok := lineGeom(lines, timeAxis)
+	if !ok {
+		return nil
+	}
+	c := g.open(title, ylabel)
 	if timeAxis {
-		g.timeTicks(&b)
+		g.timeTicks(c)
 	} else {
 		for x := math.Ceil(g.x0); x <= g.x1; x++ {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="xl">%.0f</text>`, g.px(x), g.h-g.bottom+18, x)
+			c.text(g.px(x), g.h-g.bottom+18, "xl", fmt.Sprintf("%.0f", x))
 		}
 	}
-	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="axis"/>`, g.left, g.h-g.bottom, g.w-g.right, g.h-g.bottom)
-	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="axis"/>`, g.left, g.top, g.left, g.h-g.bottom)
+	c.line(g.left, g.h-g.bottom, g.w-g.right, g.h-g.bottom, "axis")
+	c.line(g.left, g.top, g.left, g.h-g.bottom, "axis")
 	for _, m := range marks {
 		if m <= g.x0 || m >= g.x1 {
 			continue
 		}
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="boot"><title>boot</title></line>`, g.px(m), g.top, g.px(m), g.h-g.bottom)
+		c.Elems = append(c.Elems, svgElem{Kind: svgLine, X: g.px(m), Y: g.top, X2: g.px(m), Y2: g.h - g.bottom, Class: "boot", Title: "boot"})
 	}
 	for i, l := range lines {
-		color := palette[i%len(palette)]
-		var seg []string
-		flush := func() {
-			if len(seg) > 1 {
-				fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>`, strings.Join(seg, " "), color)
-			}
-			seg = seg[:0]
-		}
-		for j, p := range l.pts {
-			if j > 0 && p.seg != l.pts[j-1].seg {
-				flush()
-			}
-			seg = append(seg, fmt.Sprintf("%.1f,%.1f", g.px(p.x), g.py(p.y)))
-		}
-		flush()
-		for _, p := range l.pts {
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s</title></circle>`, g.px(p.x), g.py(p.y), color, html.EscapeString(p.title))
-		}
-		ly := g.top + 14 + float64(i)*18
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="12" height="12" fill="%s"/>`, g.w-g.right+12, ly-10, color)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="lg">%s</text>`, g.w-g.right+30, ly, html.EscapeString(l.name))
+		g.drawLine(c, l, palette[i%len(palette)], i)
 	}
-	b.WriteString(`</svg>`)
-	return b.String()
+	return c
+}
+
+// drawLine draws the i-th line: its segments, a dot per point with its
+// tooltip, and its legend entry.
+func (g chartGeom) drawLine(c *svgChart, l chartLine, color string, i int) {
+	var seg []string
+	flush := func() {
+		if len(seg) > 1 {
+			c.Elems = append(c.Elems, svgElem{Kind: svgPolyline, Points: strings.Join(seg, " "), Stroke: color})
+		}
+		seg = seg[:0]
+	}
+	for j, p := range l.pts {
+		if j > 0 && p.seg != l.pts[j-1].seg {
+			flush()
+		}
+		seg = append(seg, fmt.Sprintf("%.1f,%.1f", g.px(p.x), g.py(p.y)))
+	}
+	flush()
+	for _, p := range l.pts {
+		c.Elems = append(c.Elems, svgElem{Kind: svgCircle, X: g.px(p.x), Y: g.py(p.y), Fill: color, Title: p.title})
+	}
+	ly := g.top + 14 + float64(i)*18
+	c.Elems = append(c.Elems, svgElem{Kind: svgRect, X: g.w - g.right + 12, Y: ly - 10, W: 12, H: 12, Fill: color})
+	c.text(g.w-g.right+30, ly, "lg", l.name)
 }
 
 // timelineChart draws refusals per hour as bars and the dumps and
-// snapshots around them as dashed marks, on one time axis.
-func timelineChart(title string, evs []event) string {
+// snapshots around them as dashed marks, on one time axis; nil without
+// events.
+func timelineChart(title string, evs []event) *svgChart {
 	if len(evs) == 0 {
-		return ""
+		return nil
 	}
 	g := chartGeom{w: 820, h: 260, left: 78, right: 40, top: 28, bottom: 42}
 	g.x0, g.x1 = math.Inf(1), math.Inf(-1)
@@ -178,27 +235,25 @@ func timelineChart(title string, evs []event) string {
 		g.x0, g.x1 = g.x0-pad, g.x1+pad
 	}
 	g.y1 *= 1.1
-	var b strings.Builder
-	g.open(&b, title, func(y float64) string { return fmt.Sprintf("%.0f", y) })
-	g.timeTicks(&b)
+	c := g.open(title, func(y float64) string { return fmt.Sprintf("%.0f", y) })
+	g.timeTicks(c)
 	bw := math.Max(2, g.px(g.x0+3600)-g.px(g.x0)-1)
 	for _, e := range evs {
 		x := g.px(float64(e.t.Unix()))
-		switch e.kind {
-		case "refused":
+		when := e.t.UTC().Format("2006-01-02 15:04")
+		if e.kind == "refused" {
 			y := g.py(float64(e.refused))
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#d62728"><title>%s: %d refused</title></rect>`,
-				x, y, bw, g.h-g.bottom-y, e.t.UTC().Format("2006-01-02 15:04"), e.refused)
-		default:
-			color := "#1f77b4"
-			if e.kind == "snapshot" {
-				color = "#2ca02c"
-			}
-			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2" stroke-dasharray="5 3"><title>%s %s %s</title></line>`,
-				x, g.top, x, g.h-g.bottom, color, html.EscapeString(e.kind), e.t.UTC().Format("2006-01-02 15:04"), html.EscapeString(e.what))
+			c.Elems = append(c.Elems, svgElem{Kind: svgRect, X: x, Y: y, W: bw, H: g.h - g.bottom - y, Fill: "#d62728",
+				Title: fmt.Sprintf("%s: %d refused", when, e.refused)})
+			continue
 		}
+		color := "#1f77b4"
+		if e.kind == "snapshot" {
+			color = "#2ca02c"
+		}
+		c.Elems = append(c.Elems, svgElem{Kind: svgLine, X: x, Y: g.top, X2: x, Y2: g.h - g.bottom, Stroke: color, Dash: "5 3",
+			Title: fmt.Sprintf("%s %s %s", e.kind, when, e.what)})
 	}
-	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="axis"/>`, g.left, g.h-g.bottom, g.w-g.right, g.h-g.bottom)
-	b.WriteString(`</svg>`)
-	return b.String()
+	c.line(g.left, g.h-g.bottom, g.w-g.right, g.h-g.bottom, "axis")
+	return c
 }

@@ -21,7 +21,27 @@ import (
 //go:embed html.tmpl
 var htmlSource string
 
-var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+// styleSource is the page's style sheet, a template of its own so that
+// other pages (the batch summary) can look like a report.
+//
+//go:embed style.css.tmpl
+var styleSource string
+
+var htmlTemplate = func() *template.Template {
+	t := template.Must(template.New("report").Parse(htmlSource))
+	template.Must(t.New("style").Parse(styleSource))
+	return t
+}()
+
+// StyleSheet returns the report's style sheet, for pages that should look
+// like a report: the batch summary puts it in its own <style> element.
+func StyleSheet() (template.CSS, error) {
+	var b strings.Builder
+	if err := htmlTemplate.ExecuteTemplate(&b, "style", htmlView{CulpritColor: culpritColor}); err != nil {
+		return "", err
+	}
+	return template.CSS(b.String()), nil // the project's own sheet: nothing from the input is in it
+}
 
 // Chart colors. The tests look for them in a screenshot of the page.
 const (
