@@ -66,6 +66,9 @@ type gathered struct {
 	mods     []dumpfile.Module
 	dump     *dumpfile.File // images to scan; nil when the source has none
 	warnings []string
+	// earlier is the pool accounting of an earlier snapshot of the same
+	// machine, machine.GrowthSpan before this one; nil when there is none.
+	earlier *pool.Result
 }
 
 // FromDump is an opened crash dump as a Source.
@@ -140,10 +143,10 @@ func Analyze(ctx context.Context, src Source, o Options) (*Result, error) {
 		r.Verdict = noPoolVerdict(g.machine, g.poolErr)
 		return r, nil
 	}
-	uptime := g.machine.Uptime
-	r.Pool = poolFacts(g.pool, uptime)
-	r.NonPaged = leading(g.pool, NonPaged, o.leading(), uptime)
-	r.Paged = leading(g.pool, Paged, o.leading(), uptime)
+	rt := newRates(g.machine.Uptime, g.machine.GrowthSpan, g.earlier)
+	r.Pool = poolFacts(g.pool, rt)
+	r.NonPaged = leading(g.pool, NonPaged, o.leading(), rt)
+	r.Paged = leading(g.pool, Paged, o.leading(), rt)
 
 	var tags []pooltag.Tag
 	for _, t := range append(append([]TagUsage{}, r.NonPaged...), r.Paged...) {
@@ -206,11 +209,11 @@ func gatherEvidence(ctx context.Context, g *gathered, o Options, tags []pooltag.
 	return ev, nil
 }
 
-func poolFacts(res *pool.Result, uptime time.Duration) *Pool {
+func poolFacts(res *pool.Result, rt rates) *Pool {
 	l := res.Limits
 	p := &Pool{
-		NonPaged:    pressure(l.NonPagedUsed, l.NonPagedMax, l.NonPagedMaxSource, l.DocumentedNonPaged, uptime),
-		Paged:       pressure(l.PagedUsed, l.PagedMax, l.PagedMaxSource, l.DocumentedPaged, uptime),
+		NonPaged:    pressure(l.NonPagedUsed, l.NonPagedMax, l.NonPagedMaxSource, l.DocumentedNonPaged, rt.pool(NonPaged, l.NonPagedUsed)),
+		Paged:       pressure(l.PagedUsed, l.PagedMax, l.PagedMaxSource, l.DocumentedPaged, rt.pool(Paged, l.PagedUsed)),
 		Tags:        len(res.Usages),
 		OneCPUOnly:  res.OneCPUOnly,
 		PerCPU:      len(res.PerCPU),
@@ -245,15 +248,15 @@ func perDay(amount float64, uptime time.Duration) float64 {
 	return amount / (uptime.Seconds() / 86400)
 }
 
-// pressure computes use, growth and time to exhaustion. Growth is the
-// average since boot (counters start at zero), the best a single dump
-// can say.
-func pressure(used, max uint64, source, doc string, uptime time.Duration) Pressure {
+// pressure computes use and time to exhaustion at the growth given (see
+// rates: the average since boot, the best a single dump can say, or
+// measured between snapshots).
+func pressure(used, max uint64, source, doc string, growth float64) Pressure {
 	p := Pressure{Used: used, Max: max, MaxSource: source, Percent: -1, DaysToExhaustion: -1, Documented: doc, OfPhysical: -1}
 	if max != 0 {
 		p.Percent = float64(used) * 100 / float64(max)
 	}
-	p.GrowthPerDay = perDay(float64(used), uptime)
+	p.GrowthPerDay = growth
 	switch {
 	case max == 0 || p.GrowthPerDay <= 0:
 	case used >= max:
@@ -266,7 +269,7 @@ func pressure(used, max uint64, source, doc string, uptime time.Duration) Pressu
 
 // leading returns the top tags of one pool with their figures; tags
 // holding no bytes in that pool are left out.
-func leading(res *pool.Result, which PoolType, top int, uptime time.Duration) []TagUsage {
+func leading(res *pool.Result, which PoolType, top int, rt rates) []TagUsage {
 	key := pool.SortNonPaged
 	if which == Paged {
 		key = pool.SortPaged
@@ -299,7 +302,7 @@ func leading(res *pool.Result, which PoolType, top int, uptime time.Duration) []
 		if t.Outstanding > 0 {
 			t.AvgSize = float64(t.Bytes) / float64(t.Outstanding)
 		}
-		t.GrowthPerDay = perDay(float64(t.Bytes), uptime)
+		t.GrowthPerDay = rt.tag(u, which)
 		t.Candidates = []Candidate{}
 		rows = append(rows, t)
 	}

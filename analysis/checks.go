@@ -6,6 +6,7 @@ import (
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/units"
 )
 
 // graded is what the checks look at: the result so far, and the tag and
@@ -247,8 +248,23 @@ func checkComplete(g *graded) (CheckStatus, string, string) {
 func trimTag(t *TagUsage) string { return strings.TrimRight(t.Tag.String(), " ") }
 
 // checkMoments: a snapshot is one moment with no uptime, so it shows how
-// much a tag holds, not that it grows.
+// much a tag holds, not that it grows; with an earlier snapshot of the
+// same machine (poolblame live) the tag's growth was measured, and a tag
+// that did not grow over it is a level, not a leak in progress.
 func checkMoments(g *graded) (CheckStatus, string, string) {
-	return NotRun, "one " + g.res.Machine.Snapshot + " snapshot: a level at one moment, with no uptime to average growth over",
-		"Snapshots of the same machine some hours apart (poolblame batch) show which tags keep growing."
+	m := g.res.Machine
+	span := m.GrowthSpan
+	if span <= 0 {
+		return NotRun, "one " + m.Snapshot + " snapshot: a level at one moment, with no uptime to average growth over",
+			"Snapshots of the same machine some hours apart (poolblame batch) show which tags keep growing."
+	}
+	over := "over the " + units.Uptime(span.Seconds()) + " between the first and the last sample"
+	switch {
+	case g.tag == nil:
+		return NotRun, "growth measured " + over + "; no tag stands out", ""
+	case g.tag.GrowthPerDay > 0:
+		return Passed, fmt.Sprintf("%s grew %s per hour %s", trimTag(g.tag), units.BytesF(g.tag.GrowthPerDay/24), over), ""
+	}
+	return Failed, fmt.Sprintf("%s did not grow %s: a level, not a leak in progress", trimTag(g.tag), over),
+		fmt.Sprintf("Sample for longer (poolblame live -i, -n, --log) to see whether %s grows, or compare snapshots some hours apart (poolblame batch).", trimTag(g.tag))
 }

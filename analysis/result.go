@@ -62,8 +62,12 @@ type Machine struct {
 	BootID         uint32 // from the header, when the build records one
 	KernBase       uint64 // from KDBG; 0 when unknown
 	// Snapshot names the kind of pool snapshot the facts come from
-	// ("poolmon", "!poolused"); "" for a dump.
+	// ("poolmon", "!poolused", "live"); "" for a dump.
 	Snapshot string
+	// GrowthSpan is the time between an earlier snapshot of the machine
+	// and this one when growth was measured between the two (poolblame
+	// live); 0: growth is the average over Uptime.
+	GrowthSpan time.Duration
 }
 
 // Pool is the pressure on each pool and how the numbers were obtained.
@@ -109,7 +113,9 @@ type Pressure struct {
 	MaxSource string  // where Max came from or why it is unknown
 	Percent   float64 // -1: unknown
 	// GrowthPerDay is Used / uptime: the average growth since boot,
-	// assuming the pool started near empty. 0 without an uptime.
+	// assuming the pool started near empty; 0 without an uptime. With
+	// Machine.GrowthSpan set it is measured over that span instead, and
+	// may be negative.
 	GrowthPerDay float64
 	// DaysToExhaustion at that rate from the dump's moment; 0 when
 	// exhausted, -1 when it cannot be said (no maximum, no uptime).
@@ -158,7 +164,7 @@ type TagUsage struct {
 	Bytes        uint64
 	Share        float64 // percent of its pool's tracked bytes
 	AvgSize      float64
-	GrowthPerDay float64 // bytes per day of uptime; 0 without an uptime
+	GrowthPerDay float64 // bytes per day of uptime (0 without one), or measured over Machine.GrowthSpan
 
 	Description   string // pooltag.txt
 	PooltagBinary string // pooltag.txt

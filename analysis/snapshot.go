@@ -39,6 +39,14 @@ func (src snapshotSource) gather(_ context.Context, _ Options) (*gathered, error
 		return g, nil
 	}
 	g.pool = snapshotPool(s)
+	if e := s.Earlier; e != nil {
+		switch span := s.Time.Sub(e.Time); {
+		case e.Time.IsZero() || s.Time.IsZero() || span <= 0:
+			g.warnings = append(g.warnings, fmt.Sprintf("the earlier snapshot (%s) is not dated before this one: growth not measured", e.Source))
+		default:
+			g.earlier, g.machine.GrowthSpan = snapshotPool(e), span
+		}
+	}
 	return g, nil
 }
 

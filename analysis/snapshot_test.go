@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/snapshot"
 	"github.com/poolblame/poolblame/pooltag"
 )
@@ -131,5 +133,63 @@ func TestFromSnapshotNoTags(t *testing.T) {
 	}
 	if r.Pool != nil || r.PoolErr == nil || !strings.Contains(r.PoolErr.Error(), "lists no tags") || r.Verdict.Confidence != NoConfidence {
 		t.Errorf("!vm alone: pool %v, err %v, confidence %v", r.Pool, r.PoolErr, r.Verdict.Confidence)
+	}
+}
+
+// With an earlier snapshot of the same machine (poolblame live) each
+// tag's growth is measured between the two, not averaged since boot: it
+// may be zero or negative, a tag the earlier one lacked grew from
+// nothing, and the growth check looks at the blamed tag.
+func TestFromSnapshotMeasuredGrowth(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	snap := func(at time.Duration, us ...pool.Usage) *snapshot.Snapshot {
+		return &snapshot.Snapshot{Source: "live", Format: snapshot.Live, Time: t0.Add(at), Usages: us}
+	}
+	np := func(tag string, bytes uint64) pool.Usage {
+		return pool.Usage{Tag: pooltag.MustTag(tag), NonPagedAllocs: bytes / 64, NonPagedBytes: bytes}
+	}
+	const day = 24 * time.Hour
+	tests := []struct {
+		name     string
+		earlier  *snapshot.Snapshot
+		later    *snapshot.Snapshot
+		span     time.Duration
+		growth   map[string]float64 // bytes per day
+		pool     float64
+		moments  CheckStatus
+		warnPart string
+	}{
+		{"leading tag grows", snap(0, np("Leak", 60<<20), np("Flat", 20<<20), np("Drop", 10<<20)),
+			snap(6*time.Hour, np("Leak", 66<<20), np("Flat", 20<<20), np("Drop", 9<<20), np("New", 1<<20)),
+			6 * time.Hour, map[string]float64{"Leak": 24 << 20, "Flat": 0, "Drop": -4 << 20, "New": 4 << 20}, 24 << 20, Passed, ""},
+		{"leading tag flat", snap(0, np("Big", 60<<20), np("Grow", 1<<20)),
+			snap(day/2, np("Big", 60<<20), np("Grow", 2<<20)),
+			day / 2, map[string]float64{"Big": 0, "Grow": 2 << 20}, 2 << 20, Failed, ""},
+		{"earlier not earlier", snap(time.Hour, np("Leak", 60<<20)), snap(0, np("Leak", 66<<20)),
+			0, map[string]float64{"Leak": 0}, 0, NotRun, "not dated before"},
+	}
+	for _, tt := range tests {
+		tt.later.Earlier = tt.earlier
+		r, err := Analyze(context.Background(), FromSnapshot(tt.later), Options{})
+		if err != nil || r.Pool == nil {
+			t.Fatalf("%s: %v %v", tt.name, err, r.PoolErr)
+		}
+		if r.Machine.GrowthSpan != tt.span {
+			t.Errorf("%s: span %v, want %v", tt.name, r.Machine.GrowthSpan, tt.span)
+		}
+		for _, row := range r.NonPaged {
+			if want, ok := tt.growth[row.Tag.Trimmed()]; !ok || row.GrowthPerDay != want {
+				t.Errorf("%s: %s grows %.0f B/day, want %.0f", tt.name, row.Tag, row.GrowthPerDay, want)
+			}
+		}
+		if got := r.Pool.NonPaged.GrowthPerDay; got != tt.pool {
+			t.Errorf("%s: nonpaged pool grows %.0f B/day, want %.0f", tt.name, got, tt.pool)
+		}
+		if c, ok := checkNamed(r, CheckMoments); !ok || c.Status != tt.moments || c.Limit != Medium {
+			t.Errorf("%s: %q check %+v, want %v", tt.name, CheckMoments, c, tt.moments)
+		}
+		if tt.warnPart != "" && !strings.Contains(strings.Join(r.Warnings, "|"), tt.warnPart) {
+			t.Errorf("%s: warnings %q lack %q", tt.name, r.Warnings, tt.warnPart)
+		}
 	}
 }

@@ -6,5 +6,7 @@
 // Decoding the kernel's buffer is portable and tested on built buffers of
 // both layouts (32- and 64-bit SYSTEM_POOLTAG); the system call itself is
 // the thin Windows-only layer in query_windows.go. Samples can be written as
-// poolmon /n snapshot text, which batch and the snapshot parsers read.
+// poolmon /n snapshot text, which batch and the snapshot parsers read, and
+// a run ends as a snapshot (Snapshot) whose growth was measured between
+// its first and last samples, for the culprit report.
 package live

@@ -8,5 +8,5 @@ import "errors"
 // running kernel are read on Windows only.
 var ErrNotWindows = errors.New("live sampling reads the running Windows kernel's pool counters: it runs on Windows only (give poolmon files or dumps to the other commands)")
 
-// Query is not available outside Windows.
-func Query() ([]TagCounters, error) { return nil, ErrNotWindows }
+// PoolTagInformation is not available outside Windows.
+func (Kernel) PoolTagInformation() ([]byte, int, error) { return nil, 0, ErrNotWindows }

@@ -12,7 +12,7 @@ import (
 // On Windows the kernel answers with every tag it tracks; Wine has no
 // such counters and says so, which is then the one thing checked.
 func TestQuery(t *testing.T) {
-	tags, err := Query()
+	tags, err := Query(Kernel{})
 	if errors.Is(err, windows.STATUS_INVALID_INFO_CLASS) || errors.Is(err, windows.STATUS_NOT_IMPLEMENTED) {
 		t.Skipf("no SystemPoolTagInformation here (Wine): %v", err)
 	}

@@ -111,6 +111,7 @@ func dumpFacts(m analysis.Machine) Dump {
 		BugCheckParams: m.BugCheckParams,
 		SystemTime:     m.SystemTime,
 		UptimeSeconds:  m.Uptime.Seconds(),
+		GrowthSeconds:  m.GrowthSpan.Seconds(),
 		PhysicalBytes:  m.PhysicalBytes,
 		Modules:        m.Modules,
 	}

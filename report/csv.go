@@ -30,7 +30,7 @@ func renderCSV(w io.Writer, r *Report) error {
 				strconv.FormatUint(row.Bytes, 10),
 				csvFloat(row.Share, 2),
 				csvFloat(row.AvgSize, 1),
-				csvGrowth(row.GrowthPerDay, row.Bytes),
+				csvGrowth(row.GrowthPerDay, row.Bytes, r.Dump.GrowthSeconds),
 				csvText(row.Description),
 			}
 			if len(row.Candidates) == 0 {
@@ -63,8 +63,8 @@ func csvFloat(f float64, prec int) string {
 	return strconv.FormatFloat(f, 'f', prec, 64)
 }
 
-func csvGrowth(g float64, amount uint64) string {
-	if !growthKnown(g, amount) {
+func csvGrowth(g float64, amount uint64, span float64) string {
+	if !growthKnown(g, amount, span) {
 		return ""
 	}
 	return csvFloat(g, 0)

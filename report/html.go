@@ -201,7 +201,7 @@ func newHTMLView(r *Report) htmlView {
 	}
 	if p := r.Pool; p != nil {
 		v.PoolError = ""
-		v.Gauges = []htmlGauge{gauge("Nonpaged pool", p.NonPaged), gauge("Paged pool", p.Paged)}
+		v.Gauges = []htmlGauge{gauge("Nonpaged pool", p.NonPaged, r.Dump.GrowthSeconds), gauge("Paged pool", p.Paged, r.Dump.GrowthSeconds)}
 		if h := httpSysFact(p.HTTPSys); h != "" {
 			v.Alerts = append(v.Alerts, htmlAlert{"HTTP.SYS", h, p.HTTPSys.Below})
 		}
@@ -285,12 +285,12 @@ const (
 	gaugeCX, gaugeCY, gaugeR = 100.0, 100.0, 80.0
 )
 
-func gauge(name string, p PoolPressure) htmlGauge {
+func gauge(name string, p PoolPressure, span float64) htmlGauge {
 	g := htmlGauge{
 		Name:  name,
 		Track: fmt.Sprintf("M %.1f %.1f A %.0f %.0f 0 0 1 %.1f %.1f", gaugeCX-gaugeR, gaugeCY, gaugeR, gaugeR, gaugeCX+gaugeR, gaugeCY),
 		Color: gaugeUnknown, Percent: "?",
-		Lines: []string{usedOfMax(p), maxSourceFact(p), growthFact(p)},
+		Lines: []string{usedOfMax(p), maxSourceFact(p), growthFact(p, span)},
 	}
 	if d := documentedFact(p); d != "" {
 		g.Lines = append(g.Lines, d)
@@ -358,7 +358,7 @@ func tagTable(title string, rows []TagRow, r *Report, blamed map[string]bool) ht
 	for _, row := range rows {
 		hr := htmlRow{
 			Tag: row.Tag, Outstanding: units.Count(row.Outstanding), Bytes: units.UCount(row.Bytes),
-			Share: units.Percent(row.Share), AvgSize: units.CountF(row.AvgSize), Growth: growthCell(row.GrowthPerDay, row.Bytes),
+			Share: units.Percent(row.Share), AvgSize: units.CountF(row.AvgSize), Growth: growthCell(row.GrowthPerDay, row.Bytes, r.Dump.GrowthSeconds),
 			Blamed: blamed[blameKey(row.Tag)],
 		}
 		for _, c := range row.Candidates {

@@ -130,7 +130,7 @@ func TestGauge(t *testing.T) {
 		{-1, 0, gaugeUnknown, false, "?", 0, false},
 	}
 	for _, tt := range tests {
-		g := gauge("Nonpaged pool", PoolPressure{Used: 1, Max: tt.max, Percent: tt.pct})
+		g := gauge("Nonpaged pool", PoolPressure{Used: 1, Max: tt.max, Percent: tt.pct}, 0)
 		if g.Color != tt.color || (g.Arc != "") != tt.arc || g.Percent != tt.percent {
 			t.Errorf("%.1f%%: color %s arc %q percent %s", tt.pct, g.Color, g.Arc, g.Percent)
 			continue

@@ -108,7 +108,7 @@ func (m mdWriter) pressure(r *Report) {
 			max = units.Bytes(pp.p.Max)
 		}
 		m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", pp.name, units.Bytes(pp.p.Used), max,
-			units.Percent(pp.p.Percent), growthCell(pp.p.GrowthPerDay, pp.p.Used), mdCell(outlook(pp.p)),
+			units.Percent(pp.p.Percent), growthCell(pp.p.GrowthPerDay, pp.p.Used, r.Dump.GrowthSeconds), mdCell(outlook(pp.p, r.Dump.GrowthSeconds)),
 			mdCell(orUnknown(pp.p.MaxSource, "unknown")))
 	}
 	m.printf("\n")
@@ -127,8 +127,8 @@ func (m mdWriter) pressure(r *Report) {
 }
 
 // outlook is the time-to-exhaustion clause of growthFact for a table cell.
-func outlook(p PoolPressure) string {
-	g := growthFact(p)
+func outlook(p PoolPressure, span float64) string {
+	g := growthFact(p, span)
 	if i := strings.Index(g, "; "); i >= 0 {
 		return g[i+2:]
 	}
@@ -168,7 +168,7 @@ func (m mdWriter) tagTable(title string, rows []TagRow, r *Report, used string) 
 			drivers = []string{"no driver found"}
 		}
 		m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", tag, units.Count(row.Outstanding), units.UCount(row.Bytes),
-			units.Percent(row.Share), units.CountF(row.AvgSize), growthCell(row.GrowthPerDay, row.Bytes), strings.Join(drivers, "; "))
+			units.Percent(row.Share), units.CountF(row.AvgSize), growthCell(row.GrowthPerDay, row.Bytes, r.Dump.GrowthSeconds), strings.Join(drivers, "; "))
 	}
 	m.printf("\n")
 }
@@ -244,7 +244,7 @@ func (m mdWriter) details(r *Report) {
 			name string
 			p    PoolPressure
 		}{{"Nonpaged", p.NonPaged}, {"Paged", p.Paged}} {
-			lines = append(lines, fmt.Sprintf("%s: %s; %s", pp.name, usageFact(pp.p), growthFact(pp.p)))
+			lines = append(lines, fmt.Sprintf("%s: %s; %s", pp.name, usageFact(pp.p), growthFact(pp.p, r.Dump.GrowthSeconds)))
 			if d := documentedFact(pp.p); d != "" {
 				lines = append(lines, pp.name+" "+d)
 			}

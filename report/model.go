@@ -58,8 +58,12 @@ type Dump struct {
 	BugCheckParams []uint64  `json:"bugcheck_params"`
 	SystemTime     time.Time `json:"system_time"`
 	UptimeSeconds  float64   `json:"uptime_seconds"`
-	PhysicalBytes  uint64    `json:"physical_bytes"` // memory described by the dump
-	Modules        int       `json:"modules"`
+	// GrowthSeconds is the time between the first and the last sample
+	// when growth was measured between them (poolblame live): the growth
+	// figures are then over that span, not averages since boot.
+	GrowthSeconds float64 `json:"growth_seconds,omitempty"`
+	PhysicalBytes uint64  `json:"physical_bytes"` // memory described by the dump
+	Modules       int     `json:"modules"`
 }
 
 // Pool is the pressure on each pool and how the numbers were obtained.
@@ -142,7 +146,7 @@ type TagRow struct {
 	Bytes        uint64  `json:"bytes"`
 	Share        float64 `json:"share"` // percent of its pool's tracked bytes
 	AvgSize      float64 `json:"avg_size"`
-	GrowthPerDay float64 `json:"growth_per_day"` // bytes per day of uptime
+	GrowthPerDay float64 `json:"growth_per_day"` // bytes per day of uptime, or over Dump.GrowthSeconds
 
 	Description   string `json:"description,omitempty"`    // pooltag.txt
 	PooltagBinary string `json:"pooltag_binary,omitempty"` // pooltag.txt

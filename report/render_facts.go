@@ -208,13 +208,17 @@ func maxSourceFact(p PoolPressure) string {
 	return "maximum unknown: not found in the dump"
 }
 
-// growthFact says how fast the pool grew since boot and when it would
-// run out at that pace.
-func growthFact(p PoolPressure) string {
-	if !growthKnown(p.GrowthPerDay, p.Used) {
+// growthFact says how fast the pool grew, since boot or over the span
+// measured (span seconds, 0: none), and when it would run out at that
+// pace.
+func growthFact(p PoolPressure, span float64) string {
+	if !growthKnown(p.GrowthPerDay, p.Used, span) {
 		return "growth since boot unknown (no uptime recorded)"
 	}
 	s := fmt.Sprintf("grew %s/day on average since boot", units.BytesF(p.GrowthPerDay))
+	if span > 0 {
+		s = fmt.Sprintf("grew %s/day (%s/h) over the %s measured", units.BytesF(p.GrowthPerDay), units.BytesF(p.GrowthPerDay/24), units.Uptime(span))
+	}
 	if p.Contradicted {
 		return s + "; the sums are above what the pool can hold, so no time to exhaustion is given"
 	}
@@ -236,8 +240,8 @@ func growthFact(p PoolPressure) string {
 // growthKnown says whether a growth rate was computed: growth is bytes
 // over uptime, so zero growth for a non-zero amount means the uptime
 // was not recorded.
-func growthKnown(g float64, amount uint64) bool {
-	return units.Known(g) && (g > 0 || amount == 0)
+func growthKnown(g float64, amount uint64, span float64) bool {
+	return units.Known(g) && (g > 0 || amount == 0 || span > 0)
 }
 
 // documentedFact is the documented limit, when the model carries one.

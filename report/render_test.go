@@ -442,19 +442,25 @@ func TestPressureFacts(t *testing.T) {
 	tests := []struct {
 		name string
 		p    PoolPressure
+		span float64 // seconds between samples; 0: growth since boot
 		want []string
 	}{
 		{"known", PoolPressure{Used: 96 << 20, Max: 128 << 20, Percent: 75, GrowthPerDay: 8 << 20, DaysToExhaustion: 4, MaxSource: "KDBG"},
-			[]string{"96.0 MiB of 128.0 MiB (75.0%), maximum from KDBG", "grew 8.0 MiB/day", "exhausted in about 4.0 days"}},
+			0, []string{"96.0 MiB of 128.0 MiB (75.0%), maximum from KDBG", "grew 8.0 MiB/day", "exhausted in about 4.0 days"}},
 		{"exhausted", PoolPressure{Used: 128 << 20, Max: 128 << 20, Percent: 100, GrowthPerDay: 1 << 20, DaysToExhaustion: 0},
-			[]string{"(100.0%)", "already at its maximum"}},
+			0, []string{"(100.0%)", "already at its maximum"}},
 		{"no max", PoolPressure{Used: 1 << 30, Percent: -1, GrowthPerDay: 1 << 20, DaysToExhaustion: -1, MaxSource: "not in KDBG"},
-			[]string{"1.0 GiB used; maximum unknown: not in KDBG", "unknown without a maximum"}},
+			0, []string{"1.0 GiB used; maximum unknown: not in KDBG", "unknown without a maximum"}},
 		{"no uptime", PoolPressure{Used: 1 << 20, Max: 2 << 20, Percent: 50, DaysToExhaustion: -1},
-			[]string{"maximum source not recorded", "growth since boot unknown"}},
+			0, []string{"maximum source not recorded", "growth since boot unknown"}},
+		// Measured between live samples: over the span, even when flat.
+		{"measured", PoolPressure{Used: 96 << 20, Max: 128 << 20, Percent: 75, GrowthPerDay: 48 << 20, DaysToExhaustion: 2.0 / 3, MaxSource: "!vm"},
+			1200, []string{"grew 48.0 MiB/day (2.0 MiB/h) over the 0h 20m 00s measured", "exhausted in about 16 hours"}},
+		{"measured flat", PoolPressure{Used: 1 << 20, Percent: -1, DaysToExhaustion: -1},
+			600, []string{"grew 0 B/day (0 B/h) over the 0h 10m 00s measured", "unknown without a maximum"}},
 	}
 	for _, tt := range tests {
-		got := usageFact(tt.p) + " | " + growthFact(tt.p)
+		got := usageFact(tt.p) + " | " + growthFact(tt.p, tt.span)
 		for _, w := range tt.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("%s: %q lacks %q", tt.name, got, w)

@@ -172,7 +172,7 @@ func (t *textWriter) pressure(r *Report) {
 		}
 		t.printf("  %s%s%s %s  %s\n", t.c.label.Sprint(pp.name), strings.Repeat(" ", lw-len(pp.name)),
 			c.Sprint(bar(shown)), c.Sprint(pct), usedOfMax(pp.p))
-		lines := []string{maxSourceFact(pp.p), growthFact(pp.p)}
+		lines := []string{maxSourceFact(pp.p), growthFact(pp.p, r.Dump.GrowthSeconds)}
 		if d := documentedFact(pp.p); d != "" {
 			lines = append(lines, d)
 		}
@@ -298,7 +298,7 @@ func (t *textWriter) tagTable(title string, rows []TagRow, r *Report, used strin
 			lpad(units.UCount(row.Bytes), 13),
 			lpad(units.Percent(row.Share), 6),
 			lpad(units.CountF(row.AvgSize), 8),
-			lpad(growthCell(row.GrowthPerDay, row.Bytes), 10),
+			lpad(growthCell(row.GrowthPerDay, row.Bytes, r.Dump.GrowthSeconds), 10),
 		}
 		drivers := t.driverLines(row, drvW)
 		t.printf("  %s  %s  %s\n", tag, strings.Join(cells, "  "), drivers[0])
@@ -308,8 +308,8 @@ func (t *textWriter) tagTable(title string, rows []TagRow, r *Report, used strin
 	}
 }
 
-func growthCell(g float64, amount uint64) string {
-	if !growthKnown(g, amount) {
+func growthCell(g float64, amount uint64, span float64) string {
+	if !growthKnown(g, amount, span) {
 		return "?"
 	}
 	return units.BytesF(g)

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/pe"
@@ -64,7 +65,7 @@ func finding(res *analysis.Result, f analysis.Finding) string {
 		return fmt.Sprintf("%s (Microsoft) owns tag %s with %s, but Microsoft drivers are not blamed on tag size alone while the third-party tag %s grows with it.",
 			f.Candidate.Name, trimTag(f.Tag.Tag.String()), units.Bytes(f.Tag.Bytes), trimTag(f.Rival.Tag.String()))
 	case analysis.Blamed:
-		return culpritSentence(f.Tag, f.Candidate)
+		return culpritSentence(f.Tag, f.Candidate, res.Machine.GrowthSpan)
 	case analysis.PoolCorruption:
 		m := res.Machine
 		return fmt.Sprintf("Bug check %#x %s is pool corruption, not exhaustion: the tags that hold the most did not necessarily corrupt anything. The drivers below are suspects by their evidence; put them under Special Pool or Driver Verifier to catch the one that corrupts.", m.BugCheck, m.BugCheckName)
@@ -106,7 +107,7 @@ func poolShortSentence(which analysis.PoolType, p analysis.Pressure) string {
 	return s + "."
 }
 
-func culpritSentence(t *analysis.TagUsage, c *analysis.Candidate) string {
+func culpritSentence(t *analysis.TagUsage, c *analysis.Candidate, span time.Duration) string {
 	var id []string
 	if c.Identity.Company != "" {
 		id = append(id, c.Identity.Company)
@@ -130,7 +131,12 @@ func culpritSentence(t *analysis.TagUsage, c *analysis.Candidate) string {
 	}
 	s := fmt.Sprintf("%s (%s) %s tag %s: %s outstanding %s allocations, %s, %.0f%% of %s pool",
 		c.Name, strings.Join(id, ", "), verb, trimTag(t.Tag.String()), units.Count(t.Outstanding), t.Pool, units.Bytes(t.Bytes), t.Share, t.Pool)
-	if t.GrowthPerDay > 0 {
+	switch {
+	case span > 0 && t.GrowthPerDay > 0:
+		s += fmt.Sprintf(", growing about %s per hour over the %s measured", units.BytesF(t.GrowthPerDay/24), units.Uptime(span.Seconds()))
+	case span > 0:
+		s += fmt.Sprintf(", not growing over the %s measured", units.Uptime(span.Seconds()))
+	case t.GrowthPerDay > 0:
 		s += fmt.Sprintf(", growing about %s per day of uptime", units.Bytes(uint64(t.GrowthPerDay)))
 	}
 	return s + "."

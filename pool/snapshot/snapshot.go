@@ -24,9 +24,10 @@ const (
 	HTTPErr           // HTTP.SYS error log (httperr*.log)
 	VMText            // WinDbg !vm output alone: the pools' totals and maxima, no tags
 	PerfmonLog        // Performance Monitor counters (typeperf, relog CSV/TSV)
+	Live              // counters read from the running kernel (poolblame live); never detected in text
 )
 
-var formatNames = [...]string{"unknown", "poolmon", "poolmon log", "!poolused", "httperr log", "!vm", "perfmon log"}
+var formatNames = [...]string{"unknown", "poolmon", "poolmon log", "!poolused", "httperr log", "!vm", "perfmon log", "live"}
 
 func (f Format) String() string {
 	if f < 0 || int(f) >= len(formatNames) {
@@ -64,6 +65,11 @@ type Snapshot struct {
 	// Partial is set when some tags or counters are missing; Notes say which.
 	Partial bool
 	Notes   []string
+	// Earlier, when set, is a snapshot of the same machine taken before
+	// this one and since its last boot (the first sample of poolblame
+	// live): each tag's growth is then measured between the two instead
+	// of being unknown.
+	Earlier *Snapshot
 }
 
 // Description is the text a source printed for a tag.
