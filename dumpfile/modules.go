@@ -135,25 +135,9 @@ func baseName(p string) string {
 // peHeader reads TimeDateStamp, CheckSum and SizeOfImage from the PE
 // header mapped at base.
 func (f *File) peHeader(base uint64) (stamp, sum, size uint32, err error) {
-	var dos [0x40]byte
-	if _, err := f.ReadVirtual(base, dos[:]); err != nil {
+	h, err := f.ImageHeaders(base)
+	if err != nil {
 		return 0, 0, 0, err
 	}
-	if dos[0] != 'M' || dos[1] != 'Z' {
-		return 0, 0, 0, fmt.Errorf("no MZ signature at %#x", base)
-	}
-	lfa := binary.LittleEndian.Uint32(dos[0x3C:])
-	if lfa > 0x1000 {
-		return 0, 0, 0, fmt.Errorf("e_lfanew %#x out of range at %#x", lfa, base)
-	}
-	var nt [24 + 68]byte
-	if _, err := f.ReadVirtual(base+uint64(lfa), nt[:]); err != nil {
-		return 0, 0, 0, err
-	}
-	if string(nt[:4]) != "PE\x00\x00" {
-		return 0, 0, 0, fmt.Errorf("no PE signature at %#x", base+uint64(lfa))
-	}
-	// TimeDateStamp is at +8 of the signature; in the optional header
-	// (+24) SizeOfImage is at +56 and CheckSum at +64, for PE32 and PE32+.
-	return binary.LittleEndian.Uint32(nt[8:]), binary.LittleEndian.Uint32(nt[24+64:]), binary.LittleEndian.Uint32(nt[24+56:]), nil
+	return h.FileHeader.TimeDateStamp, h.CheckSum(), h.SizeOfImage(), nil
 }

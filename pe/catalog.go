@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"github.com/poolblame/poolblame/internal/walk"
 	"io"
 	"io/fs"
 	"os"
@@ -13,6 +12,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/poolblame/poolblame/internal/peimage"
+	"github.com/poolblame/poolblame/internal/walk"
 
 	"github.com/poolblame/poolblame/pooltag"
 )
@@ -204,7 +206,7 @@ func indexFile(path string, want map[pooltag.Tag]bool, maxSize int64, buf *[]byt
 	if n < 2 || head[0] != 'M' || head[1] != 'Z' {
 		return nil, nil
 	}
-	if n == len(head) && otherExecutable(f, binary.LittleEndian.Uint32(head[0x3C:])) {
+	if n == len(head) && otherExecutable(f) {
 		return nil, nil
 	}
 	st, err := f.Stat()
@@ -226,9 +228,13 @@ func indexFile(path string, want map[pooltag.Tag]bool, maxSize int64, buf *[]byt
 
 // otherExecutable reports whether an MZ file is a valid executable of
 // another kind (16-bit NE, VxD LE/LX): not a PE image, and not a problem.
-func otherExecutable(f *os.File, lfanew uint32) bool {
+func otherExecutable(f *os.File) bool {
+	dos, err := peimage.ReadDOSHeader(f, int64(binary.Size(peimage.DOSHeader{})))
+	if err != nil {
+		return false
+	}
 	var sig [2]byte
-	if _, err := f.ReadAt(sig[:], int64(lfanew)); err != nil {
+	if _, err := f.ReadAt(sig[:], int64(dos.Lfanew)); err != nil {
 		return false
 	}
 	switch string(sig[:]) {

@@ -3,7 +3,6 @@ package pe
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/poolblame/poolblame/internal/peimage"
 	"github.com/poolblame/poolblame/pooltag"
 	peparser "github.com/saferwall/pe"
 	"github.com/saferwall/pe/log"
@@ -99,18 +99,8 @@ func ScanBytes(name string, b []byte, layout Layout) (*Driver, error) {
 // checkHeaders verifies the DOS and NT signatures before the parser is
 // trusted with the bytes.
 func checkHeaders(name string, b []byte) error {
-	if len(b) < 0x40 {
-		return &FormatError{name, "DOS header", 0, fmt.Sprintf("file is %d bytes, shorter than a DOS header", len(b))}
-	}
-	if b[0] != 'M' || b[1] != 'Z' {
-		return &FormatError{name, "e_magic", 0, fmt.Sprintf("%q, want \"MZ\"", b[:2])}
-	}
-	lfanew := int64(binary.LittleEndian.Uint32(b[0x3C:]))
-	if lfanew+4+20 > int64(len(b)) {
-		return &FormatError{name, "e_lfanew", 0x3C, fmt.Sprintf("%#x points past the end of the %d-byte file", lfanew, len(b))}
-	}
-	if !bytes.Equal(b[lfanew:lfanew+4], []byte("PE\x00\x00")) {
-		return &FormatError{name, "PE signature", lfanew, fmt.Sprintf("%q, want \"PE\\0\\0\"", b[lfanew:lfanew+4])}
+	if _, err := peimage.CheckSignature(bytes.NewReader(b), int64(len(b))); err != nil {
+		return imageError(name, err)
 	}
 	return nil
 }

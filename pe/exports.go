@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/internal/peimage"
 )
 
 // KernelExports names the pool routines that the modules loaded in one
@@ -103,37 +104,17 @@ var errNoExports = errors.New("no export directory")
 // the dump could not give.
 func readExports(f *dumpfile.File, m dumpfile.Module, add func(addr uint64, routine int)) (missing int, err error) {
 	label := "dump module " + m.Name
-	hdr := make([]byte, dumpfile.PageSize)
-	if _, err := f.ReadVirtual(m.Base, hdr); err != nil {
-		return 0, fmt.Errorf("PE header at %#x not in the dump: %w", m.Base, err)
+	h, err := f.ImageHeaders(m.Base)
+	if err != nil {
+		return 0, imageError(label, err)
 	}
-	if err := checkHeaders(label, hdr); err != nil {
-		return 0, err
-	}
-	le := binary.LittleEndian
-	opt := int64(le.Uint32(hdr[0x3C:])) + 24
-	if opt+2 > int64(len(hdr)) {
-		return 0, &FormatError{label, "optional header", opt, "outside the header page"}
-	}
-	var dirs int64
-	switch magic := le.Uint16(hdr[opt:]); magic {
-	case 0x10B:
-		dirs = opt + 96
-	case 0x20B:
-		dirs = opt + 112
-	default:
-		return 0, &FormatError{label, "optional header magic", opt, fmt.Sprintf("%#x, want 0x10b or 0x20b", magic)}
-	}
-	if dirs+8 > int64(len(hdr)) {
-		return 0, &FormatError{label, "data directories", dirs, "outside the header page"}
-	}
-	if le.Uint32(hdr[dirs-4:]) == 0 {
-		return 0, errNoExports // NumberOfRvaAndSizes
-	}
-	dirRVA, dirSize := le.Uint32(hdr[dirs:]), le.Uint32(hdr[dirs+4:])
-	if dirRVA == 0 || dirSize == 0 {
+	dirEntry, ok := h.Directory(peimage.DirExport)
+	if !ok || dirEntry.VirtualAddress == 0 || dirEntry.Size == 0 {
 		return 0, errNoExports
 	}
+	dirs := h.DirectoryOffset(peimage.DirExport)
+	dirRVA, dirSize := dirEntry.VirtualAddress, dirEntry.Size
+	le := binary.LittleEndian
 	size := m.SizeOfImage
 	if size == 0 {
 		size = m.Size

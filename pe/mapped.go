@@ -1,8 +1,11 @@
 package pe
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/poolblame/poolblame/internal/peimage"
 )
 
 // maxImageSize bounds the file layout rebuilt from a memory image, so that
@@ -16,43 +19,15 @@ const maxImageSize = 256 << 20
 // address the image was relocated to; in the copy it is rounded down to
 // 64 KiB, which the parser insists on and the kernel does not.
 func fileLayout(name string, m []byte) ([]byte, uint64, error) {
-	lfanew := int(binary.LittleEndian.Uint32(m[0x3C:]))
-	fh := lfanew + 4
-	nsec := int(binary.LittleEndian.Uint16(m[fh+2:]))
-	optSize := int(binary.LittleEndian.Uint16(m[fh+16:]))
-	opt := fh + 20
-	shdr := opt + optSize
-	if opt+2 > len(m) {
-		return nil, 0, &FormatError{name, "optional header", int64(opt), "past the end of the image"}
+	h, err := peimage.NewFile(bytes.NewReader(m), int64(len(m)))
+	if err != nil {
+		return nil, 0, imageError(name, err)
 	}
-	var base uint64
-	var baseOff int
-	var baseSize int
-	switch magic := binary.LittleEndian.Uint16(m[opt:]); magic {
-	case 0x20B:
-		baseOff, baseSize = opt+24, 8
-	case 0x10B:
-		baseOff, baseSize = opt+28, 4
-	default:
-		return nil, 0, &FormatError{name, "optional header magic", int64(opt), fmt.Sprintf("%#x, want 0x10b or 0x20b", magic)}
-	}
-	if baseOff+baseSize > len(m) || opt+64 > len(m) {
-		return nil, 0, &FormatError{name, "optional header", int64(opt), "truncated"}
-	}
-	if baseSize == 8 {
-		base = binary.LittleEndian.Uint64(m[baseOff:])
-	} else {
-		base = uint64(binary.LittleEndian.Uint32(m[baseOff:]))
-	}
-	sizeOfHeaders := int(binary.LittleEndian.Uint32(m[opt+60:]))
-	if shdr+40*nsec > len(m) {
-		return nil, 0, &FormatError{name, "section headers", int64(shdr), fmt.Sprintf("%d headers do not fit in %d bytes", nsec, len(m))}
-	}
+	base := h.ImageBase()
+	sizeOfHeaders := int(h.SizeOfHeaders())
 	size := sizeOfHeaders
-	for i := 0; i < nsec; i++ {
-		h := m[shdr+40*i:]
-		raw := int(binary.LittleEndian.Uint32(h[16:]))
-		ptr := int(binary.LittleEndian.Uint32(h[20:]))
+	for _, s := range h.Sections {
+		raw, ptr := int(s.SizeOfRawData), int(s.PointerToRawData)
 		if raw > 0 && ptr+raw > size {
 			size = ptr + raw
 		}
@@ -60,24 +35,23 @@ func fileLayout(name string, m []byte) ([]byte, uint64, error) {
 	// Raw sizes are the virtual sizes rounded up to FileAlignment, so a
 	// file layout much larger than the image means a corrupt table.
 	if size <= 0 || size > maxImageSize || size > 2*len(m)+1<<20 {
-		return nil, 0, &FormatError{name, "section headers", int64(shdr), fmt.Sprintf("they describe a %d-byte file for a %d-byte image", size, len(m))}
+		return nil, 0, &FormatError{name, "section headers", h.SectionTableOffset(), fmt.Sprintf("they describe a %d-byte file for a %d-byte image", size, len(m))}
 	}
 	out := make([]byte, size)
 	copy(out, m[:min(sizeOfHeaders, len(m))])
-	for i := 0; i < nsec; i++ {
-		h := m[shdr+40*i:]
-		va := int(binary.LittleEndian.Uint32(h[12:]))
-		raw := int(binary.LittleEndian.Uint32(h[16:]))
-		ptr := int(binary.LittleEndian.Uint32(h[20:]))
+	for _, s := range h.Sections {
+		va, raw, ptr := int(s.VirtualAddress), int(s.SizeOfRawData), int(s.PointerToRawData)
 		if raw == 0 || va >= len(m) || ptr >= len(out) {
 			continue
 		}
 		copy(out[ptr:min(ptr+raw, len(out))], m[va:min(va+raw, len(m))])
 	}
-	if baseSize == 8 {
-		binary.LittleEndian.PutUint64(out[baseOff:], base&^0xFFFF)
+	// The reader has checked that the section table, which follows
+	// ImageBase, ends within SizeOfHeaders: the field is in the copy.
+	if at := h.ImageBaseOffset(); h.Is64() {
+		binary.LittleEndian.PutUint64(out[at:], base&^0xFFFF)
 	} else {
-		binary.LittleEndian.PutUint32(out[baseOff:], uint32(base)&^0xFFFF)
+		binary.LittleEndian.PutUint32(out[at:], uint32(base)&^0xFFFF)
 	}
 	return out, base, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/internal/peimage"
 	"github.com/poolblame/poolblame/pooltag"
 )
 
@@ -28,63 +29,29 @@ func maxTagTables(is64 bool, build uint32) int {
 
 // section is a PE section of an image mapped in the dump.
 type section struct {
-	name   string
 	va     uint64
 	size   uint32
 	charac uint32
 }
 
-const (
-	scnMemExecute = 0x20000000
-	scnMemWrite   = 0x80000000
-)
-
 // imageSections reads the section table of the PE image mapped at base.
 func imageSections(f *dumpfile.File, base uint64) ([]section, error) {
-	var dos [0x40]byte
-	if _, err := f.ReadVirtual(base, dos[:]); err != nil {
+	h, err := f.ImageHeaders(base)
+	if err != nil {
 		return nil, err
 	}
-	if dos[0] != 'M' || dos[1] != 'Z' {
-		return nil, fmt.Errorf("no MZ header at %#x", base)
+	if len(h.Sections) == 0 {
+		return nil, fmt.Errorf("kernel image at %#x has no sections", base)
 	}
-	nt := base + uint64(binary.LittleEndian.Uint32(dos[0x3C:]))
-	var fh [24]byte
-	if _, err := f.ReadVirtual(nt, fh[:]); err != nil {
-		return nil, err
-	}
-	if string(fh[:4]) != "PE\x00\x00" {
-		return nil, fmt.Errorf("no PE header at %#x", nt)
-	}
-	n := int(binary.LittleEndian.Uint16(fh[6:]))
-	optSize := uint64(binary.LittleEndian.Uint16(fh[20:]))
-	if n == 0 || n > 96 {
-		return nil, fmt.Errorf("kernel image at %#x: %d sections", base, n)
-	}
-	tab := make([]byte, n*40)
-	if _, err := f.ReadVirtual(nt+24+optSize, tab); err != nil {
-		return nil, err
-	}
-	out := make([]section, n)
-	for i := range out {
-		h := tab[i*40:]
+	out := make([]section, len(h.Sections))
+	for i, s := range h.Sections {
 		out[i] = section{
-			name:   trimNul(h[:8]),
-			size:   max(binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[16:])),
-			va:     base + uint64(binary.LittleEndian.Uint32(h[12:])),
-			charac: binary.LittleEndian.Uint32(h[36:]),
+			size:   max(s.VirtualSize, s.SizeOfRawData),
+			va:     base + uint64(s.VirtualAddress),
+			charac: s.Characteristics,
 		}
 	}
 	return out, nil
-}
-
-func trimNul(b []byte) string {
-	for i, c := range b {
-		if c == 0 {
-			return string(b[:i])
-		}
-	}
-	return string(b)
 }
 
 // perCPU is the result of looking for ExPoolTagTables.
@@ -120,7 +87,7 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table, cpus int) (*p
 	var rejected []string
 	scanned, unreadable := 0, 0
 	for _, s := range secs {
-		if s.charac&scnMemWrite == 0 || s.charac&scnMemExecute != 0 {
+		if s.charac&peimage.ScnMemWrite == 0 || s.charac&peimage.ScnMemExecute != 0 {
 			continue
 		}
 		var page [dumpfile.PageSize]byte

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/internal/peimage"
 
 	"github.com/poolblame/poolblame/pooltag"
 )
@@ -127,25 +128,15 @@ func word(b []byte, is64 bool) uint64 {
 // writableSections returns [start, length) of the writable sections of
 // the PE image at base, from its headers in memory.
 func writableSections(f *dumpfile.File, base uint64) [][2]uint64 {
-	hdr := make([]byte, dumpfile.PageSize)
-	if _, err := f.ReadVirtual(base, hdr); err != nil || hdr[0] != 'M' || hdr[1] != 'Z' {
+	h, err := f.ImageHeaders(base)
+	if err != nil {
 		return nil
 	}
-	lfanew := int(binary.LittleEndian.Uint32(hdr[0x3C:]))
-	if lfanew < 0 || lfanew+24 > len(hdr) || string(hdr[lfanew:lfanew+4]) != "PE\x00\x00" {
-		return nil
-	}
-	nsec := int(binary.LittleEndian.Uint16(hdr[lfanew+6:]))
-	optSize := int(binary.LittleEndian.Uint16(hdr[lfanew+20:]))
-	at := lfanew + 24 + optSize
 	var out [][2]uint64
-	for i := 0; i < nsec && at+40 <= len(hdr); i, at = i+1, at+40 {
-		vsize := uint64(binary.LittleEndian.Uint32(hdr[at+8:]))
-		rva := uint64(binary.LittleEndian.Uint32(hdr[at+12:]))
-		chars := binary.LittleEndian.Uint32(hdr[at+36:])
-		const write, discard = 0x80000000, 0x02000000
-		if chars&write != 0 && chars&discard == 0 && vsize > 0 && vsize <= 64<<20 {
-			out = append(out, [2]uint64{base + rva, vsize})
+	for _, s := range h.Sections {
+		vsize := uint64(s.VirtualSize)
+		if s.Characteristics&peimage.ScnMemWrite != 0 && s.Characteristics&peimage.ScnMemDiscardable == 0 && vsize > 0 && vsize <= 64<<20 {
+			out = append(out, [2]uint64{base + uint64(s.VirtualAddress), vsize})
 		}
 	}
 	return out
