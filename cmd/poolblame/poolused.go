@@ -16,7 +16,7 @@ import (
 )
 
 func runPoolused(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("poolused", "DUMP [--sort tag|nonpaged|paged|allocs|frees|diff] [--tag PATTERN] [--top N] [--verbose] [--json|--csv] [--pooltag FILE]", stderr)
+	fs := newFlags("poolused", "DUMP [--sort tag|nonpaged|paged|allocs|frees|diff] [--tag PATTERN] [--top N] [--verbose] [--session] [--json|--csv] [--pooltag FILE]", stderr)
 	sortBy := fs.String("sort", "tag", "order: tag, nonpaged, paged, allocs, frees or diff")
 	filter := fs.String("tag", "", "only tags matching this pattern (* and ? wildcards)")
 	top := fs.Int("top", 0, "only the first N rows (0: all)")
@@ -24,10 +24,11 @@ func runPoolused(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "write JSON")
 	asCSV := fs.Bool("csv", false, "write CSV")
 	pooltagPath := fs.String("pooltag", "", "pooltag.txt to describe tags (default: the Debugging Tools' copy, if installed)")
+	session := fs.Bool("session", false, "the session pool of each Terminal Server session (!poolused 8) instead of the system pools")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}
-	if fs.NArg() != 1 || (*asJSON && *asCSV) {
+	if fs.NArg() != 1 || (*asJSON && *asCSV) || (*session && *verbose) {
 		fs.Usage()
 		return exitError
 	}
@@ -44,6 +45,10 @@ func runPoolused(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	defer closeDump()
+	sel := pool.Selection{Sort: key, Filter: *filter, Top: *top}
+	if *session {
+		return runSessionPoolused(stdout, stderr, f, sel, db, *asJSON, *asCSV)
+	}
 	r, err := pool.Analyze(f)
 	if err != nil {
 		fmt.Fprintf(stderr, "poolblame: %s: %v\n", f.Name(), err)
@@ -52,7 +57,6 @@ func runPoolused(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitError
 	}
-	sel := pool.Selection{Sort: key, Filter: *filter, Top: *top}
 	switch {
 	case *asJSON:
 		err = writePoolusedJSON(stdout, f, r, sel, db)
