@@ -27,45 +27,53 @@ func (r *runner) snapshotDrivers(ctx context.Context, series []*Series) string {
 	case cat != nil:
 		ev = &analysis.Evidence{Folder: cat}
 	}
-	db := r.opts.Pooltag
 	for _, se := range series {
 		for _, t := range se.Trends {
-			tg, err := pooltag.ParseTag(t.Tag)
-			if err != nil {
-				continue
+			if tg, err := pooltag.ParseTag(t.Tag); err == nil {
+				t.Drivers = tagDrivers(tg, se, ev, r.opts.Pooltag)
 			}
-			var names []string
-			add := func(n string) {
-				n = strings.TrimSpace(n)
-				if n == "" || strings.EqualFold(n, "<unknown>") {
-					return
-				}
-				for _, have := range names {
-					if strings.EqualFold(have, n) {
-						return
-					}
-				}
-				names = append(names, n)
-			}
-			if ev != nil {
-				for _, c := range ev.Candidates(tg, nil) {
-					add(c.Name)
-				}
-			}
-			for _, s := range se.Snapshots {
-				if d, ok := s.snap.Descriptions[tg]; ok {
-					add(d.Binary)
-				}
-			}
-			if db != nil {
-				for _, e := range db.Lookup(tg) {
-					add(e.Binary)
-				}
-			}
-			t.Drivers = names
 		}
 	}
 	return note
+}
+
+// tagDrivers names the drivers behind one tag of a series, in the order
+// snapshotDrivers gives, each once.
+func tagDrivers(tg pooltag.Tag, se *Series, ev *analysis.Evidence, db *pooltag.DB) []string {
+	var names driverNames
+	if ev != nil {
+		for _, c := range ev.Candidates(tg, nil) {
+			names.add(c.Name)
+		}
+	}
+	for _, s := range se.Snapshots {
+		if d, ok := s.snap.Descriptions[tg]; ok {
+			names.add(d.Binary)
+		}
+	}
+	if db != nil {
+		for _, e := range db.Lookup(tg) {
+			names.add(e.Binary)
+		}
+	}
+	return names
+}
+
+// driverNames is a list of driver names without repeats (ignoring case)
+// or blanks.
+type driverNames []string
+
+func (ns *driverNames) add(n string) {
+	n = strings.TrimSpace(n)
+	if n == "" || strings.EqualFold(n, "<unknown>") {
+		return
+	}
+	for _, have := range *ns {
+		if strings.EqualFold(have, n) {
+			return
+		}
+	}
+	*ns = append(*ns, n)
 }
 
 func hasTrends(series []*Series) bool {

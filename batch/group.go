@@ -51,90 +51,25 @@ func groupable(d *DumpRecord) bool {
 // system time and numbers its boots. Group ids follow the order of the
 // groups' first dumps.
 func groupDumps(recs []*DumpRecord, by GroupBy) []*Group {
-	type bucket struct {
-		name   string
-		folder string
-		dumps  []*DumpRecord
-		notes  []string
-	}
-	var buckets []*bucket
-	add := func(idx map[string]*bucket, key, name, folder string, d *DumpRecord) {
-		b := idx[key]
-		if b == nil {
-			b = &bucket{name: name, folder: folder}
-			idx[key] = b
-			buckets = append(buckets, b)
+	var readable []*DumpRecord
+	for _, d := range recs {
+		if groupable(d) {
+			readable = append(readable, d)
 		}
-		b.dumps = append(b.dumps, d)
 	}
+	bs := &buckets{idx: map[string]*bucket{}}
 	switch by {
 	case GroupNone:
-		idx := map[string]*bucket{}
-		for _, d := range recs {
-			if groupable(d) {
-				add(idx, "", "all dumps", "", d)
-			}
+		for _, d := range readable {
+			bs.add("", "all dumps", "", d)
 		}
 	case GroupFolder:
-		idx := map[string]*bucket{}
-		for _, d := range recs {
-			if groupable(d) {
-				add(idx, d.Folder, d.Folder, d.Folder, d)
-			}
-		}
-		for _, b := range buckets {
-			keys := map[machineKey]bool{}
-			for _, d := range b.dumps {
-				keys[keyOf(d)] = true
-			}
-			if len(keys) > 1 {
-				b.notes = append(b.notes, fmt.Sprintf("the dumps in this folder come from %d different builds or hardware configurations; their trends mix machines", len(keys)))
-			}
-		}
+		bs.byFolder(readable)
 	default:
-		byFacts := map[machineKey][]*DumpRecord{}
-		var order []machineKey
-		for _, d := range recs {
-			if !groupable(d) {
-				continue
-			}
-			k := keyOf(d)
-			if byFacts[k] == nil {
-				order = append(order, k)
-			}
-			byFacts[k] = append(byFacts[k], d)
-		}
-		order = mergeUnknownMemory(byFacts, order)
-		idx := map[string]*bucket{}
-		for i, k := range order {
-			ds := byFacts[k]
-			name := factsName(ds[0])
-			split, note := foldersOverlap(ds)
-			for _, d := range ds {
-				if split {
-					add(idx, fmt.Sprint(i, "\x00", d.Folder), name+" in "+d.Folder, d.Folder, d)
-				} else {
-					add(idx, fmt.Sprint(i), name, "", d)
-				}
-			}
-			if n := countNoMemory(ds); n > 0 && n < len(ds) {
-				joined := fmt.Sprintf("%d of these dumps describe no physical memory (triage dumps): joined to this machine by build, architecture and CPU count", n)
-				if note != "" {
-					joined = note + "; " + joined
-				}
-				note = joined
-			}
-			if note != "" {
-				for _, b := range buckets {
-					if len(b.dumps) > 0 && keyOf(b.dumps[0]) == k {
-						b.notes = append(b.notes, note)
-					}
-				}
-			}
-		}
+		bs.byFacts(readable)
 	}
-	groups := make([]*Group, 0, len(buckets))
-	for _, b := range buckets {
+	groups := make([]*Group, 0, len(bs.list))
+	for _, b := range bs.list {
 		g := &Group{Name: b.name, Folder: b.folder, Dumps: b.dumps, Notes: b.notes}
 		sortByTime(g.Dumps)
 		g.Boots = assignBoots(g.Dumps)
@@ -150,6 +85,93 @@ func groupDumps(recs []*DumpRecord, by GroupBy) []*Group {
 		}
 	}
 	return groups
+}
+
+// bucket is a group in the making.
+type bucket struct {
+	name   string
+	folder string
+	dumps  []*DumpRecord
+	notes  []string
+}
+
+// buckets are the groups in the making, in the order of their first dumps.
+type buckets struct {
+	idx  map[string]*bucket
+	list []*bucket
+}
+
+func (bs *buckets) add(key, name, folder string, d *DumpRecord) {
+	b := bs.idx[key]
+	if b == nil {
+		b = &bucket{name: name, folder: folder}
+		bs.idx[key] = b
+		bs.list = append(bs.list, b)
+	}
+	b.dumps = append(b.dumps, d)
+}
+
+// byFolder makes one group per folder, noting folders whose dumps come
+// from several machines.
+func (bs *buckets) byFolder(ds []*DumpRecord) {
+	for _, d := range ds {
+		bs.add(d.Folder, d.Folder, d.Folder, d)
+	}
+	for _, b := range bs.list {
+		keys := map[machineKey]bool{}
+		for _, d := range b.dumps {
+			keys[keyOf(d)] = true
+		}
+		if len(keys) > 1 {
+			b.notes = append(b.notes, fmt.Sprintf("the dumps in this folder come from %d different builds or hardware configurations; their trends mix machines", len(keys)))
+		}
+	}
+}
+
+// byFacts makes one group per machine's facts, split by folder when
+// folders of equal facts overlap in time.
+func (bs *buckets) byFacts(ds []*DumpRecord) {
+	byFacts := map[machineKey][]*DumpRecord{}
+	var order []machineKey
+	for _, d := range ds {
+		k := keyOf(d)
+		if byFacts[k] == nil {
+			order = append(order, k)
+		}
+		byFacts[k] = append(byFacts[k], d)
+	}
+	order = mergeUnknownMemory(byFacts, order)
+	for i, k := range order {
+		ds := byFacts[k]
+		name := factsName(ds[0])
+		split, note := foldersOverlap(ds)
+		for _, d := range ds {
+			if split {
+				bs.add(fmt.Sprint(i, "\x00", d.Folder), name+" in "+d.Folder, d.Folder, d)
+			} else {
+				bs.add(fmt.Sprint(i), name, "", d)
+			}
+		}
+		if n := countNoMemory(ds); n > 0 && n < len(ds) {
+			joined := fmt.Sprintf("%d of these dumps describe no physical memory (triage dumps): joined to this machine by build, architecture and CPU count", n)
+			if note != "" {
+				joined = note + "; " + joined
+			}
+			note = joined
+		}
+		if note != "" {
+			bs.noteFacts(k, note)
+		}
+	}
+}
+
+// noteFacts adds note to the groups whose first dump has the facts k.
+func (bs *buckets) noteFacts(k machineKey, note string) {
+	for _, b := range bs.list {
+		if len(b.dumps) > 0 && keyOf(b.dumps[0]) == k {
+			b.notes = append(b.notes, note)
+		}
+	}
 }
 
 func countNoMemory(ds []*DumpRecord) int {

@@ -167,10 +167,11 @@ func (d *discovery) walk(root string) error {
 }
 
 // unwrapPath drops a PathError's own copy of the path (the message names
-// it once).
+// it once). Only when the PathError is the whole message: a wrapper that
+// adds words keeps them.
 func unwrapPath(err error) error {
 	var pe *fs.PathError
-	if errors.As(err, &pe) && err == error(pe) {
+	if errors.As(err, &pe) && pe.Error() == err.Error() {
 		return pe.Err
 	}
 	return err

@@ -200,7 +200,7 @@ func extract(ctx context.Context, in *input, src io.Reader, sp *spool) (*dumpfil
 	if w.file == nil {
 		if w.fileErr != nil {
 			sp.mem.give(buf)
-			return nil, nil, &machineError{fmt.Errorf("%s: cannot create a temporary file to decompress it: %v", in.name(), w.fileErr)}
+			return nil, nil, &machineError{fmt.Errorf("%s: cannot create a temporary file to decompress it: %w", in.name(), w.fileErr)}
 		}
 		if err != nil {
 			sp.mem.give(buf)
@@ -217,7 +217,7 @@ func extract(ctx context.Context, in *input, src io.Reader, sp *spool) (*dumpfil
 	switch {
 	case w.fileErr != nil:
 		remove()
-		return nil, nil, &machineError{fmt.Errorf("%s: decompressing into %s failed: %v", in.name(), sp.dir, w.fileErr)}
+		return nil, nil, &machineError{fmt.Errorf("%s: decompressing into %s failed: %w", in.name(), sp.dir, w.fileErr)}
 	case err != nil:
 		remove()
 		return nil, nil, readError(ctx, in, w.n, err)

@@ -14,6 +14,7 @@ import (
 // GroupBy says how dumps are grouped into machines.
 type GroupBy int
 
+// The ways of grouping dumps.
 const (
 	GroupAuto   GroupBy = iota // dump facts, split by folder when folders overlap in time
 	GroupFolder                // the folder holding the dump

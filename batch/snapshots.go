@@ -61,6 +61,44 @@ type timedSnapshot struct {
 	key   string // the series it belongs to
 }
 
+// nameTime is the time a snapshot file's name gives.
+type nameTime struct {
+	t            time.Time
+	dateOnly, ok bool
+}
+
+// poolTotals copies the machine's pool totals and maxima a snapshot gives.
+func poolTotals(info *SnapshotInfo, s *snapshot.Snapshot) {
+	switch {
+	case s.Totals.Present:
+		info.PoolNonPaged, info.PoolPaged = s.Totals.PoolNonPaged, s.Totals.PoolPaged
+	case s.VM.Present:
+		info.PoolNonPaged, info.PoolPaged = s.VM.NonPagedUsage, s.VM.PagedUsage
+	}
+	if max, ok := s.VM.NonPagedLimit(); ok {
+		info.NonPagedMax = max
+	}
+	if max, ok := s.VM.PagedLimit(); ok {
+		info.PagedMax = max
+	}
+}
+
+// seriesKey names the series a snapshot belongs to: its computer (else
+// its folder), one series for all under GroupNone, the session pool apart.
+func seriesKey(in *input, s *snapshot.Snapshot, by GroupBy) string {
+	key := in.folder
+	if name := computerName(s); name != "" {
+		key = name
+	}
+	if by == GroupNone {
+		key = "all snapshots"
+	}
+	if s.Session {
+		key += " (session pool)"
+	}
+	return key
+}
+
 // readSnapshots parses the snapshot inputs. An unreadable one is a failed
 // input, listed with its error (batch exits 1 for it), not a note.
 func readSnapshots(ins []*input, by GroupBy, times map[string]time.Time) ([]*timedSnapshot, []FailedInput, []string) {
@@ -84,7 +122,8 @@ func readSnapshots(ins []*input, by GroupBy, times map[string]time.Time) ([]*tim
 			notes = append(notes, fmt.Sprintf("%s holds %d snapshots: the time given for it (--time) is not used", in.name(), len(snaps)))
 			hasGiven = false
 		}
-		named, dateOnly, hasName := snapshot.TimeFromName(in.name())
+		named := nameTime{}
+		named.t, named.dateOnly, named.ok = snapshot.TimeFromName(in.name())
 		for i, s := range snaps {
 			info := &SnapshotInfo{File: in.name(), Format: s.Format.String(), Time: s.Time.UTC(), TimeSource: "file",
 				Partial: s.Partial, Tags: len(s.Usages), Notes: s.Notes, snap: s}
@@ -101,9 +140,9 @@ func readSnapshots(ins []*input, by GroupBy, times map[string]time.Time) ([]*tim
 				}
 				info.Time, info.TimeSource = given, "given"
 			case !s.Time.IsZero():
-			case hasName && len(snaps) == 1:
-				info.Time, info.TimeSource = named, "name"
-				if dateOnly {
+			case named.ok && len(snaps) == 1:
+				info.Time, info.TimeSource = named.t, "name"
+				if named.dateOnly {
 					info.TimeSource = "name (date)"
 				}
 			case !in.modTime.IsZero():
@@ -111,29 +150,8 @@ func readSnapshots(ins []*input, by GroupBy, times map[string]time.Time) ([]*tim
 			default:
 				info.Time, info.TimeSource = time.Time{}, "order"
 			}
-			switch {
-			case s.Totals.Present:
-				info.PoolNonPaged, info.PoolPaged = s.Totals.PoolNonPaged, s.Totals.PoolPaged
-			case s.VM.Present:
-				info.PoolNonPaged, info.PoolPaged = s.VM.NonPagedUsage, s.VM.PagedUsage
-			}
-			if max, ok := s.VM.NonPagedLimit(); ok {
-				info.NonPagedMax = max
-			}
-			if max, ok := s.VM.PagedLimit(); ok {
-				info.PagedMax = max
-			}
-			key := in.folder
-			if name := computerName(s); name != "" {
-				key = name
-			}
-			if by == GroupNone {
-				key = "all snapshots"
-			}
-			if s.Session {
-				key += " (session pool)"
-			}
-			out = append(out, &timedSnapshot{info: info, order: in.order*1000 + i, key: key})
+			poolTotals(info, s)
+			out = append(out, &timedSnapshot{info: info, order: in.order*1000 + i, key: seriesKey(in, s, by)})
 		}
 	}
 	return out, failed, notes
@@ -297,103 +315,139 @@ func snapshotTrends(se *Series, o TrendOptions) {
 		}
 		return se.Snapshots[i].Time.Sub(se.Snapshots[0].Time).Hours() / 24
 	}
-	var cands []seriesCand
-	isCand := map[seriesCand]bool{}
-	consider := func(c seriesCand) {
-		if !isCand[c] {
-			isCand[c] = true
-			cands = append(cands, c)
-		}
-	}
-	// Interval rates per tag and pool, and their ranks.
+	var cands candList
 	rates := make([]map[seriesCand]float64, max(0, n-1))
-	for i := 0; i+1 < n; i++ {
-		rates[i] = map[seriesCand]float64{}
-		a, b := se.Snapshots[i].snap, se.Snapshots[i+1].snap
-		dx := x(i+1) - x(i)
-		for _, u := range b.Usages {
-			for _, paged := range []bool{false, true} {
-				c := seriesCand{u.Tag, paged}
-				bb, _, okB := snapshotUse(b, u.Tag, paged)
-				ba, _, okA := snapshotUse(a, u.Tag, paged)
-				if okA && okB && dx > 0 {
-					rates[i][c] = (float64(bb) - float64(ba)) / dx
-				}
-			}
-		}
+	for i := range rates {
+		rates[i] = intervalRates(se.Snapshots[i].snap, se.Snapshots[i+1].snap, x(i+1)-x(i))
 		for _, paged := range []bool{false, true} {
-			var cs []seriesCand
-			for c, r := range rates[i] {
-				if c.paged == paged && r > 0 {
-					cs = append(cs, c)
-				}
-			}
-			sort.Slice(cs, func(p, q int) bool {
-				if rates[i][cs[p]] != rates[i][cs[q]] {
-					return rates[i][cs[p]] > rates[i][cs[q]]
-				}
-				return cs[p].tag < cs[q].tag
-			})
-			for _, c := range cs[:min(o.TopK, len(cs))] {
-				consider(c)
+			for _, c := range topRising(rates[i], paged, o.TopK) {
+				cands.consider(c)
 			}
 		}
 	}
 	// The largest tags of the last snapshot too, so a big steady tag is
 	// listed as such.
 	if n > 0 {
-		last := se.Snapshots[n-1].snap
-		us := append([]pool.Usage(nil), last.Usages...)
-		for _, paged := range []bool{false, true} {
-			sort.SliceStable(us, func(p, q int) bool {
-				if paged {
-					return us[p].PagedBytes > us[q].PagedBytes
-				}
-				return us[p].NonPagedBytes > us[q].NonPagedBytes
-			})
-			for _, u := range us[:min(o.TopK, len(us))] {
-				if _, _, ok := snapshotUse(last, u.Tag, paged); ok {
-					consider(seriesCand{u.Tag, paged})
-				}
-			}
+		for _, c := range largest(se.Snapshots[n-1].snap, o.TopK) {
+			cands.consider(c)
 		}
 	}
-	intervals := n - 1
-	for _, c := range cands {
-		t := &Trend{Tag: c.tag.Trimmed(), Pool: poolName(c.paged)}
-		first, lastIdx := -1, -1
-		for i, s := range se.Snapshots {
-			p := Point{Time: s.Time}
-			if b, out, ok := snapshotUse(s.snap, c.tag, c.paged); ok {
-				p.Present, p.Bytes, p.Outstanding = true, b, out
-				if first < 0 {
-					first = i
-				}
-				lastIdx = i
-			}
-			t.Points = append(t.Points, p)
-		}
-		top := 0
-		for i := 0; i < intervals; i++ {
-			r, ok := rates[i][c]
-			if !ok {
-				continue
-			}
-			t.WithinBoot = append(t.WithinBoot, r)
-			if r > 0 && inTop(rates[i], c, c.paged, o.TopK) {
-				top++
-			}
-		}
-		if intervals > 0 {
-			t.TopShare = float64(top) / float64(intervals)
-		}
-		if first >= 0 && lastIdx > first && x(lastIdx) > x(first) {
-			t.Growth = (float64(t.Points[lastIdx].Bytes) - float64(t.Points[first].Bytes)) / (x(lastIdx) - x(first))
-		}
-		judgeSnapshotTrend(t, se, intervals, o)
+	for _, c := range cands.list {
+		t := seriesTrend(se, c, rates, x, o)
 		se.Trends = append(se.Trends, t)
 	}
 	se.Trends = trend.Rank(se.Trends)
+}
+
+// candList is the tags a series' trends follow, each once, in the order
+// found.
+type candList struct {
+	list []seriesCand
+	seen map[seriesCand]bool
+}
+
+func (l *candList) consider(c seriesCand) {
+	if l.seen == nil {
+		l.seen = map[seriesCand]bool{}
+	}
+	if !l.seen[c] {
+		l.seen[c] = true
+		l.list = append(l.list, c)
+	}
+}
+
+// intervalRates are the growth rates per tag and pool from snapshot a to
+// b, dx (days or steps) apart; a tag missing from either has none.
+func intervalRates(a, b *snapshot.Snapshot, dx float64) map[seriesCand]float64 {
+	rates := map[seriesCand]float64{}
+	if dx <= 0 {
+		return rates
+	}
+	for _, u := range b.Usages {
+		for _, paged := range []bool{false, true} {
+			bb, _, okB := snapshotUse(b, u.Tag, paged)
+			ba, _, okA := snapshotUse(a, u.Tag, paged)
+			if okA && okB {
+				rates[seriesCand{u.Tag, paged}] = (float64(bb) - float64(ba)) / dx
+			}
+		}
+	}
+	return rates
+}
+
+// topRising are the k fastest-growing tags of one pool in an interval.
+func topRising(rates map[seriesCand]float64, paged bool, k int) []seriesCand {
+	var cs []seriesCand
+	for c, r := range rates {
+		if c.paged == paged && r > 0 {
+			cs = append(cs, c)
+		}
+	}
+	sort.Slice(cs, func(p, q int) bool {
+		if rates[cs[p]] != rates[cs[q]] {
+			return rates[cs[p]] > rates[cs[q]]
+		}
+		return cs[p].tag < cs[q].tag
+	})
+	return cs[:min(k, len(cs))]
+}
+
+// largest are the k largest tags of each pool in a snapshot, nonpaged
+// first.
+func largest(last *snapshot.Snapshot, k int) []seriesCand {
+	var out []seriesCand
+	us := append([]pool.Usage(nil), last.Usages...)
+	for _, paged := range []bool{false, true} {
+		sort.SliceStable(us, func(p, q int) bool {
+			if paged {
+				return us[p].PagedBytes > us[q].PagedBytes
+			}
+			return us[p].NonPagedBytes > us[q].NonPagedBytes
+		})
+		for _, u := range us[:min(k, len(us))] {
+			if _, _, ok := snapshotUse(last, u.Tag, paged); ok {
+				out = append(out, seriesCand{u.Tag, paged})
+			}
+		}
+	}
+	return out
+}
+
+// seriesTrend is one tag's course over the series, judged.
+func seriesTrend(se *Series, c seriesCand, rates []map[seriesCand]float64, x func(int) float64, o TrendOptions) *Trend {
+	t := &Trend{Tag: c.tag.Trimmed(), Pool: poolName(c.paged)}
+	first, lastIdx := -1, -1
+	for i, s := range se.Snapshots {
+		p := Point{Time: s.Time}
+		if b, out, ok := snapshotUse(s.snap, c.tag, c.paged); ok {
+			p.Present, p.Bytes, p.Outstanding = true, b, out
+			if first < 0 {
+				first = i
+			}
+			lastIdx = i
+		}
+		t.Points = append(t.Points, p)
+	}
+	intervals := len(rates)
+	top := 0
+	for i := 0; i < intervals; i++ {
+		r, ok := rates[i][c]
+		if !ok {
+			continue
+		}
+		t.WithinBoot = append(t.WithinBoot, r)
+		if r > 0 && inTop(rates[i], c, c.paged, o.TopK) {
+			top++
+		}
+	}
+	if intervals > 0 {
+		t.TopShare = float64(top) / float64(intervals)
+	}
+	if first >= 0 && lastIdx > first && x(lastIdx) > x(first) {
+		t.Growth = (float64(t.Points[lastIdx].Bytes) - float64(t.Points[first].Bytes)) / (x(lastIdx) - x(first))
+	}
+	judgeSnapshotTrend(t, se, intervals, o)
+	return t
 }
 
 func inTop(rates map[seriesCand]float64, c seriesCand, paged bool, k int) bool {

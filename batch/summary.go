@@ -182,7 +182,8 @@ func trendLine(t *Trend) string {
 	return s
 }
 
-// writeText writes summary.txt.
+// writeText writes summary.txt: the counts, then one part per kind of
+// input, then the run's notes.
 func writeText(b *bytes.Buffer, s *Summary) error {
 	fmt.Fprintln(b, "poolblame batch summary")
 	if !s.Generated.IsZero() {
@@ -192,146 +193,32 @@ func writeText(b *bytes.Buffer, s *Summary) error {
 	if s.Workers > 0 {
 		fmt.Fprintf(b, "%d workers\n", s.Workers)
 	}
-
-	if len(s.Dumps) > 0 {
-		under, short := shortNames(s.Dumps)
-		if under != "" {
-			fmt.Fprintf(b, "\nDUMPS (under %s)\n", under)
-		} else {
-			fmt.Fprintln(b, "\nDUMPS")
-		}
-		rows := [][]string{dumpColumns}
-		for _, d := range s.Dumps {
-			rows = append(rows, dumpRow(d, short(d)))
-		}
-		writeTable(b, rows, []int{48, 5, 6, 36, 16, 8, 26, 16, 24})
-		var probs []string
-		for _, d := range s.Dumps {
-			if p, ok := problem(d); ok {
-				probs = append(probs, p)
-			}
-		}
-		if len(probs) > 0 {
-			fmt.Fprintln(b, "\nNOT FULLY ANALYSED")
-			for _, p := range probs {
-				fmt.Fprintln(b, "  "+p)
-			}
-		}
-	}
-
+	writeDumpsText(b, s.Dumps)
 	if len(s.Groups) > 0 {
 		fmt.Fprintln(b, "\nMACHINES AND TRENDS")
 	}
 	for _, g := range s.Groups {
-		fmt.Fprintf(b, "\n%s  %s: %s\n", g.ID, g.Name, groupSpan(g))
-		if fl := g.Flagged(); len(fl) > 0 {
-			fmt.Fprintln(b, "  Growing tags, ranked:")
-			for _, t := range fl {
-				fmt.Fprintf(b, "  %2d. %s\n", t.Rank, trendLine(t))
-			}
-		} else {
-			fmt.Fprintln(b, "  No tag grows consistently.")
-		}
-		var rest []*Trend
-		for _, t := range g.Trends {
-			if !t.Flagged {
-				rest = append(rest, t)
-			}
-		}
-		if len(rest) > 0 {
-			fmt.Fprintln(b, "  Other leading tags:")
-			for _, t := range rest[:min(len(rest), 8)] {
-				fmt.Fprintf(b, "      %s\n", trendLine(t))
-			}
-		}
-		for _, n := range g.Notes {
-			fmt.Fprintf(b, "  Note: %s\n", n)
-		}
+		writeGroupText(b, g)
 	}
-
 	if len(s.Snapshots) > 0 {
 		fmt.Fprintln(b, "\nPOOL SNAPSHOTS")
 	}
 	for _, se := range s.Snapshots {
-		fmt.Fprintf(b, "\n%s  %s: %s\n", se.ID, se.Name, plural(len(se.Snapshots), "snapshot"))
-		rows := [][]string{{"Time (UTC)", "From", "Snapshot", "Format", "Nonpaged pool", "Tags"}}
-		for _, sn := range se.Snapshots {
-			np := poolOfMax(sn.PoolNonPaged, sn.NonPagedMax)
-			tags := fmt.Sprint(sn.Tags)
-			if sn.Partial {
-				tags += " (partial)"
-			}
-			rows = append(rows, []string{timeText(sn.Time), sn.TimeSource, sn.File, sn.Format, np, tags})
-		}
-		writeTable(b, rows, []int{16, 8, 60, 12, 14, 14})
-		if fl := se.Flagged(); len(fl) > 0 {
-			fmt.Fprintln(b, "  Growing tags, ranked:")
-			for _, t := range fl {
-				fmt.Fprintf(b, "  %2d. %s\n", t.Rank, trendLine(t))
-			}
-		} else {
-			fmt.Fprintln(b, "  No tag grows consistently.")
-		}
-		for _, n := range se.Notes {
-			fmt.Fprintf(b, "  Note: %s\n", n)
-		}
+		writeSeriesText(b, se)
 	}
-
 	if len(s.CounterLogs) > 0 {
 		fmt.Fprintln(b, "\nPERFORMANCE MONITOR LOGS")
 	}
 	for _, l := range s.CounterLogs {
-		fmt.Fprintf(b, "\n%s  %s: %s\n  %s\n", l.ID, l.name(), l.File, l.span())
-		if fl := l.Flagged(); len(fl) > 0 {
-			fmt.Fprintln(b, "  Counters that only grow:")
-			for _, c := range fl {
-				fmt.Fprintf(b, "    %s: %s\n", c.Counter, c.Reason)
-			}
-		} else {
-			fmt.Fprintln(b, "  No counter only grows.")
-		}
-		var rest []*CounterTrend
-		for _, c := range l.Counters {
-			if !c.Flagged {
-				rest = append(rest, c)
-			}
-		}
-		if len(rest) > 0 {
-			fmt.Fprintln(b, "  Other counters:")
-			for _, c := range rest[:min(len(rest), 8)] {
-				fmt.Fprintf(b, "    %s: %s\n", c.Counter, c.Reason)
-			}
-		}
-		for _, n := range l.Notes {
-			fmt.Fprintf(b, "  Note: %s\n", n)
-		}
+		writeCounterText(b, l)
 	}
-
 	if len(s.FailedSnapshots) > 0 {
 		fmt.Fprintln(b, "\nSNAPSHOTS NOT READ")
 		for _, f := range s.FailedSnapshots {
 			fmt.Fprintln(b, "  "+failedLine(f))
 		}
 	}
-
-	if len(s.Refusals) > 0 {
-		fmt.Fprintln(b, "\nHTTP.SYS CONNECTIONS REFUSED (free nonpaged pool below 20 MB), WITH THE DUMPS AND SNAPSHOTS AROUND THEM")
-		for _, l := range s.Refusals {
-			if l.Err != "" {
-				fmt.Fprintf(b, "  %s: %s\n", l.File, l.Err)
-				continue
-			}
-			fmt.Fprintf(b, "  %s: %s in %s\n", l.File, plural(l.Total, "refused connection"), plural(len(l.Hours), "hour"))
-		}
-		rows := [][]string{eventColumns}
-		for _, ev := range timeline(s) {
-			rows = append(rows, eventRow(ev))
-		}
-		if len(rows) > 1 {
-			writeTable(b, rows, []int{16, 8, 70, 26, 8})
-		}
-	}
-
+	writeRefusalsText(b, s)
 	if len(s.Notes) > 0 {
 		fmt.Fprintln(b, "\nNOTES")
 		for _, n := range s.Notes {
@@ -339,6 +226,132 @@ func writeText(b *bytes.Buffer, s *Summary) error {
 		}
 	}
 	return nil
+}
+
+// writeDumpsText writes the table of dumps and those not fully analysed.
+func writeDumpsText(b *bytes.Buffer, ds []*DumpRecord) {
+	if len(ds) == 0 {
+		return
+	}
+	under, short := shortNames(ds)
+	if under != "" {
+		fmt.Fprintf(b, "\nDUMPS (under %s)\n", under)
+	} else {
+		fmt.Fprintln(b, "\nDUMPS")
+	}
+	rows := [][]string{dumpColumns}
+	var probs []string
+	for _, d := range ds {
+		rows = append(rows, dumpRow(d, short(d)))
+		if p, ok := problem(d); ok {
+			probs = append(probs, p)
+		}
+	}
+	writeTable(b, rows, []int{48, 5, 6, 36, 16, 8, 26, 16, 24})
+	if len(probs) > 0 {
+		fmt.Fprintln(b, "\nNOT FULLY ANALYSED")
+		for _, p := range probs {
+			fmt.Fprintln(b, "  "+p)
+		}
+	}
+}
+
+// writeFlaggedText writes the flagged trends, ranked, or says there are none.
+func writeFlaggedText(b *bytes.Buffer, fl []*Trend) {
+	if len(fl) == 0 {
+		fmt.Fprintln(b, "  No tag grows consistently.")
+		return
+	}
+	fmt.Fprintln(b, "  Growing tags, ranked:")
+	for _, t := range fl {
+		fmt.Fprintf(b, "  %2d. %s\n", t.Rank, trendLine(t))
+	}
+}
+
+func writeNotesText(b *bytes.Buffer, notes []string) {
+	for _, n := range notes {
+		fmt.Fprintf(b, "  Note: %s\n", n)
+	}
+}
+
+func writeGroupText(b *bytes.Buffer, g *Group) {
+	fmt.Fprintf(b, "\n%s  %s: %s\n", g.ID, g.Name, groupSpan(g))
+	writeFlaggedText(b, g.Flagged())
+	var rest []*Trend
+	for _, t := range g.Trends {
+		if !t.Flagged {
+			rest = append(rest, t)
+		}
+	}
+	if len(rest) > 0 {
+		fmt.Fprintln(b, "  Other leading tags:")
+		for _, t := range rest[:min(len(rest), 8)] {
+			fmt.Fprintf(b, "      %s\n", trendLine(t))
+		}
+	}
+	writeNotesText(b, g.Notes)
+}
+
+func writeSeriesText(b *bytes.Buffer, se *Series) {
+	fmt.Fprintf(b, "\n%s  %s: %s\n", se.ID, se.Name, plural(len(se.Snapshots), "snapshot"))
+	rows := [][]string{{"Time (UTC)", "From", "Snapshot", "Format", "Nonpaged pool", "Tags"}}
+	for _, sn := range se.Snapshots {
+		np := poolOfMax(sn.PoolNonPaged, sn.NonPagedMax)
+		tags := fmt.Sprint(sn.Tags)
+		if sn.Partial {
+			tags += " (partial)"
+		}
+		rows = append(rows, []string{timeText(sn.Time), sn.TimeSource, sn.File, sn.Format, np, tags})
+	}
+	writeTable(b, rows, []int{16, 8, 60, 12, 14, 14})
+	writeFlaggedText(b, se.Flagged())
+	writeNotesText(b, se.Notes)
+}
+
+func writeCounterText(b *bytes.Buffer, l *CounterLog) {
+	fmt.Fprintf(b, "\n%s  %s: %s\n  %s\n", l.ID, l.name(), l.File, l.span())
+	if fl := l.Flagged(); len(fl) > 0 {
+		fmt.Fprintln(b, "  Counters that only grow:")
+		for _, c := range fl {
+			fmt.Fprintf(b, "    %s: %s\n", c.Counter, c.Reason)
+		}
+	} else {
+		fmt.Fprintln(b, "  No counter only grows.")
+	}
+	var rest []*CounterTrend
+	for _, c := range l.Counters {
+		if !c.Flagged {
+			rest = append(rest, c)
+		}
+	}
+	if len(rest) > 0 {
+		fmt.Fprintln(b, "  Other counters:")
+		for _, c := range rest[:min(len(rest), 8)] {
+			fmt.Fprintf(b, "    %s: %s\n", c.Counter, c.Reason)
+		}
+	}
+	writeNotesText(b, l.Notes)
+}
+
+func writeRefusalsText(b *bytes.Buffer, s *Summary) {
+	if len(s.Refusals) == 0 {
+		return
+	}
+	fmt.Fprintln(b, "\nHTTP.SYS CONNECTIONS REFUSED (free nonpaged pool below 20 MB), WITH THE DUMPS AND SNAPSHOTS AROUND THEM")
+	for _, l := range s.Refusals {
+		if l.Err != "" {
+			fmt.Fprintf(b, "  %s: %s\n", l.File, l.Err)
+			continue
+		}
+		fmt.Fprintf(b, "  %s: %s in %s\n", l.File, plural(l.Total, "refused connection"), plural(len(l.Hours), "hour"))
+	}
+	rows := [][]string{eventColumns}
+	for _, ev := range timeline(s) {
+		rows = append(rows, eventRow(ev))
+	}
+	if len(rows) > 1 {
+		writeTable(b, rows, []int{16, 8, 70, 26, 8})
+	}
 }
 
 // shortNames returns the folder all dumps lie under and a function naming

@@ -292,6 +292,8 @@ func FitLine(xs, ys []float64) (slope, intercept, r2 float64) {
 	return slope, intercept, r2
 }
 
+// Median returns the median of v (the mean of the middle two when v has an
+// even length), 0 when v is empty; v is not reordered.
 func Median(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
