@@ -79,7 +79,7 @@ type Pool struct {
 	// (Server 2003, Vista/2008), the nonpaged maximum is known and the
 	// sums passed the checks the claim rests on.
 	HTTPSys *HTTPSys
-	// HTTPSysApplies: the floor is documented for this build; when it is
+	// HTTPSysApplies means: the floor is documented for this build; when it is
 	// set and HTTPSys is nil, the floor could not be judged.
 	HTTPSysApplies bool
 
@@ -122,13 +122,13 @@ type Pressure struct {
 	DaysToExhaustion float64
 	Documented       string // the documented limit for the release
 
-	// NoFixedMax: the build has no fixed maximum for this pool (64-bit
+	// NoFixedMax means: the build has no fixed maximum for this pool (64-bit
 	// Windows 8.1 and later): nonpaged pool is bounded by physical
 	// memory, paged pool by commit. Pressure is against PhysicalBytes.
 	NoFixedMax    bool
 	PhysicalBytes uint64  // physical memory the dump describes; 0: unknown
 	OfPhysical    float64 // Used as a percent of PhysicalBytes; -1: unknown
-	// LowerBound: part of the tracker data is missing; Used is at least
+	// LowerBound means: part of the tracker data is missing; Used is at least
 	// what it says.
 	LowerBound bool
 }
@@ -334,6 +334,10 @@ const (
 	// culprits (Verdict.Suspects), and Special Pool or Driver Verifier on
 	// them is what finds the one that corrupts.
 	PoolCorruption
+	// DataContradicts means: the pool data contradicts itself (Failed names the
+	// checks) or leaves CPUs' tables out of the sums, so the ranking of
+	// the tags may be the damage itself: no driver is blamed.
+	DataContradicts
 )
 
 // Finding is one statement of the verdict, in order.
@@ -343,6 +347,9 @@ type Finding struct {
 	Tag       *TagUsage  // NoDriverFound, MicrosoftNotBlamed, Blamed
 	Candidate *Candidate // MicrosoftNotBlamed, Blamed
 	Rival     *TagUsage  // MicrosoftNotBlamed: the third-party tag
+	// Failed means: DataContradicts: what contradicts, one phrase each (a
+	// failed check's name and detail, or the CPUs left out).
+	Failed []string
 }
 
 // Culprit is a driver the verdict blames, with the tags it is blamed for.

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/poolblame/poolblame/dumpfile"
@@ -104,12 +105,60 @@ func decide(r *Result) (Verdict, []Check) {
 	checks := runChecks(g)
 	v.Confidence, v.Reasons = confidence(g, checks)
 	v.Raise = raise(v.Confidence, checks)
+	if why := contradictions(r); len(why) > 0 {
+		// Sums that contradict themselves rank the damage, not the leak:
+		// a wrong name at any confidence is worse than none.
+		kept := v.Findings[:0]
+		for _, f := range v.Findings {
+			if f.Kind != Blamed && f.Kind != MicrosoftNotBlamed {
+				kept = append(kept, f)
+			}
+		}
+		v.Findings = append(kept, Finding{Kind: DataContradicts, Failed: why})
+		v.Culprits = []Culprit{}
+		v.Confidence = NoConfidence
+		v.Reasons = append(v.Reasons, "no driver is named: the pool data contradicts itself ("+strings.Join(why, "; ")+")")
+		return v, checks
+	}
 	if bugCheckMeaning(r.Machine) == dumpfile.BugCheckPoolCorruption {
 		// Corruption: no culprit by size; the drivers with evidence are
 		// the suspects to put under Special Pool.
 		v.Suspects, v.Culprits = v.Culprits, []Culprit{}
 	}
 	return v, checks
+}
+
+// sumChecks are the pool checks whose failure means the tag sums
+// themselves are wrong (not merely a header field, found another way).
+var sumChecks = map[string]bool{
+	pool.CheckPerCPUTables: true, pool.CheckPerCPUAgree: true, pool.CheckTablePages: true,
+	pool.CheckCounters: true, pool.CheckNonPagedBounds: true, pool.CheckPagedBounds: true,
+}
+
+// contradictions lists what makes the tag sums untrustworthy as a
+// ranking: failed sum checks, and CPUs whose tables are not in the sums
+// (a partial sum over CPUs counts where allocations and frees ran, not
+// what is outstanding: a tag with much churn can lead it with nothing
+// held). Empty when the sums can be ranked.
+func contradictions(r *Result) []string {
+	p := r.Pool
+	if p == nil || r.Machine.Snapshot != "" {
+		return nil
+	}
+	var why []string
+	for _, c := range p.Checks {
+		if c.Status == pool.CheckFailed && sumChecks[c.Name] {
+			why = append(why, c.Name+" failed: "+c.Detail)
+		}
+	}
+	if len(why) == 0 && r.Machine.CPUs > 1 && (p.OneCPUOnly || p.PerCPU-len(p.MissingCPUs) < r.Machine.CPUs) {
+		n := 1
+		if !p.OneCPUOnly {
+			n = p.PerCPU - len(p.MissingCPUs)
+		}
+		why = append(why, fmt.Sprintf("only %d of %d CPUs' tracker tables are in the sums", n, r.Machine.CPUs))
+	}
+	return why
 }
 
 // poolCheckFailed reports whether the named pool data check failed.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/poolblame/poolblame/pe"
@@ -265,5 +266,49 @@ func TestNoPoolVerdict(t *testing.T) {
 		if v.Confidence != NoConfidence || len(v.Culprits) != 0 || kinds(v.Findings)[0] != NoPoolAnalysis || len(v.Raise) != tc.raise {
 			t.Errorf("no-pool verdict %+v for %+v, %v", v, tc.m, tc.err)
 		}
+	}
+}
+
+// TestContradictionNamesNoDriver: a failed check on the sums themselves,
+// or CPUs' tables left out of them, withholds every culprit (the ranking
+// may be the damage); a wrong header field found another way does not.
+func TestContradictionNamesNoDriver(t *testing.T) {
+	tests := []struct {
+		name    string
+		failed  string // a pool check that failed
+		cpus    int    // Machine.CPUs; tables summed: 2
+		oneCPU  bool
+		culprit bool
+	}{
+		{"good", "", 2, false, true},
+		{"cpu count", pool.CheckCPUCount, 2, false, true},
+		{"kernel base", pool.CheckKernBase, 2, false, true},
+		{"nonpaged bounds", pool.CheckNonPagedBounds, 2, false, false},
+		{"paged bounds", pool.CheckPagedBounds, 2, false, false},
+		{"table pages", pool.CheckTablePages, 2, false, false},
+		{"per-CPU agree", pool.CheckPerCPUAgree, 2, false, false},
+		{"counters", pool.CheckCounters, 2, false, false},
+		{"per-CPU tables", pool.CheckPerCPUTables, 2, false, false},
+		{"one CPU's table", "", 2, true, false},
+		{"fewer tables than CPUs", "", 4, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := result(85, usage("ISil", 32, callSite("isil.sys", OwnerThirdParty)))
+			r.Machine.CPUs = tt.cpus
+			r.Pool.OneCPUOnly = tt.oneCPU
+			if tt.failed != "" {
+				r.Pool.Checks = []pool.Check{{Name: tt.failed, Status: pool.CheckFailed, Detail: "damaged"}}
+			}
+			v, _ := decide(r)
+			named := len(v.Culprits) > 0
+			if named != tt.culprit {
+				t.Fatalf("culprits %v, want named %v; findings %v", v.Culprits, tt.culprit, kinds(v.Findings))
+			}
+			contradicts := slices.Contains(kinds(v.Findings), DataContradicts)
+			if contradicts == tt.culprit || (!tt.culprit && (v.Confidence != NoConfidence || slices.Contains(kinds(v.Findings), Blamed))) {
+				t.Errorf("findings %v, confidence %v", kinds(v.Findings), v.Confidence)
+			}
+		})
 	}
 }

@@ -88,7 +88,6 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 	}
 	r.Global, r.Layout = global, global.Layout
 	r.TableCPUs = []int{0}
-	unread, total := global.Unreadable(), global.Size
 	if len(global.span.missing) > 0 {
 		r.Partial = true
 		for _, d := range global.span.describe() {
@@ -97,48 +96,11 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 		r.Missing = append(r.Missing, fmt.Sprintf("%d of %d tracker entries unreadable: their tags are left out, not counted as zero", global.Unreadable(), global.Size))
 	}
 
-	tables := []*Table{global}
-	if r.CPUs != 1 {
-		pc, err := findPerCPU(f, k, global, r.CPUs)
-		switch {
-		case err != nil && r.CPUs == 0:
-			r.OneCPUOnly = true
-			r.Notes = append(r.Notes, err.Error())
-			r.check(CheckPerCPUTables, CheckFailed, "the CPU count is unknown and no per-CPU tables were found: the figures may cover one CPU's table only (%v)", err)
-		case err != nil:
-			r.OneCPUOnly = true
-			r.Notes = append(r.Notes, err.Error())
-			r.check(CheckPerCPUTables, CheckFailed, "the per-CPU tracker tables of this %d-CPU machine were not found: the figures cover one CPU's table only", r.CPUs)
-		default:
-			r.PerCPU, r.PerCPUArray, r.MissingCPUs, r.TableCPUs = pc.tables, pc.arrayAddr, pc.missing, pc.cpus
-			if len(pc.missing) > 0 {
-				r.Partial = true
-				what := fmt.Sprintf("the tracker tables of CPUs %s are not in the dump: their counts are", cpuList(pc.missing))
-				if len(pc.missing) == 1 {
-					what = fmt.Sprintf("the tracker table of CPU %d is not in the dump: its counts are", pc.missing[0])
-				}
-				r.Missing = append(r.Missing, what+" left out of every total")
-			}
-			for n, t := range pc.read {
-				cpu := pc.cpus[n+1]
-				unread += t.Unreadable()
-				total += t.Size
-				if t.Unreadable() == t.Size {
-					tables = append(tables, t) // said above, as a whole
-					continue
-				}
-				if len(t.span.missing) > 0 {
-					r.Partial = true
-					for _, d := range t.span.describe() {
-						r.Missing = append(r.Missing, fmt.Sprintf("CPU %d tracker table: %s", cpu, d))
-					}
-				}
-				tables = append(tables, t)
-			}
-			r.checkPerCPU(pc)
-		}
-	} else {
-		r.check(CheckPerCPUTables, CheckPassed, "one CPU: the global table is the only one")
+	tables := r.cpuTables(f, k, global)
+	unread, total := 0, 0
+	for _, t := range tables {
+		unread += t.Unreadable()
+		total += t.Size
 	}
 	r.TableCoverage = 1 - float64(unread)/float64(total)
 	if unread > 0 {
@@ -178,10 +140,95 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 	return r, nil
 }
 
-// checkPerCPU says which CPUs had tables.
-func (r *Result) checkPerCPU(pc *perCPU) {
+// cpuTables returns the tracker tables to sum, the global table first:
+// the other CPUs' tables as ExPoolTagTables lists them, and those it
+// does not list (a NULL slot, or the array not found) found in memory.
+// The per-CPU check says which were found and how.
+func (r *Result) cpuTables(f *dumpfile.File, k *dumpfile.KDBG, global *Table) []*Table {
+	tables := []*Table{global}
+	if r.CPUs == 1 {
+		r.check(CheckPerCPUTables, CheckPassed, "one CPU: the global table is the only one")
+		return tables
+	}
+	pc, err := findPerCPU(f, k, global, r.CPUs, r)
+	switch {
+	case err != nil && r.CPUs == 0:
+		r.OneCPUOnly = true
+		r.Notes = append(r.Notes, err.Error())
+		r.check(CheckPerCPUTables, CheckFailed, "the CPU count is unknown and no per-CPU tables were found: the figures may cover one CPU's table only (%v)", err)
+	case err != nil:
+		r.Notes = append(r.Notes, err.Error())
+		found, ferr := findUnlisted(f, global, []uint64{global.Addr}, r.CPUs-1)
+		if ferr != nil {
+			r.OneCPUOnly = true
+			r.check(CheckPerCPUTables, CheckFailed, "the per-CPU tracker tables of this %d-CPU machine were not found (nor in memory: %v): the figures cover one CPU's table only", r.CPUs, ferr)
+			break
+		}
+		r.PerCPU = []uint64{global.Addr}
+		for _, t := range found {
+			r.PerCPU = append(r.PerCPU, t.Addr)
+			tables = append(tables, t)
+		}
+		r.check(CheckPerCPUTables, CheckUnknown, "ExPoolTagTables was not found; the other %d CPUs' tables were found by scanning memory (%s), agree with the global table key by key and were summed: which CPU each belongs to is not known", r.CPUs-1, tableAddrs(found))
+	default:
+		r.PerCPU, r.PerCPUArray, r.MissingCPUs, r.TableCPUs = pc.tables, pc.arrayAddr, pc.missing, pc.cpus
+		if len(pc.missing) > 0 {
+			r.Partial = true
+			what := fmt.Sprintf("the tracker tables of CPUs %s are not in the dump: their counts are", cpuList(pc.missing))
+			if len(pc.missing) == 1 {
+				what = fmt.Sprintf("the tracker table of CPU %d is not in the dump: its counts are", pc.missing[0])
+			}
+			r.Missing = append(r.Missing, what+" left out of every total")
+		}
+		for n, t := range pc.read {
+			cpu := pc.cpus[n+1]
+			if t.Unreadable() == t.Size {
+				tables = append(tables, t) // said above, as a whole
+				continue
+			}
+			if len(t.span.missing) > 0 {
+				r.Partial = true
+				for _, d := range t.span.describe() {
+					r.Missing = append(r.Missing, fmt.Sprintf("CPU %d tracker table: %s", cpu, d))
+				}
+			}
+			tables = append(tables, t)
+		}
+		var found []*Table
+		var ferr error
+		if r.CPUs > len(pc.cpus) && len(pc.missing) == 0 {
+			// Slots the kernel skips (NULL) below the CPU count: the
+			// tables may still be in memory, only unlisted.
+			found, ferr = findUnlisted(f, global, pc.tables, r.CPUs-len(pc.cpus))
+			if ferr == nil {
+				for _, t := range found {
+					r.PerCPU = append(r.PerCPU, t.Addr)
+					tables = append(tables, t)
+				}
+			}
+		}
+		r.checkPerCPU(pc, found, ferr)
+	}
+	return tables
+}
+
+// tableAddrs lists the tables' addresses.
+func tableAddrs(ts []*Table) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = fmt.Sprintf("%#x", t.Addr)
+	}
+	return strings.Join(s, ", ")
+}
+
+// checkPerCPU says which CPUs had tables; found are the tables of the
+// CPUs with no slot, found in memory and summed (ferr: why they were
+// not).
+func (r *Result) checkPerCPU(pc *perCPU, found []*Table, ferr error) {
 	had := fmt.Sprintf("tables of CPUs %s found in ExPoolTagTables at %#x", cpuRanges(pc.cpus), pc.arrayAddr)
 	switch {
+	case r.CPUs > len(pc.cpus) && len(found) == r.CPUs-len(pc.cpus) && ferr == nil:
+		r.check(CheckPerCPUTables, CheckUnknown, "%s; %d tables for %d CPUs: the other %d were found by scanning memory (%s), agree with the global table key by key and were summed, but ExPoolTagTables does not list them, so which CPU each belongs to is not known", had, len(pc.cpus), r.CPUs, len(found), tableAddrs(found))
 	case r.CPUs == 0:
 		r.check(CheckPerCPUTables, CheckPassed, "%s (%d tables; the header's CPU count is not believed)", had, len(pc.cpus))
 	case len(pc.cpus) > r.CPUs:
@@ -197,7 +244,11 @@ func (r *Result) checkPerCPU(pc *perCPU) {
 				none = append(none, c)
 			}
 		}
-		r.check(CheckPerCPUTables, CheckUnknown, "%s; %d tables for %d CPUs: no table for CPU numbers %s (the kernel's own query skips NULL slots too), so any counts of the missing CPUs are unaccounted for", had, len(pc.cpus), r.CPUs, cpuRanges(none))
+		why := ""
+		if ferr != nil {
+			why = " (nor in memory: " + ferr.Error() + ")"
+		}
+		r.check(CheckPerCPUTables, CheckUnknown, "%s; %d tables for %d CPUs: no table for CPU numbers %s%s (the kernel's own query skips NULL slots too), so any counts of the missing CPUs are unaccounted for", had, len(pc.cpus), r.CPUs, cpuRanges(none), why)
 	case len(pc.missing) > 0:
 		r.check(CheckPerCPUTables, CheckUnknown, "%s; the tables of CPUs %s are not in the dump", had, cpuRanges(pc.missing))
 	default:
@@ -217,12 +268,12 @@ func (r *Result) checkPages(tables []*Table) {
 		faults = append(faults, "global table "+d)
 	}
 	for n, t := range tables[1:] {
-		cpu := n + 1
+		which := fmt.Sprintf("table at %#x (found in memory)", t.Addr)
 		if n+1 < len(r.TableCPUs) {
-			cpu = r.TableCPUs[n+1]
+			which = fmt.Sprintf("CPU %d table", r.TableCPUs[n+1])
 		}
 		for _, d := range pageDamage(t, nil, keyed) {
-			faults = append(faults, fmt.Sprintf("CPU %d table %s", cpu, d))
+			faults = append(faults, which+" "+d)
 		}
 	}
 	if len(faults) > 0 {

@@ -134,22 +134,37 @@ func TestLayoutsAndCPUs(t *testing.T) {
 	}
 }
 
-// Without the per-CPU tables, a multi-processor dump must say loudly that
-// its figures cover one CPU, and show that CPU's table as it is.
+// Without ExPoolTagTables, the other CPUs' tables are looked for in
+// memory: found, they are summed and the check says how they were found;
+// not in the dump at all, a multi-processor dump must say loudly that its
+// figures cover one CPU, and show that CPU's table as it is.
 func TestPerCPUMissing(t *testing.T) {
 	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, CPUs: 4, Type: dumpfile.TypeBitmapFull}
-	r, p := plantAndAnalyze(t, cfg, pooltest.Scenario{Tags: scenarioTags(4), HidePerCPU: true})
-	if !r.OneCPUOnly || len(r.PerCPU) != 0 {
-		t.Fatalf("one-CPU-only %v, per-CPU %d", r.OneCPUOnly, len(r.PerCPU))
-	}
-	checkSums(t, r, p.CPU0, nil)
-	var sb strings.Builder
-	if err := pool.WritePoolused(&sb, r, pool.WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(sb.String(), "ONE CPU's table only") {
-		t.Errorf("output lacks the one-CPU warning:\n%s", sb.String())
-	}
+	t.Run("found in memory", func(t *testing.T) {
+		r, p := plantAndAnalyze(t, cfg, pooltest.Scenario{Tags: scenarioTags(4), HidePerCPU: true})
+		if r.OneCPUOnly || len(r.PerCPU) != 4 {
+			t.Fatalf("one-CPU-only %v, per-CPU %d", r.OneCPUOnly, len(r.PerCPU))
+		}
+		checkSums(t, r, p.Sums, nil)
+		c, _ := r.CheckByName(pool.CheckPerCPUTables)
+		if c.Status != pool.CheckUnknown || !strings.Contains(c.Detail, "scanning memory") {
+			t.Errorf("check %+v, want unknown, naming the scan", c)
+		}
+	})
+	t.Run("not in the dump", func(t *testing.T) {
+		r, p := plantAndAnalyze(t, cfg, pooltest.Scenario{Tags: scenarioTags(4), HidePerCPU: true, DropPerCPU: true})
+		if !r.OneCPUOnly || len(r.PerCPU) != 0 {
+			t.Fatalf("one-CPU-only %v, per-CPU %d", r.OneCPUOnly, len(r.PerCPU))
+		}
+		checkSums(t, r, p.CPU0, nil)
+		var sb strings.Builder
+		if err := pool.WritePoolused(&sb, r, pool.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(sb.String(), "ONE CPU's table only") {
+			t.Errorf("output lacks the one-CPU warning:\n%s", sb.String())
+		}
+	})
 }
 
 func TestSizeInference(t *testing.T) {

@@ -39,6 +39,7 @@ type Check struct {
 // The checks, in the order Analyze runs them.
 const (
 	CheckCPUCount       = "cpu-count"          // NumberProcessors is 1 to 2048
+	CheckKernBase       = "kernel-base"        // KDBG's KernBase holds the kernel image (run only when it does not)
 	CheckPerCPUTables   = "per-cpu-tables"     // every CPU's tracker table found and summed
 	CheckPerCPUAgree    = "per-cpu-agree"      // per-CPU tables hold the global table's keys, index by index
 	CheckTableComplete  = "tables-complete"    // every page of every tracker table is in the dump
@@ -142,8 +143,14 @@ func pageDamage(t *Table, hash HashFunc, keyed []bool) []string {
 	if keyed != nil || hash == nil {
 		return out
 	}
-	// Keys whose probe path from their hash slot crosses an empty slot:
-	// name the page of that slot.
+	return append(out, brokenChains(t, hash, pageOf, first)...)
+}
+
+// brokenChains names the pages holding an empty slot that a key's probe
+// path from its hash slot crosses: the key could not have been placed
+// after it, so the slot was emptied.
+func brokenChains(t *Table, hash HashFunc, pageOf func(int) int, first int) []string {
+	var out []string
 	keys := make([]uint32, t.Size)
 	present := make([]bool, t.Size)
 	for i, u := range t.entries {

@@ -71,14 +71,10 @@ type perCPU struct {
 // (ExpGetPoolTagInfoTarget) does. cpus is NumberProcessors, or 0 when it
 // is not believed. The nt!PoolTrackTable variable itself (a lone pointer
 // followed by other data) is skipped.
-func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table, cpus int) (*perCPU, error) {
-	base := k.KernBase()
-	if base == 0 {
-		return nil, fmt.Errorf("KDBG has no KernBase to find the kernel image")
-	}
-	secs, err := imageSections(f, base)
+func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table, cpus int, r *Result) (*perCPU, error) {
+	secs, err := kernelSections(f, k, r)
 	if err != nil {
-		return nil, fmt.Errorf("kernel image sections unreadable: %w", err)
+		return nil, err
 	}
 	ps := f.Arch().PointerSize()
 	// More than 64 CPUs: processor groups. Never more than maxCPUs slots,
@@ -123,6 +119,38 @@ func findPerCPU(f *dumpfile.File, k *dumpfile.KDBG, global *Table, cpus int) (*p
 		msg += fmt.Sprintf(" (candidates rejected: %s)", rejected[0])
 	}
 	return nil, fmt.Errorf("%s", msg)
+}
+
+// kernelSections reads the section table of the kernel image. KDBG's
+// KernBase says where it is; when no image is there (KDBG damaged, or a
+// field the build moved), the module list's first entry, which the
+// loader always makes the kernel's, is the second witness. A KernBase
+// that is not the kernel is a contradiction in the dump: r's
+// kernel-base check names it, and says which address was used.
+func kernelSections(f *dumpfile.File, k *dumpfile.KDBG, r *Result) ([]section, error) {
+	base := k.KernBase()
+	var why error
+	if base != 0 {
+		secs, err := imageSections(f, base)
+		if err == nil {
+			return secs, nil
+		}
+		why = fmt.Errorf("KDBG's KernBase %#x is not the kernel image: %w", base, err)
+	} else {
+		why = fmt.Errorf("KDBG has no KernBase to find the kernel image")
+	}
+	mods, _ := f.Modules()
+	if len(mods) == 0 || mods[0].Base == 0 || mods[0].Base == base {
+		r.check(CheckKernBase, CheckFailed, "%v, and the module list gives no other kernel image", why)
+		return nil, why
+	}
+	secs, err := imageSections(f, mods[0].Base)
+	if err != nil {
+		r.check(CheckKernBase, CheckFailed, "%v, nor is the module list's first entry (%s at %#x): %v", why, mods[0].Name, mods[0].Base, err)
+		return nil, fmt.Errorf("%w; module list's first entry %s at %#x: %w", why, mods[0].Name, mods[0].Base, err)
+	}
+	r.check(CheckKernBase, CheckFailed, "%v; the module list's first entry, %s at %#x, is, and was used to find the per-CPU tracker tables", why, mods[0].Name, mods[0].Base)
+	return secs, nil
 }
 
 // tableArray reads up to maxN pointer slots at at and checks them as
@@ -305,4 +333,88 @@ func plausibleTags(es []Usage) bool {
 		n++
 	}
 	return n > 0
+}
+
+// findUnlisted looks through the dump's kernel mappings for up to want
+// tracker tables that ExPoolTagTables does not list (a slot zeroed, or
+// the array not found): page-aligned (every table is a big pool
+// allocation of whole pages), not one of known, and agreeing with the
+// global table key by key. A table mapped at two addresses is counted
+// once, by the physical page of its start. More tables than want means
+// the memory holds copies or stale tables it cannot tell apart, and none
+// is used.
+func findUnlisted(f *dumpfile.File, global *Table, known []uint64, want int) ([]*Table, error) {
+	ps := f.Arch().PointerSize()
+	high := uint64(1) << (8*ps - 1) // system space: the upper half
+	seen := map[uint64]bool{}
+	for _, va := range known {
+		if pa, err := f.Translate(va); err == nil {
+			seen[pa] = true
+		}
+	}
+	// The keys the global table holds in its densest page: a page found
+	// in memory is taken as that page of a candidate table when it holds
+	// each of them at the same offset, or none yet (keys are copied on
+	// first use), and at least two.
+	es := global.Layout.EntrySize
+	perPage := map[int][]int{}
+	best := 0
+	for i, u := range global.entries {
+		if global.bad[i] || u.Tag == 0 || i*es/dumpfile.PageSize != ((i+1)*es-1)/dumpfile.PageSize {
+			continue
+		}
+		pg := i * es / dumpfile.PageSize
+		perPage[pg] = append(perPage[pg], i)
+		if len(perPage[pg]) > len(perPage[best]) {
+			best = pg
+		}
+	}
+	idx := perPage[best]
+	if len(idx) < 2 {
+		return nil, fmt.Errorf("no page of the global table holds two keys: too few to recognise a CPU's table by")
+	}
+	pageOff := uint64(best) * dumpfile.PageSize
+	var found []*Table
+	page := make([]byte, dumpfile.PageSize)
+	_, err := f.Mappings(func(m dumpfile.Mapping) bool {
+		if m.State != dumpfile.MapPresent || m.VA&high == 0 || m.VA < pageOff {
+			return true
+		}
+		start := m.VA - pageOff
+		if pa, err := f.Translate(start); err != nil || seen[pa] {
+			return true
+		}
+		if _, err := f.ReadPhysical(m.PA, page); err != nil {
+			return true
+		}
+		same := 0
+		for _, i := range idx {
+			switch k := binary.LittleEndian.Uint32(page[i*es-int(pageOff):]); pooltag.Tag(k) {
+			case global.entries[i].Tag:
+				same++
+			case 0:
+			default:
+				return true
+			}
+		}
+		if same < 2 {
+			return true
+		}
+		if pa, err := f.Translate(start); err == nil {
+			seen[pa] = true
+		}
+		if t, state := readAgreeing(f, start, global); state == tableAgrees {
+			found = append(found, t)
+		}
+		return len(found) <= want
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case len(found) > want:
+		return nil, fmt.Errorf("more than %d tables agreeing with the global table are in memory: copies cannot be told from the missing ones", want)
+	case len(found) < want:
+		return found, fmt.Errorf("%d of the %d missing tables found in memory", len(found), want)
+	}
+	return found, nil
 }

@@ -298,6 +298,11 @@ func gauge(name string, p PoolPressure, span float64) htmlGauge {
 	if !units.Known(p.Percent) || p.Max == 0 {
 		return g
 	}
+	if overFull(p) {
+		// Over 100% is not a reading: the sums or the maximum are wrong.
+		g.Percent, g.Color = "?!", gaugeLevels[0].color
+		return g
+	}
 	g.Percent = fmt.Sprintf("%.0f%%", p.Percent)
 	pct := math.Min(p.Percent, 100)
 	for _, l := range gaugeLevels {

@@ -126,7 +126,7 @@ func TestGauge(t *testing.T) {
 		{50, 1, "#15803d", true, "50%", 100, true},
 		{70, 1, "#d97706", true, "70%", 147.0, true},
 		{0, 1, "#15803d", false, "0%", 0, false},
-		{130, 1, "#b91c1c", true, "130%", 180, false}, // over the top: the arc stops at 100%
+		{130, 1, "#b91c1c", false, "?!", 0, false}, // over the top is no reading: no arc, the lines say why
 		{-1, 0, gaugeUnknown, false, "?", 0, false},
 	}
 	for _, tt := range tests {

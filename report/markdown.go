@@ -107,8 +107,12 @@ func (m mdWriter) pressure(r *Report) {
 		if pp.p.Max > 0 {
 			max = units.Bytes(pp.p.Max)
 		}
+		use := units.Percent(pp.p.Percent)
+		if overFull(pp.p) {
+			use = "over 100%: " + mdCell(usedOfMax(pp.p))
+		}
 		m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", pp.name, units.Bytes(pp.p.Used), max,
-			units.Percent(pp.p.Percent), growthCell(pp.p.GrowthPerDay, pp.p.Used, r.Dump.GrowthSeconds), mdCell(outlook(pp.p, r.Dump.GrowthSeconds)),
+			use, growthCell(pp.p.GrowthPerDay, pp.p.Used, r.Dump.GrowthSeconds), mdCell(outlook(pp.p, r.Dump.GrowthSeconds)),
 			mdCell(orUnknown(pp.p.MaxSource, "unknown")))
 	}
 	m.printf("\n")

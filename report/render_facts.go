@@ -108,6 +108,14 @@ func usageFact(p PoolPressure) string {
 
 func hasMax(p PoolPressure) bool { return p.Max != 0 && units.Known(p.Percent) }
 
+// overFull: the use is above the maximum (or above physical memory),
+// which no pool can hold: the counters or the maximum are wrong. Such a
+// percentage is never drawn as a bar or gauge, only said.
+func overFull(p PoolPressure) bool {
+	s := shownPercent(p)
+	return units.Known(s) && s > 100
+}
+
 // usedOfMax is "109.0 MiB of 128.0 MiB", "5.0 GiB of 16.0 GiB physical
 // memory" (builds with no fixed maximum) or "109.0 MiB used, maximum
 // unknown". A lower bound says "at least".
@@ -117,6 +125,10 @@ func usedOfMax(p PoolPressure) string {
 		used = "at least " + used
 	}
 	switch {
+	case overFull(p) && hasMax(p):
+		return fmt.Sprintf("%s, %.1f times the %s maximum", used, p.Percent/100, units.Bytes(p.Max))
+	case overFull(p):
+		return fmt.Sprintf("%s, %.1f times the %s of physical memory", used, p.OfPhysical/100, units.Bytes(p.PhysicalBytes))
 	case hasMax(p):
 		return used + " of " + units.Bytes(p.Max)
 	case p.NoFixedMax && p.PhysicalBytes != 0:
@@ -220,7 +232,7 @@ func growthFact(p PoolPressure, span float64) string {
 		s = fmt.Sprintf("grew %s/day (%s/h) over the %s measured", units.BytesF(p.GrowthPerDay), units.BytesF(p.GrowthPerDay/24), units.Uptime(span))
 	}
 	if p.Contradicted {
-		return s + "; the sums are above what the pool can hold, so no time to exhaustion is given"
+		return s + "; the sums are above what the pool can hold (the counters or the maximum are wrong), so no time to exhaustion is given"
 	}
 	switch {
 	case p.Max != 0 && p.Used >= p.Max:

@@ -497,3 +497,31 @@ func TestSlashTestdataPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestOverFullNotDrawn: a use above the maximum is never drawn as a full
+// bar or given as a percentage over 100; the line says how far over it is.
+func TestOverFullNotDrawn(t *testing.T) {
+	p := PoolPressure{Used: 4700 << 20, Max: 128 << 20, Percent: 3671.9, DaysToExhaustion: -1}
+	if !overFull(p) {
+		t.Fatal("3671.9% not over full")
+	}
+	if got, want := usedOfMax(p), "4.6 GiB, 36.7 times the 128.0 MiB maximum"; got != want {
+		t.Errorf("usedOfMax = %q, want %q", got, want)
+	}
+	r := classicReport()
+	r.Pool.NonPaged = p
+	var sb strings.Builder
+	if err := renderText(&sb, r, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := sb.String()
+	if strings.Contains(out, "3671.9%") || strings.Contains(out, "["+strings.Repeat("#", barWidth)+"]") {
+		t.Errorf("the over-full use is drawn or given as a percentage:\n%s", out)
+	}
+	if !strings.Contains(out, "above the maximum: wrong sums") || !strings.Contains(out, "36.7 times the 128.0 MiB maximum") {
+		t.Errorf("the text does not say the use is above the maximum:\n%s", out)
+	}
+	if overFull(PoolPressure{Used: 1, Max: 2, Percent: 50}) || overFull(PoolPressure{Percent: -1}) {
+		t.Error("50% or unknown called over full")
+	}
+}

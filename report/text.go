@@ -131,6 +131,12 @@ func (t *textWriter) header(r *Report) {
 	}
 }
 
+// centre pads s on both sides with fill to width.
+func centre(s, fill string, width int) string {
+	n := max(0, width-len(s))
+	return strings.Repeat(fill, n/2) + s + strings.Repeat(fill, n-n/2)
+}
+
 // barWidth is the pressure bar's inside width.
 const barWidth = 30
 
@@ -166,12 +172,15 @@ func (t *textWriter) pressure(r *Report) {
 		case shown >= 60:
 			c = t.c.warn
 		}
-		pct := "   ?"
-		if units.Known(shown) {
+		pct, b := "   ?", bar(shown)
+		switch {
+		case overFull(pp.p):
+			pct, b = "  ?!", "["+centre(" above the maximum: wrong sums ", "!", barWidth)+"]"
+		case units.Known(shown):
 			pct = fmt.Sprintf("%5.1f%%", shown)
 		}
 		t.printf("  %s%s%s %s  %s\n", t.c.label.Sprint(pp.name), strings.Repeat(" ", lw-len(pp.name)),
-			c.Sprint(bar(shown)), c.Sprint(pct), usedOfMax(pp.p))
+			c.Sprint(b), c.Sprint(pct), usedOfMax(pp.p))
 		lines := []string{maxSourceFact(pp.p), growthFact(pp.p, r.Dump.GrowthSeconds)}
 		if d := documentedFact(pp.p); d != "" {
 			lines = append(lines, d)

@@ -69,6 +69,8 @@ func finding(res *analysis.Result, f analysis.Finding) string {
 	case analysis.PoolCorruption:
 		m := res.Machine
 		return fmt.Sprintf("Bug check %#x %s is pool corruption, not exhaustion: the tags that hold the most did not necessarily corrupt anything. The drivers below are suspects by their evidence; put them under Special Pool or Driver Verifier to catch the one that corrupts.", m.BugCheck, m.BugCheckName)
+	case analysis.DataContradicts:
+		return "The pool data contradicts itself (" + strings.Join(f.Failed, "; ") + "): no driver is named, because the leading tags may be the damage itself. The drivers that use them are listed below; a dump whose data passes these checks would show which one leaks."
 	case analysis.NoPoolAnalysis:
 		if res.Machine.Triage {
 			return "This is a triage dump (minidump): it carries no pool memory, so no pool analysis is possible."

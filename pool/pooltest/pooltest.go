@@ -44,6 +44,9 @@ type Scenario struct {
 	// HidePerCPU leaves ExPoolTagTables out of the kernel image, as when
 	// the array cannot be found.
 	HidePerCPU bool
+	// DropPerCPU leaves the tables of CPUs 1 and up out of the dump's
+	// memory altogether (with HidePerCPU: nothing to find them by).
+	DropPerCPU bool
 	// AbsentTablePage is 1 + the index of a page of the global table whose
 	// physical page is left out of the dump; 0 leaves none out.
 	AbsentTablePage int
@@ -152,6 +155,8 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 	for c := range tables {
 		switch {
 		case c == 0 && s.AbsentTablePage > 0:
+			continue
+		case c > 0 && s.DropPerCPU:
 			continue
 		case c > 0 && c == s.AbsentCPUTable:
 			// Its own stretch, every page mapped but absent from the dump.
