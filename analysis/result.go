@@ -334,7 +334,7 @@ const (
 	// culprits (Verdict.Suspects), and Special Pool or Driver Verifier on
 	// them is what finds the one that corrupts.
 	PoolCorruption
-	// DataContradicts means: the pool data contradicts itself (Failed names the
+	// DataContradicts means the pool data contradicts itself (Failed names the
 	// checks) or leaves CPUs' tables out of the sums, so the ranking of
 	// the tags may be the damage itself: no driver is blamed.
 	DataContradicts
@@ -347,7 +347,7 @@ type Finding struct {
 	Tag       *TagUsage  // NoDriverFound, MicrosoftNotBlamed, Blamed
 	Candidate *Candidate // MicrosoftNotBlamed, Blamed
 	Rival     *TagUsage  // MicrosoftNotBlamed: the third-party tag
-	// Failed means: DataContradicts: what contradicts, one phrase each (a
+	// Failed is, for DataContradicts, what contradicts, one phrase each (a
 	// failed check's name and detail, or the CPUs left out).
 	Failed []string
 }
