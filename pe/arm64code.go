@@ -158,14 +158,40 @@ func (w *arm64Walker) walk(va uint32, code []byte) {
 func (w *arm64Walker) imm(v uint64, at int32) value { return value{kind: vImm, n: v, at: at} }
 
 // step applies one instruction; it reports whether control cannot fall
-// through.
+// through. It dispatches by family: branches, calls, moves of constants
+// and addresses, loads and stores, and the rest.
 func (w *arm64Walker) step(pc, word uint32, in *arm64asm.Inst) bool {
-	st := &w.rec.st
 	w.word = word
-	a := in.Args
 	switch in.Op {
 	case arm64asm.RET, arm64asm.BRK, arm64asm.HLT, arm64asm.ERET:
 		return true
+	case arm64asm.B, arm64asm.CBZ, arm64asm.CBNZ, arm64asm.TBZ, arm64asm.TBNZ:
+		return w.stepBranch(pc, in)
+	case arm64asm.BR, arm64asm.BLR, arm64asm.BL:
+		return w.stepCall(pc, in)
+	case arm64asm.MOV, arm64asm.MOVZ, arm64asm.MOVN, arm64asm.MOVK, arm64asm.ORR:
+		w.stepMove(word, in)
+	case arm64asm.ADRP, arm64asm.ADR, arm64asm.ADD, arm64asm.SUB, arm64asm.CSEL:
+		w.stepAddress(pc, word, in)
+	case arm64asm.LDR, arm64asm.LDUR, arm64asm.LDP, arm64asm.STR, arm64asm.STUR, arm64asm.STP:
+		w.stepLoadStore(pc, in)
+	case arm64asm.CMP, arm64asm.CMN, arm64asm.TST, arm64asm.CCMP, arm64asm.CCMN, arm64asm.NOP, arm64asm.HINT, arm64asm.PRFM,
+		arm64asm.PRFUM, arm64asm.MSR, arm64asm.SYS, arm64asm.DMB, arm64asm.DSB, arm64asm.ISB,
+		arm64asm.CLREX, arm64asm.SVC, arm64asm.FCMP, arm64asm.FCMPE:
+		// No register or stack slot the walker follows changes.
+	default:
+		w.stepOther(in)
+	}
+	return false
+}
+
+// stepBranch follows B, B.cond, CBZ/CBNZ and TBZ/TBNZ. Only the
+// unconditional B ends the flow; it is recorded as a possible tail call
+// and carries the state to its target. A conditional branch lets values
+// flow along it.
+func (w *arm64Walker) stepBranch(pc uint32, in *arm64asm.Inst) bool {
+	a := in.Args
+	switch in.Op {
 	case arm64asm.B:
 		if rel, ok := a[0].(arm64asm.PCRel); ok { // not B.cond
 			target := uint32(int64(pc) + int64(rel))
@@ -174,34 +200,51 @@ func (w *arm64Walker) step(pc, word uint32, in *arm64asm.Inst) bool {
 			return true
 		}
 		w.branch(pc, a[1])
-		return false
 	case arm64asm.CBZ, arm64asm.CBNZ:
 		w.branch(pc, a[1])
-		return false
-	case arm64asm.TBZ, arm64asm.TBNZ:
+	default: // TBZ, TBNZ
 		w.branch(pc, a[2])
-		return false
-	case arm64asm.BR, arm64asm.BLR:
-		jump := in.Op == arm64asm.BR
-		if idx, _, c := a64Reg(a[0]); c == a64GPR {
-			switch v := st.regs[idx]; v.kind {
-			case vLoad:
-				if _, ok := w.im.slots[uint32(v.n)]; ok {
-					w.rec.record(pc, uint32(v.n), true, jump)
-				}
-			case vAddr:
-				w.rec.record(pc, uint32(v.n), false, jump)
-			}
-		}
-		if jump {
-			return true
-		}
-		w.clobberCall()
-	case arm64asm.BL:
+	}
+	return false
+}
+
+// stepCall records BL, BLR and BR: an indirect target is known when the
+// register holds a value loaded from an import slot or an address. BR
+// ends the flow; after a call the volatile registers are gone.
+func (w *arm64Walker) stepCall(pc uint32, in *arm64asm.Inst) bool {
+	a := in.Args
+	if in.Op == arm64asm.BL {
 		if rel, ok := a[0].(arm64asm.PCRel); ok {
 			w.rec.record(pc, uint32(int64(pc)+int64(rel)), false, false)
 		}
 		w.clobberCall()
+		return false
+	}
+	jump := in.Op == arm64asm.BR
+	if idx, _, c := a64Reg(a[0]); c == a64GPR {
+		switch v := w.rec.st.regs[idx]; v.kind {
+		case vLoad:
+			if _, ok := w.im.slots[uint32(v.n)]; ok {
+				w.rec.record(pc, uint32(v.n), true, jump)
+			}
+		case vAddr:
+			w.rec.record(pc, uint32(v.n), false, jump)
+		}
+	}
+	if jump {
+		return true
+	}
+	w.clobberCall()
+	return false
+}
+
+// stepMove follows the ways a constant reaches a register: MOV, the
+// MOVZ/MOVN/MOVK sequence that builds a tag 16 bits at a time, and ORR
+// from the zero register. Every constant seen is a tag-like immediate.
+func (w *arm64Walker) stepMove(word uint32, in *arm64asm.Inst) {
+	st := &w.rec.st
+	a := in.Args
+	switch in.Op {
 	case arm64asm.MOV:
 		w.mov(a[0], a[1])
 	case arm64asm.MOVZ, arm64asm.MOVN:
@@ -218,7 +261,7 @@ func (w *arm64Walker) step(pc, word uint32, in *arm64asm.Inst) bool {
 	case arm64asm.MOVK:
 		idx, _, c := a64Reg(a[0])
 		if c != a64GPR {
-			return false
+			return
 		}
 		shift := 16 * (word >> 21 & 3)
 		if v := st.regs[idx]; v.kind == vImm {
@@ -231,20 +274,30 @@ func (w *arm64Walker) step(pc, word uint32, in *arm64asm.Inst) bool {
 		} else {
 			st.regs[idx] = value{}
 		}
-	case arm64asm.ORR:
+	default: // ORR
 		// ORR Rd, ZR, #imm is a constant move.
 		if _, _, c := a64Reg(a[1]); c == a64Zero {
 			if imm, ok := a[2].(arm64asm.Imm64); ok {
 				w.ev.immediate(uint32(imm.Imm))
 				w.set(a[0], w.imm(imm.Imm, st.n))
-				return false
+				return
 			}
 			if _, ok := a[2].(arm64asm.Reg); ok {
 				w.mov(a[0], a[2])
-				return false
+				return
 			}
 		}
 		w.set(a[0], value{})
+	}
+}
+
+// stepAddress follows the instructions that form an address or pick a
+// value: ADRP/ADR (PC-relative), ADD/SUB (page offsets, stack
+// arithmetic) and CSEL.
+func (w *arm64Walker) stepAddress(pc, word uint32, in *arm64asm.Inst) {
+	st := &w.rec.st
+	a := in.Args
+	switch in.Op {
 	case arm64asm.ADRP:
 		if rel, ok := a[1].(arm64asm.PCRel); ok {
 			w.set(a[0], value{kind: vAddr, n: uint64(int64(pc&^0xFFF) + int64(rel)), at: st.n})
@@ -255,7 +308,7 @@ func (w *arm64Walker) step(pc, word uint32, in *arm64asm.Inst) bool {
 		}
 	case arm64asm.ADD, arm64asm.SUB:
 		w.addSub(in.Op == arm64asm.SUB, word, a)
-	case arm64asm.CSEL:
+	default: // CSEL
 		// Either value may arrive; keep a known one, so that
 		// "tag = override ? override : tag" still yields the tag.
 		v1, v2 := w.read(a[1]), w.read(a[2])
@@ -264,15 +317,20 @@ func (w *arm64Walker) step(pc, word uint32, in *arm64asm.Inst) bool {
 		} else {
 			w.set(a[0], v2)
 		}
+	}
+}
+
+// stepLoadStore follows loads into registers and stores to stack slots,
+// single and paired, so that a tag spilled and reloaded is still known.
+func (w *arm64Walker) stepLoadStore(pc uint32, in *arm64asm.Inst) {
+	st := &w.rec.st
+	a := in.Args
+	switch in.Op {
 	case arm64asm.LDR, arm64asm.LDUR:
 		w.load(pc, a[0], a[1])
 	case arm64asm.LDP:
 		if m, ok := a[2].(arm64asm.MemImmediate); ok {
-			_, is64, _ := a64Reg(a[0])
-			size := int32(4)
-			if is64 {
-				size = 8
-			}
+			size := a64PairStride(a[0])
 			off, ok := w.memOff(m)
 			w.set(a[0], w.slotIf(off, ok))
 			w.set(a[1], w.slotIf(off+size, ok))
@@ -285,45 +343,54 @@ func (w *arm64Walker) step(pc, word uint32, in *arm64asm.Inst) bool {
 			}
 			w.writeback(m)
 		}
-	case arm64asm.STP:
+	default: // STP
 		if m, ok := a[2].(arm64asm.MemImmediate); ok {
-			_, is64, _ := a64Reg(a[0])
-			size := int32(4)
-			if is64 {
-				size = 8
-			}
+			size := a64PairStride(a[0])
 			if off, ok := w.memOff(m); ok {
 				st.setSlot(off, w.read(a[0]))
 				st.setSlot(off+size, w.read(a[1]))
 			}
 			w.writeback(m)
 		}
-	case arm64asm.CMP, arm64asm.CMN, arm64asm.TST, arm64asm.CCMP, arm64asm.CCMN, arm64asm.NOP, arm64asm.HINT, arm64asm.PRFM,
-		arm64asm.PRFUM, arm64asm.MSR, arm64asm.SYS, arm64asm.DMB, arm64asm.DSB, arm64asm.ISB,
-		arm64asm.CLREX, arm64asm.SVC, arm64asm.FCMP, arm64asm.FCMPE:
-	default:
-		name := in.Op.String()
-		if strings.HasPrefix(name, "ST") && !strings.HasSuffix(name, "XR") &&
-			!strings.HasSuffix(name, "XRB") && !strings.HasSuffix(name, "XRH") {
-			// Other stores: forget a stack slot they may write.
-			for _, x := range a {
-				if m, ok := x.(arm64asm.MemImmediate); ok {
-					if off, ok := w.memOff(m); ok {
-						st.setSlot(off, value{})
-					}
-					w.writeback(m)
-				}
-			}
-			return false
-		}
-		w.set(a[0], value{})
+	}
+}
+
+// a64PairStride is the distance between the two slots of LDP/STP: the
+// width of the first register.
+func a64PairStride(r arm64asm.Arg) int32 {
+	if _, is64, _ := a64Reg(r); is64 {
+		return 8
+	}
+	return 4
+}
+
+// stepOther handles every instruction the walker does not model: a store
+// forgets the stack slot it may write; anything else, exclusive stores
+// included (their first operand is the status register they write),
+// forgets its destination register. Base-register writeback is still
+// applied.
+func (w *arm64Walker) stepOther(in *arm64asm.Inst) {
+	a := in.Args
+	name := in.Op.String()
+	if strings.HasPrefix(name, "ST") && !strings.HasSuffix(name, "XR") &&
+		!strings.HasSuffix(name, "XRB") && !strings.HasSuffix(name, "XRH") {
+		// Other stores: forget a stack slot they may write.
 		for _, x := range a {
 			if m, ok := x.(arm64asm.MemImmediate); ok {
+				if off, ok := w.memOff(m); ok {
+					w.rec.st.setSlot(off, value{})
+				}
 				w.writeback(m)
 			}
 		}
+		return
 	}
-	return false
+	w.set(a[0], value{})
+	for _, x := range a {
+		if m, ok := x.(arm64asm.MemImmediate); ok {
+			w.writeback(m)
+		}
+	}
 }
 
 // branch records a conditional branch: values flow along it to its target

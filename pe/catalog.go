@@ -67,96 +67,31 @@ type Candidate struct {
 // to be (MZ) but is malformed becomes a Warning. A dir that cannot be read
 // at all is an error.
 func Index(ctx context.Context, dirs []string, opt IndexOptions) (*Catalog, error) {
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	maxSize := opt.MaxFileSize
-	if maxSize <= 0 {
-		maxSize = 512 << 20
-	}
-	var want map[pooltag.Tag]bool
-	if len(opt.Tags) > 0 {
-		want = map[pooltag.Tag]bool{}
-		for _, t := range opt.Tags {
-			want[t.Unprotected()] = true
-		}
-	}
 	for _, d := range dirs {
 		if _, err := os.Stat(d); err != nil {
 			return nil, fmt.Errorf("drivers folder: %w", err)
 		}
 	}
-
-	type result struct {
-		d    *Driver
-		warn *Warning
-		file bool
-	}
 	paths := make(chan string)
-	results := make(chan result)
+	results := make(chan indexResult)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// walkErr is read after results is closed, which follows the close
+	// of paths, which follows the write.
 	var walkErr error
 	go func() {
 		defer close(paths)
-		seen := map[string]bool{}
-		for _, dir := range dirs {
-			// Links to folders and files are followed (each folder once);
-			// every path that cannot be used is a warning naming it.
-			warn := func(p string, why error) {
-				select {
-				case results <- result{warn: &Warning{p, why}}:
-				case <-ctx.Done():
-				}
-			}
-			err := walk.Dir(dir, func(p string, _ fs.FileInfo) error {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				abs, _ := filepath.Abs(p)
-				if seen[abs] {
-					return nil
-				}
-				seen[abs] = true
-				select {
-				case paths <- p:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				return nil
-			}, warn)
-			if err != nil {
-				walkErr = err
-				return
-			}
-		}
+		walkErr = sendPaths(ctx, dirs, paths, results)
 	}()
-
-	shared := &sharedScans{m: map[[32]byte]*sharedScan{}}
+	ix := indexer{want: opt.wanted(), maxSize: opt.maxFileSize(), cache: opt.Cache,
+		shared: &sharedScans{m: map[[32]byte]*sharedScan{}}}
 	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
+	for i := 0; i < opt.workers(); i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var buf []byte
-			for p := range paths {
-				var r result
-				r.file = true
-				d, err := indexFile(p, want, maxSize, &buf, opt.Cache, shared)
-				switch {
-				case err != nil:
-					r.warn = &Warning{p, err}
-				case d != nil:
-					r.d = d
-				}
-				select {
-				case results <- r:
-				case <-ctx.Done():
-					return
-				}
-			}
+			ix.scanPaths(ctx, paths, results)
 		}()
 	}
 	go func() {
@@ -166,15 +101,7 @@ func Index(ctx context.Context, dirs []string, opt IndexOptions) (*Catalog, erro
 
 	c := &Catalog{}
 	for r := range results {
-		if r.file {
-			c.Files++
-		}
-		if r.d != nil {
-			c.Drivers = append(c.Drivers, r.d)
-		}
-		if r.warn != nil {
-			c.Warnings = append(c.Warnings, *r.warn)
-		}
+		c.add(r)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -185,6 +112,120 @@ func Index(ctx context.Context, dirs []string, opt IndexOptions) (*Catalog, erro
 	sort.Slice(c.Drivers, func(i, j int) bool { return c.Drivers[i].Path < c.Drivers[j].Path })
 	sort.Slice(c.Warnings, func(i, j int) bool { return c.Warnings[i].Path < c.Warnings[j].Path })
 	return c, nil
+}
+
+func (o IndexOptions) workers() int {
+	if o.Workers <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return o.Workers
+}
+
+func (o IndexOptions) maxFileSize() int64 {
+	if o.MaxFileSize <= 0 {
+		return 512 << 20
+	}
+	return o.MaxFileSize
+}
+
+// wanted is Tags as a set without the protected bit, or nil for every
+// tag.
+func (o IndexOptions) wanted() map[pooltag.Tag]bool {
+	if len(o.Tags) == 0 {
+		return nil
+	}
+	want := map[pooltag.Tag]bool{}
+	for _, t := range o.Tags {
+		want[t.Unprotected()] = true
+	}
+	return want
+}
+
+// indexResult is one message to Index's collector: a file looked at
+// (with its driver, or a warning, or neither for a file that is not a PE
+// image), or a warning from the walk.
+type indexResult struct {
+	d    *Driver
+	warn *Warning
+	file bool
+}
+
+func (c *Catalog) add(r indexResult) {
+	if r.file {
+		c.Files++
+	}
+	if r.d != nil {
+		c.Drivers = append(c.Drivers, r.d)
+	}
+	if r.warn != nil {
+		c.Warnings = append(c.Warnings, *r.warn)
+	}
+}
+
+// sendPaths walks dirs and sends each file to paths once. Links to
+// folders and files are followed (each folder once); every path that
+// cannot be used is a warning naming it. A folder that cannot be walked
+// at all ends the walk with its error.
+func sendPaths(ctx context.Context, dirs []string, paths chan<- string, results chan<- indexResult) error {
+	seen := map[string]bool{}
+	warn := func(p string, why error) {
+		select {
+		case results <- indexResult{warn: &Warning{p, why}}:
+		case <-ctx.Done():
+		}
+	}
+	visit := func(p string, _ fs.FileInfo) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		abs, _ := filepath.Abs(p)
+		if seen[abs] {
+			return nil
+		}
+		seen[abs] = true
+		select {
+		case paths <- p:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	}
+	for _, dir := range dirs {
+		if err := walk.Dir(dir, visit, warn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexer is what Index's workers share: the options and the scans of
+// identical files.
+type indexer struct {
+	want    map[pooltag.Tag]bool
+	maxSize int64
+	cache   *Cache
+	shared  *sharedScans
+}
+
+// scanPaths is one worker: it scans the files it receives until paths is
+// closed or ctx ends, reusing one buffer.
+func (ix *indexer) scanPaths(ctx context.Context, paths <-chan string, results chan<- indexResult) {
+	var buf []byte
+	for p := range paths {
+		r := indexResult{file: true}
+		d, err := indexFile(p, ix.want, ix.maxSize, &buf, ix.cache, ix.shared)
+		switch {
+		case err != nil:
+			r.warn = &Warning{p, err}
+		case d != nil:
+			r.d = d
+		}
+		select {
+		case results <- r:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // indexFile scans one file if its content says it is a PE image. It

@@ -198,26 +198,11 @@ func scanImage(name string, data []byte, layout Layout, want map[pooltag.Tag]boo
 	readIdentity(d, f)
 	stage = "image model"
 	im := newImage(f, fileData)
-	for _, s := range im.sections {
-		if layout == FileLayout && s.rawSize > 0 && uint64(s.off)+uint64(s.rawSize) > uint64(len(fileData)) {
-			d.Warnings = append(d.Warnings, fmt.Sprintf("section %s: raw data %#x-%#x lies past the end of the %d-byte file (truncated?)",
-				s.name, s.off, uint64(s.off)+uint64(s.rawSize), len(fileData)))
-		}
-	}
-	if layout == MappedLayout {
+	if layout == FileLayout {
+		d.warnTruncated(im, len(fileData))
+	} else {
 		im.base = realBase
-		named := 0
-		if exports != nil {
-			named = im.bindIAT(data, exports)
-		}
-		if len(f.Imports) == 0 {
-			switch {
-			case exports == nil:
-				d.Warnings = append(d.Warnings, "no import table in the memory image (discarded INIT section?) and no export tables to name its IAT slots: no call-site evidence")
-			case named == 0:
-				d.Warnings = append(d.Warnings, "no import table in the memory image (discarded INIT section?) and no IAT slot holds a pool routine exported by the dump's modules: no call-site evidence")
-			}
-		}
+		d.bindMapped(im, data, exports, len(f.Imports) > 0)
 	}
 	stage = "code scanner"
 	if full != nil {
@@ -237,6 +222,36 @@ func scanImage(name string, data []byte, layout Layout, want map[pooltag.Tag]boo
 	}
 	d.ev = ev.finish()
 	return d, nil
+}
+
+// warnTruncated names each section whose raw data lies past the end of a
+// file-layout image: the file was most likely cut short.
+func (d *Driver) warnTruncated(im *image, fileLen int) {
+	for _, s := range im.sections {
+		if s.rawSize > 0 && uint64(s.off)+uint64(s.rawSize) > uint64(fileLen) {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("section %s: raw data %#x-%#x lies past the end of the %d-byte file (truncated?)",
+				s.name, s.off, uint64(s.off)+uint64(s.rawSize), fileLen))
+		}
+	}
+}
+
+// bindMapped names the IAT slots of an image read from memory through the
+// dump's export tables. Without an import table (INIT discarded) and
+// without a slot named, no call site can be found: d says so.
+func (d *Driver) bindMapped(im *image, mem []byte, exports *KernelExports, hasImports bool) {
+	named := 0
+	if exports != nil {
+		named = im.bindIAT(mem, exports)
+	}
+	if hasImports {
+		return
+	}
+	switch {
+	case exports == nil:
+		d.Warnings = append(d.Warnings, "no import table in the memory image (discarded INIT section?) and no export tables to name its IAT slots: no call-site evidence")
+	case named == 0:
+		d.Warnings = append(d.Warnings, "no import table in the memory image (discarded INIT section?) and no IAT slot holds a pool routine exported by the dump's modules: no call-site evidence")
+	}
 }
 
 // parseImage runs the PE parser on a file-layout image: the headers and

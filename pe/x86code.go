@@ -134,34 +134,75 @@ func (w *x86Walker) walk(va uint32, code []byte) {
 }
 
 // step applies one instruction to the state; it reports whether control
-// cannot fall through to the next instruction.
+// cannot fall through to the next instruction. It dispatches by family:
+// control flow, data moves, stack and arithmetic, instructions that write
+// fixed registers, and the rest, whose destination is forgotten.
 func (w *x86Walker) step(pc uint32, in *x86asm.Inst) bool {
-	st := &w.rec.st
-	a0, a1 := in.Args[0], in.Args[1]
 	switch in.Op {
 	case x86asm.RET, x86asm.LRET, x86asm.IRET, x86asm.IRETD, x86asm.IRETQ, x86asm.UD2, x86asm.HLT, x86asm.INT:
 		return true
+	case x86asm.JMP, x86asm.CALL,
+		x86asm.JA, x86asm.JAE, x86asm.JB, x86asm.JBE, x86asm.JE, x86asm.JG, x86asm.JGE, x86asm.JL,
+		x86asm.JLE, x86asm.JNE, x86asm.JNO, x86asm.JNP, x86asm.JNS, x86asm.JO, x86asm.JP, x86asm.JS,
+		x86asm.JCXZ, x86asm.JECXZ, x86asm.JRCXZ:
+		return w.stepFlow(pc, in)
+	case x86asm.MOV, x86asm.LEA, x86asm.XCHG,
+		x86asm.CMOVA, x86asm.CMOVAE, x86asm.CMOVB, x86asm.CMOVBE, x86asm.CMOVE, x86asm.CMOVG,
+		x86asm.CMOVGE, x86asm.CMOVL, x86asm.CMOVLE, x86asm.CMOVNE, x86asm.CMOVNO, x86asm.CMOVNP,
+		x86asm.CMOVNS, x86asm.CMOVO, x86asm.CMOVP, x86asm.CMOVS:
+		w.stepMove(in)
+	case x86asm.PUSH, x86asm.POP, x86asm.LEAVE:
+		w.stepStack(in)
+	case x86asm.SUB, x86asm.ADD, x86asm.AND, x86asm.XOR:
+		w.stepArith(in)
+	case x86asm.CMP, x86asm.TEST, x86asm.BT, x86asm.NOP, x86asm.PREFETCHNTA, x86asm.PREFETCHT0,
+		x86asm.PREFETCHT1, x86asm.PREFETCHT2, x86asm.LFENCE, x86asm.MFENCE, x86asm.SFENCE, x86asm.PAUSE:
+		// No register or stack slot the walker follows changes.
+	case x86asm.MUL, x86asm.DIV, x86asm.IDIV, x86asm.CDQ, x86asm.CQO, x86asm.CWD, x86asm.RDTSC,
+		x86asm.RDMSR, x86asm.XGETBV, x86asm.RDPMC, x86asm.IMUL, x86asm.CPUID, x86asm.RDTSCP,
+		x86asm.CDQE, x86asm.CWDE, x86asm.CBW, x86asm.LODSB, x86asm.LODSW, x86asm.LODSD, x86asm.LODSQ,
+		x86asm.CMPXCHG, x86asm.CMPXCHG8B, x86asm.CMPXCHG16B,
+		x86asm.MOVSB, x86asm.MOVSW, x86asm.MOVSD, x86asm.MOVSQ, x86asm.STOSB, x86asm.STOSW,
+		x86asm.STOSD, x86asm.STOSQ, x86asm.SCASB, x86asm.SCASW, x86asm.SCASD, x86asm.SCASQ,
+		x86asm.CMPSB, x86asm.CMPSW, x86asm.CMPSD, x86asm.CMPSQ,
+		x86asm.SYSCALL, x86asm.LOOP, x86asm.LOOPE, x86asm.LOOPNE, x86asm.XADD:
+		w.stepImplicit(in)
+	default:
+		w.clobber(in.Args[0])
+	}
+	return false
+}
+
+// stepFlow records JMP and CALL (direct, or through an import slot) and
+// lets values flow along conditional branches (see flowRecorder.enter).
+// JMP ends the flow; after a call the volatile registers are gone.
+func (w *x86Walker) stepFlow(pc uint32, in *x86asm.Inst) bool {
+	a0 := in.Args[0]
+	switch in.Op {
 	case x86asm.JMP:
 		w.call(pc, a0, true)
 		if rel, ok := a0.(x86asm.Rel); ok {
 			w.rec.jumpEdge(pc, uint32(int64(w.next)+int64(rel)))
 		}
 		return true
-	case x86asm.JA, x86asm.JAE, x86asm.JB, x86asm.JBE, x86asm.JE, x86asm.JG, x86asm.JGE, x86asm.JL,
-		x86asm.JLE, x86asm.JNE, x86asm.JNO, x86asm.JNP, x86asm.JNS, x86asm.JO, x86asm.JP, x86asm.JS,
-		x86asm.JCXZ, x86asm.JECXZ, x86asm.JRCXZ:
-		// A branch carries its values to its target (see
-		// flowRecorder.enter).
-		if rel, ok := a0.(x86asm.Rel); ok {
-			w.rec.branch(pc, uint32(int64(w.next)+int64(rel)))
-		}
-		return false
 	case x86asm.CALL:
 		w.call(pc, a0, false)
 		for _, r := range w.arch.volatile {
-			st.regs[r] = value{}
+			w.rec.st.regs[r] = value{}
 		}
-		return false
+	default: // Jcc
+		if rel, ok := a0.(x86asm.Rel); ok {
+			w.rec.branch(pc, uint32(int64(w.next)+int64(rel)))
+		}
+	}
+	return false
+}
+
+// stepMove follows values copied between registers, stack slots and
+// addresses: MOV, LEA (a stack or image address), XCHG and CMOVcc.
+func (w *x86Walker) stepMove(in *x86asm.Inst) {
+	a0, a1 := in.Args[0], in.Args[1]
+	switch in.Op {
 	case x86asm.MOV:
 		w.store(a0, w.eval(a1, in.MemBytes))
 	case x86asm.LEA:
@@ -174,6 +215,30 @@ func (w *x86Walker) step(pc uint32, in *x86asm.Inst) bool {
 			}
 		}
 		w.store(a0, v)
+	case x86asm.XCHG:
+		v0, v1 := w.eval(a0, in.MemBytes), w.eval(a1, in.MemBytes)
+		w.store(a0, v1)
+		w.store(a1, v0)
+	default: // CMOVcc
+		// Either value may arrive; keep the one that is known, so that
+		// "tag = override ? override : tag" still yields the tag.
+		if r, ok := a0.(x86asm.Reg); ok {
+			if idx, _, ok := x86Reg(r); ok {
+				cur := w.rec.st.regs[idx]
+				if cur.kind != vImm && cur.kind != vParam {
+					w.store(a0, w.eval(a1, in.MemBytes))
+				}
+			}
+		}
+	}
+}
+
+// stepStack follows PUSH, POP and LEAVE, which move the stack pointer
+// and the slots arguments are passed in on x86.
+func (w *x86Walker) stepStack(in *x86asm.Inst) {
+	st := &w.rec.st
+	a0 := in.Args[0]
+	switch in.Op {
 	case x86asm.PUSH:
 		v := w.eval(a0, int(w.arch.ptr))
 		st.sp -= w.arch.ptr
@@ -182,62 +247,61 @@ func (w *x86Walker) step(pc uint32, in *x86asm.Inst) bool {
 		v := st.slot(st.sp)
 		st.sp += w.arch.ptr
 		w.store(a0, v)
-	case x86asm.LEAVE:
+	default: // LEAVE
 		if v := st.regs[x86BP]; v.kind == vStack {
 			st.sp = int32(int64(v.n))
 		}
 		st.regs[x86BP] = st.slot(st.sp)
 		st.sp += w.arch.ptr
+	}
+}
+
+// stepArith follows the arithmetic that matters to the walker: SUB and
+// ADD on the stack pointer (frame setup), AND on it (alignment) and the
+// "xor r, r" zeroing idiom. Any other destination is forgotten.
+func (w *x86Walker) stepArith(in *x86asm.Inst) {
+	st := &w.rec.st
+	a0, a1 := in.Args[0], in.Args[1]
+	r0, isReg := a0.(x86asm.Reg)
+	onSP := false
+	if isReg {
+		idx, _, _ := x86Reg(r0)
+		onSP = idx == x86SP
+	}
+	switch in.Op {
 	case x86asm.SUB, x86asm.ADD:
-		if r, ok := a0.(x86asm.Reg); ok {
-			if idx, _, _ := x86Reg(r); idx == x86SP {
-				if imm, ok := a1.(x86asm.Imm); ok {
-					if in.Op == x86asm.SUB {
-						st.sp -= int32(imm)
-					} else {
-						st.sp += int32(imm)
-					}
+		if onSP {
+			if imm, ok := a1.(x86asm.Imm); ok {
+				if in.Op == x86asm.SUB {
+					st.sp -= int32(imm)
+				} else {
+					st.sp += int32(imm)
 				}
-				return false
 			}
+			return
 		}
-		w.clobber(a0)
 	case x86asm.AND:
 		// "and rsp, -16" aligns the frame: slots stay roughly where they
 		// were, which is good enough for arguments pushed afterwards.
-		if r, ok := a0.(x86asm.Reg); ok {
-			if idx, _, _ := x86Reg(r); idx == x86SP {
-				return false
-			}
+		if onSP {
+			return
 		}
-		w.clobber(a0)
-	case x86asm.XOR: // "xor r, r" is the zeroing idiom
-		if r0, ok := a0.(x86asm.Reg); ok {
-			if r1, ok := a1.(x86asm.Reg); ok && r0 == r1 {
-				w.store(a0, value{kind: vImm, n: 0, at: st.n})
-				return false
-			}
+	default: // XOR
+		if r1, ok := a1.(x86asm.Reg); ok && isReg && r0 == r1 {
+			w.store(a0, value{kind: vImm, n: 0, at: st.n})
+			return
 		}
-		w.clobber(a0)
-	case x86asm.CMOVA, x86asm.CMOVAE, x86asm.CMOVB, x86asm.CMOVBE, x86asm.CMOVE, x86asm.CMOVG,
-		x86asm.CMOVGE, x86asm.CMOVL, x86asm.CMOVLE, x86asm.CMOVNE, x86asm.CMOVNO, x86asm.CMOVNP,
-		x86asm.CMOVNS, x86asm.CMOVO, x86asm.CMOVP, x86asm.CMOVS:
-		// Either value may arrive; keep the one that is known, so that
-		// "tag = override ? override : tag" still yields the tag.
-		if r, ok := a0.(x86asm.Reg); ok {
-			if idx, _, ok := x86Reg(r); ok {
-				cur := st.regs[idx]
-				if cur.kind != vImm && cur.kind != vParam {
-					w.store(a0, w.eval(a1, in.MemBytes))
-				}
-			}
-		}
-	case x86asm.XCHG:
-		v0, v1 := w.eval(a0, in.MemBytes), w.eval(a1, in.MemBytes)
-		w.store(a0, v1)
-		w.store(a1, v0)
-	case x86asm.CMP, x86asm.TEST, x86asm.BT, x86asm.NOP, x86asm.PREFETCHNTA, x86asm.PREFETCHT0,
-		x86asm.PREFETCHT1, x86asm.PREFETCHT2, x86asm.LFENCE, x86asm.MFENCE, x86asm.SFENCE, x86asm.PAUSE:
+	}
+	w.clobber(a0)
+}
+
+// stepImplicit forgets the fixed registers an instruction writes without
+// naming them (RAX/RDX of MUL and DIV, RCX/RSI/RDI of string operations,
+// RCX/R11 of SYSCALL, ...), then its named destination.
+func (w *x86Walker) stepImplicit(in *x86asm.Inst) {
+	st := &w.rec.st
+	a0, a1 := in.Args[0], in.Args[1]
+	switch in.Op {
 	case x86asm.MUL, x86asm.DIV, x86asm.IDIV, x86asm.CDQ, x86asm.CQO, x86asm.CWD, x86asm.RDTSC,
 		x86asm.RDMSR, x86asm.XGETBV, x86asm.RDPMC:
 		st.regs[x86AX], st.regs[x86DX] = value{}, value{}
@@ -262,13 +326,10 @@ func (w *x86Walker) step(pc uint32, in *x86asm.Inst) bool {
 		st.regs[x86CX], st.regs[x86SI], st.regs[x86DI] = value{}, value{}, value{}
 	case x86asm.SYSCALL, x86asm.LOOP, x86asm.LOOPE, x86asm.LOOPNE:
 		st.regs[x86CX], st.regs[11] = value{}, value{}
-	case x86asm.XADD:
+	default: // XADD
 		w.clobber(a0)
 		w.clobber(a1)
-	default:
-		w.clobber(a0)
 	}
-	return false
 }
 
 // clobber forgets a destination register, or a stack slot being written.
