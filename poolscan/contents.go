@@ -73,8 +73,9 @@ const (
 	prefixLen   = 8
 )
 
-// ReadContents reads up to opt.Sample blocks of tag t found by the scan
-// and says what they hold.
+// ReadContents reads up to opt.Sample of the blocks of tag t the scan
+// kept (spread evenly over them) and says what they hold; the sizes are
+// those of every block of t found in use.
 func ReadContents(f *dumpfile.File, r *Result, t pooltag.Tag, opt ContentOptions) *Contents {
 	if opt.Sample <= 0 {
 		opt.Sample = 2000
@@ -87,101 +88,117 @@ func ReadContents(f *dumpfile.File, r *Result, t pooltag.Tag, opt ContentOptions
 	}
 	t = t.Unprotected()
 	c := &Contents{Tag: t, TagStr: t.String()}
-	var blocks []Block
-	sizes := map[uint64]int64{}
-	for _, b := range r.Blocks {
-		if b.Tag == t && b.Counted() {
-			blocks = append(blocks, b)
-			sizes[b.Size]++
-		}
-	}
-	c.Blocks = int64(len(blocks))
-	for s, n := range sizes {
-		c.Sizes = append(c.Sizes, SizeCount{s, n})
-	}
-	sort.Slice(c.Sizes, func(i, j int) bool { return c.Sizes[i].Size < c.Sizes[j].Size })
-	is64 := f.Arch().Is64()
-	hdr := headerLayouts[is64].size
-	res := newResolver(f, r, opt.Modules)
-	prefixes := map[string]int{}
-	strs := map[stringKey]int{}
-	ptrs := map[string]*PointerCount{}
-	stride := max(len(blocks)/opt.Sample, 1)
-	for i := 0; i < len(blocks) && c.Read < opt.Sample; i += stride {
-		b := blocks[i]
-		if !b.State.InDump() {
-			continue
-		}
-		raw := readBlock(f, b, hdr)
-		if raw == nil {
-			continue
-		}
-		c.Read++
-		body := raw
-		if b.Kind != KindBig {
-			body = raw[min(hdr, len(raw)):]
-		}
-		if len(c.Samples) < opt.Hex {
-			c.Samples = append(c.Samples, HexSample{Addr: b.Addr, Size: b.Size, Bytes: raw[:min(len(raw), opt.HexBytes)], State: b.State.String()})
-		}
-		if len(body) >= prefixLen {
-			prefixes[string(body[:prefixLen])]++
-		}
-		seen := map[stringKey]bool{}
-		for _, s := range extractStrings(body) {
-			for _, stem := range stems(s.text) {
-				k := stringKey{stem, s.utf16}
-				if !seen[k] {
-					seen[k] = true
-					strs[k]++
-				}
-			}
-		}
-		hit := map[string]bool{}
-		ps := 4
-		if is64 {
-			ps = 8
-		}
-		for o := 0; o+ps <= len(body); o += ps {
-			var v uint64
-			if is64 {
-				v = binary.LittleEndian.Uint64(body[o:])
-			} else {
-				v = uint64(binary.LittleEndian.Uint32(body[o:]))
-			}
-			if !isKernelAddr(v, is64) {
-				continue
-			}
-			target, module, tag, example := res.resolve(v)
-			if target == "" || hit[target] {
-				continue
-			}
-			hit[target] = true
-			p := ptrs[target]
-			if p == nil {
-				p = &PointerCount{Target: target, Module: module, Tag: tag, Example: example}
-				if module == "" {
-					p.TagStr = tag.String()
-				}
-				ptrs[target] = p
-			}
-			p.Blocks++
-		}
-	}
-	if c.Read == 0 {
+	k := r.keptOf(t)
+	if k == nil {
 		return c
 	}
+	c.Sizes = k.sizeCounts()
+	for _, s := range c.Sizes {
+		c.Blocks += s.Blocks
+	}
+	rd := &contentReader{f: f, opt: opt, is64: f.Arch().Is64(), res: newResolver(f, r, opt.Modules),
+		prefixes: map[string]int{}, strs: map[stringKey]int{}, ptrs: map[string]*PointerCount{}}
+	rd.hdr = headerLayouts[rd.is64].size
+	stride := max(len(k.sample)/opt.Sample, 1)
+	for i := 0; i < len(k.sample) && c.Read < opt.Sample; i += stride {
+		rd.read(c, k.sample[i])
+	}
+	if c.Read > 0 {
+		rd.finish(c)
+	}
+	return c
+}
+
+// contentReader gathers what the blocks read of one tag hold.
+type contentReader struct {
+	f        *dumpfile.File
+	opt      ContentOptions
+	is64     bool
+	hdr      int
+	res      *resolver
+	prefixes map[string]int
+	strs     map[stringKey]int
+	ptrs     map[string]*PointerCount
+}
+
+// read reads block b, if the dump holds it, into c's counts.
+func (rd *contentReader) read(c *Contents, b Block) {
+	if !b.State.InDump() {
+		return
+	}
+	raw := readBlock(rd.f, b, rd.hdr)
+	if raw == nil {
+		return
+	}
+	c.Read++
+	body := raw
+	if b.Kind != KindBig {
+		body = raw[min(rd.hdr, len(raw)):]
+	}
+	if len(c.Samples) < rd.opt.Hex {
+		c.Samples = append(c.Samples, HexSample{Addr: b.Addr, Size: b.Size, Bytes: raw[:min(len(raw), rd.opt.HexBytes)], State: b.State.String()})
+	}
+	if len(body) >= prefixLen {
+		rd.prefixes[string(body[:prefixLen])]++
+	}
+	seen := map[stringKey]bool{}
+	for _, s := range extractStrings(body) {
+		for _, stem := range stems(s.text) {
+			if k := (stringKey{stem, s.utf16}); !seen[k] {
+				seen[k] = true
+				rd.strs[k]++
+			}
+		}
+	}
+	rd.pointers(body)
+}
+
+// pointers counts the places the kernel addresses inside body lead to,
+// once per block each.
+func (rd *contentReader) pointers(body []byte) {
+	hit := map[string]bool{}
+	ps := 4
+	if rd.is64 {
+		ps = 8
+	}
+	for o := 0; o+ps <= len(body); o += ps {
+		v := uint64(binary.LittleEndian.Uint32(body[o:]))
+		if rd.is64 {
+			v = binary.LittleEndian.Uint64(body[o:])
+		}
+		if !isKernelAddr(v, rd.is64) {
+			continue
+		}
+		target, module, tag, example := rd.res.resolve(v)
+		if target == "" || hit[target] {
+			continue
+		}
+		hit[target] = true
+		p := rd.ptrs[target]
+		if p == nil {
+			p = &PointerCount{Target: target, Module: module, Tag: tag, Example: example}
+			if module == "" {
+				p.TagStr = tag.String()
+			}
+			rd.ptrs[target] = p
+		}
+		p.Blocks++
+	}
+}
+
+// finish turns the counts into c's shares, most common first.
+func (rd *contentReader) finish(c *Contents) {
 	best := ""
-	for p, n := range prefixes {
-		if n > prefixes[best] || (n == prefixes[best] && p < best) {
+	for p, n := range rd.prefixes {
+		if n > rd.prefixes[best] || (n == rd.prefixes[best] && p < best) {
 			best = p
 		}
 	}
 	if best != "" {
-		c.Prefix, c.PrefixShare = []byte(best), float64(prefixes[best])/float64(c.Read)
+		c.Prefix, c.PrefixShare = []byte(best), float64(rd.prefixes[best])/float64(c.Read)
 	}
-	c.Strings = topStrings(strs, c.Read)
-	for _, p := range ptrs {
+	c.Strings = topStrings(rd.strs, c.Read)
+	for _, p := range rd.ptrs {
 		p.Share = float64(p.Blocks) / float64(c.Read)
 		c.Pointers = append(c.Pointers, *p)
 	}
@@ -194,7 +211,6 @@ func ReadContents(f *dumpfile.File, r *Result, t pooltag.Tag, opt ContentOptions
 	if len(c.Pointers) > maxPointers {
 		c.Pointers = c.Pointers[:maxPointers]
 	}
-	return c
 }
 
 // readBlock returns a block's bytes, header included (big: its first
@@ -323,15 +339,12 @@ type resolver struct {
 
 func newResolver(f *dumpfile.File, r *Result, mods []dumpfile.Module) *resolver {
 	is64 := f.Arch().Is64()
-	res := &resolver{f: f, mods: mods, pages: map[uint64][]found{}, pr: newPageReader(is64, f.MinorVersion), all: must(NewMatcher("*")), segment: r.Mode == "segment heap"}
-	if r.Big.Addr != 0 {
-		if _, l, err := findBigTable(f, is64, f.MinorVersion); err == nil {
-			t := r.Big
-			t.Used, t.Freed, t.Unreadable = 0, 0, 0
-			readBig(f, &t, l, is64, func(e bigEntry) {
-				res.big = append(res.big, Block{Addr: e.va, Size: e.bytes, Tag: pooltag.Tag(e.key).Unprotected()})
-			})
-		}
+	res := &resolver{f: f, mods: mods, pages: map[uint64][]found{}, pr: newPageReader(is64, f.MinorVersion), all: must(NewMatcher("*")), segment: r.segment}
+	if r.bigFound {
+		t := r.Big
+		readBig(f, &t, r.bigLayout, is64, func(e bigEntry) {
+			res.big = append(res.big, Block{Addr: e.va, Size: e.bytes, Tag: pooltag.Tag(e.key).Unprotected()})
+		})
 	}
 	sort.Slice(res.big, func(i, j int) bool { return res.big[i].Addr < res.big[j].Addr })
 	return res

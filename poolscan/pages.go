@@ -166,17 +166,21 @@ func (r *pageReader) segment(page []byte, m *Matcher) (blocks []found, unconfirm
 	// First look: one 8-byte load per slot, and the full reading only on
 	// pages where some header-shaped slot carries a wanted tag. Most pages
 	// (zero, data, code) stop here.
-	if !r.anyWanted(page, m) {
+	if len(page) != dumpfile.PageSize || !r.anyWanted(page, m) {
 		return nil, nil
 	}
+	clear(r.valid)
+	clear(r.link)
+	words := (*[dumpfile.PageSize / 8]uint64)(unsafe.Pointer(unsafe.SliceData(page)))
+	step := u / 8
 	for i := 0; i < n; i++ {
-		off := i * u
-		if off+r.lay.size > dumpfile.PageSize {
-			r.valid[i] = false
+		// Most slots fail on their first word; the rest are decoded.
+		if !r.headerShaped(words[i*step]) {
 			continue
 		}
-		h, ok := r.candidate(page, off)
-		r.valid[i], r.hdrs[i], r.link[i] = ok, h, false
+		if h, ok := r.candidate(page, i*u); ok {
+			r.valid[i], r.hdrs[i] = true, h
+		}
 	}
 	kinds := r.kinds
 	clear(kinds)

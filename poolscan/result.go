@@ -127,17 +127,26 @@ type BigTable struct {
 	Err         string // why it was not found, when it was not
 }
 
-// Result is one scan.
+// Result is one scan: counts by tag, not blocks, so that its size does
+// not grow with the blocks found. Walk lists the blocks; ReadContents
+// reads the sample kept of a tag.
 type Result struct {
-	Mode   string // "classic" or "segment heap"
-	Blocks []Block
-	Tags   map[pooltag.Tag]*TagCount
-	Pages  PageStats
-	Big    BigTable
-	// Dropped is the number of wanted blocks not kept in Blocks once
-	// MaxBlocks was reached (they are counted in Tags).
-	Dropped int64
-	Notes   []string
+	Mode  string // "classic" or "segment heap"
+	Tags  map[pooltag.Tag]*TagCount
+	Pages PageStats
+	Big   BigTable
+	Notes []string
+
+	// What Walk and ReadContents need.
+	is64, segment bool
+	build         uint32
+	match         *Matcher
+	hits          pfnSet // physical pages holding a block of a wanted tag
+	sample        int
+	kept          map[pooltag.Tag]*tagBlocks // every tag found
+	last          *tagBlocks                 // the tag of the last block added
+	bigLayout     bigLayout
+	bigFound      bool
 }
 
 // Count returns the counts of tag t (zero counts when none was found).

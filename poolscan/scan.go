@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pooltag"
@@ -16,18 +15,27 @@ type Options struct {
 	// Progress, when set, is called with the pages scanned and the pages
 	// to scan, about every 1% and once at the end.
 	Progress func(done, total uint64)
-	// MaxBlocks bounds Result.Blocks (0: 1<<22); blocks beyond it are only
-	// counted, in Dropped.
-	MaxBlocks int
+	// Sample is how many of each tag's blocks in use the scan keeps, spread
+	// evenly over those found, for ReadContents to read (0: 2048; negative:
+	// none). Everything else is counted as the pass goes, so the scan's
+	// memory does not grow with the blocks found.
+	Sample int
 }
+
+// defaultSample is Options.Sample's default: what ReadContents reads by
+// default (2000) rounded up to a power of two.
+const defaultSample = 2048
 
 // ErrNoMemory means the dump holds no physical pages to scan.
 var ErrNoMemory = errors.New("the dump holds no physical memory to scan")
 
 // Scan makes one pass over the physical pages of the dump for every tag
-// Options.Tags asks for, then places the blocks found at their virtual
-// addresses with one walk of the system page tables, then reads the big
-// page table. It stops with ctx's error when ctx is done.
+// Options.Tags asks for and counts the blocks found by tag, pool and state,
+// then reads the big page table. A walk of the system page tables before
+// the pass says which physical pages the system maps, so each block's
+// state is known when it is found; a second, after it, gives the kept
+// sample blocks their virtual addresses. Result.Walk lists every block.
+// Scan stops with ctx's error when ctx is done.
 func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 	if opt.Tags == nil {
 		return nil, errors.New("poolscan: no tags to look for")
@@ -38,128 +46,250 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 	if f.PresentPages() == 0 {
 		return nil, ErrNoMemory
 	}
-	maxBlocks := opt.MaxBlocks
-	if maxBlocks <= 0 {
-		maxBlocks = 1 << 22
+	s := newScanner(f, opt)
+	if err := s.mapSystem(); err != nil {
+		s.r.Notes = append(s.r.Notes, "blocks could not be placed at virtual addresses: "+err.Error())
 	}
+	if err := s.pass(ctx); err != nil {
+		return nil, err
+	}
+	s.r.readBig(f)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.r.placeSamples(f); err != nil {
+		s.r.Notes = append(s.r.Notes, "sample blocks could not be given virtual addresses: "+err.Error())
+	}
+	if s.r.segment {
+		s.r.Notes = append(s.r.Notes, "segment heap: freed blocks keep their headers and cannot be told from used ones without the heap keys, so the scan can count more blocks than are outstanding")
+	}
+	return s.r, nil
+}
+
+// scanner is one scan in progress.
+type scanner struct {
+	f   *dumpfile.File
+	opt Options
+	r   *Result
+	pr  *pageReader
+	// The system address space's physical pages: mapped at all, and of
+	// those, mapped by a transition entry first.
+	mapped, transition pfnSet
+}
+
+func newScanner(f *dumpfile.File, opt Options) *scanner {
 	is64, build := f.Arch().Is64(), f.MinorVersion
-	segment := build >= segmentHeapBuild
-	r := &Result{Mode: "classic", Tags: map[pooltag.Tag]*TagCount{}}
-	if segment {
+	sample := opt.Sample
+	if sample == 0 {
+		sample = defaultSample
+	}
+	r := &Result{Mode: "classic", Tags: map[pooltag.Tag]*TagCount{}, is64: is64, build: build, match: opt.Tags,
+		segment: build >= segmentHeapBuild, sample: max(sample, 0), kept: map[pooltag.Tag]*tagBlocks{}}
+	if r.segment {
 		r.Mode = "segment heap"
 	}
-	pr := newPageReader(is64, build)
-	want := func(t uint32) bool { return opt.Tags.Match(pooltag.Tag(t)) }
-	total := f.PresentPages()
-	r.Pages.Stored = total
-	step := max(total/100, 1024)
-	var hits pfnSet
-	var cancelled error
-	// Blocks are gathered in fixed chunks and joined once at the end: a
-	// leak of millions of blocks would otherwise be copied again at every
-	// doubling of one slice.
-	var chunks [][]Block
-	kept := 0
-	keep := func(pfn uint64, fb found) {
-		h := fb.h
-		_, used, paged, session := pr.coding.decode(h.typ)
-		b := Block{Phys: pfn<<12 | uint64(fb.off), Tag: pooltag.Tag(h.tag).Unprotected(), Size: uint64(h.blocks) * uint64(pr.lay.unit),
-			Kind: fb.kind, Paged: paged, Session: session, Typed: used, Free: !used}
-		if kept >= maxBlocks {
-			r.Dropped++
-			return
+	return &scanner{f: f, opt: opt, r: r, pr: newPageReader(is64, build)}
+}
+
+// mapSystem walks the system page tables once: it counts the address
+// space's pages by state and marks the physical pages it maps. A physical
+// page mapped more than once takes the state of its first (lowest)
+// address, as Walk gives it that address.
+func (s *scanner) mapSystem() error {
+	p := &s.r.Pages
+	missing, err := s.f.Mappings(func(m dumpfile.Mapping) bool {
+		pages := max(m.Size/dumpfile.PageSize, 1)
+		switch m.State {
+		case dumpfile.MapPresent:
+			p.Present += pages
+		case dumpfile.MapTransition:
+			p.Transition += pages
+		case dumpfile.MapPagedOut:
+			p.PagedOut += pages
+		case dumpfile.MapAbsent:
+			p.Absent += pages
 		}
-		if len(chunks) == 0 || len(chunks[len(chunks)-1]) == cap(chunks[len(chunks)-1]) {
-			chunks = append(chunks, make([]Block, 0, 1<<14))
-		}
-		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], b)
-		kept++
-		hits.add(pfn)
-	}
-	missing, err := f.ReadPages(func(pfn uint64, page []byte) bool {
-		r.Pages.Scanned++
-		if r.Pages.Scanned%step == 0 {
-			if err := ctx.Err(); err != nil {
-				cancelled = err
-				return false
-			}
-			if opt.Progress != nil {
-				opt.Progress(r.Pages.Scanned, total)
-			}
-		}
-		if segment {
-			blocks, unconf := pr.segment(page, opt.Tags)
-			if len(blocks) > 0 {
-				r.Pages.PoolPages++
-			}
-			for _, fb := range blocks {
-				if want(fb.h.tag) {
-					keep(pfn, fb)
-				}
-			}
-			for _, fb := range unconf {
-				r.count(pooltag.Tag(fb.h.tag)).Unconfirmed++
-			}
+		if m.State != dumpfile.MapPresent && m.State != dumpfile.MapTransition {
 			return true
 		}
-		blocks, broken := pr.classic(page)
-		if broken {
-			r.Pages.Broken++
-		}
-		if blocks == nil {
-			return true
-		}
-		r.Pages.PoolPages++
-		for _, fb := range blocks {
-			if want(fb.h.tag) {
-				keep(pfn, fb)
+		// Only pages the dump holds can hold a block found; the check also
+		// keeps the bitmaps as small as the dump whatever the tables say.
+		if pfn := m.PA >> 12; !s.mapped.has(pfn) && s.f.HasPage(pfn) {
+			s.mapped.add(pfn)
+			if m.State == dumpfile.MapTransition {
+				s.transition.add(pfn)
 			}
 		}
 		return true
 	})
-	if err != nil {
-		return nil, err
+	p.MissingTables = missing
+	if missing > 0 {
+		s.r.Notes = append(s.r.Notes, fmt.Sprintf("%d page-table pages are absent from the dump: pool pages they map are counted as unmapped", missing))
 	}
-	if cancelled != nil {
-		return nil, cancelled
+	return err
+}
+
+// state is where the blocks of physical page pfn stand.
+func (s *scanner) state(pfn uint64) State {
+	switch {
+	case !s.mapped.has(pfn):
+		return StateUnmapped
+	case s.transition.has(pfn):
+		return StateTransition
+	}
+	return StatePresent
+}
+
+// pass reads every page the dump holds once, in file order.
+func (s *scanner) pass(ctx context.Context) error {
+	r := s.r
+	total := s.f.PresentPages()
+	r.Pages.Stored = total
+	step := max(total/100, 1024)
+	var cancelled error
+	missing, err := s.f.ReadPages(func(pfn uint64, page []byte) bool {
+		r.Pages.Scanned++
+		if r.Pages.Scanned%step == 0 {
+			if cancelled = ctx.Err(); cancelled != nil {
+				return false
+			}
+			if s.opt.Progress != nil {
+				s.opt.Progress(r.Pages.Scanned, total)
+			}
+		}
+		s.page(pfn, page)
+		return true
+	})
+	switch {
+	case err != nil:
+		return err
+	case cancelled != nil:
+		return cancelled
 	}
 	r.Pages.Truncated = missing
-	r.Blocks = make([]Block, 0, kept)
-	for _, c := range chunks {
-		r.Blocks = append(r.Blocks, c...)
+	if s.opt.Progress != nil {
+		s.opt.Progress(r.Pages.Scanned, total)
 	}
-	chunks = nil
-	if opt.Progress != nil {
-		opt.Progress(r.Pages.Scanned, total)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := r.place(f, &hits); err != nil {
-		r.Notes = append(r.Notes, "blocks could not be placed at virtual addresses: "+err.Error())
-	}
-	r.countBlocks()
-	r.readBig(f, is64, build, opt.Tags)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	sort.Slice(r.Blocks, func(i, j int) bool {
-		a, b := r.Blocks[i], r.Blocks[j]
-		if a.Tag != b.Tag {
-			return a.Tag.Less(b.Tag)
+	return ctx.Err()
+}
+
+// page recognises the blocks of one page and counts those of wanted tags.
+func (s *scanner) page(pfn uint64, page []byte) {
+	r := s.r
+	var blocks []found
+	if r.segment {
+		var unconf []found
+		blocks, unconf = s.pr.segment(page, r.match)
+		for _, fb := range unconf {
+			r.count(pooltag.Tag(fb.h.tag)).Unconfirmed++
 		}
-		if a.Addr != b.Addr {
-			return a.Addr < b.Addr
+	} else {
+		var broken bool
+		blocks, broken = s.pr.classic(page)
+		if broken {
+			r.Pages.Broken++
 		}
-		return a.Phys < b.Phys
+	}
+	if len(blocks) == 0 {
+		return
+	}
+	r.Pages.PoolPages++
+	st := State(0)
+	for _, fb := range blocks {
+		if !r.match.Match(pooltag.Tag(fb.h.tag)) {
+			continue
+		}
+		if st == 0 {
+			st = s.state(pfn)
+			r.hits.add(pfn)
+		}
+		r.add(s.pr.block(pfn, fb, st))
+	}
+}
+
+// block is a recognised header as a Block on physical page pfn.
+func (r *pageReader) block(pfn uint64, fb found, st State) Block {
+	h := fb.h
+	_, used, paged, session := r.coding.decode(h.typ)
+	return Block{Phys: pfn<<12 | uint64(fb.off), Tag: pooltag.Tag(h.tag).Unprotected(), Size: uint64(h.blocks) * uint64(r.lay.unit),
+		Kind: fb.kind, Paged: paged, Session: session, Typed: used, Free: !used, State: st}
+}
+
+// add counts one block found and offers it to its tag's sample.
+func (r *Result) add(b Block) {
+	k := r.last
+	if k == nil || k.c.Tag != b.Tag {
+		// Blocks of one tag come in runs (a page, an LFH subsegment), so
+		// the last tag's entry saves most map lookups.
+		k = r.kept[b.Tag]
+		if k == nil {
+			k = newTagBlocks(r.count(b.Tag), r.sample)
+			r.kept[b.Tag] = k
+		}
+		r.last = k
+	}
+	c := k.c
+	switch {
+	case b.Kind == KindBig:
+		c.Big++
+		c.BigBytes += b.Size
+		if !b.State.InDump() {
+			c.BigAbsent++
+		}
+	case b.State == StateUnmapped:
+		c.Unmapped++
+	case b.Free:
+		c.Free++
+	case b.Session:
+		c.Session++
+	case b.Paged:
+		c.Paged++
+	default:
+		c.NonPaged++
+	}
+	if b.Kind != KindBig && b.State != StateUnmapped && !b.Free {
+		c.Bytes += b.Size
+	}
+	if b.Counted() {
+		k.add(b)
+	}
+}
+
+// readBig adds the big allocations of wanted tags.
+func (r *Result) readBig(f *dumpfile.File) {
+	t, l, err := findBigTable(f, r.is64, r.build)
+	if err != nil {
+		r.Big.Err = err.Error()
+		r.Notes = append(r.Notes, "big page table not found: "+err.Error()+"; allocations of a page or more are not counted")
+		return
+	}
+	r.Big, r.bigLayout, r.bigFound = t, l, true
+	readBig(f, &r.Big, l, r.is64, func(e bigEntry) {
+		if r.match.Match(pooltag.Tag(e.key)) {
+			r.add(bigBlock(f, e))
+		}
 	})
-	if segment {
-		r.Notes = append(r.Notes, "segment heap: freed blocks keep their headers and cannot be told from used ones without the heap keys, so the scan can count more blocks than are outstanding")
+	if r.Big.Unreadable > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d of the big page table's %d entries are on pages the dump cannot give", r.Big.Unreadable, r.Big.Size))
 	}
-	if r.Dropped > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d blocks beyond the first %d were not kept and are not counted by state", r.Dropped, maxBlocks))
+}
+
+// bigBlock is a used big page table entry as a Block.
+func bigBlock(f *dumpfile.File, e bigEntry) Block {
+	b := Block{Addr: e.va, Tag: pooltag.Tag(e.key).Unprotected(), Size: e.bytes, Kind: KindBig, Paged: e.paged, Session: e.session, Typed: e.typed}
+	pa, err := f.Translate(e.va)
+	switch {
+	case err != nil:
+		b.State = StatePagedOut
+		if errors.Is(err, dumpfile.ErrPageAbsent) {
+			b.State = StateAbsent
+		}
+	case !f.HasPage(pa >> 12):
+		b.State = StateAbsent
+	default:
+		b.State, b.Phys = StatePresent, pa
 	}
-	return r, nil
+	return b
 }
 
 func (r *Result) count(t pooltag.Tag) *TagCount {
@@ -170,139 +300,4 @@ func (r *Result) count(t pooltag.Tag) *TagCount {
 		r.Tags[t] = c
 	}
 	return c
-}
-
-// place walks the system page tables once: it counts the address space's
-// pages by state and gives every block on a mapped page its virtual
-// address. A physical page mapped more than once keeps its first (lowest)
-// address.
-func (r *Result) place(f *dumpfile.File, hits *pfnSet) error {
-	type where struct {
-		va    uint64
-		state State
-	}
-	at := map[uint64]where{}
-	missing, err := f.Mappings(func(m dumpfile.Mapping) bool {
-		pages := max(m.Size/dumpfile.PageSize, 1)
-		switch m.State {
-		case dumpfile.MapPresent:
-			r.Pages.Present += pages
-		case dumpfile.MapTransition:
-			r.Pages.Transition += pages
-		case dumpfile.MapPagedOut:
-			r.Pages.PagedOut += pages
-		case dumpfile.MapAbsent:
-			r.Pages.Absent += pages
-		}
-		if m.State == dumpfile.MapPresent || m.State == dumpfile.MapTransition {
-			pfn := m.PA >> 12
-			if hits.has(pfn) {
-				if _, seen := at[pfn]; !seen {
-					st := StatePresent
-					if m.State == dumpfile.MapTransition {
-						st = StateTransition
-					}
-					at[pfn] = where{m.VA, st}
-				}
-			}
-		}
-		return true
-	})
-	r.Pages.MissingTables = missing
-	for i := range r.Blocks {
-		b := &r.Blocks[i]
-		if w, ok := at[b.Phys>>12]; ok {
-			b.Addr = w.va | b.Phys&(dumpfile.PageSize-1)
-			b.State = w.state
-		} else {
-			b.State = StateUnmapped
-		}
-	}
-	if missing > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d page-table pages are absent from the dump: pool pages they map are counted as unmapped", missing))
-	}
-	return err
-}
-
-func (r *Result) countBlocks() {
-	for _, b := range r.Blocks {
-		c := r.count(b.Tag)
-		switch {
-		case b.State == StateUnmapped:
-			c.Unmapped++
-		case b.Free:
-			c.Free++
-		case b.Session:
-			c.Session++
-		case b.Paged:
-			c.Paged++
-		default:
-			c.NonPaged++
-		}
-		if b.State != StateUnmapped && !b.Free {
-			c.Bytes += b.Size
-		}
-	}
-}
-
-// readBig adds the big allocations of wanted tags.
-func (r *Result) readBig(f *dumpfile.File, is64 bool, build uint32, m *Matcher) {
-	t, l, err := findBigTable(f, is64, build)
-	if err != nil {
-		r.Big.Err = err.Error()
-		r.Notes = append(r.Notes, "big page table not found: "+err.Error()+"; allocations of a page or more are not counted")
-		return
-	}
-	r.Big = t
-	readBig(f, &r.Big, l, is64, func(e bigEntry) {
-		tag := pooltag.Tag(e.key).Unprotected()
-		if !m.Match(tag) {
-			return
-		}
-		b := Block{Addr: e.va, Tag: tag, Size: e.bytes, Kind: KindBig, Paged: e.paged, Session: e.session, Typed: e.typed}
-		pa, err := f.Translate(e.va)
-		switch {
-		case err != nil:
-			b.State = StatePagedOut
-			if errors.Is(err, dumpfile.ErrPageAbsent) {
-				b.State = StateAbsent
-			}
-		case !f.HasPage(pa >> 12):
-			b.State = StateAbsent
-		default:
-			b.State, b.Phys = StatePresent, pa
-		}
-		c := r.count(tag)
-		c.Big++
-		c.BigBytes += e.bytes
-		if !b.State.InDump() {
-			c.BigAbsent++
-		}
-		if len(r.Blocks) < 1<<24 {
-			r.Blocks = append(r.Blocks, b)
-		}
-	})
-	if r.Big.Unreadable > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d of the big page table's %d entries are on pages the dump cannot give", r.Big.Unreadable, r.Big.Size))
-	}
-}
-
-// pfnSet is a bitmap of physical page numbers, grown as needed: one bit
-// per page up to the highest one with a hit (2 MiB for 64 GiB).
-type pfnSet struct{ w []uint64 }
-
-func (s *pfnSet) add(pfn uint64) {
-	i := pfn >> 6
-	if i >= uint64(len(s.w)) {
-		n := max(i+1, uint64(len(s.w))*2)
-		w := make([]uint64, n)
-		copy(w, s.w)
-		s.w = w
-	}
-	s.w[i] |= 1 << (pfn & 63)
-}
-
-func (s *pfnSet) has(pfn uint64) bool {
-	i := pfn >> 6
-	return i < uint64(len(s.w)) && s.w[i]>>(pfn&63)&1 == 1
 }

@@ -79,9 +79,22 @@ type want struct {
 	paged bool
 }
 
-func gotBlocks(r *poolscan.Result, tag string) []want {
+// walkAll lists every block r found, as Walk gives them.
+func walkAll(t testing.TB, f *dumpfile.File, r *poolscan.Result) []poolscan.Block {
+	t.Helper()
+	var out []poolscan.Block
+	if err := r.Walk(context.Background(), f, func(b poolscan.Block) bool {
+		out = append(out, b)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func gotBlocks(t testing.TB, f *dumpfile.File, r *poolscan.Result, tag string) []want {
 	var out []want
-	for _, b := range r.Blocks {
+	for _, b := range walkAll(t, f, r) {
 		if b.Tag == pooltag.MustTag(tag) && b.Kind != poolscan.KindBig {
 			out = append(out, want{b.Addr, b.Size, b.Free, b.Paged})
 		}
@@ -139,7 +152,7 @@ func TestClassicPages(t *testing.T) {
 			b.MapAbsent(b.Alloc(dumptest.PageSize, dumptest.PageSize) + 2*dumptest.PageSize)
 			f := open(t, b)
 			r := scan(t, f, "Leak")
-			got, exp := gotBlocks(r, "Leak"), placed(all, "Leak")
+			got, exp := gotBlocks(t, f, r, "Leak"), placed(all, "Leak")
 			if !slices.Equal(got, exp) {
 				t.Fatalf("found %d Leak blocks:\n%v\nplanted %d:\n%v", len(got), got, len(exp), exp)
 			}
@@ -153,7 +166,7 @@ func TestClassicPages(t *testing.T) {
 			if r.Pages.Absent == 0 {
 				t.Errorf("the absent pool page is not counted: %+v", r.Pages)
 			}
-			for _, blk := range r.Blocks {
+			for _, blk := range walkAll(t, f, r) {
 				if blk.State != poolscan.StatePresent {
 					t.Errorf("%v", blk)
 				}
@@ -195,7 +208,7 @@ func TestSegmentHeapPages(t *testing.T) {
 			lone := b.SegmentHeapPage(b.Alloc(dumptest.PageSize, dumptest.PageSize), dumptest.SegmentVS, 0x200, []dumptest.PoolBlock{{Tag: "Leak", Size: 0x40}})
 			f := open(t, b)
 			r := scan(t, f, "Leak")
-			got, exp := gotBlocks(r, "Leak"), placed(all, "Leak")
+			got, exp := gotBlocks(t, f, r, "Leak"), placed(all, "Leak")
 			for i := range exp {
 				exp[i].free = false // the segment heap cannot tell
 			}
@@ -243,7 +256,7 @@ func TestBigPageTable(t *testing.T) {
 				t.Errorf("counts %+v", cnt)
 			}
 			var n int
-			for _, blk := range r.Blocks {
+			for _, blk := range walkAll(t, f, r) {
 				if blk.Kind != poolscan.KindBig {
 					continue
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -47,6 +48,9 @@ func runPoolfind(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	opt := poolscan.Options{Tags: m}
+	if !*contents {
+		opt.Sample = -1 // only --contents reads blocks
+	}
 	line := newStatusLine(stderr)
 	if line != nil {
 		start := time.Now()
@@ -64,12 +68,6 @@ func runPoolfind(args []string, stdout, stderr io.Writer) int {
 			return exitNoPool
 		}
 		return exitError
-	}
-	var blocks []poolscan.Block
-	for _, b := range r.Blocks {
-		if !b.Free || *withFree {
-			blocks = append(blocks, b)
-		}
 	}
 	tags := foundTags(r)
 	var checks []poolscan.Check
@@ -93,18 +91,49 @@ func runPoolfind(args []string, stdout, stderr io.Writer) int {
 			cts = append(cts, poolscan.ReadContents(f, r, t, poolscan.ContentOptions{Modules: mods}))
 		}
 	}
+	// The listing is streamed from Walk, buffered: millions of rows cost
+	// neither memory nor a write each.
+	bw := bufio.NewWriterSize(stdout, 64<<10)
+	ls := &listing{ctx: ctx, f: f, r: r, free: *withFree}
 	switch {
 	case *asJSON:
-		err = writePoolfindJSON(stdout, f, r, blocks, checks, cts)
+		err = writePoolfindJSON(bw, ls, checks, cts)
 	case *asCSV:
-		err = writePoolfindCSV(stdout, blocks)
+		err = writePoolfindCSV(bw, ls)
 	default:
-		err = writePoolfindText(stdout, r, blocks, tags, checks, cts)
+		err = writePoolfindText(bw, ls, tags, checks, cts)
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
 	}
 	if err != nil {
 		return fail(stderr, err)
 	}
 	return exitOK
+}
+
+// listing is the blocks of one scan, listed by Walk as they are written.
+type listing struct {
+	ctx  context.Context
+	f    *dumpfile.File
+	r    *poolscan.Result
+	free bool // freed blocks too
+}
+
+// each calls fn for every block to list until fn returns an error.
+func (l *listing) each(fn func(poolscan.Block) error) error {
+	var werr error
+	err := l.r.Walk(l.ctx, l.f, func(b poolscan.Block) bool {
+		if b.Free && !l.free {
+			return true
+		}
+		werr = fn(b)
+		return werr == nil
+	})
+	if werr != nil {
+		return werr
+	}
+	return err
 }
 
 // foundTags lists the tags with anything found, in tag order.
@@ -135,12 +164,16 @@ func addrString(b poolscan.Block) string {
 	return fmt.Sprintf("%x", b.Addr)
 }
 
-func writePoolfindText(w io.Writer, r *poolscan.Result, blocks []poolscan.Block, tags []pooltag.Tag, checks []poolscan.Check, cts []*poolscan.Contents) error {
+func writePoolfindText(w io.Writer, ls *listing, tags []pooltag.Tag, checks []poolscan.Check, cts []*poolscan.Contents) error {
+	r := ls.r
 	ew := &errWriter{w: w}
 	ew.printf("Scanning %s pool (one pass): %s\n\n", r.Mode, report.ScanPagesSummary(r.Pages))
 	ew.printf("%-18s %-4s %10s  %-16s %-4s %-7s %s\n", "Address", "Tag", "Size", "Pool", "Kind", "Status", "State")
-	for _, b := range blocks {
+	if err := ls.each(func(b poolscan.Block) error {
 		ew.printf("%-18s %-4s %#10x  %-16s %-4s %-7s %s\n", addrString(b), b.Tag, b.Size, b.Pool(), b.Kind, blockStatus(b), b.State)
+		return ew.err
+	}); err != nil {
+		return err
 	}
 	ew.printf("\n")
 	for _, t := range tags {
@@ -207,41 +240,91 @@ type checkJSON struct {
 	Text      string             `json:"text"`
 }
 
-func writePoolfindJSON(w io.Writer, f *dumpfile.File, r *poolscan.Result, blocks []poolscan.Block, checks []poolscan.Check, cts []*poolscan.Contents) error {
-	out := struct {
-		Dump     string               `json:"dump"`
-		Mode     string               `json:"mode"`
-		Pages    poolscan.PageStats   `json:"pages"`
-		Big      poolscan.BigTable    `json:"big_page_table"`
-		Blocks   []blockJSON          `json:"blocks"`
-		Checks   []checkJSON          `json:"checks,omitempty"`
-		Contents []*poolscan.Contents `json:"contents,omitempty"`
-		Notes    []string             `json:"notes,omitempty"`
-	}{Dump: f.Name(), Mode: r.Mode, Pages: r.Pages, Big: r.Big, Blocks: []blockJSON{}, Contents: cts, Notes: r.Notes}
-	for _, b := range blocks {
+// writePoolfindJSON writes one object, indented as encoding/json would,
+// with the blocks array streamed in the middle.
+func writePoolfindJSON(w io.Writer, ls *listing, checks []poolscan.Check, cts []*poolscan.Contents) error {
+	r := ls.r
+	ew := &errWriter{w: w}
+	field := func(name string, v any, last bool) {
+		b, err := json.MarshalIndent(v, "  ", "  ")
+		if err != nil && ew.err == nil {
+			ew.err = err
+		}
+		sep := ","
+		if last {
+			sep = ""
+		}
+		ew.printf("  %q: %s%s\n", name, b, sep)
+	}
+	ew.printf("{\n")
+	field("dump", ls.f.Name(), false)
+	field("mode", r.Mode, false)
+	field("pages", r.Pages, false)
+	field("big_page_table", r.Big, false)
+	ew.printf("  \"blocks\": [")
+	n := 0
+	if err := ls.each(func(b poolscan.Block) error {
 		j := blockJSON{Address: fmt.Sprintf("%#x", b.Addr), Tag: b.Tag.String(), Size: b.Size, Pool: b.Pool(), Kind: b.Kind.String(), Free: b.Free, State: b.State.String()}
 		if b.Phys != 0 {
 			j.Phys = fmt.Sprintf("%#x", b.Phys)
 		}
-		out.Blocks = append(out.Blocks, j)
+		raw, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			ew.printf(",")
+		}
+		n++
+		ew.printf("\n    %s", raw)
+		return ew.err
+	}); err != nil {
+		return err
 	}
-	for _, k := range checks {
-		out.Checks = append(out.Checks, checkJSON{k.Tag.String(), k.Tracker, k.Found, k.Agreement, k.Text})
+	if n > 0 {
+		ew.printf("\n  ")
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	var rest []jsonField
+	if len(checks) > 0 {
+		var cs []checkJSON
+		for _, k := range checks {
+			cs = append(cs, checkJSON{k.Tag.String(), k.Tracker, k.Found, k.Agreement, k.Text})
+		}
+		rest = append(rest, jsonField{"checks", cs})
+	}
+	if len(cts) > 0 {
+		rest = append(rest, jsonField{"contents", cts})
+	}
+	if len(r.Notes) > 0 {
+		rest = append(rest, jsonField{"notes", r.Notes})
+	}
+	ew.printf("]")
+	if len(rest) > 0 {
+		ew.printf(",")
+	}
+	ew.printf("\n")
+	for i, f := range rest {
+		field(f.name, f.v, i == len(rest)-1)
+	}
+	ew.printf("}\n")
+	return ew.err
 }
 
-func writePoolfindCSV(w io.Writer, blocks []poolscan.Block) error {
+// jsonField is one member of the object writePoolfindJSON writes.
+type jsonField struct {
+	name string
+	v    any
+}
+
+func writePoolfindCSV(w io.Writer, ls *listing) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"address", "tag", "size", "pool", "kind", "status", "state"}); err != nil {
 		return err
 	}
-	for _, b := range blocks {
-		if err := cw.Write([]string{"0x" + addrString(b), report.CSVCell(strings.TrimRight(b.Tag.String(), " ")), fmt.Sprint(b.Size), b.Pool(), b.Kind.String(), blockStatus(b), b.State.String()}); err != nil {
-			return err
-		}
+	if err := ls.each(func(b poolscan.Block) error {
+		return cw.Write([]string{"0x" + addrString(b), report.CSVCell(strings.TrimRight(b.Tag.String(), " ")), fmt.Sprint(b.Size), b.Pool(), b.Kind.String(), blockStatus(b), b.State.String()})
+	}); err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()
