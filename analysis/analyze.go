@@ -69,6 +69,8 @@ type gathered struct {
 	// earlier is the pool accounting of an earlier snapshot of the same
 	// machine, machine.GrowthSpan before this one; nil when there is none.
 	earlier *pool.Result
+	// session is the session pool; nil for a source without one.
+	session *pool.SessionPools
 }
 
 // FromDump is an opened crash dump as a Source.
@@ -90,6 +92,8 @@ func (s dumpSource) gather(_ context.Context, o Options) (*gathered, error) {
 	}
 	o.progress("reading pool tracker tables")
 	g.pool, g.poolErr = pool.Analyze(f)
+	o.progress("reading session pool trackers")
+	g.session = pool.ReadSessions(f)
 	return g, nil
 }
 
@@ -134,7 +138,7 @@ func Analyze(ctx context.Context, src Source, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Machine: g.machine, Warnings: g.warnings, NonPaged: []TagUsage{}, Paged: []TagUsage{}}
+	r := &Result{Machine: g.machine, Warnings: g.warnings, NonPaged: []TagUsage{}, Paged: []TagUsage{}, Session: g.session}
 	if o.Pooltag != nil {
 		r.Sources.Pooltag = o.Pooltag.Path
 	}

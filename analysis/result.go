@@ -26,7 +26,11 @@ type Result struct {
 	Sources Sources
 	// Scan is the pass over the pool itself (Options.ScanPool); nil when
 	// it was not asked for.
-	Scan    *Scan
+	Scan *Scan
+	// Session is the session pool of each Terminal Server session
+	// (!poolused 8), as package pool read it; nil for a source without
+	// one (a pool snapshot). Session.Read false says why nothing was read.
+	Session *pool.SessionPools
 	Checks  []Check
 	Verdict Verdict
 

@@ -84,7 +84,10 @@ func sessionLayoutFor(arch dumpfile.Arch, build uint32) (sessionLayout, bool) {
 func SessionPoolBuilds() []string {
 	out := make([]string, len(sessionLayouts))
 	for i, l := range sessionLayouts {
-		out[i] = fmt.Sprintf("%s (build %d-%d)", l.name, l.minBuild, l.maxBuild)
+		out[i] = fmt.Sprintf("%s (builds %d-%d)", l.name, l.minBuild, l.maxBuild)
+		if l.minBuild == l.maxBuild {
+			out[i] = fmt.Sprintf("%s (build %d)", l.name, l.minBuild)
+		}
 	}
 	return out
 }

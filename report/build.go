@@ -93,6 +93,7 @@ func New(res *analysis.Result, d Display) *Report {
 		r.Pool = poolSection(res.Pool)
 	}
 	r.PoolScan = poolScanSection(res.Scan)
+	r.SessionPool = sessionSection(res.Session, d)
 	return r
 }
 

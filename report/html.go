@@ -81,6 +81,7 @@ type htmlView struct {
 	Charts     []htmlChart
 	Tables     []htmlTable
 	Scan       *htmlScan
+	Session    *htmlSession
 	Candidates []htmlTagCandidates
 	Sources    []string
 	Warnings   []string
@@ -231,6 +232,7 @@ func newHTMLView(r *Report) htmlView {
 		}
 	}
 	v.Scan = scanView(r.PoolScan)
+	v.Session = sessionView(r.SessionPool)
 	return v
 }
 

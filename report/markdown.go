@@ -33,6 +33,7 @@ func renderMarkdown(w io.Writer, r *Report) error {
 	m.tagTable("Leading nonpaged tags", r.LeadingNonPaged, r, poolUsed(r, "nonpaged"))
 	m.tagTable("Leading paged tags", r.LeadingPaged, r, poolUsed(r, "paged"))
 	m.poolScan(r)
+	m.sessionPool(r)
 	m.candidates(r)
 	m.sources(r)
 	m.details(r)

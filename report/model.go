@@ -32,6 +32,11 @@ type Report struct {
 	// (--scan).
 	PoolScan *PoolScan `json:"pool_scan,omitempty"`
 
+	// SessionPool is the session pool of each Terminal Server session
+	// (!poolused 8); absent for a pool snapshot. Read false carries the
+	// one line that says why nothing was read.
+	SessionPool *SessionPool `json:"session_pool,omitempty"`
+
 	// Sources says where driver evidence came from: folders indexed, dump
 	// images scanned (with paged-out pages), pooltag.txt used.
 	Sources Sources `json:"sources"`

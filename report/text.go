@@ -56,6 +56,7 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 	t.tagTable("LEADING NONPAGED TAGS", r.LeadingNonPaged, r, poolUsed(r, "nonpaged"))
 	t.tagTable("LEADING PAGED TAGS", r.LeadingPaged, r, poolUsed(r, "paged"))
 	t.poolScan(r)
+	t.sessionPool(r)
 	t.candidates(r)
 	t.sources(r)
 	t.warnings(r)
