@@ -144,6 +144,11 @@ func Analyze(ctx context.Context, src Source, o Options) (*Result, error) {
 	}
 	if g.poolErr != nil {
 		r.PoolErr = g.poolErr
+		if len(o.DriverDirs) > 0 {
+			// Given but not searched: the report must not say none were given.
+			r.Sources.DriverFolders = o.DriverDirs
+			r.Sources.NotSearched = "no pool tags to look for, since the dump gave no pool data"
+		}
 		r.Verdict = noPoolVerdict(g.machine, g.poolErr)
 		return r, nil
 	}

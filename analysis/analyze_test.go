@@ -136,7 +136,8 @@ func TestNoDumpImages(t *testing.T) {
 }
 
 // TestTriageNoPool: a triage dump gives a Result without pool, the reason
-// kept as an error chain, and a verdict that names no one.
+// kept as an error chain, and a verdict that names no one; the driver
+// folders given are recorded as given but not searched.
 func TestTriageNoPool(t *testing.T) {
 	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Type: dumpfile.TypeTriage})
 	b.AddModule(dumptest.Module{Name: "a.sys"})
@@ -148,9 +149,12 @@ func TestTriageNoPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := analysis.Analyze(context.Background(), analysis.FromDump(f), analysis.Options{})
+	r, err := analysis.Analyze(context.Background(), analysis.FromDump(f), analysis.Options{DriverDirs: []string{"../testdata/drivers-2003"}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s := r.Sources; len(s.DriverFolders) != 1 || s.NotSearched == "" || s.FilesIndexed != 0 {
+		t.Errorf("sources %+v: want the folder given, not searched, and why", s)
 	}
 	if r.Pool != nil || !errors.Is(r.PoolErr, pool.ErrNoPoolData) {
 		t.Errorf("pool %v, error %v: want none, ErrNoPoolData", r.Pool, r.PoolErr)

@@ -265,7 +265,10 @@ type Signature struct {
 
 // Sources is where the evidence came from.
 type Sources struct {
-	DriverFolders     []string
+	DriverFolders []string
+	// NotSearched says why the driver folders given were not searched
+	// (no pool data, so no tags to look for); "" when they were.
+	NotSearched       string
 	FilesIndexed      int
 	DumpImagesScanned int
 	DumpImagesFailed  int // loaded modules whose image could not be read

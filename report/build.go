@@ -77,7 +77,7 @@ func New(res *analysis.Result, d Display) *Report {
 		SchemaVersion: SchemaVersion,
 		Generated:     d.Now,
 		Dump:          dumpFacts(res.Machine),
-		Sources: Sources{DriverFolders: res.Sources.DriverFolders, FilesIndexed: res.Sources.FilesIndexed,
+		Sources: Sources{DriverFolders: res.Sources.DriverFolders, NotSearched: res.Sources.NotSearched, FilesIndexed: res.Sources.FilesIndexed,
 			DumpImagesScanned: res.Sources.DumpImagesScanned, DumpPagesMissing: res.Sources.DumpPagesMissing,
 			Pooltag: res.Sources.Pooltag},
 		Warnings:        append([]string{}, res.Warnings...),

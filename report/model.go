@@ -214,6 +214,7 @@ type Culprit struct {
 // Sources is where the evidence came from.
 type Sources struct {
 	DriverFolders     []string `json:"driver_folders"`
+	NotSearched       string   `json:"folders_not_searched,omitempty"` // why the folders given were not searched
 	FilesIndexed      int      `json:"files_indexed"`
 	DumpImagesScanned int      `json:"dump_images_scanned"`
 	DumpPagesMissing  int      `json:"dump_pages_missing"` // image pages paged out or absent

@@ -409,10 +409,13 @@ func blameKey(tag string) string { return strings.TrimRight(tag, " ") }
 // sourcesFacts lists where driver evidence came from, one line each.
 func sourcesFacts(s Sources) []string {
 	var out []string
-	if len(s.DriverFolders) > 0 {
+	switch {
+	case len(s.DriverFolders) > 0 && s.NotSearched != "":
+		out = append(out, fmt.Sprintf("driver folders: %s (not searched: %s)", strings.Join(s.DriverFolders, ", "), s.NotSearched))
+	case len(s.DriverFolders) > 0:
 		out = append(out, fmt.Sprintf("driver folders: %s (%s file%s indexed)",
 			strings.Join(s.DriverFolders, ", "), units.Count(int64(s.FilesIndexed)), units.Plural(s.FilesIndexed)))
-	} else {
+	default:
 		out = append(out, "driver folders: none given (only images inside the dump were scanned)")
 	}
 	img := fmt.Sprintf("driver images scanned in the dump: %s", units.Count(int64(s.DumpImagesScanned)))

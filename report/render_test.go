@@ -525,3 +525,21 @@ func TestOverFullNotDrawn(t *testing.T) {
 		t.Error("50% or unknown called over full")
 	}
 }
+
+// TestSourcesFolderNotSearched: folders given on a dump with no pool
+// data are named as given and not searched, never as "none given".
+func TestSourcesFolderNotSearched(t *testing.T) {
+	tests := []struct {
+		s    Sources
+		want string
+	}{
+		{Sources{}, "driver folders: none given (only images inside the dump were scanned)"},
+		{Sources{DriverFolders: []string{"d"}, FilesIndexed: 2}, "driver folders: d (2 files indexed)"},
+		{Sources{DriverFolders: []string{"d"}, NotSearched: "no pool tags to look for"}, "driver folders: d (not searched: no pool tags to look for)"},
+	}
+	for _, tt := range tests {
+		if got := sourcesFacts(tt.s)[0]; got != tt.want {
+			t.Errorf("sourcesFacts(%+v)[0] = %q, want %q", tt.s, got, tt.want)
+		}
+	}
+}
