@@ -96,14 +96,10 @@ const maxPerfCounters = 4096
 
 // ParsePerfmon reads a typeperf or relog CSV/TSV log.
 func ParsePerfmon(r io.Reader, name string) (*CounterLog, error) {
-	lr := newLineReader(r, name)
-	log := &CounterLog{Source: name}
-	var keep []int // field index of each kept counter
+	p := &perfmonParser{lr: newLineReader(r, name), log: &CounterLog{Source: name}}
 	sawHeader := false
-	var bias time.Duration
-	cut := 0
 	for {
-		line, ok := lr.next()
+		line, ok := p.lr.next()
 		if !ok {
 			break
 		}
@@ -113,85 +109,118 @@ func ParsePerfmon(r io.Reader, name string) (*CounterLog, error) {
 		}
 		if !sawHeader {
 			if !isPerfmonHeader(t) {
-				return nil, lr.errorf(`not a Performance Monitor log: the first record is not "(PDH-CSV 4.0)" or "(PDH-TSV 4.0)"`)
+				return nil, p.lr.errorf(`not a Performance Monitor log: the first record is not "(PDH-CSV 4.0)" or "(PDH-TSV 4.0)"`)
 			}
-			log.TSV = strings.HasPrefix(t, `"(PDH-TSV`)
+			p.log.TSV = strings.HasPrefix(t, `"(PDH-TSV`)
 		}
-		rec, err := splitRecord(t, log.TSV)
+		rec, err := splitRecord(t, p.log.TSV)
 		if err != nil {
-			return nil, lr.errorf("%v", err)
+			return nil, p.lr.errorf("%v", err)
 		}
 		if !sawHeader {
 			sawHeader = true
-			m := pdhHeader.FindStringSubmatch(rec[0])
-			if m == nil {
-				return nil, lr.fieldError("PDH header", rec[0])
-			}
-			if m[2] != "" {
-				mins, err := strconv.Atoi(m[3])
-				if err != nil || mins < -24*60 || mins > 24*60 {
-					return nil, lr.fieldError("time zone bias", m[3])
-				}
-				log.Zone, log.ZoneKnown, bias = m[2], true, time.Duration(mins)*time.Minute
-			}
-			for i, p := range rec[1:] {
-				c, ok := parseCounterPath(p)
-				if !ok {
-					return nil, lr.fieldError("counter path", p)
-				}
-				if !wanted(c) {
-					log.Skipped++
-					continue
-				}
-				if len(log.Counters) >= maxPerfCounters {
-					cut++
-					continue
-				}
-				log.Counters = append(log.Counters, c)
-				keep = append(keep, i+1)
-			}
-			continue
+			err = p.header(rec)
+		} else {
+			err = p.sample(rec)
 		}
-		if len(rec) != len(keep)+log.Skipped+cut+1 {
-			return nil, lr.errorf("%d fields, the header has %d", len(rec), len(keep)+log.Skipped+cut+1)
-		}
-		when, ok := parsePerfTime(rec[0])
-		if !ok {
-			return nil, lr.fieldError("sample time", rec[0])
-		}
-		// UTC = local + bias, as Windows counts it.
-		log.Times = append(log.Times, when.Add(bias))
-		for k, i := range keep {
-			v := math.NaN()
-			if s := strings.TrimSpace(rec[i]); s != "" {
-				f, err := strconv.ParseFloat(s, 64)
-				if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-					return nil, lr.fieldError(log.Counters[k].Path, rec[i])
-				}
-				v = f
-			}
-			log.Counters[k].Values = append(log.Counters[k].Values, v)
+		if err != nil {
+			return nil, err
 		}
 	}
-	if err := lr.err(); err != nil {
+	if err := p.lr.err(); err != nil {
 		return nil, err
 	}
 	if !sawHeader {
 		return nil, &FormatError{File: name, Msg: `no "(PDH-CSV 4.0)" or "(PDH-TSV 4.0)" header record`}
 	}
+	p.addNotes()
+	return p.log, nil
+}
+
+// perfmonParser is the state of one log being read: which fields hold
+// the counters kept, and the time zone bias of its sample times.
+type perfmonParser struct {
+	lr   *lineReader
+	log  *CounterLog
+	keep []int // field index of each kept counter
+	bias time.Duration
+	cut  int // counters past maxPerfCounters
+}
+
+// header reads the first record: the format with the optional time zone,
+// then one counter path per field, keeping the counters poolblame reads.
+func (p *perfmonParser) header(rec []string) error {
+	m := pdhHeader.FindStringSubmatch(rec[0])
+	if m == nil {
+		return p.lr.fieldError("PDH header", rec[0])
+	}
+	if m[2] != "" {
+		mins, err := strconv.Atoi(m[3])
+		if err != nil || mins < -24*60 || mins > 24*60 {
+			return p.lr.fieldError("time zone bias", m[3])
+		}
+		p.log.Zone, p.log.ZoneKnown, p.bias = m[2], true, time.Duration(mins)*time.Minute
+	}
+	for i, path := range rec[1:] {
+		c, ok := parseCounterPath(path)
+		if !ok {
+			return p.lr.fieldError("counter path", path)
+		}
+		if !wanted(c) {
+			p.log.Skipped++
+			continue
+		}
+		if len(p.log.Counters) >= maxPerfCounters {
+			p.cut++
+			continue
+		}
+		p.log.Counters = append(p.log.Counters, c)
+		p.keep = append(p.keep, i+1)
+	}
+	return nil
+}
+
+// sample reads one record after the header: its time, then a value (or
+// NaN for an empty field) for each counter kept.
+func (p *perfmonParser) sample(rec []string) error {
+	if fields := len(p.keep) + p.log.Skipped + p.cut + 1; len(rec) != fields {
+		return p.lr.errorf("%d fields, the header has %d", len(rec), fields)
+	}
+	when, ok := parsePerfTime(rec[0])
+	if !ok {
+		return p.lr.fieldError("sample time", rec[0])
+	}
+	// UTC = local + bias, as Windows counts it.
+	p.log.Times = append(p.log.Times, when.Add(p.bias))
+	for k, i := range p.keep {
+		v := math.NaN()
+		if s := strings.TrimSpace(rec[i]); s != "" {
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+				return p.lr.fieldError(p.log.Counters[k].Path, rec[i])
+			}
+			v = f
+		}
+		p.log.Counters[k].Values = append(p.log.Counters[k].Values, v)
+	}
+	return nil
+}
+
+// addNotes says what the log leaves unsure or what was not read.
+func (p *perfmonParser) addNotes() {
+	log := p.log
 	if !log.ZoneKnown {
 		log.Notes = append(log.Notes, "the log names no time zone (typeperf writes local time without one): its times are taken as UTC")
 	}
 	if log.Skipped > 0 {
 		log.Notes = append(log.Notes, fmt.Sprintf("%d other counters in the log were not read (only pool, private bytes and handle counters are)", log.Skipped))
 	}
-	if cut > 0 {
-		log.Notes = append(log.Notes, fmt.Sprintf("%d more counters were left out past the first %d", cut, maxPerfCounters))
+	if p.cut > 0 {
+		log.Notes = append(log.Notes, fmt.Sprintf("%d more counters were left out past the first %d", p.cut, maxPerfCounters))
 	}
 	if len(log.Times) == 0 {
 		log.Notes = append(log.Notes, "no samples")
 	}
-	return log, nil
 }
 
 // splitRecord splits one quoted CSV or TSV record.

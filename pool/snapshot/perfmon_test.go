@@ -143,3 +143,46 @@ func TestPerfmonErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPerfmonCounterCut: past maxPerfCounters kept counters the rest are
+// left out with a note, and the samples still line up with the counters
+// kept; a log of a header alone says it has no samples.
+func TestPerfmonCounterCut(t *testing.T) {
+	const extra = 3
+	var paths []string
+	for i := range maxPerfCounters + extra {
+		paths = append(paths, fmt.Sprintf(`\\H\Process(p%d)\Private Bytes`, i))
+	}
+	start := time.Date(2005, 9, 2, 16, 0, 0, 0, time.UTC)
+	row := make([]float64, len(paths))
+	for i := range row {
+		row[i] = float64(i)
+	}
+	for _, tt := range []struct {
+		name    string
+		samples [][]float64
+		notes   []string
+	}{
+		{"header only", nil, []string{"3 more counters were left out past the first 4096", "no samples"}},
+		{"one sample", [][]float64{row}, []string{"3 more counters were left out past the first 4096"}},
+	} {
+		log, err := ParsePerfmon(strings.NewReader(perfLog(",", "", paths, start, time.Hour, tt.samples)), "big.csv")
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if len(log.Counters) != maxPerfCounters || len(log.Times) != len(tt.samples) || len(log.Notes) != len(tt.notes)+1 {
+			t.Fatalf("%s: %d counters, %d times, notes %q", tt.name, len(log.Counters), len(log.Times), log.Notes)
+		}
+		for _, n := range tt.notes {
+			if !strings.Contains(strings.Join(log.Notes, "\n"), n) {
+				t.Errorf("%s: notes %q lack %q", tt.name, log.Notes, n)
+			}
+		}
+		if len(tt.samples) > 0 {
+			last := log.Counters[maxPerfCounters-1]
+			if last.Instance != fmt.Sprintf("p%d", maxPerfCounters-1) || len(last.Values) != 1 || last.Values[0] != maxPerfCounters-1 {
+				t.Errorf("%s: last counter kept %s = %v", tt.name, last.Label(), last.Values)
+			}
+		}
+	}
+}

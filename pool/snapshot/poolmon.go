@@ -97,68 +97,77 @@ func (p *poolmonParser) split(why string) error {
 	return nil
 }
 
+// line reads one line of a poolmon screen or log: the screen's other
+// lines first, then a row.
 func (p *poolmonParser) line(line string) error {
 	t := strings.TrimSpace(line)
-	switch {
-	case t == "":
-		if p.st.rows > 0 {
-			p.st.blankAfter = true
-		}
-		return nil
-	case isDots(t):
-		if p.st.rows > 0 && p.st.cutLine == 0 {
-			p.st.cutLine = p.lr.n
-		}
-		return nil
-	case isRule(t):
-		// A line of dashes under the column titles, as Microsoft's GFlags
-		// "Example 9" prints the screen; it carries nothing.
-		return nil
-	case strings.HasPrefix(t, "Memory:"):
-		if p.st.header || p.st.rows > 0 {
-			if err := p.split("header"); err != nil {
-				return err
-			}
-		}
-		p.st.header = true
-		return p.header(t)
-	case strings.HasPrefix(t, "Commit:"):
-		if p.st.rows > 0 {
-			if err := p.split("header"); err != nil {
-				return err
-			}
-		}
-		p.st.header = true
-		return p.header(t)
-	case len(t) >= 16 && strings.EqualFold(t[len(t)-16:], "pool information"):
-		p.title(t)
-		return nil
-	case isColumnLine(t):
-		if p.st.rows > 0 {
-			if err := p.split("column line"); err != nil {
-				return err
-			}
-		}
-		p.st.columns = true
-		p.sawColumns = true
-		return nil
-	case strings.HasPrefix(t, "!") && strings.Contains(t, "="):
-		if strings.HasPrefix(t, "!LogType=") && p.st.rows > 0 {
-			if err := p.split("log entry"); err != nil {
-				return err
-			}
-		}
-		p.attr(t[1:])
-		return nil
-	case strings.HasPrefix(t, "!"):
-		// poolsnap's "!Error:..." lines say why a snapshot is empty.
-		p.cur.notef("line %d: %s", p.lr.n, t[1:])
-		return nil
+	if done, err := p.screenLine(t); done {
+		return err
 	}
 	if w, _, _ := strings.Cut(t, " "); strings.EqualFold(w, "total") || strings.EqualFold(w, "totals") {
 		p.cur.rowNotef("line %d: poolmon totals line not read: %q", p.lr.n, t)
 		return nil
 	}
+	return p.row(line, t)
+}
+
+// screenLine reads a line of the screen that is not a row: blanks, the
+// "..." cut, rules, the Memory/Commit header, the title, the column line
+// and poolsnap's "!" entries. Headers, column lines and log entries after
+// rows begin a new snapshot. done is false for a line it does not know.
+func (p *poolmonParser) screenLine(t string) (done bool, err error) {
+	switch {
+	case t == "":
+		if p.st.rows > 0 {
+			p.st.blankAfter = true
+		}
+	case isDots(t):
+		if p.st.rows > 0 && p.st.cutLine == 0 {
+			p.st.cutLine = p.lr.n
+		}
+	case isRule(t):
+		// A line of dashes under the column titles, as Microsoft's GFlags
+		// "Example 9" prints the screen; it carries nothing.
+	case strings.HasPrefix(t, "Memory:"), strings.HasPrefix(t, "Commit:"):
+		// Memory: opens a screen, so a second one is a new snapshot even
+		// before any row; Commit: may follow Memory: on the same screen.
+		if p.st.rows > 0 || p.st.header && strings.HasPrefix(t, "Memory:") {
+			if err := p.split("header"); err != nil {
+				return true, err
+			}
+		}
+		p.st.header = true
+		return true, p.header(t)
+	case len(t) >= 16 && strings.EqualFold(t[len(t)-16:], "pool information"):
+		p.title(t)
+	case isColumnLine(t):
+		if p.st.rows > 0 {
+			if err := p.split("column line"); err != nil {
+				return true, err
+			}
+		}
+		p.st.columns = true
+		p.sawColumns = true
+	case strings.HasPrefix(t, "!") && strings.Contains(t, "="):
+		if strings.HasPrefix(t, "!LogType=") && p.st.rows > 0 {
+			if err := p.split("log entry"); err != nil {
+				return true, err
+			}
+		}
+		p.attr(t[1:])
+	case strings.HasPrefix(t, "!"):
+		// poolsnap's "!Error:..." lines say why a snapshot is empty.
+		p.cur.notef("line %d: %s", p.lr.n, t[1:])
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// row reads one tag row into the current snapshot. Text before the
+// screen's header or columns is a pasted command line or prompt, skipped;
+// after them, a line that is not a row is an error.
+func (p *poolmonParser) row(line, t string) error {
 	row, isRow, err := parsePoolmonRow(line)
 	if !isRow {
 		if !p.st.header && !p.st.columns && p.st.rows == 0 {

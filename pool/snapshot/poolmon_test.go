@@ -364,6 +364,31 @@ func TestPoolmonLogSeveral(t *testing.T) {
 	}
 }
 
+// TestPoolmonSecondScreen: each way a second screen starts (a column
+// line, a poolsnap log entry, rows after a blank line) is refused by
+// ParsePoolmon at its line, and read as a second snapshot by
+// ParsePoolmonLog.
+func TestPoolmonSecondScreen(t *testing.T) {
+	const cols = " Tag  Type     Allocs     Frees      Diff   Bytes  Per Alloc\n"
+	const rows = " AfdB Nonp      1200      1100       100   51200        512\n"
+	tests := []struct {
+		name, text, want string
+	}{
+		{"column line", cols + rows + cols + rows, "p.txt:3: a second poolmon screen starts here (column line)"},
+		{"log entry", "!LogType=poolsnap\n" + cols + rows + "!LogType=poolsnap\n" + rows, "p.txt:4: a second poolmon screen starts here (log entry)"},
+		{"blank line", cols + rows + "\n" + rows, "p.txt:4: a second poolmon screen starts here (rows after a blank line)"},
+	}
+	for _, tt := range tests {
+		if _, err := ParsePoolmon(strings.NewReader(tt.text), "p.txt"); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("%s: ParsePoolmon err = %v, want %q", tt.name, err, tt.want)
+		}
+		snaps, err := ParsePoolmonLog(strings.NewReader(tt.text), "p.txt")
+		if err != nil || len(snaps) != 2 {
+			t.Errorf("%s: ParsePoolmonLog gives %d snapshots, err %v; want 2", tt.name, len(snaps), err)
+		}
+	}
+}
+
 func TestPoolmonNotes(t *testing.T) {
 	const head = " Tag  Type     Allocs            Frees            Diff   Bytes       Per Alloc\n\n"
 	tests := []struct {
