@@ -157,12 +157,8 @@ func TestPerCPUMissing(t *testing.T) {
 			t.Fatalf("one-CPU-only %v, per-CPU %d", r.OneCPUOnly, len(r.PerCPU))
 		}
 		checkSums(t, r, p.CPU0, nil)
-		var sb strings.Builder
-		if err := pool.WritePoolused(&sb, r, pool.WriteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(sb.String(), "ONE CPU's table only") {
-			t.Errorf("output lacks the one-CPU warning:\n%s", sb.String())
+		if r.CPUs != 4 {
+			t.Errorf("CPUs %d, want 4: the warning names them", r.CPUs)
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/poolblame/poolblame/dumpfile"
-	"github.com/poolblame/poolblame/units"
 )
 
 // Limits is how close each pool was to its maximum.
@@ -53,17 +52,6 @@ func (l Limits) PagedOfPhysical() float64 { return percent(l.PagedUsed, l.Physic
 
 // HTTPSysThreshold is HTTP.SYS's free nonpaged pool floor (KB820729, KB934878).
 const HTTPSysThreshold = 20 << 20
-
-// HTTPSysSentence is the HTTP.SYS check in the one wording every output
-// uses (the poolused lines, the report's pressure lines and its verdict).
-func HTTPSysSentence(free, threshold uint64, below bool) string {
-	if below {
-		return fmt.Sprintf("free nonpaged pool %s is BELOW HTTP.SYS's %s floor: HTTP.SYS refuses new "+
-			"connections (HTTPERR Connections_Refused)", units.Bytes(free), units.Bytes(threshold))
-	}
-	return fmt.Sprintf("free nonpaged pool %s is above HTTP.SYS's %s floor: no Connections_Refused "+
-		"expected from pool pressure", units.Bytes(free), units.Bytes(threshold))
-}
 
 // NonPagedPercent is used/max in percent, or -1 when the maximum is unknown.
 func (l Limits) NonPagedPercent() float64 { return percent(l.NonPagedUsed, l.NonPagedMax) }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/poolblame/poolblame/pool"
-
 	"github.com/poolblame/poolblame/analysis"
 	"github.com/poolblame/poolblame/units"
 )
@@ -269,7 +267,7 @@ func httpSysFact(h *HTTPSys) string {
 	if h == nil {
 		return ""
 	}
-	return pool.HTTPSysSentence(h.FreeNonPaged, h.Threshold, h.Below)
+	return httpSysSentence(h.FreeNonPaged, h.Threshold, h.Below)
 }
 
 // oneCPUFact is the warning for a dump where only the first processor's

@@ -63,7 +63,7 @@ func runPoolused(args []string, stdout, stderr io.Writer) int {
 	case *asCSV:
 		err = writePoolusedCSV(stdout, r, sel, db)
 	default:
-		err = pool.WritePoolused(stdout, r, pool.WriteOptions{Selection: sel, Verbose: *verbose, Pooltag: db})
+		err = report.WritePoolused(stdout, r, report.PoolusedOptions{Selection: sel, Verbose: *verbose, Pooltag: db})
 	}
 	if err != nil {
 		return fail(stderr, err)

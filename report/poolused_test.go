@@ -1,0 +1,101 @@
+package report
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
+)
+
+// The documented !poolused sample (kept with its source in
+// pool/snapshot/testdata): its first rows, rendered from the same
+// counters, must come out byte for byte.
+func TestPoolusedMatchesDocumentedLayout(t *testing.T) {
+	doc, err := os.ReadFile("../pool/snapshot/testdata/poolused-doc.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.ReplaceAll(string(doc), "\r", ""), "\n")
+	want := lines[1:14] // "   Sorting by  Tag" through the AcpA row
+	rows := []struct {
+		tag                  string
+		np, npUsed, p, pUsed uint64
+	}{
+		{"1394", 1, 520, 0, 0}, {"1MEM", 1, 3368, 0, 0}, {"2MEM", 1, 3944, 0, 0}, {"3MEM", 3, 248, 0, 0},
+		{"8042", 4, 3944, 0, 0}, {"AGP", 1, 344, 2, 384}, {"AcdN", 2, 1072, 0, 0}, {"AcpA", 3, 192, 1, 504},
+	}
+	r := &pool.Result{}
+	for _, x := range rows {
+		r.Usages = append(r.Usages, pool.Usage{Tag: pooltag.MustTag(x.tag), NonPagedAllocs: x.np, NonPagedBytes: x.npUsed,
+			PagedAllocs: x.p, PagedBytes: x.pUsed})
+	}
+	db, err := pooltag.Parse(strings.NewReader(
+		"8042 - i8042prt.sys - PS/2 kb and mouse\nAcdN - <unknown> - TDI AcdObjectInfoG\nAcp? - acpi.sys - ACPI Pooltags\n"), "pooltag.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	if err := WritePoolused(&sb, r, PoolusedOptions{Pooltag: db}); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(sb.String(), "\n")[:len(want)]
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d:\n got %q\nwant %q", i+1, got[i], want[i])
+		}
+	}
+}
+
+// The lines under !vm 1 and the warnings above the rows, from the typed
+// facts of pool.Result.
+func TestPoolPressureLines(t *testing.T) {
+	const mib = 1 << 20
+	tests := []struct {
+		name     string
+		r        pool.Result
+		warnings []string
+		lines    []string
+	}{
+		{"HTTP.SYS below its floor", pool.Result{Limits: pool.Limits{NonPagedUsed: 110 * mib, NonPagedMax: 128 * mib, PagedUsed: 42 * mib,
+			DocumentedNonPaged: "256 MB", DocumentedPaged: "650 MB", HTTPSysApplies: true, HTTPSysBelow: true}},
+			nil,
+			[]string{"Nonpaged pool: 110.0 MiB of 128.0 MiB used (85.9%), 18.0 MiB free (documented limit: 256 MB)",
+				"Paged pool: 42.0 MiB tracked; maximum unknown (documented limit: 650 MB)",
+				"HTTP.SYS: free nonpaged pool 18.0 MiB is BELOW HTTP.SYS's 20.0 MiB floor: HTTP.SYS refuses new connections (HTTPERR Connections_Refused)"}},
+		{"HTTP.SYS above, maximum exceeded", pool.Result{Limits: pool.Limits{NonPagedUsed: 130 * mib, NonPagedMax: 128 * mib, PagedUsed: 1, PagedMax: 4,
+			DocumentedNonPaged: "a", DocumentedPaged: "b", HTTPSysApplies: true}},
+			nil,
+			[]string{"Nonpaged pool: 130.0 MiB of 128.0 MiB used (101.6%), 0 B free (documented limit: a)",
+				"Paged pool: 1 B of 4 B used (25.0%), 3 B free (documented limit: b)",
+				"HTTP.SYS: free nonpaged pool 0 B is above HTTP.SYS's 20.0 MiB floor: no Connections_Refused expected from pool pressure"}},
+		{"one CPU, partial, maximum unknown", pool.Result{OneCPUOnly: true, CPUs: 4, Partial: true, Missing: []string{"x", "y"},
+			Limits: pool.Limits{HTTPSysApplies: true, DocumentedNonPaged: "a", DocumentedPaged: "b"}},
+			[]string{"WARNING: this dump has 4 CPUs but their per-CPU tracker tables were not found: the figures cover ONE CPU's table only (allocations freed on another CPU can show more frees than allocations)",
+				"WARNING: partial data: x; y"},
+			[]string{"The figures below are ONE CPU's tracker table only: they do not measure the pools' use.",
+				"Nonpaged pool: 0 B tracked; maximum unknown (documented limit: a)",
+				"Paged pool: 0 B tracked; maximum unknown (documented limit: b)",
+				"HTTP.SYS: cannot tell whether free nonpaged pool was below its 20 MiB threshold (maximum unknown)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := PoolWarnings(&tt.r); strings.Join(got, "\n") != strings.Join(tt.warnings, "\n") {
+				t.Errorf("warnings\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.warnings, "\n"))
+			}
+			if got := PressureLines(&tt.r); strings.Join(got, "\n") != strings.Join(tt.lines, "\n") {
+				t.Errorf("lines\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.lines, "\n"))
+			}
+			var sb strings.Builder
+			if err := WritePoolused(&sb, &tt.r, PoolusedOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range append(tt.warnings, tt.lines...) {
+				if !strings.Contains(sb.String(), w) {
+					t.Errorf("poolused output lacks %q", w)
+				}
+			}
+		})
+	}
+}
