@@ -58,6 +58,7 @@ func TestReadSessions(t *testing.T) {
 	}{
 		{"2003 x86 PAE", dumpfile.ArchX86PAE, 3790, 256},
 		{"2003 x86", dumpfile.ArchX86, 3790, 256},
+		{"7 x86 PAE", dumpfile.ArchX86PAE, 7601, 256},
 		{"7 x64", dumpfile.ArchAMD64, 7601, 128},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,12 +6,13 @@ package dumptest
 //
 //   - EPROCESS offsets: Server 2003 SP1 x86 from a `dt nt!_EPROCESS` of the
 //     WRK kernel quoted in public driver sources (ActiveProcessLinks 0x98,
-//     Session 0x160, ImageFileName 0x164); Windows 7 x64 from
-//     ntdiff/headers Win7/x64 _EPROCESS.h (0x188, 0x2D8, 0x2E0).
+//     Session 0x160, ImageFileName 0x164); Windows 7 from ntdiff/headers
+//     Win7/x86 and Win7/x64 _EPROCESS.h (0xB8, 0x168, 0x16C; 0x188,
+//     0x2D8, 0x2E0).
 //     KPROCESS.DirectoryTableBase is at 0x18 (x86) and 0x28 (x64).
 //   - MM_SESSION_SPACE: WRK mi.h (2003: GlobalVirtualAddress at 0,
-//     SessionId at 0xC, 0x1EC0 bytes); ntdiff/headers Win7/x64
-//     _MM_SESSION_SPACE.h (SessionId at 8, 0x1F80 bytes).
+//     SessionId at 0xC, 0x1EC0 bytes); ntdiff/headers Win7/x86 and x64
+//     _MM_SESSION_SPACE.h (SessionId at 8; 0x2000 and 0x1F80 bytes).
 //   - Where the session pool tracker lives: WRK session.c,
 //     MiSessionPoolTrackTable returns MmSessionSpace + MiSessionDataPages
 //     pages (the pages the structure takes), MiSessionPoolTrackTableSize
@@ -38,6 +39,9 @@ type sessionRow struct {
 var sessionRows = []sessionRow{
 	{4, 3790, 3790, sessionLayout{eprocessSize: 0x278, links: 0x98, session: 0x160, imageName: 0x164, dtb: 0x18,
 		structSize: 0x1EC0, sessionID: 0xC, globalSelf: 0,
+		base: 0xBD000000, size: 0x2000000, space: 0xBD000000 + 0x2000000 - 0x800000 - 0x10000}},
+	{4, 7600, 7601, sessionLayout{eprocessSize: 0x2C0, links: 0xB8, session: 0x168, imageName: 0x16C, dtb: 0x18,
+		structSize: 0x2000, sessionID: 0x8, globalSelf: -1,
 		base: 0xBD000000, size: 0x2000000, space: 0xBD000000 + 0x2000000 - 0x800000 - 0x10000}},
 	{8, 7600, 7601, sessionLayout{eprocessSize: 0x4D0, links: 0x188, session: 0x2D8, imageName: 0x2E0, dtb: 0x28,
 		structSize: 0x1F80, sessionID: 0x8, globalSelf: -1,
