@@ -93,6 +93,7 @@ type spool struct {
 	dir  string
 	disk *diskBudget
 	mem  *memBudget
+	zstd zstdAll
 }
 
 // openDump opens an input's dump for reading: in place when it is a file
@@ -108,6 +109,10 @@ func openDump(ctx context.Context, in *input, sp *spool) (f *dumpfile.File, clea
 		return f, func() { f.Close() }, nil
 	case zipFile:
 		return openZipMember(ctx, in, sp)
+	case zstdFile:
+		if f, cleanup, handled, err := decodeZstdInMemory(ctx, in, sp); handled {
+			return f, cleanup, err
+		}
 	}
 	src, closeSrc, err := openCompressed(in.path, in.container)
 	if err != nil {

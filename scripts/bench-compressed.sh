@@ -3,16 +3,21 @@
 # decompressing them? Writes N dumps of 64 MiB (a bitmap dump from
 # dumptest/cmd/mkdump with 28 MiB of Go source text in its unused pages, so
 # that it compresses like real memory rather than like zeros), compresses
-# them with gzip and with zstd, and measures in the same run, warm page
-# cache, best of 3:
+# them with gzip and with zstd, and one dump of 1 GiB (the same text every
+# 64 MiB) with zstd, then measures in the same run, warm page cache:
 #   gzip -dc / zstd -dc of every file to /dev/null    (the baseline)
-#   poolblame batch over the folder, one worker and the default
-# and prints each as a ratio to the baseline.
+#   poolblame batch over the same files, one worker and the default
+# The machine may be shared: every command runs once per round, the rounds
+# interleave baseline and batches (and BASE_REV's batch), and each row is
+# the median of the rounds, wall time and CPU time (user+sys), with its
+# ratio to the baseline's median of the same kind.
 #
-# Usage: scripts/bench-compressed.sh [N]   (default 20)
+# Usage: scripts/bench-compressed.sh [N [ROUNDS]]   (default 20 and 5)
 # BASE_REV, when set, also measures the batch of that git revision.
+# BIG=0 leaves out the 1 GiB dump; GZ=0 the .gz inputs.
 set -euo pipefail
 n=${1:-20}
+rounds=${2:-5}
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -23,38 +28,74 @@ if [ -n "${BASE_REV:-}" ]; then
 	git archive "$BASE_REV" | tar -x -C "$work/base"
 	(cd "$work/base" && go build -o "$work/poolblame-base" ./cmd/poolblame)
 fi
+find "$(go env GOROOT)/src" -name '*.go' -print0 | xargs -0 cat 2>/dev/null | head -c $((28 << 20)) > "$work/text.bin" || true
 printf '{"Arch": 3, "Type": 5, "StoredPages": 16384, "MemoryPages": 32768}\n' > "$work/spec.json"
 go run ./dumpfile/dumptest/cmd/mkdump -spec "$work/spec.json" -o "$work/one.dmp"
-find "$(go env GOROOT)/src" -name '*.go' -print0 | xargs -0 cat 2>/dev/null | head -c $((28 << 20)) > "$work/text.bin" || true
 dd if="$work/text.bin" of="$work/one.dmp" bs=1M seek=16 conv=notrunc status=none
-mkdir -p "$work/gz" "$work/zst"
+mkdir -p "$work/gz" "$work/zst" "$work/big"
 for i in $(seq 1 "$n"); do
 	cp "$work/one.dmp" "$work/d$i.dmp"
 	printf "dump %08d" "$i" | dd of="$work/d$i.dmp" bs=1 seek=$((0x1F00)) conv=notrunc status=none # distinct headers: batch skips repeated dumps
-	gzip -c "$work/d$i.dmp" > "$work/gz/d$i.dmp.gz"
+	[ "${GZ:-1}" = 0 ] || gzip -c "$work/d$i.dmp" > "$work/gz/d$i.dmp.gz"
 	zstd -q -c "$work/d$i.dmp" > "$work/zst/d$i.dmp.zst"
 	rm "$work/d$i.dmp"
 done
-echo "$n dumps of 64 MiB: .gz $(du -sh "$work/gz" | cut -f1), .zst $(du -sh "$work/zst" | cut -f1)"
-cat "$work"/gz/* "$work"/zst/* > /dev/null
+kinds="zst"
+[ "${GZ:-1}" = 0 ] || kinds="gz zst"
+echo "$n dumps of 64 MiB: $(for k in $kinds; do printf '.%s %s  ' "$k" "$(du -sh "$work/$k" | cut -f1)"; done)"
+if [ "${BIG:-1}" != 0 ]; then
+	printf '{"Arch": 3, "Type": 5, "StoredPages": 262144, "MemoryPages": 524288}\n' > "$work/bigspec.json"
+	go run ./dumpfile/dumptest/cmd/mkdump -spec "$work/bigspec.json" -o "$work/big.dmp"
+	for off in $(seq 16 64 1000); do
+		dd if="$work/text.bin" of="$work/big.dmp" bs=1M seek="$off" conv=notrunc status=none
+	done
+	zstd -q -c "$work/big.dmp" > "$work/big/big.dmp.zst"
+	rm "$work/big.dmp"
+	kinds="$kinds big"
+	echo "one dump of 1 GiB: .zst $(du -sh "$work/big" | cut -f1)"
+fi
+for k in $kinds; do cat "$work/$k"/* > /dev/null; done
 
-secs() { local s e; s=$(date +%s.%N); "$@" > /dev/null 2>&1 || true; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
-best() { local b=999999 t; for _ in 1 2 3; do t=$(secs "$@"); b=$(echo "if ($t < $b) $t else $b" | bc -l); done; echo "$b"; }
-batch() { rm -rf "$work/out"; "$@"; }
-row() { printf '  %-34s %7.3f s  %5.2fx\n' "$1" "$2" "$(echo "$2 / $3" | bc -l)"; }
+# run LABEL CMD...: one timed run, appended to $work/t-LABEL as "wall cpu".
+run() {
+	local label=$1
+	shift
+	rm -rf "$work/out"
+	/usr/bin/time -o "$work/one-time" -f '%e %U %S' "$@" > /dev/null 2>&1 || true
+	awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$work/one-time" >> "$work/t-$label"
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+row() { # LABEL TITLE BASELABEL
+	local w c bw bc
+	w=$(cut -d' ' -f1 "$work/t-$1" | median)
+	c=$(cut -d' ' -f2 "$work/t-$1" | median)
+	bw=$(cut -d' ' -f1 "$work/t-$3" | median)
+	bc=$(cut -d' ' -f2 "$work/t-$3" | median)
+	printf '  %-32s wall %7.3f s %6.2fx   cpu %7.3f s %6.2fx\n' "$2" "$w" "$(echo "$w / $bw" | bc -l)" "$c" "$(echo "$c / $bc" | bc -l)"
+}
 
-for kind in gz zst; do
+for kind in $kinds; do
+	rm -f "$work"/t-*
+	rm -rf "$work/out"
+	echo "$kind: $("$work/poolblame" batch -o "$work/out" "$work/$kind" 2> /dev/null | head -1)"
 	case $kind in
-	gz) base=$(best sh -c "gzip -dc '$work'/gz/* > /dev/null"); tool="gzip -dc" ;;
-	zst) base=$(best sh -c "zstd -q -dc '$work'/zst/* > /dev/null"); tool="zstd -dc" ;;
+	gz) tool="gzip -dc" ;;
+	*) tool="zstd -q -dc" ;;
 	esac
-	echo ".$kind:"
-	row "$tool" "$base" "$base"
-	if [ -n "${BASE_REV:-}" ]; then
-		row "batch -j 1 ($BASE_REV)" "$(best batch "$work/poolblame-base" batch -j 1 -o "$work/out" "$work/$kind")" "$base"
-	fi
-	row "batch -j 1" "$(best batch "$work/poolblame" batch -j 1 -o "$work/out" "$work/$kind")" "$base"
-	row "batch (default workers)" "$(best batch "$work/poolblame" batch -o "$work/out" "$work/$kind")" "$base"
+	for _ in $(seq 1 "$rounds"); do
+		run base sh -c "for f in '$work/$kind'/*; do $tool \"\$f\"; done"
+		[ -z "${BASE_REV:-}" ] || run old "$work/poolblame-base" batch -j 1 -o "$work/out" "$work/$kind"
+		run j1 "$work/poolblame" batch -j 1 -o "$work/out" "$work/$kind"
+		run jd "$work/poolblame" batch -o "$work/out" "$work/$kind"
+	done
+	case $kind in
+	big) echo "one 1 GiB dump as .zst (median of $rounds rounds):" ;;
+	*) echo ".$kind (median of $rounds rounds):" ;;
+	esac
+	row base "$tool FILE > /dev/null" base
+	[ -z "${BASE_REV:-}" ] || row old "batch -j 1 ($BASE_REV)" base
+	row j1 "batch -j 1" base
+	row jd "batch (default workers)" base
 done
 rm -rf "$work/out"
 /usr/bin/time -o "$work/rss" -f 'batch -j 1 over .zst: peak RSS %M KiB' "$work/poolblame" batch -j 1 -o "$work/out" "$work/zst" > /dev/null 2>&1 || true
