@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/poolblame/poolblame/internal/outfile"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/poolblame/poolblame/internal/outfile"
 )
 
 // IndexName is the file in the output folder that remembers what was
@@ -31,16 +35,16 @@ type index struct {
 type indexEntry struct {
 	Key    string      `json:"key"`
 	Record *DumpRecord `json:"record"`
-	// Tags are the largest tags of each pool (keptTags per pool, or the
+	// Tags are the largest tags of each pool (keptPerPool per pool, or the
 	// report's own number when larger), for trends; a tag not listed was
 	// smaller than the smallest listed.
-	Tags []TagBytes `json:"tags,omitempty"`
+	Tags keptTags `json:"tags,omitempty"`
 }
 
-// keptTags is how many tags per pool a dump keeps for trends: enough for
+// keptPerPool is how many tags per pool a dump keeps for trends: enough for
 // the leaders and the tags about to become leaders, far fewer than the
 // thousands a server has.
-const keptTags = 30
+const keptPerPool = 30
 
 // loadIndex reads dir/index.json. A missing file is an empty index; an
 // unreadable one, or one made with other settings, is too, with a note
@@ -116,11 +120,43 @@ func settingsOf(o Options) string {
 	return fmt.Sprintf("drivers=%q pooltag=%q top=%d dump-images=%v", dirs, pooltag, top, !o.NoDumpImages)
 }
 
-// save writes the index atomically: a crash leaves the old one.
+// save writes the index atomically (a crash leaves the old one), one
+// entry at a time: the file is never held whole in memory, so saving
+// costs what one entry does, whatever the size of the run.
 func (ix *index) save(dir string, g *outfile.Guard) error {
-	data, err := json.MarshalIndent(ix, "", " ")
+	return g.WriteWith(filepath.Join(dir, IndexName), ix.encode)
+}
+
+// encode writes the index as JSON, one entry a line, keys in order.
+func (ix *index) encode(w io.Writer) error {
+	head, err := json.Marshal(struct {
+		Schema   string `json:"schema"`
+		Settings string `json:"settings"`
+	}{ix.Schema, ix.Settings})
 	if err != nil {
 		return err
 	}
-	return g.WriteFile(filepath.Join(dir, IndexName), append(data, '\n'))
+	// {"schema":..,"settings":..,"entries":{
+	if _, err := fmt.Fprintf(w, "%s,\"entries\":{", head[:len(head)-1]); err != nil {
+		return err
+	}
+	for i, k := range slices.Sorted(maps.Keys(ix.Entries)) {
+		key, err := json.Marshal(k)
+		if err != nil {
+			return err
+		}
+		e, err := json.Marshal(ix.Entries[k])
+		if err != nil {
+			return err
+		}
+		sep := ",\n"
+		if i == 0 {
+			sep = "\n"
+		}
+		if _, err := fmt.Fprintf(w, "%s%s:%s", sep, key, e); err != nil {
+			return err
+		}
+	}
+	_, err = io.WriteString(w, "\n}}\n")
+	return err
 }

@@ -18,7 +18,7 @@ import (
 // outcome is what analysing one dump gave.
 type outcome struct {
 	rec      *DumpRecord
-	tags     []TagBytes
+	tags     keptTags
 	remember bool // worth keeping in index.json
 }
 
@@ -46,7 +46,7 @@ func (r *runner) analyse(ctx context.Context, in *input) outcome {
 	defer cleanup()
 
 	// Trends need more tags than a report lists: the analysis gathers
-	// keptTags per pool, the report shows its own number. The verdict is
+	// keptPerPool per pool, the report shows its own number. The verdict is
 	// decided before any row is cut (package analysis).
 	top := r.opts.Top
 	if top <= 0 {
@@ -56,7 +56,7 @@ func (r *runner) analyse(ctx context.Context, in *input) outcome {
 	if err != nil {
 		return failed(ctx, rec, &machineError{fmt.Errorf("%s: %w", in.name(), err)})
 	}
-	rep, err := report.Build(ctx, f, report.Options{Top: top, Gather: keptTags, Pooltag: r.opts.Pooltag,
+	rep, err := report.Build(ctx, f, report.Options{Top: top, Gather: keptPerPool, Pooltag: r.opts.Pooltag,
 		DriverDirs: r.opts.DriverDirs, Catalog: cat, NoDumpImages: r.opts.NoDumpImages, Now: r.opts.Now})
 	if err != nil {
 		// Build fails only on what stops every report: the drivers folder.
@@ -107,6 +107,8 @@ func fillFacts(rec *DumpRecord, res *analysis.Result, top int) {
 	}
 	rec.NonPaged = &PoolUse{Used: res.Pool.NonPaged.Used, Max: res.Pool.NonPaged.Max, Percent: res.Pool.NonPaged.Percent}
 	rec.Paged = &PoolUse{Used: res.Pool.Paged.Used, Max: res.Pool.Paged.Max, Percent: res.Pool.Paged.Percent}
+	// Sized once: every dump's record is kept until the summary is written.
+	rec.Leading = make([]Leading, 0, min(top, len(res.NonPaged))+min(top, len(res.Paged)))
 	for _, tags := range [][]analysis.TagUsage{res.NonPaged, res.Paged} {
 		for i := range tags[:min(top, len(tags))] {
 			t := &tags[i]
@@ -130,17 +132,6 @@ func restoreFacts(rec *DumpRecord) {
 	if v, err := strconv.ParseUint(strings.TrimPrefix(rec.KernBase, "0x"), 16, 64); err == nil {
 		rec.kernBase = v
 	}
-}
-
-// trendTags are the leading tags the analysis gathered, for trends.
-func trendTags(res *analysis.Result) []TagBytes {
-	var out []TagBytes
-	for _, tags := range [][]analysis.TagUsage{res.NonPaged, res.Paged} {
-		for _, t := range tags {
-			out = append(out, TagBytes{Tag: strings.TrimRight(t.Tag.String(), " "), Pool: t.Pool.String(), Bytes: t.Bytes, Outstanding: t.Outstanding})
-		}
-	}
-	return out
 }
 
 // formatExt is the file extension of each report format.

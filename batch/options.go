@@ -111,6 +111,11 @@ type Options struct {
 	// Progress, when set, is called after each input is done (from one
 	// goroutine at a time).
 	Progress func(Progress)
+	// TuneGC lets Run set the Go collector for the run (collections less
+	// often, under a soft memory limit: gc.go) and restore it on return.
+	// The settings are the process's: for a command running one batch,
+	// not for a program running other work beside it.
+	TuneGC bool
 }
 
 // Progress is the state of a run after one more input.

@@ -131,9 +131,16 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		}
 		defer release()
 		r.spool = &spool{dir: tmp, disk: newDiskBudget(tmp), mem: newMemBudget(opts.MemoryBudget)}
+		if opts.TuneGC {
+			var decompress int64
+			if hasCompressed(dumps) {
+				decompress = r.spool.mem.budget
+			}
+			defer tuneGC(memoryLimit(workers, decompress))()
+		}
 	}
 	var recs []*DumpRecord
-	var tags map[*DumpRecord][]TagBytes
+	var tags map[*DumpRecord]keptTags
 	var runErr error
 	if len(dumps) > 0 {
 		recs, tags, runErr = r.runDumps(ctx, dumps, sum)
@@ -171,6 +178,16 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		}
 	}
 	return sum, runErr
+}
+
+// hasCompressed reports a dump that is decompressed to be read.
+func hasCompressed(dumps []*input) bool {
+	for _, in := range dumps {
+		if in.container != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // outputGuard protects the run's inputs (dumps, archives, snapshots,
@@ -215,7 +232,7 @@ func chooseWorkers(asked, dumps int) (int, string) {
 
 // runDumps analyses the dumps not already in the index, in parallel, and
 // returns every dump's record with the tags kept for trends.
-func (r *runner) runDumps(ctx context.Context, dumps []*input, sum *Summary) ([]*DumpRecord, map[*DumpRecord][]TagBytes, error) {
+func (r *runner) runDumps(ctx context.Context, dumps []*input, sum *Summary) ([]*DumpRecord, map[*DumpRecord]keptTags, error) {
 	d := newDumpRun(r, dumps, sum)
 	d.triage()
 	d.dispatch(ctx)
@@ -233,9 +250,9 @@ type dumpRun struct {
 	ix      *index
 	formats []string // the report formats an index entry must have
 
-	recs []*DumpRecord              // per input, in input order
-	tags map[*DumpRecord][]TagBytes // the tags each record keeps for trends
-	done int                        // dumps reported to Progress
+	recs []*DumpRecord            // per input, in input order
+	tags map[*DumpRecord]keptTags // the tags each record keeps for trends
+	done int                      // dumps reported to Progress
 
 	// A dump whose key was seen waits: it is a duplicate only if the
 	// first copy is read; if that copy fails (a damaged archive), the
@@ -248,6 +265,7 @@ type dumpRun struct {
 	analysed map[int]bool // came back from a worker
 
 	lastSave time.Time
+	saveTook time.Duration // how long the last save took
 	saveErr  error
 }
 
@@ -261,7 +279,7 @@ func newDumpRun(r *runner, dumps []*input, sum *Summary) *dumpRun {
 		formats[i] = f.String()
 	}
 	return &dumpRun{r: r, dumps: dumps, sum: sum, ix: ix, formats: formats,
-		recs: make([]*DumpRecord, len(dumps)), tags: map[*DumpRecord][]TagBytes{},
+		recs: make([]*DumpRecord, len(dumps)), tags: map[*DumpRecord]keptTags{},
 		firstByKey: map[string]*DumpRecord{}, pending: map[string][]int{},
 		queued: map[int]bool{}, analysed: map[int]bool{}}
 }
@@ -398,13 +416,19 @@ func (d *dumpRun) settle(res result) {
 }
 
 // remember puts a result in the index. The index is saved as results
-// arrive (atomically, at most once a second), so a run that is killed
-// keeps what it finished.
-func (d *dumpRun) remember(rec *DumpRecord, tags []TagBytes) {
+// arrive (atomically), so a run that is killed keeps what it finished:
+// at most once a second, and never more often than ten times the last
+// save took, so that saving a large index stays a tenth of the run at
+// most and the cost per dump does not grow with the run.
+func (d *dumpRun) remember(rec *DumpRecord, tags keptTags) {
 	d.ix.Entries[rec.Key] = &indexEntry{Key: rec.Key, Record: rec, Tags: tags}
-	if time.Since(d.lastSave) >= time.Second {
-		d.saveErr, d.lastSave = d.ix.save(d.r.opts.OutDir, d.r.out), time.Now()
+	if time.Since(d.lastSave) < max(time.Second, 10*d.saveTook) {
+		return
 	}
+	start := time.Now()
+	d.saveErr = d.ix.save(d.r.opts.OutDir, d.r.out)
+	d.lastSave = time.Now()
+	d.saveTook = d.lastSave.Sub(start)
 }
 
 // finish marks what an interruption left undone, settles the duplicates,

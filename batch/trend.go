@@ -5,17 +5,25 @@ import (
 	"sort"
 
 	"github.com/poolblame/poolblame/batch/trend"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // dumpTrends computes the trends of a group from the tags kept for each
 // of its usable dumps (pool data and an uptime).
-func dumpTrends(g *Group, tags map[*DumpRecord][]TagBytes, o TrendOptions) {
+func dumpTrends(g *Group, tags map[*DumpRecord]keptTags, o TrendOptions) {
 	var ds []trend.Sample
+	names := map[pooltag.Tag]string{} // each tag's text made once for the group
 	for _, d := range g.Dumps {
 		if (d.Status == StatusOK || d.Status == StatusPartial) && d.UptimeSeconds > 0 && len(tags[d]) > 0 {
 			s := trend.Sample{Time: d.SystemTime, UptimeSeconds: d.UptimeSeconds, Boot: d.Boot, Partial: d.Status == StatusPartial}
-			for _, t := range tags[d] {
-				s.Tags = append(s.Tags, trend.Usage{Tag: t.Tag, Pool: t.Pool, Bytes: t.Bytes, Outstanding: t.Outstanding})
+			s.Tags = make([]trend.Usage, len(tags[d]))
+			for i, t := range tags[d] {
+				name, ok := names[t.tag]
+				if !ok {
+					name = t.tag.Trimmed()
+					names[t.tag] = name
+				}
+				s.Tags[i] = trend.Usage{Tag: name, Pool: poolName(t.paged), Bytes: t.bytes, Outstanding: t.outstanding}
 			}
 			ds = append(ds, s)
 		}

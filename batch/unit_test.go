@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"github.com/poolblame/poolblame/pooltag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,10 +151,10 @@ func TestDumpTrendJudgement(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := &Group{}
-			tags := map[*DumpRecord][]TagBytes{}
+			tags := map[*DumpRecord]keptTags{}
 			for _, d := range tt.dumps {
 				r := &DumpRecord{Status: StatusOK, SystemTime: t0.Add(time.Duration(d.at * day * float64(time.Second))), UptimeSeconds: d.up * day}
-				tags[r] = []TagBytes{{Tag: "Tst", Pool: "nonpaged", Bytes: d.bytes}}
+				tags[r] = keptTags{{tag: pooltag.MustTag("Tst"), bytes: d.bytes}}
 				g.Dumps = append(g.Dumps, r)
 			}
 			assignBoots(g.Dumps)
@@ -383,7 +384,7 @@ func TestTrimmedReport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o.Gather = keptTags
+			o.Gather = keptPerPool
 			more, err := report.Build(context.Background(), f, o)
 			if err != nil {
 				t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -19,12 +18,6 @@ import (
 
 // runBatch analyses many dumps and snapshots and finds the tags that grow.
 func runBatch(args []string, stdout, stderr io.Writer) int {
-	// Workers allocate in short bursts (instruction decoding, reports) and
-	// keep little: collecting less often lets them run side by side (a
-	// third faster on 2 cores). GOGC, when set, still decides.
-	if _, set := os.LookupEnv("GOGC"); !set {
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
 	fs := newFlags("batch", "PATH... [-j N] [-o DIR] [--drivers DIR]... [--pooltag FILE] [--group-by auto|folder|none] [--format FORMATS] [--httperr FILE]...", stderr)
 	jobs := fs.IntP("jobs", "j", 0, "dumps analysed at once (default: the cores, fewer when memory is short)")
 	out := fs.StringP("output", "o", "poolblame-batch", "folder for the reports, the summary and index.json")
@@ -84,7 +77,7 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	opts := batch.Options{Paths: fs.Args(), OutDir: *out, Force: *force, HTTPErr: httperr, Workers: *jobs, TempDir: *tmp,
 		Formats: ff, DriverDirs: drivers, Pooltag: db, Top: *top, NoDumpImages: *noImages, GroupBy: gb,
-		Times: times, Now: time.Now().UTC()}
+		Times: times, Now: time.Now().UTC(), TuneGC: true}
 	if len(drivers) > 0 {
 		opts.DriverCache = openDriverCache(*noCache, stderr)
 	}

@@ -7,8 +7,10 @@
 package outfile
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -118,6 +120,16 @@ func (g *Guard) Check(path string) error {
 // WriteFile writes data to path once Check allows it: to a temporary
 // file beside it, then renamed into place.
 func (g *Guard) WriteFile(path string, data []byte) error {
+	return g.WriteWith(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteWith is WriteFile for content written by write as it is made, so
+// that a large file is never held whole in memory; an error from write
+// leaves path as it was.
+func (g *Guard) WriteWith(path string, write func(io.Writer) error) error {
 	if err := g.Check(path); err != nil {
 		return err
 	}
@@ -125,7 +137,11 @@ func (g *Guard) WriteFile(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(data)
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
