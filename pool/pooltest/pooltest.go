@@ -84,47 +84,81 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 	if size < 65 || bits.OnesCount(uint(size-1)) != 1 {
 		return nil, fmt.Errorf("table size %d is not 2^n+1 >= 65", size)
 	}
-	is64 := cfg.Arch.Is64()
-	lay, ok := layoutFor(is64, cfg.Build)
+	lay, ok := layoutFor(cfg.Arch.Is64(), cfg.Build)
 	if !ok {
 		return nil, fmt.Errorf("no tracker layout for build %d", cfg.Build)
 	}
-	cpus := max(1, int(cfg.CPUs))
-	hash := hashFor(cfg.Build)
-	mask := uint32(size - 2)
-	es := lay.size
-	ps := cfg.Arch.PointerSize()
+	pl := &planter{b: b, s: s, lay: lay, size: size, cpus: max(1, int(cfg.CPUs)),
+		is64: cfg.Arch.Is64(), ps: cfg.Arch.PointerSize(), hash: hashFor(cfg.Build)}
+	index, err := pl.placeKeys()
+	if err != nil {
+		return nil, err
+	}
+	p, tables := pl.fillTables(index)
+	addrs := pl.mapTables(p, tables, index)
+	pl.trackerVars(p, addrs[0])
+	if err := pl.perCPUArray(p, addrs); err != nil {
+		return nil, err
+	}
+	pl.poolMaxima()
+	for _, u := range p.Sums {
+		p.NonPagedUsed += u.NonPagedBytes
+		p.PagedUsed += u.PagedBytes
+	}
+	return p, nil
+}
 
-	// Place keys by linear probing, as ExpInsertPoolTracker does.
+// planter is one Plant: the scenario and the layout facts of the build.
+type planter struct {
+	b    *dumptest.Builder
+	s    Scenario
+	lay  entryLayout
+	size int // entries, Ovfl included
+	cpus int
+	is64 bool
+	ps   int // pointer size
+	hash func(uint32) uint32
+}
+
+// placeKeys gives each tag its entry by linear probing, as
+// ExpInsertPoolTracker does.
+func (pl *planter) placeKeys() (map[pooltag.Tag]int, error) {
+	mask := uint32(pl.size - 2)
 	index := map[pooltag.Tag]int{}
-	used := make([]bool, size)
-	for _, t := range s.Tags {
+	used := make([]bool, pl.size)
+	for _, t := range pl.s.Tags {
 		if _, dup := index[t.Tag]; dup {
 			return nil, fmt.Errorf("tag %s planted twice", t.Tag)
 		}
-		h := int(hash(uint32(t.Tag)) & mask)
+		h := int(pl.hash(uint32(t.Tag)) & mask)
 		for n := 0; used[h]; n++ {
-			if n > size {
-				return nil, fmt.Errorf("table of %d entries is full", size)
+			if n > pl.size {
+				return nil, fmt.Errorf("table of %d entries is full", pl.size)
 			}
 			h = (h + 1) & int(mask)
 		}
 		used[h] = true
 		index[t.Tag] = h
 	}
+	return index, nil
+}
 
+// fillTables encodes each CPU's table, and the sums a reader must find:
+// over every CPU, over the CPUs the dump holds, and CPU 0's alone.
+func (pl *planter) fillTables(index map[pooltag.Tag]int) (*Planted, [][]byte) {
+	es, lay := pl.lay.size, pl.lay
 	p := &Planted{EntrySize: es, Sums: map[pooltag.Tag]pool.Usage{}, SumsPresent: map[pooltag.Tag]pool.Usage{}, CPU0: map[pooltag.Tag]pool.Usage{}}
-	tables := make([][]byte, cpus)
+	tables := make([][]byte, pl.cpus)
 	for c := range tables {
-		tables[c] = make([]byte, size*es)
+		tables[c] = make([]byte, pl.size*es)
 	}
 	// The sentinel: keyed Ovfl in the global table.
 	ovfl := pooltag.MustTag("Ovfl")
-	lay.encode(tables[0][(size-1)*es:], pool.Usage{Tag: ovfl})
-	for _, t := range s.Tags {
+	lay.encode(tables[0][(pl.size-1)*es:], pool.Usage{Tag: ovfl})
+	for _, t := range pl.s.Tags {
 		i := index[t.Tag]
 		var sum, present pool.Usage
-		for c := 0; c < cpus; c++ {
+		for c := 0; c < pl.cpus; c++ {
 			var u pool.Usage
 			if c < len(t.CPU) {
 				u = t.CPU[c]
@@ -139,7 +173,7 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 				p.CPU0[t.Tag] = lay.truncate(u)
 			}
 			sum.Add(u)
-			if c != s.AbsentCPUTable {
+			if c != pl.s.AbsentCPUTable {
 				present.Add(u)
 			}
 		}
@@ -150,8 +184,15 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 	p.Sums[ovfl] = pool.Usage{Tag: ovfl}
 	p.SumsPresent[ovfl] = pool.Usage{Tag: ovfl}
 	p.CPU0[ovfl] = pool.Usage{Tag: ovfl}
+	return p, tables
+}
 
-	addrs := make([]uint64, cpus)
+// mapTables puts the tables in kernel memory, leaving out of the dump
+// what the scenario says, and returns each CPU's table address (0 for a
+// dropped one).
+func (pl *planter) mapTables(p *Planted, tables [][]byte, index map[pooltag.Tag]int) []uint64 {
+	b, s := pl.b, pl.s
+	addrs := make([]uint64, pl.cpus)
 	for c := range tables {
 		switch {
 		case c == 0 && s.AbsentTablePage > 0:
@@ -170,29 +211,41 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 		b.Write(addrs[c], tables[c])
 	}
 	if s.AbsentTablePage > 0 {
-		// Map the global table page by page, in a stretch of its own, so
-		// that one page can be left out of the dump.
-		addrs[0] = b.Alloc(dumpfile.PageSize, dumpfile.PageSize) + 0x08000000
-		drop := addrs[0] + uint64(s.AbsentTablePage-1)*dumpfile.PageSize
-		for off := 0; off < len(tables[0]); off += dumpfile.PageSize {
-			pva := addrs[0] + uint64(off)
-			if pva == drop {
-				b.MapAbsent(pva)
-				continue
-			}
-			b.Map(pva, tables[0][off:min(off+dumpfile.PageSize, len(tables[0]))])
-		}
-		for t, i := range index {
-			lo, hi := addrs[0]+uint64(i*es), addrs[0]+uint64((i+1)*es)
-			if lo < drop+dumpfile.PageSize && drop < hi {
-				p.DroppedTags = append(p.DroppedTags, t)
-			}
-		}
+		addrs[0] = pl.mapWithAbsentPage(p, tables[0], index)
 	}
 	p.TableAddr = addrs[0]
+	return addrs
+}
 
-	// Kernel variables: PoolTrackTableSize right before PoolTrackTable
-	// (where volatility 2 finds it), then the expansion pointer and size.
+// mapWithAbsentPage maps the global table page by page, in a stretch of
+// its own, so that one page can be left out of the dump; the tags whose
+// entries touch that page are DroppedTags.
+func (pl *planter) mapWithAbsentPage(p *Planted, table []byte, index map[pooltag.Tag]int) uint64 {
+	b, es := pl.b, pl.lay.size
+	addr := b.Alloc(dumpfile.PageSize, dumpfile.PageSize) + 0x08000000
+	drop := addr + uint64(pl.s.AbsentTablePage-1)*dumpfile.PageSize
+	for off := 0; off < len(table); off += dumpfile.PageSize {
+		pva := addr + uint64(off)
+		if pva == drop {
+			b.MapAbsent(pva)
+			continue
+		}
+		b.Map(pva, table[off:min(off+dumpfile.PageSize, len(table))])
+	}
+	for t, i := range index {
+		lo, hi := addr+uint64(i*es), addr+uint64((i+1)*es)
+		if lo < drop+dumpfile.PageSize && drop < hi {
+			p.DroppedTags = append(p.DroppedTags, t)
+		}
+	}
+	return addr
+}
+
+// trackerVars writes the kernel variables: PoolTrackTableSize right
+// before PoolTrackTable (where volatility 2 finds it), then the expansion
+// table's pointer and size, and the KDBG field that leads to them.
+func (pl *planter) trackerVars(p *Planted, table uint64) {
+	b, s, ps, size := pl.b, pl.s, pl.ps, pl.size
 	vars := b.KernelVar(4 * ps)
 	sizeVar, tableVar, expVar, expSizeVar := vars, vars+uint64(ps), vars+uint64(2*ps), vars+uint64(3*ps)
 	switch s.SizeWord {
@@ -203,66 +256,72 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 	case SizeWordWrong:
 		b.PutPtr(sizeVar, uint64(size-1)*2+1)
 	}
-	b.PutPtr(tableVar, addrs[0])
+	b.PutPtr(tableVar, table)
 	b.SetKDBG(dumptest.KDBGPoolTrackTable, tableVar)
+	if len(s.Overflow) == 0 {
+		return
+	}
+	es := pl.lay.size
+	exp := make([]byte, len(s.Overflow)*es)
+	for i, t := range s.Overflow {
+		var sum pool.Usage
+		for _, u := range t.CPU {
+			sum.Add(u)
+		}
+		sum.Tag = t.Tag
+		pl.lay.encode(exp[i*es:], sum)
+		p.Sums[t.Tag] = sum
+	}
+	p.Expansion = b.Alloc(len(exp), 16)
+	b.Write(p.Expansion, exp)
+	b.PutPtr(expVar, p.Expansion)
+	b.PutPtr(expSizeVar, uint64(len(s.Overflow)))
+}
 
-	if len(s.Overflow) > 0 {
-		exp := make([]byte, len(s.Overflow)*es)
-		for i, t := range s.Overflow {
-			var sum pool.Usage
-			for _, u := range t.CPU {
-				sum.Add(u)
-			}
-			sum.Tag = t.Tag
-			lay.encode(exp[i*es:], sum)
-			p.Sums[t.Tag] = sum
-		}
-		p.Expansion = b.Alloc(len(exp), 16)
-		b.Write(p.Expansion, exp)
-		b.PutPtr(expVar, p.Expansion)
-		b.PutPtr(expSizeVar, uint64(len(s.Overflow)))
+// perCPUArray writes ExPoolTagTables on a multiprocessor machine: one
+// slot per CPU in an array of 32 or 64, or of 2048 with PerCPUSlots.
+func (pl *planter) perCPUArray(p *Planted, addrs []uint64) error {
+	if pl.cpus == 1 || pl.s.HidePerCPU {
+		return nil
 	}
+	n := 32
+	if pl.is64 {
+		n = 64
+	}
+	slots := make([]int, len(addrs))
+	for c := range slots {
+		slots[c] = c
+	}
+	if pl.s.PerCPUSlots != nil {
+		if len(pl.s.PerCPUSlots) != len(addrs) || pl.s.PerCPUSlots[0] != 0 {
+			return fmt.Errorf("PerCPUSlots %v: want one slot per CPU, slot 0 first", pl.s.PerCPUSlots)
+		}
+		n, slots = 2048, pl.s.PerCPUSlots
+	}
+	arr := pl.b.KernelVar(n * pl.ps)
+	for c, a := range addrs {
+		if slots[c] >= n {
+			return fmt.Errorf("slot %d past the %d-slot array", slots[c], n)
+		}
+		pl.b.PutPtr(arr+uint64(slots[c]*pl.ps), a)
+	}
+	p.PerCPUArray = arr
+	return nil
+}
 
-	if cpus > 1 && !s.HidePerCPU {
-		n := 32
-		if is64 {
-			n = 64
+// poolMaxima writes the pools' maxima and their KDBG fields when the
+// scenario gives them.
+func (pl *planter) poolMaxima() {
+	for _, m := range []struct {
+		v    uint64
+		kdbg int
+	}{{pl.s.NonPagedMax, dumptest.KDBGMmMaximumNonPagedPoolInBytes}, {pl.s.PagedMax, dumptest.KDBGMmSizeOfPagedPoolInBytes}} {
+		if m.v != 0 {
+			v := pl.b.KernelVar(pl.ps)
+			pl.b.PutPtr(v, m.v)
+			pl.b.SetKDBG(m.kdbg, v)
 		}
-		slots := make([]int, len(addrs))
-		for c := range slots {
-			slots[c] = c
-		}
-		if s.PerCPUSlots != nil {
-			if len(s.PerCPUSlots) != len(addrs) || s.PerCPUSlots[0] != 0 {
-				return nil, fmt.Errorf("PerCPUSlots %v: want one slot per CPU, slot 0 first", s.PerCPUSlots)
-			}
-			n, slots = 2048, s.PerCPUSlots
-		}
-		arr := b.KernelVar(n * ps)
-		for c, a := range addrs {
-			if slots[c] >= n {
-				return nil, fmt.Errorf("slot %d past the %d-slot array", slots[c], n)
-			}
-			b.PutPtr(arr+uint64(slots[c]*ps), a)
-		}
-		p.PerCPUArray = arr
 	}
-
-	if s.NonPagedMax != 0 {
-		v := b.KernelVar(ps)
-		b.PutPtr(v, s.NonPagedMax)
-		b.SetKDBG(dumptest.KDBGMmMaximumNonPagedPoolInBytes, v)
-	}
-	if s.PagedMax != 0 {
-		v := b.KernelVar(ps)
-		b.PutPtr(v, s.PagedMax)
-		b.SetKDBG(dumptest.KDBGMmSizeOfPagedPoolInBytes, v)
-	}
-	for _, u := range p.Sums {
-		p.NonPagedUsed += u.NonPagedBytes
-		p.PagedUsed += u.PagedBytes
-	}
-	return p, nil
 }
 
 // Leak is a TagSpec for a tag with n outstanding allocations of size
