@@ -173,6 +173,7 @@ func fromDriver(d *pe.Driver, ev pe.Evidence, src CandidateSource) Candidate {
 			Machine:     d.Machine.String(),
 			Built:       d.TimeDateStamp,
 			SHA256:      d.SHA256,
+			PDB:         d.PDB,
 		},
 		Signature: SignatureOf(d, src),
 		Driver:    d,
@@ -183,8 +184,18 @@ func fromDriver(d *pe.Driver, ev pe.Evidence, src CandidateSource) Candidate {
 	// An image read from the dump rarely has its version resource or
 	// signature mapped: the loader's path and name say whether Windows
 	// shipped it, unless the image names another company.
-	if src == FromDumpImage && c.Owner != OwnerMicrosoft && d.Version.CompanyName == "" && inboxImage(d.Path, d.Name) {
-		c.Owner = OwnerMicrosoft
+	if src == FromDumpImage && c.Owner != OwnerMicrosoft && d.Version.CompanyName == "" {
+		switch {
+		case inboxImage(d.Path, d.Name):
+			c.Owner = OwnerMicrosoft
+		case inDriversDir(d.Path) && d.PDB.MicrosoftStyle(d.Name):
+			// Two weak hints together, neither enough alone: loaded from
+			// where Windows keeps its drivers (third parties install
+			// there too), and a PDB record as Microsoft writes its own (a
+			// bare name after the image, which any linker can write).
+			c.Owner = OwnerMicrosoft
+			c.Identity.OwnerHint = "PDB record " + d.PDB.Path + " (a bare name after the image, as Microsoft's own images carry) and loaded from system32\\drivers, with no version resource in memory"
+		}
 	}
 	if d.Version.Fixed != nil && d.Version.Fixed.FileVersion != "" {
 		c.Identity.Version = d.Version.Fixed.FileVersion

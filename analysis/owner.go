@@ -56,3 +56,22 @@ func inboxImage(path, name string) bool {
 	}
 	return false
 }
+
+// inDriversDir reports a loader path in system32\drivers or a folder
+// under it: where Windows
+// keeps its drivers, and where third parties install theirs, so it is a
+// hint that needs another.
+func inDriversDir(path string) bool {
+	p := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(path, "dump:"), "/", `\`))
+	i := strings.LastIndexByte(p, '\\')
+	if i < 0 {
+		return false
+	}
+	dir := p[:i] + `\`
+	for _, d := range []string{`\systemroot\system32\drivers\`, `\windows\system32\drivers\`, `c:\windows\system32\drivers\`, `system32\drivers\`} {
+		if strings.HasPrefix(dir, d) {
+			return true // or a folder under it (drivers\wd\WdFilter.sys)
+		}
+	}
+	return false
+}

@@ -110,3 +110,72 @@ func TestInboxImageRealModules(t *testing.T) {
 		}
 	}
 }
+
+// TestPDBOwnerHint: a PDB record as Microsoft writes its own adds to the
+// load path in system32\drivers to make an image read from the dump
+// Microsoft's; neither does alone, and a file from a folder is never
+// judged by it.
+func TestPDBOwnerHint(t *testing.T) {
+	bare := &pe.PDB{Path: "wdfilter.pdb"}
+	tree := &pe.PDB{Path: `d:\build\wdfilter\x64\release\wdfilter.pdb`}
+	tests := []struct {
+		path    string
+		pdb     *pe.PDB
+		src     CandidateSource
+		company string
+		want    Owner
+	}{
+		{`\SystemRoot\system32\drivers\wd\WdFilter.sys`, bare, FromDumpImage, "", OwnerMicrosoft},
+		{`\SystemRoot\System32\drivers\WdFilter.sys`, bare, FromDumpImage, "", OwnerMicrosoft},
+		{`\SystemRoot\system32\drivers\WdFilter.sys`, tree, FromDumpImage, "", OwnerThirdParty},
+		{`\SystemRoot\system32\drivers\WdFilter.sys`, nil, FromDumpImage, "", OwnerThirdParty},
+		{`\??\C:\Program Files\Vendor\WdFilter.sys`, bare, FromDumpImage, "", OwnerThirdParty},
+		{"WdFilter.sys", bare, FromDumpImage, "", OwnerThirdParty}, // no path: the PDB alone
+		{`drivers/WdFilter.sys`, bare, FromFolder, "", OwnerThirdParty},
+		{`\SystemRoot\system32\drivers\WdFilter.sys`, bare, FromDumpImage, "Contoso Ltd.", OwnerThirdParty},
+	}
+	for _, tt := range tests {
+		d := &pe.Driver{Name: "WdFilter.sys", Path: tt.path, PDB: tt.pdb, Version: pe.VersionInfo{CompanyName: tt.company}}
+		c := fromDriver(d, pe.Evidence{}, tt.src)
+		if c.Owner != tt.want || (c.Identity.OwnerHint != "") != (tt.want == OwnerMicrosoft) {
+			t.Errorf("%s, PDB %v, %v, company %q: owner %v (hint %q), want %v", tt.path, tt.pdb, tt.src, tt.company, c.Owner, c.Identity.OwnerHint, tt.want)
+		}
+		if c.Identity.PDB != tt.pdb {
+			t.Errorf("%s: identity PDB %v, want %v", tt.path, c.Identity.PDB, tt.pdb)
+		}
+	}
+}
+
+// TestPDBOwnerRealModules: in the real Windows 10 1809 memory, Windows
+// Defender's WdFilter.sys (no version resource in memory, loaded from
+// system32\drivers\wd, PDB "WdFilter.pdb") is Microsoft's by the two hints
+// together; cng.sys, whose loader path is not in the dump, stays
+// unjudged by its bare PDB name alone.
+func TestPDBOwnerRealModules(t *testing.T) {
+	d := realdata.RewindDump(t, "a")
+	f, err := dumpfile.NewFile("rewind-17763-a.dmp", dumpfile.Bytes(d), int64(len(d)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods, _ := f.Modules()
+	want := map[string]Owner{"WdFilter.sys": OwnerMicrosoft, "cng.sys": OwnerThirdParty, "ntoskrnl.exe": OwnerMicrosoft}
+	seen := 0
+	for _, m := range mods {
+		w, ok := want[m.Name]
+		if !ok {
+			continue
+		}
+		seen++
+		dr, _, err := pe.ScanLoaded(f, m)
+		if err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		c := fromDriver(dr, pe.Evidence{}, FromDumpImage)
+		if c.Owner != w || c.Identity.PDB == nil || !c.Identity.PDB.MicrosoftStyle(strings.Replace(m.Name, "ntoskrnl.exe", "ntkrnlmp.exe", 1)) {
+			t.Errorf("%s (%q): owner %v, PDB %+v, want %v and a bare PDB name", m.Name, m.Path, c.Owner, c.Identity.PDB, w)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d of %d modules in the list", seen, len(want))
+	}
+}

@@ -251,6 +251,14 @@ type Identity struct {
 	Machine     string
 	Built       time.Time // PE TimeDateStamp; zero when unknown
 	SHA256      string    // of the file; empty for an image in memory
+	// PDB is the debug directory's CodeView record: the program database
+	// the linker named, with the GUID and age a symbol server files it
+	// under; nil when the image has none. It identifies a build, not its
+	// maker: the path is free text.
+	PDB *pe.PDB
+	// OwnerHint says what, beside the version resource and signature,
+	// made the owner what it is ("" when they alone did).
+	OwnerHint string
 }
 
 // Signature is what is known of a candidate's Authenticode signature.

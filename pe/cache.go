@@ -18,7 +18,7 @@ import (
 // cacheFormat changes whenever what a scan finds in the same bytes
 // changes (the walker, the routine table, the record layout): records of
 // another format are never read.
-const cacheFormat = 2
+const cacheFormat = 3 // 3: the PDB record joined the identity
 
 // Cache keeps the scan of each driver file across runs, keyed by the
 // file's SHA-256 and the tool's version, in files under one folder. A

@@ -41,7 +41,8 @@ type Driver struct {
 	SizeOfImage   uint32      `json:"size_of_image"`
 	Version       VersionInfo `json:"version"`
 	Signature     Signature   `json:"signature"`
-	Microsoft     bool        `json:"microsoft"` // a Microsoft-made image (see isMicrosoft)
+	Microsoft     bool        `json:"microsoft"`     // a Microsoft-made image (see isMicrosoft)
+	PDB           *PDB        `json:"pdb,omitempty"` // the debug directory's CodeView record, if any
 	Layout        Layout      `json:"-"`
 	Warnings      []string    `json:"warnings,omitempty"` // what could not be read
 	Loaded        *Loaded     `json:"loaded,omitempty"`   // the matching module of a dump, if any

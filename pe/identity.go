@@ -63,8 +63,13 @@ func readHeaderIdentity(d *Driver, f *peparser.File) {
 // directories.
 func readIdentity(d *Driver, f *peparser.File) {
 	for _, e := range f.Debugs {
-		if e.Struct.Type == peparser.ImageDebugTypeRepro {
+		switch e.Struct.Type {
+		case peparser.ImageDebugTypeRepro:
 			d.Reproducible = true
+		case peparser.ImageDebugTypeCodeView:
+			if cv, ok := e.Info.(peparser.CVInfoPDB70); ok && d.PDB == nil {
+				d.PDB = pdbOf(cv)
+			}
 		}
 	}
 	d.Version = readVersion(f)

@@ -200,6 +200,8 @@ func candidate(c *analysis.Candidate) Candidate {
 		Machine:     id.Machine,
 		Loaded:      c.Loaded,
 		LoadedNote:  c.LoadedNote,
+		PDB:         id.PDB,
+		OwnerHint:   id.OwnerHint,
 	}
 	if !id.Built.IsZero() {
 		out.TimeStamp = id.Built.UTC().Format(time.RFC3339)

@@ -394,10 +394,12 @@ func tagCandidates(row TagRow) htmlTagCandidates {
 		hc := htmlCandidate{Name: oneLine(c.Name), Identity: identityFact(c), ThirdParty: ownerFact(c) == "third party"}
 		for _, f := range []htmlFact{
 			{Label: "Describes", Value: describesFact(c)},
+			{Label: "Owner", Value: ownerHintFact(c)},
 			{Label: "Signature", Value: signatureFact(c)},
 			{Label: "Loaded in the dump", Value: loadedFact(c)},
 			{Label: "Evidence", Value: routinesFact(c)},
 			{Label: "File", Value: fileFact(c), Mono: true},
+			{Label: "PDB", Value: pdbFact(c), Mono: true},
 			{Label: "Image", Value: imageFact(c), Mono: true},
 		} {
 			if f.Value != "" {

@@ -207,6 +207,9 @@ func (m mdWriter) candidates(r *Report) {
 			if d := describesFact(c); d != "" {
 				m.printf("  - describes: %s\n", mdText(d))
 			}
+			if o := ownerHintFact(c); o != "" {
+				m.printf("  - owner: %s\n", mdText(o))
+			}
 			m.printf("  - signature: %s\n", mdText(signatureFact(c)))
 			m.printf("  - loaded in the dump: %s\n", mdText(loadedFact(c)))
 			ev := mdText(evidenceFact(c))
@@ -220,6 +223,9 @@ func (m mdWriter) candidates(r *Report) {
 			m.printf("  - evidence: %s\n", ev)
 			if c.Path != "" {
 				m.printf("  - file: %s (%s)\n", mdCode(c.Path), mdText(c.Source.String()))
+			}
+			if c.PDB != nil {
+				m.printf("  - PDB: %s\n", mdText(pdbFact(c)))
 			}
 		}
 		m.printf("\n")

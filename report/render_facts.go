@@ -445,6 +445,24 @@ func imageFact(c Candidate) string {
 	return strings.Join(id, ", ")
 }
 
+// pdbFact is the program database the image names: "isil.pdb, GUID
+// {...}, age 1"; "" without a CodeView record.
+func pdbFact(c Candidate) string {
+	if c.PDB == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s, GUID %s, age %d", oneLine(c.PDB.Path), c.PDB.GUID, c.PDB.Age)
+}
+
+// ownerHintFact says what beside the version resource and signature made
+// the owner what it is; "" when they alone did.
+func ownerHintFact(c Candidate) string {
+	if c.OwnerHint == "" {
+		return ""
+	}
+	return ownerFact(c) + " by " + oneLine(c.OwnerHint)
+}
+
 // fileFact is the candidate's path and where it was found.
 func fileFact(c Candidate) string {
 	if c.Path == "" {

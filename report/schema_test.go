@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/poolblame/poolblame/pe"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -192,4 +193,26 @@ func fieldNames(typ reflect.Type) []string {
 		out = append(out, name)
 	}
 	return out
+}
+
+// TestPDBIdentityLines: a candidate's PDB record and an owner decided by
+// weak hints together are shown in every form, and the JSON stays valid.
+func TestPDBIdentityLines(t *testing.T) {
+	r := classicReport()
+	c := &r.LeadingNonPaged[0].Candidates[0]
+	c.PDB = &pe.PDB{Path: `d:\src\isil\objfre_wnet_x86\i386\isil.pdb`, GUID: "{12345678-1234-5678-9ABC-DEF001020304}", Age: 3}
+	c.OwnerHint = "a test hint"
+	for _, f := range []Format{Text, Markdown, HTML, JSON} {
+		out := string(render(t, r, f, RenderOptions{}))
+		for _, want := range []string{`isil.pdb`, "{12345678-1234-5678-9ABC-DEF001020304}", "a test hint"} {
+			if !strings.Contains(out, want) && !strings.Contains(out, strings.ReplaceAll(want, `\`, `\\`)) {
+				t.Errorf("format %v lacks %q", f, want)
+			}
+		}
+		if f == JSON {
+			if err := validate(compileSchema(t), []byte(out)); err != nil {
+				t.Errorf("JSON with a PDB record: %v", err)
+			}
+		}
+	}
 }

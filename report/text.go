@@ -403,10 +403,12 @@ func (t *textWriter) candidates(r *Report) {
 				c            *color.Color
 			}{
 				{"describes", describesFact(c), nil},
+				{"owner", ownerHintFact(c), nil},
 				{"signature", signatureFact(c), nil},
 				{"loaded", loadedFact(c), nil},
 				{"evidence", routinesFact(c), nil},
 				{"file", fileFact(c), nil},
+				{"pdb", pdbFact(c), nil},
 				{"image", imageFact(c), t.c.dim},
 			} {
 				if f.value != "" {

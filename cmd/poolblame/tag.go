@@ -310,6 +310,9 @@ func writeCandidate(w io.Writer, c candidateJSON) {
 	fmt.Fprintf(w, "      %s\n", id)
 	fmt.Fprintf(w, "      version: %s\n", versionText(d.Version))
 	fmt.Fprintf(w, "      signature: %s\n", c.sig)
+	if d.PDB != nil {
+		fmt.Fprintf(w, "      PDB: %s (GUID %s, age %d)\n", d.PDB.Path, d.PDB.GUID, d.PDB.Age)
+	}
 	if d.Microsoft {
 		fmt.Fprintf(w, "      Microsoft component\n")
 	}

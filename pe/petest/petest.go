@@ -49,6 +49,17 @@ type Driver struct {
 	DataTags      []uint32
 	TimeDateStamp uint32
 	Version       *Version
+	// PDB, when set, adds a debug directory with one CodeView entry: an
+	// RSDS record (PDB 7.0: "RSDS", GUID, age, the path NUL-terminated),
+	// placed in .rdata as the linker places it.
+	PDB *PDB
+}
+
+// PDB is the CodeView record to write.
+type PDB struct {
+	Path string
+	GUID [16]byte // as stored: Data1, Data2, Data3 little-endian, then Data4
+	Age  uint32
 }
 
 // Version is the version resource to attach.
@@ -115,6 +126,12 @@ func Build(d Driver) ([]byte, error) {
 	if uint32(len(code)) > codeMax {
 		return nil, fmt.Errorf("petest: code is %d bytes, more than the %d reserved", len(code), codeMax)
 	}
+	var debugDir pe.DataDirectory
+	if d.PDB != nil {
+		// .rdata follows the headers and .text in the file.
+		rdataRaw := headersSize + alignUp(uint32(len(code)), fileAlign)
+		rdata, debugDir = appendCodeView(rdata, rdataRVA, rdataRaw, d.PDB, d.TimeDateStamp)
+	}
 	data := []byte("synthetic driver data\x00\x00\x00")
 	for _, t := range d.DataTags {
 		data = binary.LittleEndian.AppendUint32(data, t)
@@ -137,6 +154,7 @@ func Build(d Driver) ([]byte, error) {
 	var dirs [16]pe.DataDirectory
 	dirs[pe.IMAGE_DIRECTORY_ENTRY_IMPORT] = importDir
 	dirs[pe.IMAGE_DIRECTORY_ENTRY_IAT] = iatDir
+	dirs[pe.IMAGE_DIRECTORY_ENTRY_DEBUG] = debugDir
 
 	var out bytes.Buffer
 	dos := make([]byte, peOffset)
@@ -229,6 +247,30 @@ func addVersion(img []byte, v *Version) ([]byte, error) {
 		return nil, fmt.Errorf("petest: adding version resource: %w", err)
 	}
 	return out.Bytes(), nil
+}
+
+// appendCodeView appends to .rdata (at rva in memory, raw in the file) an
+// IMAGE_DEBUG_DIRECTORY of one entry and the RSDS record it points to.
+// IMAGE_DEBUG_DIRECTORY (winnt.h, 28 bytes): Characteristics,
+// TimeDateStamp, MajorVersion:2, MinorVersion:2, Type (2: CODEVIEW),
+// SizeOfData, AddressOfRawData (RVA), PointerToRawData (file offset).
+func appendCodeView(rdata []byte, rva, raw uint32, p *PDB, stamp uint32) ([]byte, pe.DataDirectory) {
+	for len(rdata)%4 != 0 {
+		rdata = append(rdata, 0)
+	}
+	dirOff := uint32(len(rdata))
+	recOff := dirOff + 28
+	rec := append([]byte("RSDS"), p.GUID[:]...)
+	rec = binary.LittleEndian.AppendUint32(rec, p.Age)
+	rec = append(append(rec, p.Path...), 0)
+	ent := make([]byte, 28)
+	binary.LittleEndian.PutUint32(ent[4:], stamp)
+	binary.LittleEndian.PutUint32(ent[12:], 2) // IMAGE_DEBUG_TYPE_CODEVIEW
+	binary.LittleEndian.PutUint32(ent[16:], uint32(len(rec)))
+	binary.LittleEndian.PutUint32(ent[20:], rva+recOff)
+	binary.LittleEndian.PutUint32(ent[24:], raw+recOff)
+	rdata = append(append(rdata, ent...), rec...)
+	return rdata, pe.DataDirectory{VirtualAddress: rva + dirOff, Size: 28}
 }
 
 func dotted(v [4]uint16) string { return fmt.Sprintf("%d.%d.%d.%d", v[0], v[1], v[2], v[3]) }
