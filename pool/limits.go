@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/poolblame/poolblame/dumpfile"
+	"github.com/poolblame/poolblame/units"
 )
 
 // Limits is how close each pool was to its maximum.
@@ -155,7 +156,7 @@ func (r *Result) checkLimits() {
 		case max == 0:
 			r.check(name, CheckUnknown, "maximum unknown on a build that has one: %s", src)
 		default:
-			r.check(name, CheckPassed, "%s from %s", size(max), src)
+			r.check(name, CheckPassed, "%s from %s", units.Bytes(max), src)
 		}
 	}
 	maxCheck(CheckNonPagedMax, l.NonPagedMax, l.NonPagedMaxSource)
@@ -163,17 +164,17 @@ func (r *Result) checkLimits() {
 	bounds := func(name, pool string, used, max uint64) {
 		switch {
 		case max != 0 && used > max:
-			r.check(name, CheckFailed, "%s use %s is above its maximum %s (%.0f%%): the tracker sums cannot be right", pool, size(used), size(max), percent(used, max))
+			r.check(name, CheckFailed, "%s use %s is above its maximum %s (%.0f%%): the tracker sums cannot be right", pool, units.Bytes(used), units.Bytes(max), percent(used, max))
 		case l.PhysicalBytes != 0 && used > l.PhysicalBytes && pool == "nonpaged":
-			r.check(name, CheckFailed, "%s use %s is above the machine's physical memory %s: the tracker sums cannot be right", pool, size(used), size(l.PhysicalBytes))
+			r.check(name, CheckFailed, "%s use %s is above the machine's physical memory %s: the tracker sums cannot be right", pool, units.Bytes(used), units.Bytes(l.PhysicalBytes))
 		case max != 0:
-			r.check(name, CheckPassed, "%s use %s within its maximum %s", pool, size(used), size(max))
+			r.check(name, CheckPassed, "%s use %s within its maximum %s", pool, units.Bytes(used), units.Bytes(max))
 		case l.PhysicalBytes != 0 && pool == "nonpaged":
-			r.check(name, CheckPassed, "%s use %s within physical memory %s", pool, size(used), size(l.PhysicalBytes))
+			r.check(name, CheckPassed, "%s use %s within physical memory %s", pool, units.Bytes(used), units.Bytes(l.PhysicalBytes))
 		case l.NoFixedMax:
-			r.check(name, CheckPassed, "%s use %s; no fixed maximum on this build (bounded by commit, which the dump does not give)", pool, size(used))
+			r.check(name, CheckPassed, "%s use %s; no fixed maximum on this build (bounded by commit, which the dump does not give)", pool, units.Bytes(used))
 		default:
-			r.check(name, CheckUnknown, "%s use %s: no maximum to compare with", pool, size(used))
+			r.check(name, CheckUnknown, "%s use %s: no maximum to compare with", pool, units.Bytes(used))
 		}
 	}
 	bounds(CheckNonPagedBounds, "nonpaged", l.NonPagedUsed, l.NonPagedMax)
@@ -191,17 +192,4 @@ func (r *Result) checkLimits() {
 	}
 	l.HTTPSysChecked = trusted
 	l.HTTPSysBelow = l.HTTPSysApplies && trusted && l.NonPagedMax != 0 && l.NonPagedFree() < HTTPSysThreshold
-}
-
-// size formats bytes for check details: "108.7 MiB".
-func size(b uint64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", b)
 }
