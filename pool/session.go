@@ -289,6 +289,11 @@ func sessionBounds(f *dumpfile.File, k *dumpfile.KDBG) (base, size uint64, err e
 	return base, size, nil
 }
 
+// maxSessionLeaves bounds the walk of one session's page tables: damaged
+// tables that point many entries at the same table could otherwise make
+// it visit the same pages millions of times.
+const maxSessionLeaves = 1 << 20
+
 // maxDataPages bounds MiSessionDataPages (WRK: at most
 // MM_ALLOCATION_GRANULARITY / PAGE_SIZE, 16).
 const maxDataPages = 16
@@ -308,7 +313,11 @@ func readSessionTable(f *dumpfile.File, s *SessionPool, dtb, base, size uint64, 
 		return
 	}
 	var at uint64
+	leaves := 0
 	missingTables, err := sp.Mappings(base, base+size-1, func(m dumpfile.Mapping) bool {
+		if leaves++; leaves > maxSessionLeaves {
+			return false
+		}
 		if m.VA < base || m.VA > base+size-1 || m.State == dumpfile.MapPagedOut {
 			return true
 		}
@@ -320,6 +329,10 @@ func readSessionTable(f *dumpfile.File, s *SessionPool, dtb, base, size uint64, 
 	})
 	if err != nil {
 		miss("session space walk failed: %v", err)
+		return
+	}
+	if at == 0 && leaves > maxSessionLeaves {
+		miss("the session's page tables map more than %d pages of session space without MM_SESSION_SPACE: they are not read further", maxSessionLeaves)
 		return
 	}
 	if at == 0 {

@@ -124,3 +124,64 @@ func TestReadSessionsMissing(t *testing.T) {
 		})
 	}
 }
+
+// Damaged process lists and page tables end the read with one line or a
+// named gap, never a hang or a panic.
+func TestReadSessionsDamaged(t *testing.T) {
+	cfg := dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 3790, Seed: 3}
+	const links, session, dtb = 0x98, 0x160, 0x18 // EPROCESS, Server 2003 SP1 (the builder's own row)
+	for _, c := range []struct {
+		name    string
+		damage  func(b *dumptest.Builder, head uint64)
+		reason  string // Reason prefix when nothing is read
+		missing string // else: in the first session's Missing
+	}{
+		{"list loops", func(b *dumptest.Builder, head uint64) {
+			last := b.ReadPtr(head + 4)
+			b.PutPtr(last, last) // the last process links to itself, never back to the head
+		}, "session pool: not read: the active process list loops", ""},
+		{"link into nowhere", func(b *dumptest.Builder, head uint64) {
+			b.PutPtr(b.ReadPtr(head), b.UnmappedAddr())
+		}, "session pool: not read: EPROCESS at", ""},
+		{"first process is not System", func(b *dumptest.Builder, head uint64) {
+			first := b.ReadPtr(head) - links
+			b.Write(first+0x164, []byte("Idle\x00"))
+		}, "session pool: not read: the first process does not read as System", ""},
+		{"page directory absent", func(b *dumptest.Builder, head uint64) {
+			second := b.ReadPtr(b.ReadPtr(head)) - links
+			b.PutU32(second+dtb, 0x7FFFF000)
+		}, "", "the session's page directory (DirectoryTableBase 0x7ffff000) is not in the dump"},
+		{"session structure elsewhere", func(b *dumptest.Builder, head uint64) {
+			second := b.ReadPtr(b.ReadPtr(head)) - links
+			b.PutPtr(second+session, b.Alloc(dumptest.PageSize, dumptest.PageSize))
+		}, "", "maps MM_SESSION_SPACE"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := dumptest.New(cfg)
+			if _, err := pooltest.PlantSessions(b, cfg, []pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(2)}}); err != nil {
+				t.Fatal(err)
+			}
+			head, _ := b.Symbol("PsActiveProcessHead")
+			c.damage(b, head)
+			raw, err := b.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := dumpfile.NewFile("damaged.dmp", dumpfile.Bytes(raw), int64(len(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := pool.ReadSessions(f)
+			if c.reason != "" {
+				if got.Read || !strings.HasPrefix(got.Reason, c.reason) {
+					t.Fatalf("Read %v, reason %q; want %q", got.Read, got.Reason, c.reason)
+				}
+				return
+			}
+			if !got.Read || len(got.Sessions) != 1 || len(got.Sessions[0].Usages) != 0 ||
+				!strings.Contains(strings.Join(got.Sessions[0].Missing, "; "), c.missing) {
+				t.Fatalf("Read %v (%s), sessions %+v; want missing %q", got.Read, got.Reason, got.Sessions, c.missing)
+			}
+		})
+	}
+}
