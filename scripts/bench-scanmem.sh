@@ -25,7 +25,7 @@ if [ -n "${BASE_REV:-}" ]; then
 	(cd "$dir/base" && go build -o "$dir/scanbench.base" ./scripts/scanbench && go build -o "$dir/poolblame.base" ./cmd/poolblame)
 	revs+=(base)
 fi
-rss() { { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1; }
+rss() { /usr/bin/time -f '%M' -o "$dir/rss" "$@" >/dev/null 2>&1; cat "$dir/rss"; }
 printf '%-8s %10s %-5s %16s %22s %10s\n' every blocks rev "scan RSS KiB" "poolfind RSS KiB" "rows"
 for every in 84 42 16; do
 	"$dir/scanbench" -make -gib "$gib" -every "$every" "$dir/big.dmp"
