@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -23,9 +24,17 @@ type Scan struct {
 	// pool hold.
 	Contents []*poolscan.Contents
 	Notes    []string
+	// NotRun says why there was nothing to scan: the dump holds no pool
+	// pages (a triage dump, or a summary dump cut to the tracker). It is
+	// an unknown, not a failure: the scan's checks then do not lower the
+	// confidence. Checks and Contents are empty.
+	NotRun string
 	// Err is why the scan could not run; the rest is then empty.
 	Err string
 }
+
+// noPoolPages is Scan.NotRun for a dump without pool pages.
+const noPoolPages = "the dump holds no pool pages"
 
 // Check returns the cross-check of tag t, if there is one.
 func (s *Scan) Check(t pooltag.Tag) (poolscan.Check, bool) {
@@ -61,14 +70,21 @@ func scanPool(ctx context.Context, g *gathered, r *Result, o Options) (*Scan, er
 	}
 	o.progress("scanning the pool")
 	res, err := poolscan.Scan(ctx, g.dump, poolscan.Options{Tags: m})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, poolscan.ErrNoMemory):
+		s.NotRun = noPoolPages + " (it holds no physical memory)"
+		return s, nil
+	case err != nil:
 		s.Err = err.Error()
 		return s, nil
 	}
 	s.Mode, s.Pages, s.Big, s.Notes = res.Mode, res.Pages, res.Big, res.Notes
+	if res.Pages.PoolPages == 0 && res.Big.Used == 0 {
+		s.NotRun = fmt.Sprintf("%s: the pass over its %s stored pages recognised none, and no big page table was found", noPoolPages, commas(int64(res.Pages.Scanned)))
+		return s, nil
+	}
 	seen := map[pooltag.Tag]bool{}
 	var us []pool.Usage
 	for _, t := range rows {
@@ -112,6 +128,11 @@ func scanChecks(g *graded) []Check {
 	contra := Check{Name: CheckScanNotContradicted, Limit: Low}
 	confirm := Check{Name: CheckScanConfirms, Limit: Medium}
 	switch k, ok := s.Check(gradedTag(g)); {
+	case s.NotRun != "":
+		// Nothing to check against: an unknown that caps nothing, so a
+		// dump without pool pages keeps the confidence it had unscanned.
+		contra.Status, contra.Detail, contra.Limit = NotRun, "not run: "+s.NotRun, High
+		confirm.Status, confirm.Detail, confirm.Limit = NotRun, contra.Detail, High
 	case s.Err != "":
 		contra.Status, contra.Detail = NotRun, "the pool could not be scanned: "+s.Err
 		confirm.Status, confirm.Detail = NotRun, contra.Detail

@@ -38,29 +38,45 @@ func TestScanChecks(t *testing.T) {
 	}
 }
 
-// The 2003 sample holds the tracker but not the pool pages: the scan
-// cannot confirm the tracker, says why, and the verdict drops to Medium.
+// The 2003 sample holds the tracker but not the pool pages: the scan has
+// nothing to check, says so as an unknown (not a failure), and the
+// verdict keeps the confidence it has without the scan.
 func TestScanSample(t *testing.T) {
 	f, err := dumpfile.Open("../testdata/win2003-x86-isil.dmp")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := Analyze(context.Background(), FromDump(f), Options{DriverDirs: []string{"../testdata/drivers-2003"}, ScanPool: true})
-	if err != nil {
-		t.Fatal(err)
+	var conf [2]Confidence
+	for i, scan := range []bool{false, true} {
+		r, err := Analyze(context.Background(), FromDump(f), Options{DriverDirs: []string{"../testdata/drivers-2003"}, ScanPool: scan})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf[i] = r.Verdict.Confidence
+		if !scan {
+			if r.Scan != nil {
+				t.Errorf("scan without ScanPool: %+v", r.Scan)
+			}
+			continue
+		}
+		if r.Scan == nil || r.Scan.Err != "" || !strings.HasPrefix(r.Scan.NotRun, "the dump holds no pool pages") || len(r.Scan.Checks) != 0 {
+			t.Fatalf("scan %+v", r.Scan)
+		}
+		n := 0
+		for _, k := range r.Checks {
+			if k.Name == CheckScanConfirms || k.Name == CheckScanNotContradicted {
+				n++
+				if k.Status != NotRun || k.Limits(Low) || !strings.Contains(k.Detail, "not run: the dump holds no pool pages") {
+					t.Errorf("check %+v", k)
+				}
+			}
+		}
+		if n != 2 {
+			t.Errorf("%d scan checks", n)
+		}
 	}
-	if r.Scan == nil || r.Scan.Err != "" || len(r.Scan.Checks) == 0 {
-		t.Fatalf("scan %+v", r.Scan)
-	}
-	k, ok := r.Scan.Check(pooltag.MustTag("ISil"))
-	if !ok || k.Agreement != poolscan.Unconfirmed || !strings.Contains(k.Text, "no pool page") {
-		t.Errorf("ISil check %+v", k)
-	}
-	if r.Verdict.Confidence != Medium {
-		t.Errorf("confidence %v (reasons %q)", r.Verdict.Confidence, r.Verdict.Reasons)
-	}
-	if len(r.Scan.Contents) == 0 {
-		t.Errorf("no contents")
+	if conf[0] != High || conf[1] != High {
+		t.Errorf("confidence without the scan %v, with it %v; want high both", conf[0], conf[1])
 	}
 }

@@ -89,7 +89,7 @@ type htmlView struct {
 
 // htmlScan is the pool scan section.
 type htmlScan struct {
-	Error, Pages string
+	Error, NotRun, Pages string
 	Checks       []htmlFact
 	Notes        []string
 	Contents     []htmlScanContents
@@ -240,8 +240,8 @@ func scanView(p *PoolScan) *htmlScan {
 	if p == nil {
 		return nil
 	}
-	s := &htmlScan{Error: p.Error, Notes: oneLines(p.Notes)}
-	if p.Error != "" {
+	s := &htmlScan{Error: p.Error, NotRun: p.NotRun, Notes: oneLines(p.Notes)}
+	if p.Error != "" || p.NotRun != "" {
 		return s
 	}
 	s.Pages = p.pagesLine()

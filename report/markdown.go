@@ -339,6 +339,10 @@ func (m mdWriter) poolScan(r *Report) {
 		m.printf("The pool could not be scanned: %s.\n\n", mdText(p.Error))
 		return
 	}
+	if p.NotRun != "" {
+		m.printf("Not run: %s.\n\n", mdText(p.NotRun))
+		return
+	}
 	m.printf("%s.\n\n", mdText(p.pagesLine()))
 	for _, k := range p.Checks {
 		m.printf("- %s: %s\n", mdCode(strings.TrimRight(k.Tag, " ")), mdText(k.Text))

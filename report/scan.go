@@ -10,7 +10,8 @@ import (
 	"github.com/poolblame/poolblame/units"
 )
 
-// PoolScan is the pass over the pool itself (poolblame DUMP --scan): the
+// PoolScan is the pass over the pool itself (poolblame DUMP; not with
+// --scan=false): the
 // tracker's counts checked against the blocks found, and what the
 // leading tags' blocks hold.
 type PoolScan struct {
@@ -19,6 +20,7 @@ type PoolScan struct {
 	Checks   []ScanCheck    `json:"checks"`
 	Contents []ScanContents `json:"contents"`
 	Notes    []string       `json:"notes,omitempty"`
+	NotRun   string         `json:"not_run,omitempty"` // nothing to scan: an unknown, not a failure
 	Error    string         `json:"error,omitempty"`
 }
 
@@ -91,7 +93,7 @@ func poolScanSection(s *analysis.Scan) *PoolScan {
 	if s == nil {
 		return nil
 	}
-	p := &PoolScan{Mode: s.Mode, Notes: s.Notes, Error: s.Err, Checks: []ScanCheck{}, Contents: []ScanContents{},
+	p := &PoolScan{Mode: s.Mode, Notes: s.Notes, NotRun: s.NotRun, Error: s.Err, Checks: []ScanCheck{}, Contents: []ScanContents{},
 		Pages: ScanPages{Stored: s.Pages.Stored, Scanned: s.Pages.Scanned, PoolPages: s.Pages.PoolPages, Truncated: s.Pages.Truncated,
 			Present: s.Pages.Present, Transition: s.Pages.Transition, PagedOut: s.Pages.PagedOut, Absent: s.Pages.Absent}}
 	for _, k := range s.Checks {

@@ -498,6 +498,10 @@ func (t *textWriter) poolScan(r *Report) {
 		t.para(2, "", "The pool could not be scanned: "+p.Error+".", nil)
 		return
 	}
+	if p.NotRun != "" {
+		t.para(2, "", "Not run: "+p.NotRun+".", nil)
+		return
+	}
 	t.para(2, "", p.pagesLine(), nil)
 	for _, k := range p.Checks {
 		t.para(2, pad(strings.TrimRight(k.Tag, " "), 6), k.Text, nil)

@@ -25,7 +25,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	thirdParty := fs.Bool("third-party", false, "hide tags whose only candidates are Microsoft drivers")
 	pooltagPath := fs.String("pooltag", "", "pooltag.txt for descriptions (default: the Debugging Tools' copy, if installed)")
 	noImages := fs.Bool("no-dump-images", false, "do not scan the driver images inside the dump")
-	scan := fs.Bool("scan", false, "scan the pool itself (one pass over the dump): check the tracker's counts against the blocks found and show what the leading tags' blocks hold")
+	scan := fs.Bool("scan", true, "scan the pool itself (one pass over the dump; --scan=false skips it): check the tracker's counts against the blocks found and show what the leading tags' blocks hold; a dump without pool pages says so without lowering the confidence")
 	colorMode := fs.String("color", "auto", "auto, always or never (NO_COLOR is honoured)")
 	force := fs.Bool("force", false, "let -o replace an existing file this run did not write (never an input)")
 	snapTime := fs.String("time", "", "for a pool snapshot without a time of its own: when it was captured (2005-09-02 18:59, UTC unless a zone is given)")
@@ -89,6 +89,9 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	opts := report.Options{Top: *top, ThirdParty: *thirdParty, Pooltag: db, DriverDirs: drivers,
 		NoDumpImages: *noImages, ScanPool: *scan, Now: time.Now().UTC()}
+	if snap != nil && !fs.Changed("scan") {
+		opts.ScanPool = false // a snapshot has no memory to scan: only when asked for by name
+	}
 	if len(drivers) > 0 {
 		opts.DriverCache = openDriverCache(*noCache, stderr)
 	}
