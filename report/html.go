@@ -90,9 +90,9 @@ type htmlView struct {
 // htmlScan is the pool scan section.
 type htmlScan struct {
 	Error, NotRun, Pages string
-	Checks       []htmlFact
-	Notes        []string
-	Contents     []htmlScanContents
+	Checks               []htmlFact
+	Notes                []string
+	Contents             []htmlScanContents
 }
 
 type htmlScanContents struct {
