@@ -244,144 +244,218 @@ var headerFields = map[bool][][2]int{
 
 // mutateDump applies one kind of damage and says which.
 func mutateDump(r *rand.Rand, src source) ([]byte, string) {
-	b := append([]byte(nil), src.data...)
+	m := newDumpMutant(r, src)
+	switch r.IntN(12) {
+	case 0, 1:
+		return m.headerField()
+	case 2:
+		return m.headerFlips()
+	case 3:
+		return m.container()
+	case 4:
+		return m.truncate()
+	case 5:
+		return m.pageTables()
+	case 6:
+		return m.kdbg()
+	case 7:
+		return m.tracker()
+	case 8:
+		return m.moduleList()
+	case 9:
+		return m.memoryFlips()
+	case 10:
+		return m.twoHeaderFields()
+	default:
+		return m.fillPage()
+	}
+}
+
+// dumpMutant is one copy of a source dump being damaged, with where its
+// header ends and its stored pages begin.
+type dumpMutant struct {
+	r     *rand.Rand
+	b     []byte
+	is64  bool
+	hsize int // header size
+	first int // where stored pages begin
+}
+
+func newDumpMutant(r *rand.Rand, src source) *dumpMutant {
 	f := src.dump
-	hsize := 0x1000
+	m := &dumpMutant{r: r, b: append([]byte(nil), src.data...), is64: f.Is64, hsize: 0x1000}
 	if f.Is64 {
-		hsize = 0x2000
+		m.hsize = 0x2000
 	}
-	first := hsize // where stored pages begin
+	m.first = m.hsize
 	if f.Bitmap != nil {
-		first = int(f.Bitmap.FirstPage)
+		m.first = int(f.Bitmap.FirstPage)
 	} else if f.RDMP != nil {
-		first = int(f.RDMP.FirstPageOffset)
+		m.first = int(f.RDMP.FirstPageOffset)
 	}
-	switch k := r.IntN(12); k {
-	case 0, 1: // one header field at an extreme
-		fl := headerFields[f.Is64][r.IntN(len(headerFields[f.Is64]))]
-		v := extreme(r)
-		put(b, fl[0], fl[1], v)
-		return b, fmt.Sprintf("header field %#x = %#x", fl[0], v)
-	case 2: // bit flips in the header
-		n := 1 + r.IntN(8)
-		flip(r, b, 0, hsize, n)
-		return b, fmt.Sprintf("%d bit flips in the header", n)
-	case 3: // the container: bitmap, run list, RDMP ranges
-		n := 1 + r.IntN(16)
-		flip(r, b, hsize, first, n)
-		if first <= hsize { // run-based: the run descriptor lives in the header
-			flip(r, b, 0x64, 0x320, n)
+	return m
+}
+
+// headerField sets one header field to an extreme.
+func (m *dumpMutant) headerField() ([]byte, string) {
+	fl := headerFields[m.is64][m.r.IntN(len(headerFields[m.is64]))]
+	v := extreme(m.r)
+	put(m.b, fl[0], fl[1], v)
+	return m.b, fmt.Sprintf("header field %#x = %#x", fl[0], v)
+}
+
+func (m *dumpMutant) headerFlips() ([]byte, string) {
+	n := 1 + m.r.IntN(8)
+	flip(m.r, m.b, 0, m.hsize, n)
+	return m.b, fmt.Sprintf("%d bit flips in the header", n)
+}
+
+// container flips bits in the bitmap, run list or RDMP ranges.
+func (m *dumpMutant) container() ([]byte, string) {
+	n := 1 + m.r.IntN(16)
+	flip(m.r, m.b, m.hsize, m.first, n)
+	if m.first <= m.hsize { // run-based: the run descriptor lives in the header
+		flip(m.r, m.b, 0x64, 0x320, n)
+	}
+	return m.b, fmt.Sprintf("%d bit flips in the container metadata", n)
+}
+
+// truncate cuts the file anywhere, or at one of the places a reader
+// crosses.
+func (m *dumpMutant) truncate() ([]byte, string) {
+	cut := m.r.IntN(len(m.b))
+	if m.r.IntN(3) == 0 {
+		cut = []int{0, 1, 7, 8, m.hsize - 1, m.hsize, m.hsize + 0x38, m.first, m.first + 0x1000}[m.r.IntN(9)]
+		cut = min(cut, len(m.b))
+	}
+	return m.b[:cut], fmt.Sprintf("truncated to %d bytes", cut)
+}
+
+// pageTables changes qwords that look like valid PTEs: another frame, a
+// large page where there was none, or an extreme value.
+func (m *dumpMutant) pageTables() ([]byte, string) {
+	r, b, first := m.r, m.b, m.first
+	n := 0
+	for tries := 0; tries < 20000 && n < 1+r.IntN(8); tries++ {
+		o := first + 8*r.IntN(max(1, (len(b)-first)/8))
+		if o+8 > len(b) {
+			continue
 		}
-		return b, fmt.Sprintf("%d bit flips in the container metadata", n)
-	case 4: // truncation
-		cut := r.IntN(len(b))
-		if r.IntN(3) == 0 {
-			cut = []int{0, 1, 7, 8, hsize - 1, hsize, hsize + 0x38, first, first + 0x1000}[r.IntN(9)]
-			cut = min(cut, len(b))
-		}
-		return b[:cut], fmt.Sprintf("truncated to %d bytes", cut)
-	case 5: // page-table entries: qwords (or dwords) that look like valid PTEs
-		n := 0
-		for tries := 0; tries < 20000 && n < 1+r.IntN(8); tries++ {
-			o := first + 8*r.IntN(max(1, (len(b)-first)/8))
-			if o+8 > len(b) {
-				continue
+		v := binary.LittleEndian.Uint64(b[o:])
+		if v&1 == 1 && v&0x0000_FFFF_FFFF_F000 != 0 && v>>52&0x7FF == 0 {
+			switch r.IntN(3) {
+			case 0:
+				v ^= 1 << (12 + r.IntN(36)) // another frame
+			case 1:
+				v |= 1 << 7 // a large page where there was none
+			default:
+				v = extreme(r) | 1
 			}
-			v := binary.LittleEndian.Uint64(b[o:])
-			if v&1 == 1 && v&0x0000_FFFF_FFFF_F000 != 0 && v>>52&0x7FF == 0 {
-				switch r.IntN(3) {
-				case 0:
-					v ^= 1 << (12 + r.IntN(36)) // another frame
-				case 1:
-					v |= 1 << 7 // a large page where there was none
-				default:
-					v = extreme(r) | 1
-				}
-				binary.LittleEndian.PutUint64(b[o:], v)
+			binary.LittleEndian.PutUint64(b[o:], v)
+			n++
+		}
+	}
+	return b, fmt.Sprintf("%d page-table entries changed", n)
+}
+
+// kdbg sets a field of the KDBG block to an extreme.
+func (m *dumpMutant) kdbg() ([]byte, string) {
+	b, first := m.b, m.first
+	i := bytes.Index(b[first:], []byte("KDBG"))
+	if i < 0 {
+		flip(m.r, b, first, len(b), 4)
+		return b, "no KDBG tag: 4 bit flips in memory"
+	}
+	at := first + i - 0x10
+	fo := at + 0x10 + 8*m.r.IntN(0x60)
+	v := extreme(m.r)
+	put(b, fo, 8, v)
+	return b, fmt.Sprintf("KDBG field at +%#x = %#x", fo-at, v)
+}
+
+// tracker damages the tracker table page holding a known tag.
+func (m *dumpMutant) tracker() ([]byte, string) {
+	r, b, first := m.r, m.b, m.first
+	tags := [][]byte{[]byte("ISil"), []byte("CtFl"), []byte("smNp"), []byte("PcNw"), []byte("MmSt")}
+	tag := tags[r.IntN(len(tags))]
+	i := bytes.Index(b[first:], tag)
+	if i < 0 {
+		flip(r, b, first, len(b), 8)
+		return b, "tag not found: 8 bit flips in memory"
+	}
+	at := first + i
+	switch r.IntN(3) {
+	case 0: // zero the page
+		p := at &^ 0xFFF
+		clear(b[max(p, first):min(p+0x1000, len(b))])
+		return b, fmt.Sprintf("tracker page with %s zeroed", tag)
+	case 1: // counters at extremes
+		for o := at + 4; o < at+0x28 && o+8 <= len(b); o += 8 {
+			put(b, o, 8, extreme(r))
+		}
+		return b, fmt.Sprintf("counters after %s at extremes", tag)
+	default:
+		flip(r, b, at-0x100, at+0x100, 16)
+		return b, fmt.Sprintf("16 bit flips around %s", tag)
+	}
+}
+
+// moduleList changes kernel pointers and UNICODE_STRINGs before a
+// ".sys" name.
+func (m *dumpMutant) moduleList() ([]byte, string) {
+	r, b, first := m.r, m.b, m.first
+	i := bytes.Index(b[first:], []byte{'.', 0, 's', 0, 'y', 0, 's', 0})
+	if i < 0 {
+		flip(r, b, first, len(b), 8)
+		return b, "no module name: 8 bit flips in memory"
+	}
+	at := first + i
+	n := 0
+	for o := (at - 0x200) &^ 7; o < at && o+8 <= len(b); o += 8 {
+		if o < first {
+			continue
+		}
+		v := binary.LittleEndian.Uint64(b[o:])
+		if v>>48 == 0xFFFF || (v>>31 == 1 && v>>32 == 0) || (v&0xFFFF != 0 && v>>16&0xFFFF != 0 && v>>32 == 0xFFFF) {
+			if r.IntN(3) == 0 {
+				put(b, o, 8, extreme(r))
 				n++
 			}
 		}
-		return b, fmt.Sprintf("%d page-table entries changed", n)
-	case 6: // the KDBG block
-		i := bytes.Index(b[first:], []byte("KDBG"))
-		if i < 0 {
-			flip(r, b, first, len(b), 4)
-			return b, "no KDBG tag: 4 bit flips in memory"
-		}
-		at := first + i - 0x10
-		fo := at + 0x10 + 8*r.IntN(0x60)
-		v := extreme(r)
-		put(b, fo, 8, v)
-		return b, fmt.Sprintf("KDBG field at +%#x = %#x", fo-at, v)
-	case 7: // tracker tables: the page holding a known tag
-		tags := [][]byte{[]byte("ISil"), []byte("CtFl"), []byte("smNp"), []byte("PcNw"), []byte("MmSt")}
-		tag := tags[r.IntN(len(tags))]
-		i := bytes.Index(b[first:], tag)
-		if i < 0 {
-			flip(r, b, first, len(b), 8)
-			return b, "tag not found: 8 bit flips in memory"
-		}
-		at := first + i
-		switch r.IntN(3) {
-		case 0: // zero the page
-			p := at &^ 0xFFF
-			clear(b[max(p, first):min(p+0x1000, len(b))])
-			return b, fmt.Sprintf("tracker page with %s zeroed", tag)
-		case 1: // counters at extremes
-			for o := at + 4; o < at+0x28 && o+8 <= len(b); o += 8 {
-				put(b, o, 8, extreme(r))
-			}
-			return b, fmt.Sprintf("counters after %s at extremes", tag)
-		default:
-			flip(r, b, at-0x100, at+0x100, 16)
-			return b, fmt.Sprintf("16 bit flips around %s", tag)
-		}
-	case 8: // module list: kernel pointers and UNICODE_STRINGs near ".sys"
-		i := bytes.Index(b[first:], []byte{'.', 0, 's', 0, 'y', 0, 's', 0})
-		if i < 0 {
-			flip(r, b, first, len(b), 8)
-			return b, "no module name: 8 bit flips in memory"
-		}
-		at := first + i
-		n := 0
-		for o := (at - 0x200) &^ 7; o < at && o+8 <= len(b); o += 8 {
-			if o < first {
-				continue
-			}
-			v := binary.LittleEndian.Uint64(b[o:])
-			if v>>48 == 0xFFFF || (v>>31 == 1 && v>>32 == 0) || (v&0xFFFF != 0 && v>>16&0xFFFF != 0 && v>>32 == 0xFFFF) {
-				if r.IntN(3) == 0 {
-					put(b, o, 8, extreme(r))
-					n++
-				}
-			}
-		}
-		return b, fmt.Sprintf("%d pointers before a module name changed", n)
-	case 9: // random bit flips anywhere in memory
-		n := 1 + r.IntN(64)
-		flip(r, b, first, len(b), n)
-		return b, fmt.Sprintf("%d bit flips in memory", n)
-	case 10: // two fields at once
-		for range 2 {
-			fl := headerFields[f.Is64][r.IntN(len(headerFields[f.Is64]))]
-			put(b, fl[0], fl[1], extreme(r))
-		}
-		return b, "two header fields at extremes"
-	default: // a whole page of 0xFF or random bytes
-		if len(b) <= first {
-			return b[:len(b)/2], "halved"
-		}
-		p := first + r.IntN(len(b)-first)&^0xFFF
-		fill := byte(0xFF)
-		for i := p; i < min(p+0x1000, len(b)); i++ {
-			if r.IntN(2) == 0 {
-				b[i] = fill
-			} else {
-				b[i] = byte(r.Uint32())
-			}
-		}
-		return b, fmt.Sprintf("page at %#x filled", p)
 	}
+	return b, fmt.Sprintf("%d pointers before a module name changed", n)
+}
+
+func (m *dumpMutant) memoryFlips() ([]byte, string) {
+	n := 1 + m.r.IntN(64)
+	flip(m.r, m.b, m.first, len(m.b), n)
+	return m.b, fmt.Sprintf("%d bit flips in memory", n)
+}
+
+func (m *dumpMutant) twoHeaderFields() ([]byte, string) {
+	for range 2 {
+		fl := headerFields[m.is64][m.r.IntN(len(headerFields[m.is64]))]
+		put(m.b, fl[0], fl[1], extreme(m.r))
+	}
+	return m.b, "two header fields at extremes"
+}
+
+// fillPage fills a stored page with 0xFF and random bytes.
+func (m *dumpMutant) fillPage() ([]byte, string) {
+	r, b, first := m.r, m.b, m.first
+	if len(b) <= first {
+		return b[:len(b)/2], "halved"
+	}
+	p := first + r.IntN(len(b)-first)&^0xFFF
+	fill := byte(0xFF)
+	for i := p; i < min(p+0x1000, len(b)); i++ {
+		if r.IntN(2) == 0 {
+			b[i] = fill
+		} else {
+			b[i] = byte(r.Uint32())
+		}
+	}
+	return b, fmt.Sprintf("page at %#x filled", p)
 }
 
 // peLayout is where a PE image keeps what a reader trusts.
@@ -550,7 +624,9 @@ func runJob(o options, j job) []result {
 		}
 	} else {
 		drv := filepath.Join(dir, "drivers")
-		os.Mkdir(drv, 0o755)
+		if err := os.Mkdir(drv, 0o755); err != nil {
+			log.Fatal(err)
+		}
 		path = filepath.Join(drv, fmt.Sprintf("m%05d.sys", j.n))
 		cmds = [][]string{{"tag", "ISil", "I100", "CtFl", "Tst1", "Wrp1", "--drivers", drv}}
 		if j.n%8 == 0 {
@@ -564,11 +640,16 @@ func runJob(o options, j job) []result {
 	for _, args := range cmds {
 		res := runOne(o, args)
 		res.path = path
-		res.problem = judge(res, args[0], path, j.kind)
+		res.problem = judge(res, args[0], path, j.kind, o.memLimit)
 		if res.problem != "" && o.keep != "" {
 			keep := filepath.Join(o.keep, fmt.Sprintf("%s-%05d-%s%s", j.kind, j.n, strings.ReplaceAll(res.problem, " ", "_"), filepath.Ext(path)))
-			os.WriteFile(keep, j.data, 0o644)
-			os.WriteFile(keep+".txt", []byte(fmt.Sprintf("source %s\nmutation %s\ncommand %v\nstatus %d\n%s", j.src, j.what, args, res.status, res.stderr)), 0o644)
+			err := os.WriteFile(keep, j.data, 0o644)
+			if err == nil {
+				err = os.WriteFile(keep+".txt", []byte(fmt.Sprintf("source %s\nmutation %s\ncommand %v\nstatus %d\n%s", j.src, j.what, args, res.status, res.stderr)), 0o644)
+			}
+			if err != nil {
+				log.Fatalf("keeping a failing mutant: %v", err)
+			}
 		}
 		out = append(out, res)
 	}
@@ -598,13 +679,14 @@ func runOne(o options, args []string) result {
 	return res
 }
 
-// judge names what is wrong with a run, or "".
-func judge(res result, cmd, path, kind string) string {
+// judge names what is wrong with a run, or "". memLimit is the -mem
+// limit: a peak RSS above it is a failure.
+func judge(res result, cmd, path, kind string, memLimit int64) string {
 	s := res.stderr
 	switch {
 	case res.status == -2:
 		return "hang"
-	case strings.Contains(s, "out of memory") || res.maxRSS > 1<<30 && res.maxRSS > 0:
+	case strings.Contains(s, "out of memory") || res.maxRSS > memLimit:
 		return "memory over limit"
 	case res.status == 70, strings.Contains(s, "panic:"), strings.Contains(s, "fatal error:"), strings.Contains(s, "goroutine "), res.status == -1:
 		return "panic"
@@ -637,7 +719,6 @@ type stats struct {
 	slowest  map[string]time.Duration
 	total    map[string]time.Duration
 	status   map[string]map[int]int
-	limit    int64
 }
 
 func newStats() *stats {

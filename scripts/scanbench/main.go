@@ -53,9 +53,13 @@ func main() {
 	if *prof != "" {
 		pf, err := os.Create(*prof)
 		if err == nil {
-			pprof.StartCPUProfile(pf)
-			defer pprof.StopCPUProfile()
+			err = pprof.StartCPUProfile(pf)
 		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "scanbench: profile:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	m, _ := poolscan.NewMatcher("Leak", "Othr")
 	r, err := poolscan.Scan(context.Background(), f, poolscan.Options{Tags: m})

@@ -32,7 +32,7 @@ func bcryptImage() []byte {
 	virtSize := (len(sec) + sectionAlign - 1) &^ (sectionAlign - 1)
 
 	var b bytes.Buffer
-	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
+	le := func(v any) { mustWrite(&b, v) }
 
 	// DOS header: only e_magic and e_lfanew matter.
 	dos := make([]byte, peOffset)
@@ -125,7 +125,7 @@ func exportSection() []byte {
 		s.WriteByte(0)
 	}
 	var b bytes.Buffer
-	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
+	le := func(v any) { mustWrite(&b, v) }
 	le(uint32(0))                     // Characteristics
 	le(uint32(0))                     // TimeDateStamp
 	le(uint16(0))                     // MajorVersion
@@ -143,4 +143,12 @@ func exportSection() []byte {
 	le(uint16(0))                     // padding
 	b.Write(s.Bytes())
 	return b.Bytes()
+}
+
+// mustWrite appends v little-endian. Writing to a bytes.Buffer fails only
+// for a value without a fixed size: a mistake here, not a condition.
+func mustWrite(b *bytes.Buffer, v any) {
+	if err := binary.Write(b, binary.LittleEndian, v); err != nil {
+		panic(err)
+	}
 }
