@@ -31,10 +31,11 @@ if [ -n "$base" ]; then
 fi
 
 "$work/mkbatch" -n "${sizes[-1]}" -o "$work/dumps/${sizes[-1]}"
+all=("$work/dumps/${sizes[-1]}"/*.dmp)
 for n in "${sizes[@]}"; do # smaller folders: the first n dumps, linked
 	[ -d "$work/dumps/$n" ] && continue
 	mkdir -p "$work/dumps/$n"
-	ls "$work/dumps/${sizes[-1]}" | head -n "$n" | while read -r f; do ln "$work/dumps/${sizes[-1]}/$f" "$work/dumps/$n/$f"; done
+	ln "${all[@]:0:n}" "$work/dumps/$n/"
 done
 
 once() { # build n: prints "wall_seconds peak_rss_kib"
