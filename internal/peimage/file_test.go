@@ -271,6 +271,35 @@ func TestInDump(t *testing.T) {
 	if _, err := f.ImageHeaders(gone); !errors.Is(err, dumpfile.ErrNotMapped) {
 		t.Errorf("paged-out header page: %v, want ErrNotMapped", err)
 	}
+	// The module list reads each module's identity through the same reader.
+	mods, err := f.Modules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, m := range mods {
+		switch m.Name {
+		case "gen.sys", "drv.sys", "gone.sys":
+			seen++
+		}
+		switch m.Name {
+		case "gen.sys":
+			if m.HeaderErr != nil || m.TimeDateStamp != 0x12345678 || m.CheckSum != 0xABCD || m.SizeOfImage != 0x6000 {
+				t.Errorf("%s: %+v", m.Name, m)
+			}
+		case "drv.sys":
+			if m.HeaderErr != nil || m.TimeDateStamp != 0x5F000000 || m.SizeOfImage != h.SizeOfImage() {
+				t.Errorf("%s: %+v", m.Name, m)
+			}
+		case "gone.sys":
+			if !errors.Is(m.HeaderErr, dumpfile.ErrNotMapped) || m.TimeDateStamp != 0 {
+				t.Errorf("%s: header error %v, stamp %#x", m.Name, m.HeaderErr, m.TimeDateStamp)
+			}
+		}
+	}
+	if seen != 3 {
+		t.Errorf("%d of the 3 modules listed", seen)
+	}
 }
 
 // TestMirrorSizes: the types mirror winnt.h's structures byte for byte.
