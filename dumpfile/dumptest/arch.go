@@ -19,6 +19,10 @@ type archInfo struct {
 	entrySize int
 	levels    []level
 	vaBits    uint // 32, or 48 for canonical 64-bit addresses
+	// rootFrames is how many contiguous frames, aligned to their number,
+	// the root table takes (ARMv7: 4, a 16 KiB first-level table); 0 or 1:
+	// one frame.
+	rootFrames uint64
 
 	// Entry encodings. pa is page aligned; va is the mapped address.
 	table      func(pa uint64, depth int) uint64
@@ -52,7 +56,53 @@ const (
 	arm64Block    = 0x701 | 1<<54 // valid, block (bit 1 clear), SH, AF, UXN
 )
 
+// ARMv7 short descriptors, stated from the ARM Architecture Reference
+// Manual ARMv7-A/R (DDI 0406C), B3.5.1 "Short-descriptor translation
+// table format descriptors", without LPAE:
+//
+//	first level, 4096 words indexed by VA[31:20] (a 16 KiB table, 16 KiB
+//	aligned: TTBR0 bits 31:14 with TTBCR.N = 0):
+//	  bits 1:0 = 0b00  fault
+//	  bits 1:0 = 0b01  page table: bits 31:10 its base (1 KiB aligned),
+//	                   bits 8:5 domain, bit 3 NS, bit 2 PXN
+//	  bits 1:0 = 0b10  section (bit 18 = 0): bits 31:20 base of 1 MiB,
+//	                   bit 2 B, 3 C, 4 XN, 8:5 domain, 11:10 AP[1:0],
+//	                   14:12 TEX, 15 AP[2], 16 S, 17 nG, 19 NS
+//	second level, 256 words indexed by VA[19:12] (1 KiB):
+//	  bits 1:0 = 0b00  fault
+//	  bits 1:0 = 0b01  large page (64 KiB), bits 31:16 its base
+//	  bit 1 = 1        small page: bits 31:12 base, bit 0 XN, 2 B, 3 C,
+//	                   5:4 AP[1:0], 8:6 TEX, 9 AP[2], 10 S, 11 nG
+//
+// Kernel pages here are privileged read/write (AP[2:0] = 0b001),
+// normal write-back memory (TEX 0b001, C, B), shareable, global, domain
+// 0. The builder gives each second-level table a frame of its own and
+// uses its first 1 KiB; Windows packs four tables in a page, which the
+// hardware does not require. Windows' software formats of invalid
+// entries (transition, paged out) are not stated in any source at hand,
+// so they are not written (transition and pagedOut are nil).
+const (
+	armL1PageTable = 0x1                                       // 0b01, domain 0
+	armSmallPage   = 0x2 | 1<<2 | 1<<3 | 1<<4 | 1<<6 | 1<<10   // small page, B C, AP[1:0] = 01, TEX = 001, S
+	armSection     = 0x2 | 1<<2 | 1<<3 | 1<<10 | 1<<12 | 1<<16 // section, B C, AP[1:0] = 01, TEX = 001, S
+)
+
 var archTable = map[dumpfile.Arch]*archInfo{
+	dumpfile.ArchARM32: {
+		machine: dumpfile.MachineARMNT, ptrSize: 4, kernelName: "ntoskrnl.exe",
+		entrySize: 4, vaBits: 32,
+		// The first level maps 1 MiB sections; its 4096 entries span four
+		// frames (rootFrames).
+		levels:     []level{{20, 12, 1 << 20}, {12, 8, 0}},
+		rootFrames: 4,
+		table:      func(pa uint64, _ int) uint64 { return pa&0xFFFFFC00 | armL1PageTable },
+		page:       func(pa uint64) uint64 { return pa&0xFFFFF000 | armSmallPage },
+		largePage:  func(pa uint64) uint64 { return pa&0xFFF00000 | armSection },
+		entryAddr:  func(e uint64) uint64 { return e & 0xFFFFFC00 },
+		kernBase:   0x80800000, poolBase: 0x89000000, modBase: 0xB8000000,
+		pfnDatabase: 0x84000000, badPointer: 0xBFF00000,
+		hdr: &header32, triage: &triage32, ldr: &ldr32,
+	},
 	dumpfile.ArchX86: {
 		machine: dumpfile.MachineI386, ptrSize: 4, kernelName: "ntoskrnl.exe",
 		entrySize: 4, vaBits: 32,

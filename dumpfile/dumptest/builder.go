@@ -86,7 +86,14 @@ func New(c Config) *Builder {
 		syms:   make(map[string]uint64),
 	}
 	b.phys = newPhysAllocator(rng)
-	b.rootPFN = b.newFrame()
+	if n := info.rootFrames; n > 1 {
+		b.rootPFN = b.phys.frames(n, 0)
+		for i := range n {
+			b.mem[b.rootPFN+i] = nil // stored, zero until written
+		}
+	} else {
+		b.rootPFN = b.newFrame()
+	}
 	if c.Arch == dumpfile.ArchX86PAE {
 		// A PAE CR3 names a 32-byte aligned PDPT, rarely at a page start.
 		b.rootOff = (1 + rng.Uint64N(127)) * 32
@@ -198,6 +205,9 @@ func (b *Builder) slotIn(rootPFN, rootOff, va uint64, depth int) (pfn, off uint6
 	for d, lv := range b.arch.levels {
 		idx := va >> lv.shift & (1<<lv.bits - 1)
 		off = base + idx*uint64(b.arch.entrySize)
+		// A root table of several frames (ARMv7's 16 KiB) continues in
+		// the next frames.
+		pfn, off = pfn+off/PageSize, off%PageSize
 		if d == depth {
 			return pfn, off
 		}
@@ -235,6 +245,9 @@ func (b *Builder) mapLeaf(va uint64, kind leafKind) {
 	}
 	if b.largeAt(va) != nil {
 		b.misuse("page %#x lies inside a large page", va)
+	}
+	if (kind == leafTransition || kind == leafPagedOut) && b.arch.transition == nil {
+		b.misuse("page %#x: %v's software page-table entries (transition, paged out) are not modelled", va, b.cfg.Arch)
 	}
 	var pfn, e uint64
 	switch kind {

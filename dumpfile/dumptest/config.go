@@ -10,7 +10,7 @@ import (
 
 // Config describes the machine and the dump file to build.
 type Config struct {
-	Arch     dumpfile.Arch     // ArchX86, ArchX86PAE, ArchAMD64, ArchARM64
+	Arch     dumpfile.Arch     // ArchX86, ArchX86PAE, ArchAMD64, ArchARM64, ArchARM32
 	Build    uint32            // header MinorVersion (MajorVersion is 0xF); 0: 7601 (x86), 19041 (x64), 22000 (ARM64)
 	CPUs     uint32            // 0: 1
 	Type     dumpfile.DumpType // 1, 2, 4, 5, 6, 8, 9, 10; 0: 5 (64-bit) or 1 (32-bit)
@@ -74,6 +74,8 @@ func (c Config) withDefaults() Config {
 			c.Build = 19041
 		case dumpfile.ArchARM64:
 			c.Build = 22000
+		case dumpfile.ArchARM32:
+			c.Build = 17134 // Windows 10 IoT Core 1803, as the real Raspberry Pi 3 dump
 		default:
 			c.Build = 7601
 		}
@@ -138,8 +140,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("LA57 applies to x64 only, not %v", c.Arch)
 	}
 	limit := uint64(0x1000)
-	if c.Arch == dumpfile.ArchX86PAE {
+	switch c.Arch {
+	case dumpfile.ArchX86PAE:
 		limit = 0x20 // CR3 bits 31:5 address the PDPT
+	case dumpfile.ArchARM32:
+		limit = 0x80 // TTBR0 bits 6:0 are walk attributes; 13:7 are zero with TTBCR.N = 0
 	}
 	if c.DTBFlags >= limit {
 		return fmt.Errorf("DTBFlags %#x: must be below %#x for %v", c.DTBFlags, limit, c.Arch)
@@ -149,6 +154,9 @@ func (c Config) Validate() error {
 	}
 	if c.KernelDataSize < PageSize || c.KernelDataSize > maxKernelDataSize {
 		return fmt.Errorf("KernelDataSize %#x: must be between %#x and %#x", c.KernelDataSize, PageSize, maxKernelDataSize)
+	}
+	if c.Arch == dumpfile.ArchARM32 && c.Build < 9200 {
+		return fmt.Errorf("build %d: the first ARM32 Windows is 8 (9200)", c.Build)
 	}
 	if !is64 && c.MemoryPages > 1<<32 {
 		return fmt.Errorf("MemoryPages %#x: too many for a 32-bit dump", c.MemoryPages)

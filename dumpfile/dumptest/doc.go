@@ -3,7 +3,9 @@
 // spirit of net/http/httptest.
 //
 // A Builder lays out physical memory, builds real page tables for the
-// chosen architecture (x86, x86 PAE, x64, ARM64), maps a kernel image with
+// chosen architecture (x86, x86 PAE, x64, ARM64, and ARM32 with ARMv7
+// short descriptors; ARM32 has no software entries: transition and paged
+// out are not modelled), maps a kernel image with
 // its loaded-module list and KDBG block, binds drivers' imports to the
 // pool routines the kernel exports, and writes any of the dump
 // containers Windows uses (run-based, summary, bitmap, RDMP, triage)

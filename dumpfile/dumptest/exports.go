@@ -34,6 +34,9 @@ var exportStubs = map[uint32][]byte{
 	dumpfile.MachineI386:  {0x33, 0xC0, 0xC3},                               // xor eax, eax; ret
 	dumpfile.MachineAMD64: {0x33, 0xC0, 0xC3},                               // xor eax, eax; ret
 	dumpfile.MachineARM64: {0x00, 0x00, 0x80, 0xD2, 0xC0, 0x03, 0x5F, 0xD6}, // mov x0, #0; ret
+	// Thumb-2: movs r0, #0; bx lr. Real exports of Thumb code have bit 0
+	// of their RVA set; these stubs are never called, so it is left clear.
+	dumpfile.MachineARMNT: {0x00, 0x20, 0x70, 0x47},
 }
 
 // peDir is a data directory entry.

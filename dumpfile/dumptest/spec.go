@@ -67,7 +67,7 @@ func (a *Addr) UnmarshalJSON(data []byte) error {
 
 var archNames = map[string]dumpfile.Arch{
 	"x86": dumpfile.ArchX86, "x86pae": dumpfile.ArchX86PAE, "pae": dumpfile.ArchX86PAE,
-	"x64": dumpfile.ArchAMD64, "amd64": dumpfile.ArchAMD64, "arm64": dumpfile.ArchARM64,
+	"x64": dumpfile.ArchAMD64, "amd64": dumpfile.ArchAMD64, "arm64": dumpfile.ArchARM64, "arm32": dumpfile.ArchARM32, "arm": dumpfile.ArchARM32,
 }
 
 var typeNames = map[string]dumpfile.DumpType{

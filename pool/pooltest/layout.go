@@ -3,6 +3,7 @@ package pooltest
 import (
 	"encoding/binary"
 
+	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
 )
 
@@ -42,6 +43,28 @@ var layouts = []struct {
 	{true, 16299, entryLayout{0x38, counter{0x10, 8}, counter{0x18, 8}, counter{0x08, 8}, counter{0x28, 8}, counter{0x30, 8}, counter{0x20, 8}}},
 	// Windows 11, x64: the same counters, AvailableLimit and LimitInfo after.
 	{true, 22000, entryLayout{0x50, counter{0x10, 8}, counter{0x18, 8}, counter{0x08, 8}, counter{0x28, 8}, counter{0x30, 8}, counter{0x20, 8}}},
+}
+
+// arm32Layout is the entry of 32-bit ARM Windows (RT 8.x, 10 IoT Core).
+// Its size, 0x1C, is what the ARM32 kernel sizes each entry as when it
+// allocates the table (package pool states the same fact; the real ARM32
+// dump at hand is a triage dump, which holds no table to check it on),
+// where x86 moved to 0x30 with 1709. The field order is NOT
+// known from type information: ntdiff/headers and the other public type
+// dumps cover x86, x64 and ARM64 builds only. Seven 32-bit fields in 28
+// bytes leave two orders the kernels have used: Key, NonPagedAllocs,
+// NonPagedFrees, NonPagedBytes, PagedAllocs, PagedFrees, PagedBytes
+// (x86 up to 1703, WRK's POOL_TRACKER_TABLE), or the bytes-first order
+// of 1709 and later. The first is assumed here, as in package pool; a
+// reader that checks it (counters, bounds) would notice the other.
+var arm32Layout = entryLayout{0x1C, counter{0x04, 4}, counter{0x08, 4}, counter{0x0C, 4}, counter{0x10, 4}, counter{0x14, 4}, counter{0x18, 4}}
+
+// layoutForArch is layoutFor, with ARM32's own row.
+func layoutForArch(arch dumpfile.Arch, build uint32) (entryLayout, bool) {
+	if arch == dumpfile.ArchARM32 {
+		return arm32Layout, build >= 9200
+	}
+	return layoutFor(arch.Is64(), build)
 }
 
 // layoutFor is the layout of the last row of that width the build reaches.

@@ -84,7 +84,7 @@ func Plant(b *dumptest.Builder, cfg dumptest.Config, s Scenario) (*Planted, erro
 	if size < 65 || bits.OnesCount(uint(size-1)) != 1 {
 		return nil, fmt.Errorf("table size %d is not 2^n+1 >= 65", size)
 	}
-	lay, ok := layoutFor(cfg.Arch.Is64(), cfg.Build)
+	lay, ok := layoutForArch(cfg.Arch, cfg.Build)
 	if !ok {
 		return nil, fmt.Errorf("no tracker layout for build %d", cfg.Build)
 	}

@@ -27,7 +27,7 @@ const sessionTablePages = 2
 // PlantSessions writes each session into b and returns, by session ID,
 // the tags a reader must find (sorted, counters cut to their widths).
 func PlantSessions(b *dumptest.Builder, cfg dumptest.Config, ss []SessionSpec) (map[uint32][]pool.Usage, error) {
-	lay, ok := layoutFor(cfg.Arch.Is64(), cfg.Build)
+	lay, ok := layoutForArch(cfg.Arch, cfg.Build)
 	if !ok {
 		return nil, fmt.Errorf("no tracker layout for build %d", cfg.Build)
 	}
