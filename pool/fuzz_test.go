@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/poolblame/poolblame/dumpfile"
@@ -45,6 +46,45 @@ func FuzzAnalyze(f *testing.F) {
 		}
 		if len(r.Usages) > max {
 			t.Fatalf("%d tags from tables of %d entries", len(r.Usages), max)
+		}
+	})
+}
+
+// FuzzReadSessions overwrites bytes of a dump with two sessions (process
+// list, session structures, both page directories, tracker tables) and
+// reads the session pools: never a panic, never more tags than a table
+// holds, and a one-line reason whenever nothing is read.
+func FuzzReadSessions(f *testing.F) {
+	cfg := dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 3790, Seed: 11}
+	b := dumptest.New(cfg)
+	if _, err := pooltest.PlantSessions(b, cfg, []pooltest.SessionSpec{
+		{ID: 0, Processes: []string{"csrss.exe", "winlogon.exe"}, Tags: sessionTags(30)},
+		{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(3)},
+	}); err != nil {
+		f.Fatal(err)
+	}
+	raw, err := b.Bytes()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, off := range []int{0x1000, len(raw) / 8, len(raw) / 4, len(raw) / 2, len(raw) * 3 / 4, len(raw) - 0x100} {
+		f.Add(uint32(off), []byte("\x00\x10\x00\x89\xff\xff\xff\xff\x01\x00\x00\x00"))
+	}
+	f.Fuzz(func(t *testing.T, off uint32, data []byte) {
+		d := append([]byte(nil), raw...)
+		copy(d[int(off)%len(d):], data)
+		df, err := dumpfile.NewFile("fuzz.dmp", dumpfile.Bytes(d), int64(len(d)))
+		if err != nil {
+			return
+		}
+		sp := pool.ReadSessions(df)
+		if !sp.Read && (sp.Reason == "" || strings.Contains(sp.Reason, "\n")) {
+			t.Fatalf("not read, reason %q", sp.Reason)
+		}
+		for _, s := range sp.Sessions {
+			if len(s.Usages) > s.TableSize {
+				t.Fatalf("session %d: %d tags from a table of %d entries", s.ID, len(s.Usages), s.TableSize)
+			}
 		}
 	})
 }
