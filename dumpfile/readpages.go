@@ -1,6 +1,9 @@
 package dumpfile
 
-import "runtime/debug"
+import (
+	"fmt"
+	"runtime/debug"
+)
 
 // readWindow is what ReadPages reads at a time: small enough that the
 // buffer stays in the CPU's cache between the kernel's copy and the scan
@@ -50,4 +53,31 @@ func (f *File) ReadPages(fn func(pfn uint64, page []byte) bool) (missing uint64,
 		return missing, f.shrankErr()
 	}
 	return missing, nil
+}
+
+// ReadPage copies physical page pfn into b (at least PageSize bytes): by
+// read(2) on a file opened with Open, like ReadPages, so that a second look
+// at many scattered pages (the pages a scan found pool blocks on) does not
+// leave them mapped into the process; from the mapping otherwise.
+func (f *File) ReadPage(pfn uint64, b []byte) error {
+	b = b[:PageSize]
+	if f.seq == nil {
+		_, err := f.ReadPhysical(pfn<<12, b)
+		return err
+	}
+	off, err := f.FileOffset(pfn << 12)
+	if err != nil {
+		return err
+	}
+	if off > f.size-PageSize {
+		return &AddressError{Addr: pfn << 12, Physical: true, Err: ErrTruncated}
+	}
+	if n, err := f.seq.ReadAt(b, off); n < PageSize {
+		f.faulted.Store(true)
+		if serr := f.shrankErr(); serr != nil {
+			return serr
+		}
+		return fmt.Errorf("%s: page %#x: %w", f.name, pfn, err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package dumpfile_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/poolblame/poolblame/dumpfile"
@@ -119,5 +120,28 @@ func TestReadPagesMatchesPages(t *testing.T) {
 	n2, s2 := sum(f.ReadPages)
 	if n1 != n2 || s1 != s2 || n1 != f.PresentPages() {
 		t.Errorf("Pages %d pages (sum %d), ReadPages %d (sum %d), present %d", n1, s1, n2, s2, f.PresentPages())
+	}
+	// ReadPage gives each page alone, the same bytes; an absent one is named.
+	buf := make([]byte, dumpfile.PageSize)
+	n3, s3 := uint64(0), uint64(0)
+	var last uint64
+	if _, err := f.Pages(func(pfn uint64, p []byte) bool {
+		if err := f.ReadPage(pfn, buf); err != nil {
+			t.Fatalf("ReadPage(%#x): %v", pfn, err)
+		}
+		n3++
+		for i, c := range buf {
+			s3 += uint64(c) * (pfn + uint64(i))
+		}
+		last = pfn
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n3 != n1 || s3 != s1 {
+		t.Errorf("ReadPage: %d pages (sum %d), Pages %d (sum %d)", n3, s3, n1, s1)
+	}
+	if err := f.ReadPage(last+1<<30, buf); !errors.Is(err, dumpfile.ErrPageAbsent) {
+		t.Errorf("ReadPage of an absent page: %v", err)
 	}
 }

@@ -114,7 +114,9 @@ func (s *scanner) mapSystem() error {
 		}
 		// Only pages the dump holds can hold a block found; the check also
 		// keeps the bitmaps as small as the dump whatever the tables say.
-		if pfn := m.PA >> 12; !s.mapped.has(pfn) && s.f.HasPage(pfn) {
+		// It reads the dump's index only: touching a million mapped pages
+		// would fault them all into the process.
+		if pfn := m.PA >> 12; !s.mapped.has(pfn) && s.holds(pfn) {
 			s.mapped.add(pfn)
 			if m.State == dumpfile.MapTransition {
 				s.transition.add(pfn)
@@ -127,6 +129,13 @@ func (s *scanner) mapSystem() error {
 		s.r.Notes = append(s.r.Notes, fmt.Sprintf("%d page-table pages are absent from the dump: pool pages they map are counted as unmapped", missing))
 	}
 	return err
+}
+
+// holds reports whether the dump stores physical page pfn in full, from
+// its index, without reading the page.
+func (s *scanner) holds(pfn uint64) bool {
+	off, err := s.f.FileOffset(pfn << 12)
+	return err == nil && off+dumpfile.PageSize <= s.f.Size()
 }
 
 // state is where the blocks of physical page pfn stand.

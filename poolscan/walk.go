@@ -11,9 +11,9 @@ import (
 // ones included, in address order: the blocks of pages the system maps by
 // virtual address, then those of pages it does not map by physical
 // address, then the big allocations in the big page table's order. It
-// reads the pages that held a wanted block again instead of the scan
-// keeping every block, so that listing millions of blocks costs no memory
-// for them. It stops when fn returns false, and with ctx's error when ctx
+// reads the pages that held a wanted block again (by read(2), not the
+// mapping) instead of the scan keeping every block, so that listing
+// millions of blocks costs no memory for them. It stops when fn returns false, and with ctx's error when ctx
 // is done. f is the dump r was scanned from.
 func (r *Result) Walk(ctx context.Context, f *dumpfile.File, fn func(Block) bool) error {
 	w := &walker{r: r, f: f, fn: fn, ctx: ctx, pr: newPageReader(r.is64, r.build), buf: make([]byte, dumpfile.PageSize)}
@@ -79,7 +79,7 @@ func (w *walker) page(pfn, va uint64, st State) bool {
 		}
 	}
 	w.n++
-	if _, err := w.f.ReadPhysical(pfn<<12, w.buf); err != nil {
+	if err := w.f.ReadPage(pfn, w.buf); err != nil {
 		return true // read once by the scan; a page that fails now has nothing to list
 	}
 	var blocks []found
