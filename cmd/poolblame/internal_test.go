@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,5 +117,39 @@ func TestPoolusedCSVFormulas(t *testing.T) {
 	}
 	if len(rows) != 2 || rows[1][0] != report.CSVCell("=cmd") || strings.HasPrefix(rows[1][0], "=") {
 		t.Errorf("rows %q", rows)
+	}
+}
+
+// failingWriter takes n bytes, then fails every write with err.
+type failingWriter struct {
+	n   int
+	err error
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, w.err
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// poolused --csv longer than the CSV writer's buffer fails at a row, not
+// only at the flush: the row's error is the output's, which fail leaves
+// to run (one line, exit 74), and the original error stays reachable.
+func TestCSVWriteErrors(t *testing.T) {
+	full := errors.New("no space left on device")
+	var usages []pool.Usage
+	for i := range 1000 {
+		usages = append(usages, pool.Usage{Tag: pooltag.Tag(0x41414141 + uint32(i)), NonPagedAllocs: uint64(i), NonPagedBytes: 64 * uint64(i)})
+	}
+	for _, room := range []int{0, 5000} {
+		var errb bytes.Buffer
+		err := writePoolusedCSV(&checkedWriter{w: &failingWriter{n: room, err: full}}, &pool.Result{Usages: usages}, pool.Selection{}, nil)
+		if !errors.Is(err, full) || fail(&errb, err) != exitOutput || errb.Len() != 0 {
+			t.Errorf("%d bytes of room: err %v, stderr %q; want the write error, exit %d and nothing printed", room, err, errb.String(), exitOutput)
+		}
 	}
 }
