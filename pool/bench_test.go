@@ -60,3 +60,43 @@ func BenchmarkPoolused(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUnlistedTables compares finding the per-CPU tables through
+// ExPoolTagTables with finding them by walking the kernel's mappings
+// (the array hidden): the walk reads every mapped system page once, so
+// it costs the mapped memory, not the file's size.
+func BenchmarkUnlistedTables(b *testing.B) {
+	for _, hide := range []bool{false, true} {
+		cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, CPUs: 4, Type: dumpfile.TypeBitmapFull,
+			StoredPages: 1 << 20, MemoryPages: 1 << 21}
+		bld := dumptest.New(cfg)
+		// 64 MiB of other mapped pool for the walk to look through.
+		for va := uint64(0xFFFFE00000000000); va < 0xFFFFE00004000000; va += dumptest.PageSize {
+			bld.Map(va, []byte{byte(va >> 12), 1, 2, 3})
+		}
+		if _, err := pooltest.Plant(bld, cfg, pooltest.Scenario{TableSize: 2049, Tags: scenarioTags(4), NonPagedMax: 1 << 30, HidePerCPU: hide}); err != nil {
+			b.Fatal(err)
+		}
+		path := filepath.Join(b.TempDir(), "d.dmp")
+		if err := bld.WriteFile(path); err != nil {
+			b.Fatal(err)
+		}
+		name := "listed"
+		if hide {
+			name = "found-in-memory"
+		}
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				f, err := dumpfile.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, err := pool.Analyze(f)
+				if err != nil || len(r.PerCPU) != 4 {
+					b.Fatalf("%v, %d tables", err, len(r.PerCPU))
+				}
+				f.Close()
+			}
+		})
+	}
+}

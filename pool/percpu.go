@@ -380,16 +380,14 @@ func findUnlisted(f *dumpfile.File, global *Table, known []uint64, want int) ([]
 		if m.State != dumpfile.MapPresent || m.VA&high == 0 || m.VA < pageOff {
 			return true
 		}
-		start := m.VA - pageOff
-		if pa, err := f.Translate(start); err != nil || seen[pa] {
-			return true
-		}
+		// One read of the physical page; the address of the table it
+		// would start is translated only for a page that matches.
 		if _, err := f.ReadPhysical(m.PA, page); err != nil {
 			return true
 		}
 		same := 0
 		for _, i := range idx {
-			switch k := binary.LittleEndian.Uint32(page[i*es-int(pageOff):]); pooltag.Tag(k) {
+			switch k := pooltag.Tag(binary.LittleEndian.Uint32(page[i*es-int(pageOff):])); k {
 			case global.entries[i].Tag:
 				same++
 			case 0:
@@ -400,9 +398,12 @@ func findUnlisted(f *dumpfile.File, global *Table, known []uint64, want int) ([]
 		if same < 2 {
 			return true
 		}
-		if pa, err := f.Translate(start); err == nil {
-			seen[pa] = true
+		start := m.VA - pageOff
+		pa, err := f.Translate(start)
+		if err != nil || seen[pa] {
+			return true
 		}
+		seen[pa] = true
 		if t, state := readAgreeing(f, start, global); state == tableAgrees {
 			found = append(found, t)
 		}
