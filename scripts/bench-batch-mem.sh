@@ -3,18 +3,18 @@
 # dumps (scripts/mkbatch: small dumps of one machine): the peak RSS and
 # wall time of each run, the time per dump, and what each dump adds to
 # the peak (the RSS slope from 250 to 1,000 dumps). Each size runs REPS
-# times (median kept). With BASE (a git revision) the same runs are made
-# with that revision's build, interleaved with this tree's, and the
-# ratios this tree / BASE are printed: both measured in the same run.
+# times (median kept). With BASE_REV=REV the same runs are made with
+# that revision's build, interleaved with this tree's, and the ratios
+# this tree / REV are printed: both measured in the same run.
 #
-#   scripts/bench-batch-mem.sh [BASE] [REPS]     (REPS default 3)
+#   [BASE_REV=REV] scripts/bench-batch-mem.sh [REPS]     (REPS default 3)
 #
 # The dumps (about 150 MB) and outputs go to a temporary folder, removed
 # at the end. Needs GNU time (/usr/bin/time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-base=${1:-}
-reps=${2:-3}
+base=${BASE_REV:-}
+reps=${1:-3}
 sizes=(250 500 1000)
 if [ ! -x /usr/bin/time ]; then echo "$0: needs /usr/bin/time (apt-get install time)" >&2; exit 2; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/poolblame-bench-mem.XXXXXX")
