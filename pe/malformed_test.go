@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -119,6 +120,23 @@ func TestIndexWarnings(t *testing.T) {
 	}
 	if _, err := Index(context.Background(), []string{filepath.Join(dir, "missing")}, IndexOptions{}); err == nil {
 		t.Error("a missing drivers folder is not an error")
+	}
+	// Past MaxFileSize a PE file is named, not read; the small ones
+	// (truncated.sys, garbage.sys) are read as before, one worker or many.
+	for _, workers := range []int{1, 3} {
+		cat, err = Index(context.Background(), []string{dir}, IndexOptions{MaxFileSize: 0x200, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var big []string
+		for _, w := range cat.Warnings {
+			if strings.Contains(w.Err.Error(), "larger than the 512-byte limit") {
+				big = append(big, filepath.Base(w.Path))
+			}
+		}
+		if len(cat.Drivers) != 0 || !slices.Equal(big, []string{"good.sys", "good.sy_"}) || len(cat.Warnings) != 4 {
+			t.Errorf("%d workers: drivers %d, warnings %v; want the two good files refused by size", workers, len(cat.Drivers), cat.Warnings)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
