@@ -26,6 +26,7 @@ type pageReader struct {
 	hdrs  []header
 	link  []bool
 	kinds []Kind
+	cand  []int // segment: the slots that are candidates on this page
 }
 
 func newPageReader(is64 bool, build uint32) *pageReader {
@@ -169,45 +170,41 @@ func (r *pageReader) segment(page []byte, m *Matcher) (blocks []found, unconfirm
 	if len(page) != dumpfile.PageSize || !r.anyWanted(page, m) {
 		return nil, nil
 	}
-	clear(r.valid)
-	clear(r.link)
+	// valid is all false between calls: only the candidates' slots are
+	// set, and reset at the end, so a page costs its candidates, not its
+	// slots, after this first loop.
 	words := (*[dumpfile.PageSize / 8]uint64)(unsafe.Pointer(unsafe.SliceData(page)))
 	step := u / 8
+	cand := r.cand[:0]
 	for i := 0; i < n; i++ {
 		// Most slots fail on their first word; the rest are decoded.
 		if !r.headerShaped(words[i*step]) {
 			continue
 		}
 		if h, ok := r.candidate(page, i*u); ok {
-			r.valid[i], r.hdrs[i] = true, h
+			r.valid[i], r.hdrs[i], r.link[i], r.kinds[i] = true, h, false, 0
+			cand = append(cand, i)
 		}
 	}
-	kinds := r.kinds
-	clear(kinds)
-	for i := 0; i < n; i++ {
-		if !r.valid[i] {
-			continue
-		}
+	r.cand = cand
+	for _, i := range cand {
 		size := int(r.hdrs[i].blocks) * u
 		if j := i + size/u; j < n && r.valid[j] && r.hdrs[j].blocks == r.hdrs[i].blocks {
 			r.link[i], r.link[j] = true, true
-			kinds[i], kinds[j] = KindLFH, KindLFH
+			r.kinds[i], r.kinds[j] = KindLFH, KindLFH
 		}
 		if j := i + (size+r.lay.vsHeader)/u; j < n && r.valid[j] {
 			r.link[i], r.link[j] = true, true
-			if kinds[i] == 0 {
-				kinds[i] = KindVS
+			if r.kinds[i] == 0 {
+				r.kinds[i] = KindVS
 			}
-			if kinds[j] == 0 {
-				kinds[j] = KindVS
+			if r.kinds[j] == 0 {
+				r.kinds[j] = KindVS
 			}
 		}
 	}
 	end := 0
-	for i := 0; i < n; i++ {
-		if !r.valid[i] {
-			continue
-		}
+	for _, i := range cand {
 		off := i * u
 		if !r.link[i] {
 			if m.Match(pooltag.Tag(r.hdrs[i].tag)) && off >= end {
@@ -218,8 +215,11 @@ func (r *pageReader) segment(page []byte, m *Matcher) (blocks []found, unconfirm
 		if off < end {
 			continue // inside a block already kept
 		}
-		r.out = append(r.out, found{off: off, h: r.hdrs[i], kind: kinds[i]})
+		r.out = append(r.out, found{off: off, h: r.hdrs[i], kind: r.kinds[i]})
 		end = off + int(r.hdrs[i].blocks)*u
+	}
+	for _, i := range cand {
+		r.valid[i] = false
 	}
 	return r.out, unconfirmed
 }

@@ -204,8 +204,12 @@ func (s *scanner) page(pfn uint64, page []byte) {
 	}
 	r.Pages.PoolPages++
 	st := State(0)
+	last, lastOK := uint32(0), false // blocks of a page mostly share a tag
 	for _, fb := range blocks {
-		if !r.match.Match(pooltag.Tag(fb.h.tag)) {
+		if fb.h.tag != last || last == 0 {
+			last, lastOK = fb.h.tag, r.match.Match(pooltag.Tag(fb.h.tag))
+		}
+		if !lastOK {
 			continue
 		}
 		if st == 0 {
