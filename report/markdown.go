@@ -326,6 +326,9 @@ func mdCode(s string) string {
 // oneLineKeep replaces line breaks but keeps spaces, which matter in
 // pool tags ("IAM " is not "IAM").
 func oneLineKeep(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s // the usual case, without building a replacer (poolfind --csv calls this per row)
+	}
 	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }
 
