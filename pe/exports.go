@@ -119,19 +119,23 @@ func readExports(f *dumpfile.File, m dumpfile.Module, add func(addr uint64, rout
 	if size == 0 {
 		size = m.Size
 	}
-	if dirSize < 40 || dirSize > maxExportDir || uint64(dirRVA)+uint64(dirSize) > uint64(size) {
+	if dirSize < peimage.ExportDirectorySize || dirSize > maxExportDir || uint64(dirRVA)+uint64(dirSize) > uint64(size) {
 		return 0, &FormatError{label, "export directory entry", dirs, fmt.Sprintf("RVA %#x size %#x does not fit a %#x-byte image", dirRVA, dirSize, size)}
 	}
 	r := &exportReader{f: f, base: m.Base, label: label, dirRVA: dirRVA, buf: make([]byte, dirSize)}
 	r.read()
-	dir, err := r.at(dirRVA, 40)
+	raw, err := r.at(dirRVA, peimage.ExportDirectorySize)
 	if err != nil {
 		return 0, err
 	}
-	nfuncs, nnames := le.Uint32(dir[20:]), le.Uint32(dir[24:])
-	funcsRVA, namesRVA, ordsRVA := le.Uint32(dir[28:]), le.Uint32(dir[32:]), le.Uint32(dir[36:])
+	dir, err := peimage.DecodeExportDirectory(raw)
+	if err != nil {
+		return 0, imageError(label, err)
+	}
+	nfuncs, nnames := dir.NumberOfFunctions, dir.NumberOfNames
+	funcsRVA, namesRVA, ordsRVA := dir.AddressOfFunctions, dir.AddressOfNames, dir.AddressOfNameOrdinals
 	if nnames > maxExportNames || nfuncs > maxExportNames {
-		return 0, &FormatError{label, "export directory NumberOfNames", int64(dirRVA) + 24, fmt.Sprintf("%d names, %d functions: more than %d", nnames, nfuncs, maxExportNames)}
+		return 0, &FormatError{label, "export directory NumberOfNames", int64(dirRVA) + peimage.ExportNumberOfNamesOffset, fmt.Sprintf("%d names, %d functions: more than %d", nnames, nfuncs, maxExportNames)}
 	}
 	if nnames == 0 {
 		return 0, nil

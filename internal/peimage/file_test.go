@@ -246,14 +246,7 @@ func TestInDump(t *testing.T) {
 	img := build(t, petest.X64)
 	drv := b.AddModule(dumptest.Module{Name: "drv.sys", Image: img})
 	gone := b.AddModule(dumptest.Module{Name: "gone.sys", Image: img, PagedOut: []int{0}})
-	data, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := dumpfile.NewFile("test.dmp", dumpfile.Bytes(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openDump(t, b)
 	h, err := f.ImageHeaders(gen)
 	if err != nil {
 		t.Fatal(err)
@@ -315,4 +308,64 @@ func TestMirrorSizes(t *testing.T) {
 			t.Errorf("%T is %d bytes, want %d", c.v, got, c.want)
 		}
 	}
+}
+
+// TestExportDirectory decodes the export directory of a module that
+// dumptest generates with exports, read from the dump's memory, and
+// follows its name table.
+func TestExportDirectory(t *testing.T) {
+	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Type: dumpfile.TypeBitmapFull, Build: 19041})
+	base := b.AddModule(dumptest.Module{Name: "ntoskrnl.exe", Size: 0x4000, Exports: []string{"ExFreePoolWithTag", "ExAllocatePoolWithTag"}})
+	f := openDump(t, b)
+	h, err := f.ImageHeaders(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	de, ok := h.Directory(peimage.DirExport)
+	if !ok || de.Size < 40 {
+		t.Fatalf("export directory entry %+v", de)
+	}
+	raw := make([]byte, 40)
+	if _, err := f.ReadVirtual(base+uint64(de.VirtualAddress), raw); err != nil {
+		t.Fatal(err)
+	}
+	d, err := peimage.DecodeExportDirectory(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.NumberOfNames != 2 || d.NumberOfFunctions != 2 {
+		t.Fatalf("export directory %+v, want 2 names and 2 functions", d)
+	}
+	var names []string
+	for i := range d.NumberOfNames {
+		rva, err := f.ReadU32(base + uint64(d.AddressOfNames) + 4*uint64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := make([]byte, 32)
+		n, _ := f.ReadVirtual(base+uint64(rva), s)
+		if i := bytes.IndexByte(s[:n], 0); i >= 0 {
+			names = append(names, string(s[:i]))
+		}
+	}
+	if strings.Join(names, ",") != "ExAllocatePoolWithTag,ExFreePoolWithTag" {
+		t.Errorf("names %q, want both routines in sorted order", names)
+	}
+	if _, err := peimage.DecodeExportDirectory(raw[:39]); err == nil {
+		t.Error("39 bytes decoded as an export directory")
+	}
+}
+
+// openDump opens the dump b describes.
+func openDump(t *testing.T, b *dumptest.Builder) *dumpfile.File {
+	t.Helper()
+	data, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := dumpfile.NewFile("test.dmp", dumpfile.Bytes(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

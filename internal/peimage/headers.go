@@ -1,5 +1,10 @@
 package peimage
 
+import (
+	"encoding/binary"
+	"fmt"
+)
+
 // DOSHeader mirrors IMAGE_DOS_HEADER.
 type DOSHeader struct {
 	Magic    uint16 // e_magic, "MZ"
@@ -131,4 +136,37 @@ func (s *SectionHeader) NameString() string {
 		}
 	}
 	return string(s.Name[:])
+}
+
+// ExportDirectory mirrors IMAGE_EXPORT_DIRECTORY, which the export data
+// directory points to. Its fields are RVAs and counts.
+type ExportDirectory struct {
+	Characteristics       uint32
+	TimeDateStamp         uint32
+	MajorVersion          uint16
+	MinorVersion          uint16
+	Name                  uint32
+	Base                  uint32
+	NumberOfFunctions     uint32
+	NumberOfNames         uint32
+	AddressOfFunctions    uint32
+	AddressOfNames        uint32
+	AddressOfNameOrdinals uint32
+}
+
+// ExportDirectorySize is the size of IMAGE_EXPORT_DIRECTORY.
+const ExportDirectorySize = 40
+
+// ExportNumberOfNamesOffset is the offset of NumberOfNames inside it.
+const ExportNumberOfNamesOffset = 24
+
+// DecodeExportDirectory decodes an IMAGE_EXPORT_DIRECTORY from b, which
+// holds at least ExportDirectorySize bytes.
+func DecodeExportDirectory(b []byte) (ExportDirectory, error) {
+	var d ExportDirectory
+	if len(b) < ExportDirectorySize {
+		return d, &FormatError{"export directory", 0, fmt.Sprintf("%d bytes, shorter than the %d of IMAGE_EXPORT_DIRECTORY", len(b), ExportDirectorySize)}
+	}
+	_, err := binary.Decode(b, binary.LittleEndian, &d)
+	return d, err
 }
