@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -98,5 +99,50 @@ func BenchmarkUnlistedTables(b *testing.B) {
 				f.Close()
 			}
 		})
+	}
+}
+
+// BenchmarkSessionPool compares reading the session pools of a Windows 7
+// x64 dump with 1 and 64 sessions (process list walk, one walk of each
+// session's page tables over session space, one table each) with the
+// system pools' analysis of the same dump: the session read costs in
+// sessions, not in dump size.
+func BenchmarkSessionPool(b *testing.B) {
+	for _, n := range []int{1, 64} {
+		cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 7601, CPUs: 2, StoredPages: 1 << 12}
+		bld := dumptest.New(cfg)
+		if _, err := pooltest.Plant(bld, cfg, pooltest.Scenario{Tags: scenarioTags(2)}); err != nil {
+			b.Fatal(err)
+		}
+		var ss []pooltest.SessionSpec
+		for id := range n {
+			ss = append(ss, pooltest.SessionSpec{ID: uint32(id), Processes: []string{"csrss.exe", "winlogon.exe", "explorer.exe"}, Tags: sessionTags(60)})
+		}
+		if _, err := pooltest.PlantSessions(bld, cfg, ss); err != nil {
+			b.Fatal(err)
+		}
+		path := filepath.Join(b.TempDir(), "sessions.dmp")
+		if err := bld.WriteFile(path); err != nil {
+			b.Fatal(err)
+		}
+		f, err := dumpfile.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("poolused/%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := pool.Analyze(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("session/%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if sp := pool.ReadSessions(f); len(sp.Sessions) != n {
+					b.Fatalf("%d sessions: %s", len(sp.Sessions), sp.Reason)
+				}
+			}
+		})
+		f.Close()
 	}
 }
