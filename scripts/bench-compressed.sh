@@ -5,22 +5,26 @@
 # that it compresses like real memory rather than like zeros), compresses
 # them with gzip and with zstd, and one dump of 1 GiB (the same text every
 # 64 MiB) with zstd, then measures in the same run, warm page cache:
-#   gzip -dc / zstd -dc of every file to /dev/null    (the baseline)
+#   gzip -dc / zstd -dc FILE > /dev/null, once per file     (the baseline)
+#   the same tool with every file in one process            (no process start per file)
 #   poolblame batch over the same files, one worker and the default
 # The machine may be shared: every command runs once per round, the rounds
 # interleave baseline and batches (and BASE_REV's batch), and each row is
 # the median of the rounds, wall time and CPU time (user+sys), with its
-# ratio to the baseline's median of the same kind.
+# ratio to the baseline's median of the same kind, and the wall and CPU
+# ratios to the one-process run. A process start costs tens of
+# milliseconds of CPU on a loaded virtual machine: the one-process run is
+# the decoder's own speed.
 #
 # Usage: scripts/bench-compressed.sh [N [ROUNDS]]   (default 20 and 5)
 # BASE_REV, when set, also measures the batch of that git revision.
-# BIG=0 leaves out the 1 GiB dump; GZ=0 the .gz inputs.
+# BIG=0 leaves out the 1 GiB dump; GZ=0 the .gz inputs; KEEP=1 keeps them.
 set -euo pipefail
 n=${1:-20}
 rounds=${2:-5}
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [ "${KEEP:-0}" = 1 ]; then echo "inputs kept in $work"; else trap 'rm -rf "$work"' EXIT; fi
 
 go build -o "$work/poolblame" ./cmd/poolblame
 if [ -n "${BASE_REV:-}" ]; then
@@ -65,13 +69,17 @@ run() {
 	awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$work/one-time" >> "$work/t-$label"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-row() { # LABEL TITLE BASELABEL
-	local w c bw bc
-	w=$(cut -d' ' -f1 "$work/t-$1" | median)
-	c=$(cut -d' ' -f2 "$work/t-$1" | median)
-	bw=$(cut -d' ' -f1 "$work/t-$3" | median)
-	bc=$(cut -d' ' -f2 "$work/t-$3" | median)
-	printf '  %-32s wall %7.3f s %6.2fx   cpu %7.3f s %6.2fx\n' "$2" "$w" "$(echo "$w / $bw" | bc -l)" "$c" "$(echo "$c / $bc" | bc -l)"
+med() { cut -d' ' -f"$2" "$work/t-$1" | median; } # LABEL FIELD (1 wall, 2 cpu)
+ratio() { echo "$1 / $2" | bc -l; }
+row() { # LABEL TITLE: against the baseline, and the one-process run when there is one
+	local w c
+	w=$(med "$1" 1)
+	c=$(med "$1" 2)
+	printf '  %-34s wall %7.3f s %6.2fx   cpu %7.3f s %6.2fx' "$2" "$w" "$(ratio "$w" "$(med base 1)")" "$c" "$(ratio "$c" "$(med base 2)")"
+	if [ -s "$work/t-one" ]; then
+		printf '   (one process: wall %5.2fx, cpu %5.2fx)' "$(ratio "$w" "$(med one 1)")" "$(ratio "$c" "$(med one 2)")"
+	fi
+	echo
 }
 
 for kind in $kinds; do
@@ -84,6 +92,7 @@ for kind in $kinds; do
 	esac
 	for _ in $(seq 1 "$rounds"); do
 		run base sh -c "for f in '$work/$kind'/*; do $tool \"\$f\"; done"
+		[ "$kind" = big ] || run one sh -c "$tool '$work/$kind'/*"
 		[ -z "${BASE_REV:-}" ] || run old "$work/poolblame-base" batch -j 1 -o "$work/out" "$work/$kind"
 		run j1 "$work/poolblame" batch -j 1 -o "$work/out" "$work/$kind"
 		run jd "$work/poolblame" batch -o "$work/out" "$work/$kind"
@@ -92,10 +101,11 @@ for kind in $kinds; do
 	big) echo "one 1 GiB dump as .zst (median of $rounds rounds):" ;;
 	*) echo ".$kind (median of $rounds rounds):" ;;
 	esac
-	row base "$tool FILE > /dev/null" base
-	[ -z "${BASE_REV:-}" ] || row old "batch -j 1 ($BASE_REV)" base
-	row j1 "batch -j 1" base
-	row jd "batch (default workers)" base
+	row base "$tool FILE > /dev/null, per file"
+	[ ! -s "$work/t-one" ] || row one "$tool FILE... > /dev/null"
+	[ -z "${BASE_REV:-}" ] || row old "batch -j 1 ($BASE_REV)"
+	row j1 "batch -j 1"
+	row jd "batch (default workers)"
 done
 rm -rf "$work/out"
 /usr/bin/time -o "$work/rss" -f 'batch -j 1 over .zst: peak RSS %M KiB' "$work/poolblame" batch -j 1 -o "$work/out" "$work/zst" > /dev/null 2>&1 || true
