@@ -29,6 +29,25 @@ func TestWriteScanContents(t *testing.T) {
 				">     0x1000            1  #\n" +
 				">   50% of the blocks read start with 01 02\n" +
 				">    30% contain \"abc\" (UTF-16)\n"},
+		{"pointers, a sample, many sizes folded", poolscan.Contents{Tag: tag, Blocks: 90, Read: 2,
+			Sizes: []poolscan.SizeCount{{Size: 0x10, Blocks: 10}, {Size: 0x20, Blocks: 10}, {Size: 0x30, Blocks: 10}, {Size: 0x40, Blocks: 10},
+				{Size: 0x50, Blocks: 10}, {Size: 0x60, Blocks: 10}, {Size: 0x70, Blocks: 10}, {Size: 0x80, Blocks: 10}, {Size: 0x90, Blocks: 5}, {Size: 0xA0, Blocks: 5}},
+			Pointers: []poolscan.PointerCount{{Target: "isil.sys", Blocks: 1, Share: 0.5, Example: "isil.sys+0x10"}},
+			Samples:  []poolscan.HexSample{{Addr: 0x1000, Size: 0x10, Bytes: []byte("Leak\x00\x01abcdefghij"), State: "present"}}},
+			"> Leak: 90 blocks in use found, 2 read\n" +
+				">   sizes (bytes, header included):\n" +
+				">     0x10             10  ###\n" +
+				">     0x20             10  ###\n" +
+				">     0x30             10  ###\n" +
+				">     0x40             10  ###\n" +
+				">     0x50             10  ###\n" +
+				">     0x60             10  ###\n" +
+				">     0x70             10  ###\n" +
+				">     0x80             10  ###\n" +
+				">     other            10  ###\n" +
+				">    50% point into isil.sys, e.g. isil.sys+0x10\n" +
+				">   block at 0x1000 (16 bytes, present):\n" +
+				">     0000000000001000  4c 65 61 6b 00 01 61 62  63 64 65 66 67 68 69 6a  Leak..abcdefghij\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

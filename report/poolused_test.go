@@ -99,3 +99,32 @@ func TestPoolPressureLines(t *testing.T) {
 		})
 	}
 }
+
+// --verbose: Allocs, Frees, Diff and Used of both pools in WinDbg's
+// 11-column layout, TOTAL over the rows the filter matches.
+func TestPoolusedVerbose(t *testing.T) {
+	r := &pool.Result{Usages: []pool.Usage{
+		{Tag: pooltag.MustTag("Leak"), NonPagedAllocs: 10, NonPagedFrees: 4, NonPagedBytes: 600, PagedAllocs: 3, PagedFrees: 1, PagedBytes: 64},
+		{Tag: pooltag.MustTag("Lean"), NonPagedAllocs: 1, NonPagedBytes: 16},
+		{Tag: pooltag.MustTag("Othr"), NonPagedAllocs: 9, NonPagedBytes: 900},
+	}}
+	var sb strings.Builder
+	if err := WritePoolused(&sb, r, PoolusedOptions{Selection: pool.Selection{Filter: "Le*", Sort: pool.SortNonPaged, Top: 1}, Verbose: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"   Sorting by  NonPaged Pool Consumed",
+		"",
+		"  Pool Used:",
+		"            NonPaged                                    Paged",
+		" Tag      Allocs      Frees       Diff       Used      Allocs      Frees       Diff       Used",
+		" Leak         10          4          6        600           3          1          2         64UNKNOWN pooltag 'Leak', please update pooltag.txt",
+		" TOTAL        11          4          7        616           3          1          2         64",
+	}
+	got := strings.Split(sb.String(), "\n")
+	for i, w := range want {
+		if i >= len(got) || got[i] != w {
+			t.Fatalf("line %d:\n got %q\nwant %q\n%s", i+1, got[min(i, len(got)-1)], w, sb.String())
+		}
+	}
+}
