@@ -21,6 +21,9 @@ import (
 	"github.com/poolblame/poolblame/units"
 )
 
+// sample2003 is the shipped Server 2003 sample, used by tests on every system.
+const sample2003 = "../testdata/win2003-x86-isil.dmp"
+
 // runArchive runs a batch over an archive into out.
 func runArchive(t *testing.T, ar archive, out string, mut func(*Options)) *Summary {
 	t.Helper()

@@ -19,8 +19,6 @@ import (
 	"github.com/poolblame/poolblame/internal/outfile"
 )
 
-const sample2003 = "../testdata/win2003-x86-isil.dmp"
-
 func zipOf(t *testing.T, name string, data []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
