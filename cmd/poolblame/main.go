@@ -38,7 +38,7 @@ func commands() map[string]command {
 		"poolfind": {runPoolfind, "find every pool block of the given tags (!poolfind), in one pass"},
 		"report":   {runReport, "the culprit report (also: poolblame DUMP)"},
 		"batch":    {runBatch, "analyse many dumps and snapshots, with trends"},
-		"live":     {runLive, "sample the running kernel's pool tags like poolmon (Windows), then name the drivers of the growing ones"},
+		"live":     {runLive, "sample the running kernel's pool tags like poolmon (Windows), then the culprit report with the growth measured"},
 	}
 }
 
