@@ -206,7 +206,7 @@ func noPoolVerdict(m Machine, err error) Verdict {
 	case m.Triage:
 		v.Raise = []string{"Set the machine to write a kernel or automatic memory dump (Startup and Recovery), or take a live kernel dump, and analyse that."}
 	case errors.Is(err, dumpfile.ErrUnsupportedPaging):
-		v.Raise = []string{"This architecture's page tables (ARM32: ARMv7 short descriptors) are not read by this version: the pool tracker tables cannot be reached. On the machine, poolmon or !poolused output gives the pool tags instead (poolblame reads both)."}
+		v.Raise = []string{"The pool analysis needed a walk of this architecture's whole page tables, which this version does not do (on ARM32 it translates single addresses through ARMv7 short descriptors, but does not walk the tables or read Windows' software entries). On the machine, poolmon or !poolused output gives the pool tags instead (poolblame reads both)."}
 	case errors.Is(err, pool.ErrNoPoolData):
 		v.Raise = []string{"A kernel, automatic or complete memory dump with the pool tracker pages present is needed."}
 	}
