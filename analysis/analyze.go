@@ -168,6 +168,11 @@ func Analyze(ctx context.Context, src Source, o Options) (*Result, error) {
 	for _, rows := range [][]TagUsage{r.NonPaged, r.Paged} {
 		for i := range rows {
 			rows[i].Candidates, rows[i].TextOnly = splitTextOnly(ev.Candidates(rows[i].Tag, o.Pooltag))
+			if g.machine.Snapshot != "" {
+				for j := range rows[i].Candidates {
+					rows[i].Candidates[j].LoadedUnknown = true
+				}
+			}
 			if o.Pooltag != nil {
 				rows[i].Description, rows[i].PooltagBinary, _ = o.Pooltag.Describe(rows[i].Tag)
 			}

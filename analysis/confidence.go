@@ -13,6 +13,11 @@ const laterDumpShowsGrowth = "A later dump of the same machine (poolblame batch)
 // a leak is growth, and one dump shows a level.
 const secondDumpShowsGrowth = "A second dump of the same machine some days later (poolblame batch) shows whether the tag keeps growing."
 
+// laterCaptureShowsGrowth is that advice for a pool snapshot, which has
+// no dump to take a second of: any later capture of the same machine
+// serves, and a kernel dump adds the module list and the pool itself.
+const laterCaptureShowsGrowth = "A later snapshot or a kernel dump of the same machine (poolblame batch) shows whether the tag keeps growing."
+
 // evidenceConfidence is what the owner's evidence alone supports: a call
 // site proves the driver allocates with the tag, an immediate that its
 // code holds the value, bytes or a pooltag.txt line only a likelihood.
@@ -56,9 +61,10 @@ func confidence(g *graded, checks []Check) (Confidence, []string) {
 }
 
 // raise lists what would raise the confidence: each check that did not
-// pass and says what would make it pass, then a second dump. At High only
-// the second dump is left to ask for.
-func raise(c Confidence, checks []Check) []string {
+// pass and says what would make it pass, then a second capture (a dump,
+// or for a snapshot any later capture). At High only that is left to ask
+// for.
+func raise(c Confidence, checks []Check, snapshot bool) []string {
 	var out []string
 	seen := map[string]bool{}
 	if c < High {
@@ -68,6 +74,12 @@ func raise(c Confidence, checks []Check) []string {
 				out = append(out, k.Raise)
 			}
 		}
+	}
+	if snapshot {
+		if !seen[laterCaptureShowsGrowth] {
+			out = append(out, laterCaptureShowsGrowth)
+		}
+		return out
 	}
 	return append(out, secondDumpShowsGrowth)
 }

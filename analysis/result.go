@@ -223,6 +223,9 @@ type Candidate struct {
 
 	Loaded     bool   // in the dump's module list
 	LoadedNote string // how the file differs from the loaded module
+	// LoadedUnknown: the source lists no loaded modules (a pool
+	// snapshot), so Loaded false says nothing about the machine.
+	LoadedUnknown bool
 
 	// Driver is the scanned image behind the candidate; nil for a
 	// pooltag.txt entry.

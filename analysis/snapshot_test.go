@@ -114,6 +114,20 @@ func TestFromSnapshotCulprit(t *testing.T) {
 	if own == nil || own.Identity.Version == "" || own.Signature.State == 0 && own.Signature.Signer == "" {
 		t.Errorf("owner %+v: want version and signature from the drivers folder", own)
 	}
+	// A snapshot has no module list: "not loaded" would be a claim it
+	// cannot make, and there is no dump to take a second of.
+	if !own.LoadedUnknown || own.Loaded {
+		t.Errorf("owner loaded=%v unknown=%v: want unknown from a snapshot", own.Loaded, own.LoadedUnknown)
+	}
+	raise := r.Verdict.Raise
+	if len(raise) == 0 || raise[len(raise)-1] != laterCaptureShowsGrowth {
+		t.Errorf("raise %q: want the later-capture advice last", raise)
+	}
+	for _, s := range raise {
+		if s == secondDumpShowsGrowth {
+			t.Errorf("raise %q asks a snapshot for a second dump", raise)
+		}
+	}
 	// Removing the !vm lines removes the maximum: the confidence cannot rise.
 	s.VM = snapshot.VM{}
 	r2, err := Analyze(context.Background(), FromSnapshot(s), Options{DriverDirs: []string{"../testdata/drivers-2003"}})

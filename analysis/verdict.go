@@ -104,7 +104,7 @@ func decide(r *Result) (Verdict, []Check) {
 	}
 	checks := runChecks(g)
 	v.Confidence, v.Reasons = confidence(g, checks)
-	v.Raise = raise(v.Confidence, checks)
+	v.Raise = raise(v.Confidence, checks, r.Machine.Snapshot != "")
 	if why := contradictions(r); len(why) > 0 {
 		// Sums that contradict themselves rank the damage, not the leak:
 		// a wrong name at any confidence is worse than none.

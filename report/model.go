@@ -188,8 +188,10 @@ type Candidate struct {
 	TimeStamp  string         `json:"time_date_stamp,omitempty"`
 	Loaded     bool           `json:"loaded"`                // loaded in the dump
 	LoadedNote string         `json:"loaded_note,omitempty"` // how the file differs from the loaded module
-	PDB        *pe.PDB        `json:"pdb,omitempty"`         // the debug directory's CodeView record
-	OwnerHint  string         `json:"owner_hint,omitempty"`  // what beside version and signature decided the owner
+	// LoadedUnknown: the source (a pool snapshot) lists no loaded modules.
+	LoadedUnknown bool    `json:"loaded_unknown,omitempty"`
+	PDB           *pe.PDB `json:"pdb,omitempty"`        // the debug directory's CodeView record
+	OwnerHint     string  `json:"owner_hint,omitempty"` // what beside version and signature decided the owner
 }
 
 // Verdict is the report's conclusion in plain sentences.

@@ -375,6 +375,9 @@ func signatureFact(c Candidate) string {
 
 // loadedFact says whether the driver was loaded when the dump was taken.
 func loadedFact(c Candidate) string {
+	if c.LoadedUnknown {
+		return "unknown: a pool snapshot lists no loaded modules"
+	}
 	s := "no"
 	if c.Loaded {
 		s = "yes"

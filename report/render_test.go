@@ -543,3 +543,19 @@ func TestSourcesFolderNotSearched(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadedFact(t *testing.T) {
+	for _, tc := range []struct {
+		c    Candidate
+		want string
+	}{
+		{Candidate{Loaded: true}, "yes"},
+		{Candidate{}, "no"},
+		{Candidate{Loaded: true, LoadedNote: "a different build"}, "yes: a different build"},
+		{Candidate{LoadedUnknown: true}, "unknown: a pool snapshot lists no loaded modules"},
+	} {
+		if got := loadedFact(tc.c); got != tc.want {
+			t.Errorf("loadedFact(%+v) = %q, want %q", tc.c, got, tc.want)
+		}
+	}
+}
