@@ -26,59 +26,86 @@ var sortTitle = map[pool.SortKey]string{
 // WritePoolused writes r in WinDbg's documented !poolused layout, then
 // the !vm 1 pool lines and the pressure verdict.
 func WritePoolused(w io.Writer, r *pool.Result, o PoolusedOptions) error {
-	ew := &errWriter{w: w}
+	ew := &ErrWriter{W: w}
 	for _, n := range PoolWarnings(r) {
-		ew.printf("*** %s\n", n)
+		ew.Printf("*** %s\n", n)
 	}
-	rows := pool.Select(r.Usages, o.Selection)
+	writeUsageTable(ew, r.Usages, o.Selection, o.Pooltag, o.Verbose, totalLineOnly)
+	ew.Printf("\n")
+	writeVM(ew, r)
+	return ew.Err
+}
+
+// totalWidth says how the short table makes room for TOTAL's sums, which
+// can be wider than any row. The system pools' table widens the TOTAL line
+// only and keeps a space after the word; the session tables widen every
+// column and let a first sum as wide as its column touch the word. Both
+// are kept so that neither output changes.
+type totalWidth int
+
+const (
+	totalLineOnly   totalWidth = iota // poolused
+	totalAllColumns                   // poolused --session
+)
+
+// writeUsageTable is the !poolused table, the one writer of that layout
+// for the system pools and each session pool: Sorting by, Pool Used, one
+// row per selected tag (outstanding allocations and bytes in each pool,
+// or with verbose Allocs, Frees, Diff and Used, then the pooltag.txt
+// description) and TOTAL.
+func writeUsageTable(ew *ErrWriter, us []pool.Usage, sel pool.Selection, db *pooltag.DB, verbose bool, tw totalWidth) {
+	rows := pool.Select(us, sel)
 	// TOTAL covers every tag the filter matches, not only the rows shown.
-	all := pool.Select(r.Usages, pool.Selection{Filter: o.Filter})
-	ew.printf("   Sorting by  %s\n\n", sortTitle[o.Sort])
-	ew.printf("  Pool Used:\n")
 	var tot pool.Usage
-	for _, u := range all {
+	for _, u := range pool.Select(us, pool.Selection{Filter: sel.Filter}) {
 		tot.Add(u)
 	}
-	if o.Verbose {
-		writePoolusedVerbose(ew, rows, tot, o.Pooltag)
+	ew.Printf("   Sorting by  %s\n\n", sortTitle[sel.Sort])
+	ew.Printf("  Pool Used:\n")
+	if verbose {
+		writePoolusedVerbose(ew, rows, tot, db)
 	} else {
-		writePoolusedShort(ew, rows, tot, o.Pooltag)
+		writePoolusedShort(ew, rows, tot, db, tw)
 	}
-	ew.printf("\n")
-	writeVM(ew, r)
-	return ew.err
 }
 
 // writePoolusedVerbose writes !poolused's rows with Allocs, Frees, Diff
 // and Used for both pools.
-func writePoolusedVerbose(ew *errWriter, rows []pool.Usage, tot pool.Usage, db *pooltag.DB) {
-	ew.printf("            %-44s%s\n", "NonPaged", "Paged")
-	ew.printf(" Tag      Allocs      Frees       Diff       Used      Allocs      Frees       Diff       Used\n")
+func writePoolusedVerbose(ew *ErrWriter, rows []pool.Usage, tot pool.Usage, db *pooltag.DB) {
+	ew.Printf("            %-44s%s\n", "NonPaged", "Paged")
+	ew.Printf(" Tag      Allocs      Frees       Diff       Used      Allocs      Frees       Diff       Used\n")
 	for _, u := range rows {
-		ew.printf(" %-4s%11d%11d%11d%11d%12d%11d%11d%11d%s\n", u.Tag.String(),
+		ew.Printf(" %-4s%11d%11d%11d%11d%12d%11d%11d%11d%s\n", u.Tag.String(),
 			u.NonPagedAllocs, u.NonPagedFrees, u.NonPagedOutstanding(), u.NonPagedBytes,
 			u.PagedAllocs, u.PagedFrees, u.PagedOutstanding(), u.PagedBytes, describeTag(db, u.Tag))
 	}
-	ew.printf(" TOTAL%10d%11d%11d%11d%12d%11d%11d%11d\n", tot.NonPagedAllocs, tot.NonPagedFrees,
+	ew.Printf(" TOTAL%10d%11d%11d%11d%12d%11d%11d%11d\n", tot.NonPagedAllocs, tot.NonPagedFrees,
 		tot.NonPagedOutstanding(), tot.NonPagedBytes, tot.PagedAllocs, tot.PagedFrees, tot.PagedOutstanding(), tot.PagedBytes)
 }
 
 // writePoolusedShort writes !poolused's default rows: outstanding
 // allocations and bytes of each pool.
-func writePoolusedShort(ew *errWriter, rows []pool.Usage, tot pool.Usage, db *pooltag.DB) {
+func writePoolusedShort(ew *ErrWriter, rows []pool.Usage, tot pool.Usage, db *pooltag.DB, tw totalWidth) {
+	fit := rows
+	if tw == totalAllColumns {
+		fit = append(rows[:len(rows):len(rows)], tot)
+	}
 	// WinDbg's widths, widened where a number would touch its neighbour.
-	w := poolusedWidths([4]int{9, 9, 10, 9}, rows)
+	w := poolusedWidths([4]int{9, 9, 10, 9}, fit)
 
-	ew.printf("%*s%*s\n", 5+w[0]+w[1]-3, "NonPaged", w[2]+w[3]-2, "Paged")
-	ew.printf(" %-4s%*s%*s%*s%*s\n", "Tag", w[0], "Allocs", w[1], "Used", w[2], "Allocs", w[3], "Used")
+	ew.Printf("%*s%*s\n", 5+w[0]+w[1]-3, "NonPaged", w[2]+w[3]-2, "Paged")
+	ew.Printf(" %-4s%*s%*s%*s%*s\n", "Tag", w[0], "Allocs", w[1], "Used", w[2], "Allocs", w[3], "Used")
 	for _, u := range rows {
-		ew.printf(" %-4s%*d%*d%*d%*d%s\n", u.Tag.String(), w[0], u.NonPagedOutstanding(), w[1], u.NonPagedBytes,
+		ew.Printf(" %-4s%*d%*d%*d%*d%s\n", u.Tag.String(), w[0], u.NonPagedOutstanding(), w[1], u.NonPagedBytes,
 			w[2], u.PagedOutstanding(), w[3], u.PagedBytes, describeTag(db, u.Tag))
 	}
-	// TOTAL widens only itself when its sums need more room.
-	tw := poolusedWidths(w, []pool.Usage{tot})
-	tw[0] = max(tw[0], len(fmt.Sprint(tot.NonPagedOutstanding()))+2) // "TOTAL" is a column wider than a tag
-	ew.printf(" TOTAL%*d%*d%*d%*d\n", tw[0]-1, tot.NonPagedOutstanding(), tw[1], tot.NonPagedBytes, tw[2], tot.PagedOutstanding(), tw[3], tot.PagedBytes)
+	t := w
+	if tw == totalLineOnly {
+		// TOTAL widens only itself when its sums need more room.
+		t = poolusedWidths(w, []pool.Usage{tot})
+		t[0] = max(t[0], len(fmt.Sprint(tot.NonPagedOutstanding()))+2) // "TOTAL" is a column wider than a tag
+	}
+	ew.Printf(" TOTAL%*d%*d%*d%*d\n", t[0]-1, tot.NonPagedOutstanding(), t[1], tot.NonPagedBytes, t[2], tot.PagedOutstanding(), t[3], tot.PagedBytes)
 }
 
 // poolusedWidths widens WinDbg's column widths where a number would touch
@@ -109,24 +136,24 @@ func describeTag(db *pooltag.DB, t pooltag.Tag) string {
 
 // writeVM writes the pool lines of !vm 1 (pages, then Kb), computed from
 // the tracked bytes, and what they mean.
-func writeVM(ew *errWriter, r *pool.Result) {
+func writeVM(ew *ErrWriter, r *pool.Result) {
 	l := r.Limits
 	kb := func(b uint64) string { return fmt.Sprintf("%8d (%9d Kb)", b/4096, b/1024) }
-	ew.printf("\tNonPagedPool Usage:  %s   (tracked by tag)\n", kb(l.NonPagedUsed))
+	ew.Printf("\tNonPagedPool Usage:  %s   (tracked by tag)\n", kb(l.NonPagedUsed))
 	if l.NonPagedMax != 0 {
-		ew.printf("\tNonPagedPool Max:    %s\n", kb(l.NonPagedMax))
+		ew.Printf("\tNonPagedPool Max:    %s\n", kb(l.NonPagedMax))
 	} else {
-		ew.printf("\tNonPagedPool Max:    unknown (%s)\n", l.NonPagedMaxSource)
+		ew.Printf("\tNonPagedPool Max:    unknown (%s)\n", l.NonPagedMaxSource)
 	}
-	ew.printf("\tPagedPool Usage:     %s   (tracked by tag)\n", kb(l.PagedUsed))
+	ew.Printf("\tPagedPool Usage:     %s   (tracked by tag)\n", kb(l.PagedUsed))
 	if l.PagedMax != 0 {
-		ew.printf("\tPagedPool Maximum:   %s\n", kb(l.PagedMax))
+		ew.Printf("\tPagedPool Maximum:   %s\n", kb(l.PagedMax))
 	} else {
-		ew.printf("\tPagedPool Maximum:   unknown (%s)\n", l.PagedMaxSource)
+		ew.Printf("\tPagedPool Maximum:   unknown (%s)\n", l.PagedMaxSource)
 	}
-	ew.printf("\n")
+	ew.Printf("\n")
 	for _, s := range PressureLines(r) {
-		ew.printf("%s\n", s)
+		ew.Printf("%s\n", s)
 	}
 }
 
@@ -181,14 +208,28 @@ func PoolWarnings(r *pool.Result) []string {
 	return out
 }
 
-// errWriter keeps the first write error, so a long listing checks once.
-type errWriter struct {
-	w   io.Writer
-	err error
+// ErrWriter keeps the first write error and skips the writes after it,
+// so a long listing checks once: write through Printf or Write, then
+// return Err.
+type ErrWriter struct {
+	W   io.Writer
+	Err error
 }
 
-func (e *errWriter) printf(format string, a ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, a...)
+// Printf writes to W unless an earlier write failed.
+func (e *ErrWriter) Printf(format string, a ...any) {
+	if e.Err == nil {
+		_, e.Err = fmt.Fprintf(e.W, format, a...)
 	}
+}
+
+// Write writes p to W unless an earlier write failed, so an ErrWriter can
+// be handed to code that takes an io.Writer.
+func (e *ErrWriter) Write(p []byte) (int, error) {
+	if e.Err != nil {
+		return 0, e.Err
+	}
+	n, err := e.W.Write(p)
+	e.Err = err
+	return n, err
 }

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -127,4 +129,74 @@ func TestPoolusedVerbose(t *testing.T) {
 			t.Fatalf("line %d:\n got %q\nwant %q\n%s", i+1, got[min(i, len(got)-1)], w, sb.String())
 		}
 	}
+}
+
+// One writer serves the system table and each session table; they differ
+// only in how TOTAL's sums, wider than any row, get their room. The
+// system table widens the TOTAL line alone; a session table widens every
+// column (the first sum then touches the word, as it always has).
+func TestUsageTableTotalWidth(t *testing.T) {
+	us := []pool.Usage{
+		{Tag: pooltag.MustTag("Gh05"), NonPagedAllocs: 60000000, NonPagedBytes: 60000000, PagedAllocs: 60000000, PagedBytes: 90000000},
+		{Tag: pooltag.MustTag("Gla5"), NonPagedAllocs: 60000000, NonPagedBytes: 60000000, PagedAllocs: 60000000, PagedBytes: 90000000},
+	}
+	for _, c := range []struct {
+		name string
+		tw   totalWidth
+		want []string
+	}{
+		{"system", totalLineOnly, []string{
+			"            NonPaged            Paged\n",
+			" Tag    Allocs     Used    Allocs     Used\n",
+			" Gh05 60000000 60000000  60000000 90000000UNKNOWN pooltag 'Gh05', please update pooltag.txt\n",
+			" TOTAL 120000000 120000000 120000000 180000000\n",
+		}},
+		{"session", totalAllColumns, []string{
+			"              NonPaged             Paged\n",
+			" Tag     Allocs      Used    Allocs      Used\n",
+			" Gh05  60000000  60000000  60000000  90000000UNKNOWN pooltag 'Gh05', please update pooltag.txt\n",
+			" TOTAL120000000 120000000 120000000 180000000\n",
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			ew := &ErrWriter{W: &out}
+			writeUsageTable(ew, us, pool.Selection{}, nil, false, c.tw)
+			if ew.Err != nil {
+				t.Fatal(ew.Err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+// A failed write stops the ones after it and is the one error returned.
+func TestErrWriterKeepsFirstError(t *testing.T) {
+	fw := &failAfterWriter{after: 1}
+	ew := &ErrWriter{W: fw}
+	ew.Printf("a\n")
+	ew.Printf("b\n")
+	if _, err := ew.Write([]byte("c")); !errors.Is(err, errFull) {
+		t.Errorf("Write after a failure: %v", err)
+	}
+	if !errors.Is(ew.Err, errFull) || fw.calls != 2 {
+		t.Errorf("err %v after %d calls, want errFull after 2", ew.Err, fw.calls)
+	}
+}
+
+var errFull = errors.New("disk full")
+
+// failAfterWriter accepts after writes, then fails every one.
+type failAfterWriter struct{ after, calls int }
+
+func (f *failAfterWriter) Write(p []byte) (int, error) {
+	f.calls++
+	if f.calls > f.after {
+		return 0, errFull
+	}
+	return len(p), nil
 }

@@ -166,59 +166,38 @@ func addrString(b poolscan.Block) string {
 
 func writePoolfindText(w io.Writer, ls *listing, tags []pooltag.Tag, checks []poolscan.Check, cts []*poolscan.Contents) error {
 	r := ls.r
-	ew := &errWriter{w: w}
-	ew.printf("Scanning %s pool (one pass): %s\n\n", r.Mode, report.ScanPagesSummary(r.Pages))
-	ew.printf("%-18s %-4s %10s  %-16s %-4s %-7s %s\n", "Address", "Tag", "Size", "Pool", "Kind", "Status", "State")
+	ew := &report.ErrWriter{W: w}
+	ew.Printf("Scanning %s pool (one pass): %s\n\n", r.Mode, report.ScanPagesSummary(r.Pages))
+	ew.Printf("%-18s %-4s %10s  %-16s %-4s %-7s %s\n", "Address", "Tag", "Size", "Pool", "Kind", "Status", "State")
 	if err := ls.each(func(b poolscan.Block) error {
-		ew.printf("%-18s %-4s %#10x  %-16s %-4s %-7s %s\n", addrString(b), b.Tag, b.Size, b.Pool(), b.Kind, blockStatus(b), b.State)
-		return ew.err
+		ew.Printf("%-18s %-4s %#10x  %-16s %-4s %-7s %s\n", addrString(b), b.Tag, b.Size, b.Pool(), b.Kind, blockStatus(b), b.State)
+		return ew.Err
 	}); err != nil {
 		return err
 	}
-	ew.printf("\n")
+	ew.Printf("\n")
 	for _, t := range tags {
 		c := r.Count(t)
-		ew.printf("%-4s %d in use (%d nonpaged, %d paged, %d session, %d big of which %d in pages the dump lacks); %d free; %d on unmapped pages; %d unconfirmed headers\n",
+		ew.Printf("%-4s %d in use (%d nonpaged, %d paged, %d session, %d big of which %d in pages the dump lacks); %d free; %d on unmapped pages; %d unconfirmed headers\n",
 			t, c.InUse(), c.NonPaged, c.Paged, c.Session, c.Big, c.BigAbsent, c.Free, c.Unmapped, c.Unconfirmed)
 	}
 	if len(tags) == 0 {
-		ew.printf("no block of these tags was found\n")
+		ew.Printf("no block of these tags was found\n")
 	}
 	if r.Big.Addr != 0 {
-		ew.printf("big page table at %#x (variable at %#x): %d entries, %d used, layout %s\n", r.Big.Addr, r.Big.Var, r.Big.Size, r.Big.Used, r.Big.Layout)
+		ew.Printf("big page table at %#x (variable at %#x): %d entries, %d used, layout %s\n", r.Big.Addr, r.Big.Var, r.Big.Size, r.Big.Used, r.Big.Layout)
 	}
 	for _, k := range checks {
-		ew.printf("check %s: %s\n", k.Tag.Trimmed(), k.Text)
+		ew.Printf("check %s: %s\n", k.Tag.Trimmed(), k.Text)
 	}
 	for _, n := range r.Notes {
-		ew.printf("note: %s\n", n)
+		ew.Printf("note: %s\n", n)
 	}
 	for _, c := range cts {
-		ew.printf("\n")
+		ew.Printf("\n")
 		report.WriteScanContents(ew, c, "")
 	}
-	return ew.err
-}
-
-// errWriter keeps the first write error, so a long listing checks once.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, a ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, a...)
-	}
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
+	return ew.Err
 }
 
 type blockJSON struct {
@@ -244,24 +223,24 @@ type checkJSON struct {
 // with the blocks array streamed in the middle.
 func writePoolfindJSON(w io.Writer, ls *listing, checks []poolscan.Check, cts []*poolscan.Contents) error {
 	r := ls.r
-	ew := &errWriter{w: w}
+	ew := &report.ErrWriter{W: w}
 	field := func(name string, v any, last bool) {
 		b, err := json.MarshalIndent(v, "  ", "  ")
-		if err != nil && ew.err == nil {
-			ew.err = err
+		if err != nil && ew.Err == nil {
+			ew.Err = err
 		}
 		sep := ","
 		if last {
 			sep = ""
 		}
-		ew.printf("  %q: %s%s\n", name, b, sep)
+		ew.Printf("  %q: %s%s\n", name, b, sep)
 	}
-	ew.printf("{\n")
+	ew.Printf("{\n")
 	field("dump", ls.f.Name(), false)
 	field("mode", r.Mode, false)
 	field("pages", r.Pages, false)
 	field("big_page_table", r.Big, false)
-	ew.printf("  \"blocks\": [")
+	ew.Printf("  \"blocks\": [")
 	n := 0
 	if err := ls.each(func(b poolscan.Block) error {
 		j := blockJSON{Address: fmt.Sprintf("%#x", b.Addr), Tag: b.Tag.String(), Size: b.Size, Pool: b.Pool(), Kind: b.Kind.String(), Free: b.Free, State: b.State.String()}
@@ -273,16 +252,16 @@ func writePoolfindJSON(w io.Writer, ls *listing, checks []poolscan.Check, cts []
 			return err
 		}
 		if n > 0 {
-			ew.printf(",")
+			ew.Printf(",")
 		}
 		n++
-		ew.printf("\n    %s", raw)
-		return ew.err
+		ew.Printf("\n    %s", raw)
+		return ew.Err
 	}); err != nil {
 		return err
 	}
 	if n > 0 {
-		ew.printf("\n  ")
+		ew.Printf("\n  ")
 	}
 	var rest []jsonField
 	if len(checks) > 0 {
@@ -298,16 +277,16 @@ func writePoolfindJSON(w io.Writer, ls *listing, checks []poolscan.Check, cts []
 	if len(r.Notes) > 0 {
 		rest = append(rest, jsonField{"notes", r.Notes})
 	}
-	ew.printf("]")
+	ew.Printf("]")
 	if len(rest) > 0 {
-		ew.printf(",")
+		ew.Printf(",")
 	}
-	ew.printf("\n")
+	ew.Printf("\n")
 	for i, f := range rest {
 		field(f.name, f.v, i == len(rest)-1)
 	}
-	ew.printf("}\n")
-	return ew.err
+	ew.Printf("}\n")
+	return ew.Err
 }
 
 // jsonField is one member of the object writePoolfindJSON writes.
