@@ -30,30 +30,18 @@ func WritePoolused(w io.Writer, r *pool.Result, o PoolusedOptions) error {
 	for _, n := range PoolWarnings(r) {
 		ew.Printf("*** %s\n", n)
 	}
-	writeUsageTable(ew, r.Usages, o.Selection, o.Pooltag, o.Verbose, totalLineOnly)
+	writeUsageTable(ew, r.Usages, o.Selection, o.Pooltag, o.Verbose)
 	ew.Printf("\n")
 	writeVM(ew, r)
 	return ew.Err
 }
-
-// totalWidth says how the short table makes room for TOTAL's sums, which
-// can be wider than any row. The system pools' table widens the TOTAL line
-// only and keeps a space after the word; the session tables widen every
-// column and let a first sum as wide as its column touch the word. Both
-// are kept so that neither output changes.
-type totalWidth int
-
-const (
-	totalLineOnly   totalWidth = iota // poolused
-	totalAllColumns                   // poolused --session
-)
 
 // writeUsageTable is the !poolused table, the one writer of that layout
 // for the system pools and each session pool: Sorting by, Pool Used, one
 // row per selected tag (outstanding allocations and bytes in each pool,
 // or with verbose Allocs, Frees, Diff and Used, then the pooltag.txt
 // description) and TOTAL.
-func writeUsageTable(ew *ErrWriter, us []pool.Usage, sel pool.Selection, db *pooltag.DB, verbose bool, tw totalWidth) {
+func writeUsageTable(ew *ErrWriter, us []pool.Usage, sel pool.Selection, db *pooltag.DB, verbose bool) {
 	rows := pool.Select(us, sel)
 	// TOTAL covers every tag the filter matches, not only the rows shown.
 	var tot pool.Usage
@@ -65,7 +53,7 @@ func writeUsageTable(ew *ErrWriter, us []pool.Usage, sel pool.Selection, db *poo
 	if verbose {
 		writePoolusedVerbose(ew, rows, tot, db)
 	} else {
-		writePoolusedShort(ew, rows, tot, db, tw)
+		writePoolusedShort(ew, rows, tot, db)
 	}
 }
 
@@ -85,13 +73,9 @@ func writePoolusedVerbose(ew *ErrWriter, rows []pool.Usage, tot pool.Usage, db *
 
 // writePoolusedShort writes !poolused's default rows: outstanding
 // allocations and bytes of each pool.
-func writePoolusedShort(ew *ErrWriter, rows []pool.Usage, tot pool.Usage, db *pooltag.DB, tw totalWidth) {
-	fit := rows
-	if tw == totalAllColumns {
-		fit = append(rows[:len(rows):len(rows)], tot)
-	}
+func writePoolusedShort(ew *ErrWriter, rows []pool.Usage, tot pool.Usage, db *pooltag.DB) {
 	// WinDbg's widths, widened where a number would touch its neighbour.
-	w := poolusedWidths([4]int{9, 9, 10, 9}, fit)
+	w := poolusedWidths([4]int{9, 9, 10, 9}, rows)
 
 	ew.Printf("%*s%*s\n", 5+w[0]+w[1]-3, "NonPaged", w[2]+w[3]-2, "Paged")
 	ew.Printf(" %-4s%*s%*s%*s%*s\n", "Tag", w[0], "Allocs", w[1], "Used", w[2], "Allocs", w[3], "Used")
@@ -99,12 +83,10 @@ func writePoolusedShort(ew *ErrWriter, rows []pool.Usage, tot pool.Usage, db *po
 		ew.Printf(" %-4s%*d%*d%*d%*d%s\n", u.Tag.String(), w[0], u.NonPagedOutstanding(), w[1], u.NonPagedBytes,
 			w[2], u.PagedOutstanding(), w[3], u.PagedBytes, describeTag(db, u.Tag))
 	}
-	t := w
-	if tw == totalLineOnly {
-		// TOTAL widens only itself when its sums need more room.
-		t = poolusedWidths(w, []pool.Usage{tot})
-		t[0] = max(t[0], len(fmt.Sprint(tot.NonPagedOutstanding()))+2) // "TOTAL" is a column wider than a tag
-	}
+	// TOTAL widens only itself when its sums need more room, and keeps a
+	// space after the word.
+	t := poolusedWidths(w, []pool.Usage{tot})
+	t[0] = max(t[0], len(fmt.Sprint(tot.NonPagedOutstanding()))+2) // "TOTAL" is a column wider than a tag
 	ew.Printf(" TOTAL%*d%*d%*d%*d\n", t[0]-1, tot.NonPagedOutstanding(), t[1], tot.NonPagedBytes, t[2], tot.PagedOutstanding(), t[3], tot.PagedBytes)
 }
 

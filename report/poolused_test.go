@@ -131,46 +131,38 @@ func TestPoolusedVerbose(t *testing.T) {
 	}
 }
 
-// One writer serves the system table and each session table; they differ
-// only in how TOTAL's sums, wider than any row, get their room. The
-// system table widens the TOTAL line alone; a session table widens every
-// column (the first sum then touches the word, as it always has).
+// TOTAL's sums, wider than any row, widen the TOTAL line alone and keep
+// a space after the word, in the system table and in each session table
+// alike (one writer serves both).
 func TestUsageTableTotalWidth(t *testing.T) {
 	us := []pool.Usage{
 		{Tag: pooltag.MustTag("Gh05"), NonPagedAllocs: 60000000, NonPagedBytes: 60000000, PagedAllocs: 60000000, PagedBytes: 90000000},
 		{Tag: pooltag.MustTag("Gla5"), NonPagedAllocs: 60000000, NonPagedBytes: 60000000, PagedAllocs: 60000000, PagedBytes: 90000000},
 	}
-	for _, c := range []struct {
-		name string
-		tw   totalWidth
-		want []string
-	}{
-		{"system", totalLineOnly, []string{
-			"            NonPaged            Paged\n",
-			" Tag    Allocs     Used    Allocs     Used\n",
-			" Gh05 60000000 60000000  60000000 90000000UNKNOWN pooltag 'Gh05', please update pooltag.txt\n",
-			" TOTAL 120000000 120000000 120000000 180000000\n",
-		}},
-		{"session", totalAllColumns, []string{
-			"              NonPaged             Paged\n",
-			" Tag     Allocs      Used    Allocs      Used\n",
-			" Gh05  60000000  60000000  60000000  90000000UNKNOWN pooltag 'Gh05', please update pooltag.txt\n",
-			" TOTAL120000000 120000000 120000000 180000000\n",
-		}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			var out bytes.Buffer
-			ew := &ErrWriter{W: &out}
-			writeUsageTable(ew, us, pool.Selection{}, nil, false, c.tw)
-			if ew.Err != nil {
-				t.Fatal(ew.Err)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("lacks %q:\n%s", w, out.String())
-				}
-			}
-		})
+	want := []string{
+		"            NonPaged            Paged\n",
+		" Tag    Allocs     Used    Allocs     Used\n",
+		" Gh05 60000000 60000000  60000000 90000000UNKNOWN pooltag 'Gh05', please update pooltag.txt\n",
+		" TOTAL 120000000 120000000 120000000 180000000\n",
+	}
+	var sys bytes.Buffer
+	ew := &ErrWriter{W: &sys}
+	writeUsageTable(ew, us, pool.Selection{}, nil, false)
+	if ew.Err != nil {
+		t.Fatal(ew.Err)
+	}
+	for _, w := range want {
+		if !strings.Contains(sys.String(), w) {
+			t.Errorf("lacks %q:\n%s", w, sys.String())
+		}
+	}
+	var ses bytes.Buffer
+	err := WriteSessionPoolused(&ses, &pool.SessionPools{Read: true, Sessions: []pool.SessionPool{{ID: 1, Usages: us}}}, pool.Selection{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ses.String(), sys.String()) {
+		t.Errorf("the session table differs from the system one:\n%s\nwant within it:\n%s", ses.String(), sys.String())
 	}
 }
 

@@ -36,7 +36,7 @@ func WriteSessionPoolused(w io.Writer, sp *pool.SessionPools, sel pool.Selection
 		if len(s.Usages) == 0 && len(s.Missing) > 0 {
 			continue
 		}
-		writeUsageTable(ew, s.Usages, sel, db, false, totalAllColumns) // no verbose form: --session refuses --verbose
+		writeUsageTable(ew, s.Usages, sel, db, false) // no verbose form: --session refuses --verbose
 	}
 	return ew.Err
 }
