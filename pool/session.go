@@ -2,6 +2,7 @@ package pool
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -42,10 +43,24 @@ import (
 // size and no variable that moves between service packs; the process
 // list and the keys at their hash slots check every step.
 //
-// Windows 8 and later moved the table (Windows 10 builds call
-// MiSessionPoolTrackTable, Windows 11 keeps a per-session pointer) and
-// their EPROCESS offsets change with every release: those builds say
-// "not read on this build" instead of guessing.
+// Windows 10 1607 and 1809 x64 (builds 14393 and 17763, Server 2016 and
+// 2019) name the table in their symbols: ntdiff/headers Win10_1607_RS1
+// and Win10_1809_RS5 x64 _MM_SESSION_SPACE.h end the structure with
+// UCHAR PoolTags[8192] at 0x2000 (structure 0x4000 bytes) and at 0x3000
+// (0x5000 bytes): MiSessionTagSizePages' two pages, now a member. Its
+// entries are read with the build's system POOL_TRACKER_TABLE layout
+// (0x28 bytes on 1607, 0x38 from 1709 on) and, as in WRK, the largest
+// power of two that fits (128 both) with mask size - 1; the symbols give
+// only the bytes, so the keys at their hash slots are what confirms the
+// count and the hash, as on the older builds. The member is read through the
+// session's own page tables, which map system and session space alike,
+// so it does not matter which of the two EPROCESS.Session points into.
+// Not read: PoolTrackTableExpansion (0x1F78 and 0x2028), where tags that
+// did not fit go.
+//
+// Other builds say "not read on this build" instead of guessing: their
+// EPROCESS offsets move with every release and their MM_SESSION_SPACE
+// was not checked against their symbols here.
 
 // sessionLayout is one build family's facts for the session pool.
 type sessionLayout struct {
@@ -55,6 +70,7 @@ type sessionLayout struct {
 	links, session, image, dtb int // EPROCESS: ActiveProcessLinks, Session, ImageFileName; KPROCESS.DirectoryTableBase
 	sessionID                  int // MM_SESSION_SPACE.SessionId
 	tagPages                   int // MiSessionTagSizePages
+	poolTags                   int // MM_SESSION_SPACE.PoolTags; 0: the table follows the structure's pages in session space
 	source                     string
 }
 
@@ -69,6 +85,12 @@ var sessionLayouts = []sessionLayout{
 	{name: "x64 Windows 7 / Server 2008 R2", is64: true, minBuild: 7600, maxBuild: 7601,
 		links: 0x188, session: 0x2D8, image: 0x2E0, dtb: 0x28, sessionID: 0x8, tagPages: 2,
 		source: "ntdiff/headers Win7/x64 _EPROCESS.h and _MM_SESSION_SPACE.h"},
+	{name: "x64 Windows 10 1607 / Server 2016", is64: true, minBuild: 14393, maxBuild: 14393,
+		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000,
+		source: "ntdiff/headers Win10_1607_RS1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000)"},
+	{name: "x64 Windows 10 1809 / Server 2019", is64: true, minBuild: 17763, maxBuild: 17763,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
+		source: "ntdiff/headers Win10_1809_RS5/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000)"},
 }
 
 func sessionLayoutFor(arch dumpfile.Arch, build uint32) (sessionLayout, bool) {
@@ -110,7 +132,7 @@ type SessionPools struct {
 type SessionPool struct {
 	ID        uint32
 	Struct    uint64 // MM_SESSION_SPACE in system space (EPROCESS.Session)
-	Space     uint64 // MmSessionSpace: the same structure in session space; 0 when not found
+	Space     uint64 // MmSessionSpace: the same structure in session space; 0 when not found, or not sought (the PoolTags builds)
 	Table     uint64 // the tracker table in session space; 0 when not found
 	TableSize int    // entries, a power of two
 	Hash      string
@@ -195,6 +217,11 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 	base, size, berr := sessionBounds(f, k)
 	for _, sp := range order {
 		s := bySession[sp]
+		if sl.poolTags > 0 {
+			readSessionMember(f, s, dtbOf[sp], sl, lay)
+			out.Sessions = append(out.Sessions, *s)
+			continue
+		}
 		if id, err := f.ReadU32(sp + uint64(sl.sessionID)); err == nil {
 			s.ID = id
 		} else {
@@ -349,6 +376,31 @@ func readSessionTable(f *dumpfile.File, s *SessionPool, dtb, base, size uint64, 
 		}
 	}
 	s.Table = at + data*dumpfile.PageSize
+	readSessionEntries(sp, s, sl, lay)
+}
+
+// readSessionMember reads a session whose tracker is MM_SESSION_SPACE's
+// PoolTags member, all of it through the session's page tables.
+func readSessionMember(f *dumpfile.File, s *SessionPool, dtb uint64, sl sessionLayout, lay *Layout) {
+	sp, err := f.Space(dtb)
+	if err != nil {
+		s.Missing = append(s.Missing, fmt.Sprintf("the session's page directory (DirectoryTableBase %#x) is not in the dump: %v", dtb, err))
+		return
+	}
+	var id [4]byte
+	if _, err := sp.ReadVirtual(s.Struct+uint64(sl.sessionID), id[:]); err != nil {
+		s.Missing = append(s.Missing, fmt.Sprintf("MM_SESSION_SPACE at %#x unreadable: %v", s.Struct, err))
+		return
+	}
+	s.ID = binary.LittleEndian.Uint32(id[:])
+	s.Table = s.Struct + uint64(sl.poolTags)
+	readSessionEntries(sp, s, sl, lay)
+}
+
+// readSessionEntries reads the tracker table at s.Table: the largest
+// power of two of entries in the layout's tag pages.
+func readSessionEntries(sp *dumpfile.Space, s *SessionPool, sl sessionLayout, lay *Layout) {
+	miss := func(format string, a ...any) { s.Missing = append(s.Missing, fmt.Sprintf(format, a...)) }
 	n := sl.tagPages * dumpfile.PageSize / lay.EntrySize
 	s.TableSize = 1 << (bits.Len(uint(n)) - 1)
 	t := readTable(sp, s.Table, s.TableSize, lay)

@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -51,15 +52,18 @@ func TestReadSessions(t *testing.T) {
 		{ID: 3, Processes: []string{"csrss.exe", "winlogon.exe", "rdpclip.exe"}, Tags: sessionTags(5)[:2]},
 	}
 	for _, c := range []struct {
-		name  string
-		arch  dumpfile.Arch
-		build uint32
-		size  int // entries: 2 pages of entries, rounded down to a power of two
+		name   string
+		arch   dumpfile.Arch
+		build  uint32
+		size   int    // entries: 2 pages of entries, rounded down to a power of two
+		inside uint64 // MM_SESSION_SPACE.PoolTags; 0: the table is two pages after the structure in session space
 	}{
-		{"2003 x86 PAE", dumpfile.ArchX86PAE, 3790, 256},
-		{"2003 x86", dumpfile.ArchX86, 3790, 256},
-		{"7 x86 PAE", dumpfile.ArchX86PAE, 7601, 256},
-		{"7 x64", dumpfile.ArchAMD64, 7601, 128},
+		{"2003 x86 PAE", dumpfile.ArchX86PAE, 3790, 256, 0},
+		{"2003 x86", dumpfile.ArchX86, 3790, 256, 0},
+		{"7 x86 PAE", dumpfile.ArchX86PAE, 7601, 256, 0},
+		{"7 x64", dumpfile.ArchAMD64, 7601, 128, 0},
+		{"10 1607 x64", dumpfile.ArchAMD64, 14393, 128, 0x2000},
+		{"10 1809 x64", dumpfile.ArchAMD64, 17763, 128, 0x3000},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := dumptest.Config{Arch: c.arch, Build: c.build, Seed: 7}
@@ -78,8 +82,12 @@ func TestReadSessions(t *testing.T) {
 				if len(s.Missing) > 0 {
 					t.Errorf("session %d: missing %v", s.ID, s.Missing)
 				}
-				if s.TableSize != c.size || s.Table != s.Space+2*dumptest.PageSize {
-					t.Errorf("session %d: table %#x of %d entries (space %#x); want %d entries two pages after", s.ID, s.Table, s.TableSize, s.Space, c.size)
+				at := s.Space + 2*dumptest.PageSize
+				if c.inside != 0 {
+					at = s.Struct + c.inside
+				}
+				if s.TableSize != c.size || s.Table != at || s.Table == 0 {
+					t.Errorf("session %d: table %#x of %d entries (structure %#x, space %#x); want %d entries at %#x", s.ID, s.Table, s.TableSize, s.Struct, s.Space, c.size, at)
 				}
 				if !reflect.DeepEqual(s.Usages, want[s.ID]) {
 					t.Errorf("session %d usages:\n got %v\nwant %v", s.ID, s.Usages, want[s.ID])
@@ -104,6 +112,11 @@ func TestReadSessionsMissing(t *testing.T) {
 		{name: "tracker absent", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 7600},
 			sessions: []pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
 			missing:  "session tracker table: 0x1400 bytes at 0xfffff90000002000: physical page absent from the dump"},
+		{name: "PoolTags absent", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 17763},
+			sessions: []pooltest.SessionSpec{{ID: 2, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
+			missing:  "session tracker table: 0x1c00 bytes at 0xffffc28000033000: physical page absent from the dump"},
+		{name: "build between the rows", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 16299},
+			reason: "session pool: not read on this build (x64, build 16299)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f, _ := sessionDump(t, c.cfg, c.sessions)
@@ -181,6 +194,59 @@ func TestReadSessionsDamaged(t *testing.T) {
 			if !got.Read || len(got.Sessions) != 1 || len(got.Sessions[0].Usages) != 0 ||
 				!strings.Contains(strings.Join(got.Sessions[0].Missing, "; "), c.missing) {
 				t.Fatalf("Read %v (%s), sessions %+v; want missing %q", got.Read, got.Reason, got.Sessions, c.missing)
+			}
+		})
+	}
+}
+
+// Windows 10 1607 and 1809 keep the table inside MM_SESSION_SPACE: a
+// structure that is not there, or bytes there that are not a tracker
+// table, leave the session unread with the reason named.
+func TestReadSessionsPoolTagsDamaged(t *testing.T) {
+	// misplaced puts 40 keys in slots 0-39 whatever their hash, entries of
+	// the build's POOL_TRACKER_TABLE (Key at 0; 0x28 bytes on 1607, 0x38
+	// from 1709 on).
+	misplaced := func(entry int) []byte {
+		b := make([]byte, 2*dumptest.PageSize)
+		for i := 0; i < 40; i++ {
+			copy(b[i*entry:], "Gq"+string(rune('a'+i%26))+string(rune('0'+i/26)))
+			b[i*entry+0x10] = 1 // a count beside each key
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name    string
+		build   uint32
+		tracker []byte
+		damage  func(b *dumptest.Builder, head uint64)
+		missing string
+	}{
+		{"keys where no hash puts them", 17763, misplaced(0x38), nil, "are not a session tracker table"},
+		{"keys where no hash puts them", 14393, misplaced(0x28), nil, "are not a session tracker table"},
+		{"Session points nowhere", 14393, nil, func(b *dumptest.Builder, head uint64) {
+			second := b.ReadPtr(b.ReadPtr(head)) - 0x2F0 // ActiveProcessLinks, 1607
+			b.PutPtr(second+0x400, b.UnmappedAddr())
+		}, "unreadable"},
+	} {
+		t.Run(fmt.Sprintf("%s %d", c.name, c.build), func(t *testing.T) {
+			b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: c.build, Seed: 5})
+			b.AddSession(dumptest.Session{ID: 4, Processes: []string{"csrss.exe"}, Tracker: c.tracker})
+			if c.damage != nil {
+				head, _ := b.Symbol("PsActiveProcessHead")
+				c.damage(b, head)
+			}
+			raw, err := b.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := dumpfile.NewFile("damaged.dmp", dumpfile.Bytes(raw), int64(len(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := pool.ReadSessions(f)
+			if !got.Read || len(got.Sessions) != 1 || len(got.Sessions[0].Usages) != 0 ||
+				!strings.Contains(strings.Join(got.Sessions[0].Missing, "; "), c.missing) {
+				t.Fatalf("Read %v (%s), sessions %+v; want no usages and missing %q", got.Read, got.Reason, got.Sessions, c.missing)
 			}
 		})
 	}

@@ -42,6 +42,8 @@ func TestPoolusedSession(t *testing.T) {
 	for _, cfg := range []dumptest.Config{
 		{Arch: dumpfile.ArchX86PAE, Build: 3790, Seed: 1},
 		{Arch: dumpfile.ArchAMD64, Build: 7601, Seed: 1},
+		{Arch: dumpfile.ArchAMD64, Build: 14393, Seed: 1}, // the tracker is MM_SESSION_SPACE.PoolTags
+		{Arch: dumpfile.ArchAMD64, Build: 17763, Seed: 1},
 	} {
 		t.Run(cfg.Arch.String(), func(t *testing.T) {
 			dump, want := sessionPoolDump(t, cfg)
@@ -60,6 +62,9 @@ func TestPoolusedSession(t *testing.T) {
 				if !strings.Contains(out, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
 				}
+			}
+			if where := "tracker (PoolTags) at 0x"; (cfg.Build >= 14393) != strings.Contains(out, where) {
+				t.Errorf("build %d: %q in the output is %v:\n%s", cfg.Build, where, strings.Contains(out, where), out)
 			}
 			if strings.Index(out, " Gh05") > strings.Index(out, " Gla5") {
 				t.Errorf("not sorted by paged bytes:\n%s", out)

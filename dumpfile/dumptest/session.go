@@ -1,5 +1,7 @@
 package dumptest
 
+import "encoding/binary"
+
 // Terminal Server session space, as the builder writes it. The layout
 // facts are stated here for the builder alone (the reader keeps its own
 // table), one row per build family:
@@ -22,10 +24,20 @@ package dumptest
 //   - MmSessionSpace: WRK mminit.c, MmSessionBase + MmSessionSize -
 //     MmSessionImageSize - MI_SESSION_SPACE_STRUCT_SIZE (64 KiB) on x86;
 //     the fixed 0xFFFFF90000000000 on x64 (MM_SESSION_SPACE_DEFAULT).
+//   - Windows 10 1607 and 1809 x64 (ntdiff/headers Win10_1607_RS1 and
+//     Win10_1809_RS5 x64 _EPROCESS.h: ActiveProcessLinks 0x2F0 and 0x2E8,
+//     Session 0x400, ImageFileName 0x450, 0x7B0 and 0x850 bytes;
+//     _MM_SESSION_SPACE.h: SessionId at 8, the tracker inside the
+//     structure as UCHAR PoolTags[8192] at 0x2000 and 0x3000, 0x4000 and
+//     0x5000 bytes). The builder writes the whole structure in session
+//     space only, the case a reader can reach only through the session's
+//     page tables; 1607 randomizes session space, so its address here is
+//     one choice among many.
 type sessionLayout struct {
 	eprocessSize, links, session, imageName, dtb int
 	structSize, sessionID                        int
 	globalSelf                                   int // offset of GlobalVirtualAddress, -1: none
+	poolTags                                     int // offset of MM_SESSION_SPACE.PoolTags, 0: the tracker follows the structure's pages
 	base, size, space                            uint64
 }
 
@@ -46,6 +58,12 @@ var sessionRows = []sessionRow{
 	{8, 7600, 7601, sessionLayout{eprocessSize: 0x4D0, links: 0x188, session: 0x2D8, imageName: 0x2E0, dtb: 0x28,
 		structSize: 0x1F80, sessionID: 0x8, globalSelf: -1,
 		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
+	{8, 14393, 14393, sessionLayout{eprocessSize: 0x7B0, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28,
+		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000,
+		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
+	{8, 17763, 17763, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000,
+		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 }
 
 // sessionTagPages is MiSessionTagSizePages (WRK session.c).
@@ -108,6 +126,9 @@ func (b *Builder) AddSession(s Session) SessionInfo {
 	if b.processes == 0 {
 		b.addProcess(l, "System", 0, b.rootPFN<<12|b.rootOff)
 	}
+	if l.poolTags > 0 {
+		return b.addSessionInside(l, s)
+	}
 
 	dataPages := (uint64(l.structSize) + PageSize - 1) / PageSize
 	global := b.Alloc(int(dataPages*PageSize), PageSize)
@@ -140,6 +161,45 @@ func (b *Builder) AddSession(s Session) SessionInfo {
 		b.addProcess(l, name, global, root<<12)
 	}
 	return SessionInfo{Struct: global, Space: l.space, Tracker: tracker, DTB: root << 12}
+}
+
+// addSessionInside writes a session whose tracker is the structure's
+// PoolTags member, all of it in session space: EPROCESS.Session holds the
+// session-space address, one 64 KiB slot per session ID so that each
+// session's structure has its own address.
+func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
+	if s.ID >= 1<<16 {
+		b.misuse("session ID %d: the builder places sessions 0-65535", s.ID)
+	}
+	at := l.space + uint64(s.ID)*0x10000
+	root := b.newFrame()
+	head := uint64(l.poolTags) / PageSize
+	var first uint64
+	for i := uint64(0); i < uint64(l.structSize)/PageSize; i++ {
+		var pfn uint64
+		switch {
+		case i >= head && s.AbsentTracker:
+			pfn = b.phys.small() // a real frame, never stored
+		default:
+			pfn = b.newFrame()
+		}
+		if i == 0 {
+			first = pfn
+		}
+		if i >= head && !s.AbsentTracker {
+			lo := min(uint64(len(s.Tracker)), (i-head)*PageSize)
+			hi := min(uint64(len(s.Tracker)), (i-head+1)*PageSize)
+			b.writePhys(pfn, 0, s.Tracker[lo:hi])
+		}
+		b.mapIn(root, at+i*PageSize, pfn)
+	}
+	var id [4]byte
+	binary.LittleEndian.PutUint32(id[:], s.ID)
+	b.writePhys(first, uint64(l.sessionID), id[:])
+	for _, name := range s.Processes {
+		b.addProcess(l, name, at, root<<12)
+	}
+	return SessionInfo{Struct: at, Space: at, Tracker: at + uint64(l.poolTags), DTB: root << 12}
 }
 
 // mapIn maps va to frame pfn in the page tables rooted at root.
