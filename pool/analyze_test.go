@@ -55,14 +55,7 @@ func plantAndAnalyze(t *testing.T, cfg dumptest.Config, s pooltest.Scenario) (*p
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := dumpfile.NewFile("pool.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := pooltest.Open(t, b, "pool.dmp")
 	r, err := pool.Analyze(f)
 	if err != nil {
 		t.Fatal(err)

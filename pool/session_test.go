@@ -35,14 +35,7 @@ func sessionDump(t *testing.T, cfg dumptest.Config, ss []pooltest.SessionSpec) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := dumpfile.NewFile("session.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := pooltest.Open(t, b, "session.dmp")
 	return f, want
 }
 

@@ -33,14 +33,7 @@ func TestPlant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, err := b.Bytes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := dumpfile.NewFile("plant.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := pooltest.Open(t, b, "plant.dmp")
 		return f, p
 	}
 	u32 := func(t *testing.T, f *dumpfile.File, va uint64) uint32 {
