@@ -169,15 +169,7 @@ func TestReadSessionsDamaged(t *testing.T) {
 			}
 			head, _ := b.Symbol("PsActiveProcessHead")
 			c.damage(b, head)
-			raw, err := b.Bytes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := dumpfile.NewFile("damaged.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := pool.ReadSessions(f)
+			got := pool.ReadSessions(pooltest.Open(t, b, "damaged.dmp"))
 			if c.reason != "" {
 				if got.Read || !strings.HasPrefix(got.Reason, c.reason) {
 					t.Fatalf("Read %v, reason %q; want %q", got.Read, got.Reason, c.reason)
@@ -228,15 +220,7 @@ func TestReadSessionsPoolTagsDamaged(t *testing.T) {
 				head, _ := b.Symbol("PsActiveProcessHead")
 				c.damage(b, head)
 			}
-			raw, err := b.Bytes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := dumpfile.NewFile("damaged.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := pool.ReadSessions(f)
+			got := pool.ReadSessions(pooltest.Open(t, b, "damaged.dmp"))
 			if !got.Read || len(got.Sessions) != 1 || len(got.Sessions[0].Usages) != 0 ||
 				!strings.Contains(strings.Join(got.Sessions[0].Missing, "; "), c.missing) {
 				t.Fatalf("Read %v (%s), sessions %+v; want no usages and missing %q", got.Read, got.Reason, got.Sessions, c.missing)
