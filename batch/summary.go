@@ -277,18 +277,9 @@ func writeNotesText(b *bytes.Buffer, notes []string) {
 func writeGroupText(b *bytes.Buffer, g *Group) {
 	fmt.Fprintf(b, "\n%s  %s: %s\n", g.ID, g.Name, groupSpan(g))
 	writeFlaggedText(b, g.Flagged())
-	var rest []*Trend
-	for _, t := range g.Trends {
-		if !t.Flagged {
-			rest = append(rest, t)
-		}
-	}
-	if len(rest) > 0 {
-		fmt.Fprintln(b, "  Other leading tags:")
-		for _, t := range rest[:min(len(rest), 8)] {
-			fmt.Fprintf(b, "      %s\n", trendLine(t))
-		}
-	}
+	writeOthersText(b, "Other leading tags:", g.Trends,
+		func(t *Trend) bool { return t.Flagged },
+		func(t *Trend) string { return "    " + trendLine(t) })
 	writeNotesText(b, g.Notes)
 }
 
@@ -318,19 +309,29 @@ func writeCounterText(b *bytes.Buffer, l *CounterLog) {
 	} else {
 		fmt.Fprintln(b, "  No counter only grows.")
 	}
-	var rest []*CounterTrend
-	for _, c := range l.Counters {
-		if !c.Flagged {
-			rest = append(rest, c)
-		}
-	}
-	if len(rest) > 0 {
-		fmt.Fprintln(b, "  Other counters:")
-		for _, c := range rest[:min(len(rest), 8)] {
-			fmt.Fprintf(b, "    %s: %s\n", c.Counter, c.Reason)
-		}
-	}
+	writeOthersText(b, "Other counters:", l.Counters,
+		func(c *CounterTrend) bool { return c.Flagged },
+		func(c *CounterTrend) string { return c.Counter + ": " + c.Reason })
 	writeNotesText(b, l.Notes)
+}
+
+// writeOthersText lists, under heading, the first eight of items that are
+// not flagged, each as line words it; nothing when every one is flagged.
+// The groups' tags and the counter logs' counters share it.
+func writeOthersText[T any](b *bytes.Buffer, heading string, items []T, flagged func(T) bool, line func(T) string) {
+	var rest []T
+	for _, it := range items {
+		if !flagged(it) {
+			rest = append(rest, it)
+		}
+	}
+	if len(rest) == 0 {
+		return
+	}
+	fmt.Fprintln(b, "  "+heading)
+	for _, it := range rest[:min(len(rest), 8)] {
+		fmt.Fprintf(b, "    %s\n", line(it))
+	}
 }
 
 func writeRefusalsText(b *bytes.Buffer, s *Summary) {
