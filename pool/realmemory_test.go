@@ -127,3 +127,27 @@ func TestRealSparseTrackerTable(t *testing.T) {
 		})
 	}
 }
+
+// The real 1809 pages hold no session space a reader could reach:
+// PsActiveProcessHead is present but the System EPROCESS it links to is
+// not (and no present page holds win32k session tags at tracker entry
+// boundaries), so no EPROCESS.Session and no session page tables can be
+// found. The reader must stop at that page and name it in its one line,
+// not report an empty session pool.
+func TestRealSessionPool(t *testing.T) {
+	for _, tt := range []struct {
+		which  string
+		system uint64 // PsActiveProcessHead's Flink - ActiveProcessLinks (0x2E8)
+	}{
+		{"a", 0xffffe38f36461040},
+		{"b", 0xffffd00834e5c040},
+	} {
+		t.Run(tt.which, func(t *testing.T) {
+			got := pool.ReadSessions(realCapture(t, tt.which))
+			want := fmt.Sprintf("session pool: not read: EPROCESS at %#x unreadable: virtual address %#x: physical page absent from the dump", tt.system, tt.system+0x450)
+			if got.Read || got.Reason != want || len(got.Sessions) != 0 {
+				t.Errorf("Read %v, %d sessions, reason %q; want %q", got.Read, len(got.Sessions), got.Reason, want)
+			}
+		})
+	}
+}

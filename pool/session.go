@@ -43,11 +43,13 @@ import (
 // size and no variable that moves between service packs; the process
 // list and the keys at their hash slots check every step.
 //
-// Windows 10 1607 and 1809 x64 (builds 14393 and 17763, Server 2016 and
-// 2019) name the table in their symbols: ntdiff/headers Win10_1607_RS1
-// and Win10_1809_RS5 x64 _MM_SESSION_SPACE.h end the structure with
-// UCHAR PoolTags[8192] at 0x2000 (structure 0x4000 bytes) and at 0x3000
-// (0x5000 bytes): MiSessionTagSizePages' two pages, now a member. Its
+// Windows 10 1607 to 1903 x64 (builds 14393, 15063, 16299, 17134, 17763
+// and 18362; Server 2016 and 2019) name the table in their symbols:
+// ntdiff/headers Win10_1607_RS1, Win10_1703_RS2, Win10_1709_RS3,
+// Win10_1803_RS4, Win10_1809_RS5 and Win10_1903_19H1 x64
+// _MM_SESSION_SPACE.h end the structure with UCHAR PoolTags[8192] at
+// 0x2000 (1607 to 1709, structure 0x4000 bytes) or at 0x3000 (1803 on,
+// 0x5000 bytes): MiSessionTagSizePages' two pages, now a member. Its
 // entries are read with the build's system POOL_TRACKER_TABLE layout
 // (0x28 bytes on 1607, 0x38 from 1709 on) and, as in WRK, the largest
 // power of two that fits (128 both) with mask size - 1; the symbols give
@@ -58,9 +60,25 @@ import (
 // Not read: PoolTrackTableExpansion (0x1F78 and 0x2028), where tags that
 // did not fit go.
 //
+// 1903 moved session pool onto the segment heap (MM_SESSION_SPACE gains
+// HeapState, and MM_SESSION_SPACE_FLAGS SessionHeapInitialized, in the
+// same 1903 symbols) but kept PoolTags: the session heap still counts
+// its allocations in the per-session tracker.
+//
+// Windows 11 drops it. The 23H2 MM_SESSION_SPACE is 0x340 bytes with no
+// PoolTags, HeapState, paged pool or expansion table
+// (vergiliusproject x64 windows-11 23h2), and 24H2 replaces the
+// structure by _PSP_SESSION_SPACE, whose fields the symbols no longer
+// carry (docs.rs vmi-os-windows 0.7.0, src/comps/session.rs): those
+// builds say so in their one line instead of "not read".
+//
 // Other builds say "not read on this build" instead of guessing: their
 // EPROCESS offsets move with every release and their MM_SESSION_SPACE
-// was not checked against their symbols here.
+// was not checked against their symbols here. Windows 8 to 10 1511 have
+// no PoolTags member (ntdiff/headers Win8, Win8.1, Win10_1507_TS1 and
+// Win10_1511_TS2 x64 _MM_SESSION_SPACE.h, 0x1F80, 0x2000, 0x1F40 and
+// 0x1F40 bytes) and no public source places their table, so they are
+// not read either.
 
 // sessionLayout is one build family's facts for the session pool.
 type sessionLayout struct {
@@ -71,7 +89,10 @@ type sessionLayout struct {
 	sessionID                  int // MM_SESSION_SPACE.SessionId
 	tagPages                   int // MiSessionTagSizePages
 	poolTags                   int // MM_SESSION_SPACE.PoolTags; 0: the table follows the structure's pages in session space
-	source                     string
+	// absent, when set, says why the build has no session tracker to
+	// read; the row has no offsets and is not a read build.
+	absent string
+	source string
 }
 
 // sessionLayouts: the builds whose session pool is read.
@@ -88,9 +109,30 @@ var sessionLayouts = []sessionLayout{
 	{name: "x64 Windows 10 1607 / Server 2016", is64: true, minBuild: 14393, maxBuild: 14393,
 		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000,
 		source: "ntdiff/headers Win10_1607_RS1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000)"},
+	{name: "x64 Windows 10 1703", is64: true, minBuild: 15063, maxBuild: 15063,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000,
+		source: "ntdiff/headers Win10_1703_RS2/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000)"},
+	{name: "x64 Windows 10 1709", is64: true, minBuild: 16299, maxBuild: 16299,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000,
+		source: "ntdiff/headers Win10_1709_RS3/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000)"},
+	{name: "x64 Windows 10 1803", is64: true, minBuild: 17134, maxBuild: 17134,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
+		source: "ntdiff/headers Win10_1803_RS4/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000)"},
 	{name: "x64 Windows 10 1809 / Server 2019", is64: true, minBuild: 17763, maxBuild: 17763,
 		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
 		source: "ntdiff/headers Win10_1809_RS5/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000)"},
+	{name: "x64 Windows 10 1903", is64: true, minBuild: 18362, maxBuild: 18362,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
+		source: "ntdiff/headers Win10_1903_19H1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, beside the session heap's HeapState)"},
+
+	// Builds whose session structure has no session pool to read: the
+	// reason is the whole answer.
+	{name: "x64 Windows 11 23H2", is64: true, minBuild: 22631, maxBuild: 22631,
+		absent: "its MM_SESSION_SPACE has no session pool: 0x340 bytes with no PoolTags, HeapState, PagedPool or PoolTrackTableExpansion member (vergiliusproject x64 windows-11 23h2 _MM_SESSION_SPACE), so there is no per-session tracker to read",
+		source: "vergiliusproject x64 windows-11 23h2 _MM_SESSION_SPACE"},
+	{name: "x64 Windows 11 24H2", is64: true, minBuild: 26100, maxBuild: 26100,
+		absent: "MM_SESSION_SPACE was replaced by _PSP_SESSION_SPACE, whose fields the kernel's symbols no longer carry (vmi-os-windows, src/comps/session.rs), so no per-session tracker is known to read",
+		source: "docs.rs vmi-os-windows 0.7.0 src/comps/session.rs"},
 }
 
 func sessionLayoutFor(arch dumpfile.Arch, build uint32) (sessionLayout, bool) {
@@ -107,11 +149,15 @@ func sessionLayoutFor(arch dumpfile.Arch, build uint32) (sessionLayout, bool) {
 
 // SessionPoolBuilds names the builds whose session pool is read.
 func SessionPoolBuilds() []string {
-	out := make([]string, len(sessionLayouts))
-	for i, l := range sessionLayouts {
-		out[i] = fmt.Sprintf("%s (builds %d-%d)", l.name, l.minBuild, l.maxBuild)
+	var out []string
+	for _, l := range sessionLayouts {
+		if l.absent != "" {
+			continue
+		}
 		if l.minBuild == l.maxBuild {
-			out[i] = fmt.Sprintf("%s (build %d)", l.name, l.minBuild)
+			out = append(out, fmt.Sprintf("%s (build %d)", l.name, l.minBuild))
+		} else {
+			out = append(out, fmt.Sprintf("%s (builds %d-%d)", l.name, l.minBuild, l.maxBuild))
 		}
 	}
 	return out
@@ -178,6 +224,9 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 	sl, ok := sessionLayoutFor(arch, build)
 	if !ok {
 		return no("not read on this build (%v, build %d): its session tracker layout is known only for %s", arch, build, joinAnd(SessionPoolBuilds()))
+	}
+	if sl.absent != "" {
+		return no("not read on this build (%v, build %d, %s): %s", arch, build, sl.name, sl.absent)
 	}
 	if err := f.ReadableError(); err != nil {
 		return no("not read: %v", err)

@@ -56,7 +56,11 @@ func TestReadSessions(t *testing.T) {
 		{"7 x86 PAE", dumpfile.ArchX86PAE, 7601, 256, 0},
 		{"7 x64", dumpfile.ArchAMD64, 7601, 128, 0},
 		{"10 1607 x64", dumpfile.ArchAMD64, 14393, 128, 0x2000},
+		{"10 1703 x64", dumpfile.ArchAMD64, 15063, 128, 0x2000},
+		{"10 1709 x64", dumpfile.ArchAMD64, 16299, 128, 0x2000},
+		{"10 1803 x64", dumpfile.ArchAMD64, 17134, 128, 0x3000},
 		{"10 1809 x64", dumpfile.ArchAMD64, 17763, 128, 0x3000},
+		{"10 1903 x64", dumpfile.ArchAMD64, 18362, 128, 0x3000},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := dumptest.Config{Arch: c.arch, Build: c.build, Seed: 7}
@@ -108,8 +112,20 @@ func TestReadSessionsMissing(t *testing.T) {
 		{name: "PoolTags absent", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 17763},
 			sessions: []pooltest.SessionSpec{{ID: 2, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
 			missing:  "session tracker table: 0x1c00 bytes at 0xffffc28000033000: physical page absent from the dump"},
-		{name: "build between the rows", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 16299},
-			reason: "session pool: not read on this build (x64, build 16299)"},
+		{name: "build between the rows", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 16353},
+			reason: "session pool: not read on this build (x64, build 16353)"},
+		{name: "Windows 8.1: no PoolTags and no source for the table", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 9600},
+			reason: "session pool: not read on this build (x64, build 9600): its session tracker layout is known only for"},
+		{name: "Windows 11 23H2: no session pool", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 22631},
+			reason: "session pool: not read on this build (x64, build 22631, x64 Windows 11 23H2): its MM_SESSION_SPACE has no session pool"},
+		{name: "Windows 11 24H2: no structure in the symbols", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 26100},
+			reason: "session pool: not read on this build (x64, build 26100, x64 Windows 11 24H2): MM_SESSION_SPACE was replaced by _PSP_SESSION_SPACE"},
+		{name: "1703 PoolTags absent", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 15063},
+			sessions: []pooltest.SessionSpec{{ID: 2, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
+			missing:  "session tracker table: 0x1400 bytes at 0xffffc28000032000: physical page absent from the dump"},
+		{name: "1903 PoolTags absent", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 18362},
+			sessions: []pooltest.SessionSpec{{ID: 2, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
+			missing:  "session tracker table: 0x1c00 bytes at 0xffffc28000033000: physical page absent from the dump"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f, _ := sessionDump(t, c.cfg, c.sessions)
@@ -184,13 +200,14 @@ func TestReadSessionsDamaged(t *testing.T) {
 	}
 }
 
-// Windows 10 1607 and 1809 keep the table inside MM_SESSION_SPACE: a
-// structure that is not there, or bytes there that are not a tracker
-// table, leave the session unread with the reason named.
+// Windows 10 1607 to 1903 keep the table inside MM_SESSION_SPACE: a
+// structure that is not there, bytes there that are not a tracker table,
+// or EPROCESS offsets that are not the kernel's leave the session unread
+// with the reason named.
 func TestReadSessionsPoolTagsDamaged(t *testing.T) {
 	// misplaced puts 40 keys in slots 0-39 whatever their hash, entries of
-	// the build's POOL_TRACKER_TABLE (Key at 0; 0x28 bytes on 1607, 0x38
-	// from 1709 on).
+	// the build's POOL_TRACKER_TABLE (Key at 0; 0x28 bytes up to 1703,
+	// 0x38 from 1709 on).
 	misplaced := func(entry int) []byte {
 		b := make([]byte, 2*dumptest.PageSize)
 		for i := 0; i < 40; i++ {
@@ -208,10 +225,22 @@ func TestReadSessionsPoolTagsDamaged(t *testing.T) {
 	}{
 		{"keys where no hash puts them", 17763, misplaced(0x38), nil, "are not a session tracker table"},
 		{"keys where no hash puts them", 14393, misplaced(0x28), nil, "are not a session tracker table"},
+		{"keys where no hash puts them", 15063, misplaced(0x28), nil, "are not a session tracker table"},
+		{"keys where no hash puts them", 18362, misplaced(0x38), nil, "are not a session tracker table"},
 		{"Session points nowhere", 14393, nil, func(b *dumptest.Builder, head uint64) {
 			second := b.ReadPtr(b.ReadPtr(head)) - 0x2F0 // ActiveProcessLinks, 1607
 			b.PutPtr(second+0x400, b.UnmappedAddr())
 		}, "unreadable"},
+		{"Session points nowhere", 18362, nil, func(b *dumptest.Builder, head uint64) {
+			second := b.ReadPtr(b.ReadPtr(head)) - 0x2E8 // ActiveProcessLinks, 1703 to 1903
+			b.PutPtr(second+0x400, b.UnmappedAddr())
+		}, "unreadable"},
+		// Offsets that are not this kernel's: the first process must read
+		// as System.
+		{"first process not System", 17134, nil, func(b *dumptest.Builder, head uint64) {
+			first := b.ReadPtr(head) - 0x2E8
+			b.Write(first+0x450, []byte("Idle\x00"))
+		}, ""},
 	} {
 		t.Run(fmt.Sprintf("%s %d", c.name, c.build), func(t *testing.T) {
 			b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: c.build, Seed: 5})
@@ -221,6 +250,13 @@ func TestReadSessionsPoolTagsDamaged(t *testing.T) {
 				c.damage(b, head)
 			}
 			got := pool.ReadSessions(pooltest.Open(t, b, "damaged.dmp"))
+			if c.missing == "" {
+				const want = "session pool: not read: the first process does not read as System"
+				if got.Read || !strings.HasPrefix(got.Reason, want) {
+					t.Fatalf("Read %v, reason %q; want %q", got.Read, got.Reason, want)
+				}
+				return
+			}
 			if !got.Read || len(got.Sessions) != 1 || len(got.Sessions[0].Usages) != 0 ||
 				!strings.Contains(strings.Join(got.Sessions[0].Missing, "; "), c.missing) {
 				t.Fatalf("Read %v (%s), sessions %+v; want no usages and missing %q", got.Read, got.Reason, got.Sessions, c.missing)

@@ -46,7 +46,7 @@ func sessionWhere(s pool.SessionPool) string {
 	if s.Table == 0 {
 		return fmt.Sprintf("MM_SESSION_SPACE %#x, tracker table not found", s.Struct)
 	}
-	if s.Space == 0 { // the table is the structure's PoolTags member (Windows 10 1607, 1809)
+	if s.Space == 0 { // the table is the structure's PoolTags member (Windows 10 1607 to 1903)
 		return fmt.Sprintf("MM_SESSION_SPACE %#x, tracker (PoolTags) at %#x, %d entries", s.Struct, s.Table, s.TableSize)
 	}
 	return fmt.Sprintf("MM_SESSION_SPACE %#x (%#x in session space), tracker at %#x, %d entries", s.Struct, s.Space, s.Table, s.TableSize)

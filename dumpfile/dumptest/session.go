@@ -29,10 +29,17 @@ import "encoding/binary"
 //     Session 0x400, ImageFileName 0x450, 0x7B0 and 0x850 bytes;
 //     _MM_SESSION_SPACE.h: SessionId at 8, the tracker inside the
 //     structure as UCHAR PoolTags[8192] at 0x2000 and 0x3000, 0x4000 and
-//     0x5000 bytes). The builder writes the whole structure in session
-//     space only, the case a reader can reach only through the session's
-//     page tables; 1607 randomizes session space, so its address here is
-//     one choice among many.
+//     0x5000 bytes).
+//   - Windows 10 1703, 1709, 1803 and 1903 x64 (ntdiff/headers
+//     Win10_1703_RS2, Win10_1709_RS3, Win10_1803_RS4 and Win10_1903_19H1
+//     x64 _EPROCESS.h: ActiveProcessLinks 0x2E8, Session 0x400,
+//     ImageFileName 0x450; 0x818, 0x838, 0x848 and 0x850 bytes;
+//     _MM_SESSION_SPACE.h: SessionId at 8, PoolTags[8192] at 0x2000,
+//     0x2000, 0x3000 and 0x3000; 0x4000, 0x4000, 0x5000 and 0x5000 bytes).
+//     For every PoolTags build the builder writes the whole structure in
+//     session space only, the case a reader can reach only through the
+//     session's page tables; 1607 on randomize session space, so its
+//     address here is one choice among many.
 type sessionLayout struct {
 	eprocessSize, links, session, imageName, dtb int
 	structSize, sessionID                        int
@@ -61,7 +68,19 @@ var sessionRows = []sessionRow{
 	{8, 14393, 14393, sessionLayout{eprocessSize: 0x7B0, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28,
 		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
+	{8, 15063, 15063, sessionLayout{eprocessSize: 0x818, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000,
+		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
+	{8, 16299, 16299, sessionLayout{eprocessSize: 0x838, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000,
+		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
+	{8, 17134, 17134, sessionLayout{eprocessSize: 0x848, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000,
+		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 	{8, 17763, 17763, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000,
+		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
+	{8, 18362, 18362, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
 		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 }
