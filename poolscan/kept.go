@@ -31,33 +31,57 @@ func newTagBlocks(c *TagCount, limit int) *tagBlocks {
 // unit (x86), so the sizes of both widths fit 512 counters.
 const smallUnit = 8
 
+// add counts one block in use and offers it to the sample.
 func (k *tagBlocks) add(b Block) {
-	if b.Kind != KindBig && b.Size < dumpfile.PageSize && b.Size%smallUnit == 0 {
+	k.count(b.Size, b.Kind == KindBig, 1)
+	if _, ok := k.take(k.seen + 1); ok {
+		k.sample = append(k.sample, b)
+	}
+}
+
+// count adds n blocks in use of size bytes to the size histogram.
+func (k *tagBlocks) count(size uint64, big bool, n int64) {
+	if !big && size < dumpfile.PageSize && size%smallUnit == 0 {
 		if k.small == nil {
 			k.small = make([]int64, dumpfile.PageSize/smallUnit)
 		}
-		k.small[b.Size/smallUnit]++
+		k.small[size/smallUnit] += n
 	} else {
-		k.sizes[b.Size]++
+		k.sizes[size] += n
 	}
-	i := k.seen
-	k.seen++
-	if k.limit == 0 || i%k.every != 0 {
-		return
-	}
-	if len(k.sample) == k.limit {
-		n := 0
-		for j := 0; j < len(k.sample); j += 2 {
-			k.sample[n] = k.sample[j]
-			n++
+}
+
+// take moves on to block end (the number of blocks offered so far,
+// counted from the first) and returns the index of the next block before
+// it that the sample takes, the sample made ready to take it: one in
+// every `every`, which doubles as a full sample drops every other block.
+// ok is false when the sample takes none of those blocks.
+func (k *tagBlocks) take(end int64) (i int64, ok bool) {
+	for k.seen < end {
+		if k.limit == 0 {
+			break
 		}
-		k.sample = k.sample[:n]
-		k.every *= 2
-		if i%k.every != 0 {
-			return
+		i = (k.seen + k.every - 1) / k.every * k.every // the next multiple of every
+		if i >= end {
+			break
 		}
+		k.seen = i + 1
+		if len(k.sample) == k.limit {
+			n := 0
+			for j := 0; j < len(k.sample); j += 2 {
+				k.sample[n] = k.sample[j]
+				n++
+			}
+			k.sample = k.sample[:n]
+			k.every *= 2
+			if i%k.every != 0 {
+				continue
+			}
+		}
+		return i, true
 	}
-	k.sample = append(k.sample, b)
+	k.seen = end
+	return 0, false
 }
 
 // sizeCounts returns the blocks in use by size, smallest first.

@@ -31,18 +31,27 @@ var headerLayouts = map[bool]headerLayout{
 	true:  {size: 16, unit: 16, maxSmall: 0xFF0, vsHeader: 16},
 }
 
-// header is one decoded POOL_HEADER.
+// header is one decoded POOL_HEADER. PoolIndex is not kept: nothing reads
+// it, and four fields let the compiler keep a header in registers.
 type header struct {
-	prev, index, blocks, typ uint32
-	tag                      uint32
+	prev, blocks, typ uint32
+	tag               uint32
 }
 
+// decodeHeader decodes the POOL_HEADER at the start of b (8 bytes or more).
 func decodeHeader(b []byte, is64 bool) header {
+	return headerOf(binary.LittleEndian.Uint64(b), is64)
+}
+
+// headerOf decodes a POOL_HEADER read as one little-endian word. x64:
+// PreviousSize, PoolIndex, BlockSize and PoolType a byte each, then the
+// tag; x86: PreviousSize 9 bits, PoolIndex 7, BlockSize 9, PoolType 7,
+// then the tag.
+func headerOf(w uint64, is64 bool) header {
 	if is64 {
-		return header{prev: uint32(b[0]), index: uint32(b[1]), blocks: uint32(b[2]), typ: uint32(b[3]), tag: binary.LittleEndian.Uint32(b[4:])}
+		return header{prev: uint32(w & 0xFF), blocks: uint32(w >> 16 & 0xFF), typ: uint32(w >> 24 & 0xFF), tag: uint32(w >> 32)}
 	}
-	w0, w1 := binary.LittleEndian.Uint16(b), binary.LittleEndian.Uint16(b[2:])
-	return header{prev: uint32(w0 & 0x1FF), index: uint32(w0 >> 9), blocks: uint32(w1 & 0x1FF), typ: uint32(w1 >> 9), tag: binary.LittleEndian.Uint32(b[4:])}
+	return header{prev: uint32(w & 0x1FF), blocks: uint32(w >> 16 & 0x1FF), typ: uint32(w >> 25 & 0x7F), tag: uint32(w >> 32)}
 }
 
 // poolTypeBits are the POOL_TYPE bits a header can carry: the base type

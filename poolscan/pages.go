@@ -1,6 +1,7 @@
 package poolscan
 
 import (
+	"math/bits"
 	"unsafe"
 
 	"github.com/poolblame/poolblame/dumpfile"
@@ -20,20 +21,54 @@ type pageReader struct {
 	is64   bool
 	lay    headerLayout
 	coding typeCoding
-	// scratch, reused page after page so the scan allocates nothing.
-	out   []found
-	valid []bool
-	hdrs  []header
-	link  []bool
-	kinds []Kind
-	cand  []int // segment: the slots that are candidates on this page
+	types  [256]typeFlags // coding.decode of every PoolType value
+	// out is scratch, reused page after page so the scan allocates nothing.
+	out []found
+}
+
+// typeFlags is what a header's PoolType says, as bits (typeCoding.decode).
+type typeFlags uint8
+
+const (
+	typeValid typeFlags = 1 << iota
+	typeUsed
+	typePaged
+	typeSession
+)
+
+// slotWords is the size of a bitmap of a page's header slots: one bit per
+// slot, 512 slots of 8 bytes on x86 (256 of 16 bytes on x64).
+const slotWords = dumpfile.PageSize / 8 / 64
+
+// slotSet is a bitmap of a page's header slots.
+type slotSet [slotWords]uint64
+
+func (s *slotSet) add(i int)      { s[i>>6] |= 1 << (i & 63) }
+func (s *slotSet) has(i int) bool { return s[i>>6]>>(i&63)&1 != 0 }
+
+// each calls fn for every slot in the set, in ascending order.
+func (s *slotSet) each(fn func(i int)) {
+	for wi, w := range s {
+		for ; w != 0; w &= w - 1 {
+			fn(wi<<6 | bits.TrailingZeros64(w))
+		}
+	}
 }
 
 func newPageReader(is64 bool, build uint32) *pageReader {
-	lay := headerLayouts[is64]
-	n := dumpfile.PageSize / lay.unit
-	return &pageReader{is64: is64, lay: lay, coding: codingFor(build),
-		valid: make([]bool, n), hdrs: make([]header, n), link: make([]bool, n), kinds: make([]Kind, n)}
+	r := &pageReader{is64: is64, lay: headerLayouts[is64], coding: codingFor(build)}
+	for t := range r.types {
+		valid, used, paged, session := r.coding.decode(uint32(t))
+		r.types[t] = flagIf(valid, typeValid) | flagIf(used, typeUsed) | flagIf(paged, typePaged) | flagIf(session, typeSession)
+	}
+	return r
+}
+
+func flagIf(set bool, f typeFlags) typeFlags {
+	if set {
+		return f
+	}
+	return 0
 }
 
 // classic walks a classic pool page: headers from offset 0, each
@@ -48,11 +83,11 @@ func (r *pageReader) classic(page []byte) (blocks []found, broken bool) {
 	for off < dumpfile.PageSize {
 		h := decodeHeader(page[off:], r.is64)
 		n := int(h.blocks) * r.lay.unit
-		valid, used, _, _ := r.coding.decode(h.typ)
-		if h.blocks == 0 || h.prev != prev || off+n > dumpfile.PageSize || n > r.lay.maxSmall || n < r.lay.size || !valid {
+		t := r.types[h.typ]
+		if h.blocks == 0 || h.prev != prev || off+n > dumpfile.PageSize || n > r.lay.maxSmall || n < r.lay.size || t&typeValid == 0 {
 			return nil, len(r.out) >= 2
 		}
-		if used && !pooltag.Tag(h.tag).Printable() && h.tag != 0 {
+		if t&typeUsed != 0 && !pooltag.Tag(h.tag).Printable() && h.tag != 0 {
 			return nil, len(r.out) >= 2
 		}
 		r.out = append(r.out, found{off: off, h: h, kind: KindClassic})
@@ -127,27 +162,17 @@ func (r *pageReader) headerShaped(w uint64) bool {
 	return w&0xFFFF == 0 && w>>16&0x1FF >= 2 && w>>25&0x7F != 0
 }
 
-// candidate reports whether the bytes at off look like a segment-heap
-// POOL_HEADER by themselves: PreviousSize and PoolIndex unused (0), a
-// BlockSize that holds the header and more and stays in the page, a
-// PoolType of a block in use, a printable tag.
-func (r *pageReader) candidate(page []byte, off int) (header, bool) {
-	if !r.is64 {
-		if page[off] != 0 || page[off+1] != 0 || page[off+2]|page[off+3]&1 == 0 {
-			return header{}, false
-		}
-	} else if page[off] != 0 || page[off+1] != 0 || page[off+2] < 2 || page[off+3] == 0 {
-		return header{}, false
-	}
-	h := decodeHeader(page[off:], r.is64)
+// candidate reports whether slot i, whose first word w is headerShaped,
+// looks like a segment-heap POOL_HEADER by itself: PreviousSize and
+// PoolIndex unused (0), a BlockSize that holds the header and more and
+// stays in the page, a PoolType of a block in use, a printable tag.
+func (r *pageReader) candidate(w uint64, i int) bool {
+	h := headerOf(w, r.is64)
 	n := int(h.blocks) * r.lay.unit
-	if h.blocks < 2 || off+n > dumpfile.PageSize || n > r.lay.maxSmall {
-		return header{}, false
+	if i*r.lay.unit+n > dumpfile.PageSize || n > r.lay.maxSmall {
+		return false
 	}
-	if valid, used, _, _ := r.coding.decode(h.typ); !valid || !used || !pooltag.Tag(h.tag).Printable() {
-		return header{}, false
-	}
-	return h, true
+	return r.types[h.typ]&(typeValid|typeUsed) == typeValid|typeUsed && pooltag.Tag(h.tag).Printable()
 }
 
 // segment recognises segment-heap blocks on a page. Chunk headers are
@@ -160,66 +185,60 @@ func (r *pageReader) candidate(page []byte, off int) (header, bool) {
 // m says which tags are of interest; pages with none are skipped after
 // the first look. unconfirmed counts wanted headers that fit no
 // neighbour.
+//
+// The page is read in place as little-endian words, a slot's header being
+// its first word, and the candidates and their links are bitmaps of the
+// page's slots, so that a page costs one test a slot and a few operations
+// a candidate.
 func (r *pageReader) segment(page []byte, m *Matcher) (blocks []found, unconfirmed []found) {
 	r.out = r.out[:0]
-	u := r.lay.unit
-	n := dumpfile.PageSize / u
 	// First look: one 8-byte load per slot, and the full reading only on
 	// pages where some header-shaped slot carries a wanted tag. Most pages
 	// (zero, data, code) stop here.
 	if len(page) != dumpfile.PageSize || !r.anyWanted(page, m) {
 		return nil, nil
 	}
-	// valid is all false between calls: only the candidates' slots are
-	// set, and reset at the end, so a page costs its candidates, not its
-	// slots, after this first loop.
 	words := (*[dumpfile.PageSize / 8]uint64)(unsafe.Pointer(unsafe.SliceData(page)))
-	step := u / 8
-	cand := r.cand[:0]
+	u := r.lay.unit
+	n, step := dumpfile.PageSize/u, u/8
+	var cand, lfh, vs slotSet
 	for i := 0; i < n; i++ {
-		// Most slots fail on their first word; the rest are decoded.
-		if !r.headerShaped(words[i*step]) {
-			continue
-		}
-		if h, ok := r.candidate(page, i*u); ok {
-			r.valid[i], r.hdrs[i], r.link[i], r.kinds[i] = true, h, false, 0
-			cand = append(cand, i)
+		// Most slots fail the first test, made here without a call.
+		if w := words[i*step]; r.headerShaped(w) && r.candidate(w, i) {
+			cand.add(i)
 		}
 	}
-	r.cand = cand
-	for _, i := range cand {
-		size := int(r.hdrs[i].blocks) * u
-		if j := i + size/u; j < n && r.valid[j] && r.hdrs[j].blocks == r.hdrs[i].blocks {
-			r.link[i], r.link[j] = true, true
-			r.kinds[i], r.kinds[j] = KindLFH, KindLFH
+	// Links: LFH to the next block of the same size, VS to the next
+	// header past one chunk header. A block linked both ways is LFH.
+	vsSlots := r.lay.vsHeader / u
+	cand.each(func(i int) {
+		k := int(headerOf(words[i*step], r.is64).blocks)
+		if j := i + k; j < n && cand.has(j) && int(headerOf(words[j*step], r.is64).blocks) == k {
+			lfh.add(i)
+			lfh.add(j)
 		}
-		if j := i + (size+r.lay.vsHeader)/u; j < n && r.valid[j] {
-			r.link[i], r.link[j] = true, true
-			if r.kinds[i] == 0 {
-				r.kinds[i] = KindVS
-			}
-			if r.kinds[j] == 0 {
-				r.kinds[j] = KindVS
-			}
+		if j := i + k + vsSlots; j < n && cand.has(j) {
+			vs.add(i)
+			vs.add(j)
 		}
-	}
+	})
 	end := 0
-	for _, i := range cand {
+	cand.each(func(i int) {
 		off := i * u
-		if !r.link[i] {
-			if m.Match(pooltag.Tag(r.hdrs[i].tag)) && off >= end {
-				unconfirmed = append(unconfirmed, found{off: off, h: r.hdrs[i], kind: KindVS})
+		h := headerOf(words[i*step], r.is64)
+		switch {
+		case !lfh.has(i) && !vs.has(i):
+			if off >= end && m.Match(pooltag.Tag(h.tag)) {
+				unconfirmed = append(unconfirmed, found{off: off, h: h, kind: KindVS})
 			}
-			continue
+		case off >= end: // else inside a block already kept
+			kind := KindVS
+			if lfh.has(i) {
+				kind = KindLFH
+			}
+			r.out = append(r.out, found{off: off, h: h, kind: kind})
+			end = off + int(h.blocks)*u
 		}
-		if off < end {
-			continue // inside a block already kept
-		}
-		r.out = append(r.out, found{off: off, h: r.hdrs[i], kind: r.kinds[i]})
-		end = off + int(r.hdrs[i].blocks)*u
-	}
-	for _, i := range cand {
-		r.valid[i] = false
-	}
+	})
 	return r.out, unconfirmed
 }

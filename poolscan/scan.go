@@ -205,9 +205,16 @@ func (s *scanner) page(pfn uint64, page []byte) {
 	r.Pages.PoolPages++
 	st := State(0)
 	last, lastOK := uint32(0), false // blocks of a page mostly share a tag
-	for _, fb := range blocks {
-		if fb.h.tag != last || last == 0 {
-			last, lastOK = fb.h.tag, r.match.Match(pooltag.Tag(fb.h.tag))
+	for len(blocks) > 0 {
+		// Blocks of one header (an LFH subsegment's) count together.
+		n := 1
+		for n < len(blocks) && blocks[n].kind == blocks[0].kind && blocks[n].h.same(blocks[0].h) {
+			n++
+		}
+		run := blocks[:n]
+		blocks = blocks[n:]
+		if t := run[0].h.tag; t != last || last == 0 {
+			last, lastOK = t, r.match.Match(pooltag.Tag(t))
 		}
 		if !lastOK {
 			continue
@@ -216,31 +223,79 @@ func (s *scanner) page(pfn uint64, page []byte) {
 			st = s.state(pfn)
 			r.hits.add(pfn)
 		}
-		r.add(s.pr.block(pfn, fb, st))
+		r.addRun(s.pr, pfn, run, st)
 	}
 }
+
+// same reports whether two headers describe the same block but for its
+// place: tag, size and type.
+func (h header) same(o header) bool { return h.tag == o.tag && h.blocks == o.blocks && h.typ == o.typ }
 
 // block is a recognised header as a Block on physical page pfn.
 func (r *pageReader) block(pfn uint64, fb found, st State) Block {
 	h := fb.h
-	_, used, paged, session := r.coding.decode(h.typ)
+	t := r.types[h.typ]
 	return Block{Phys: pfn<<12 | uint64(fb.off), Tag: pooltag.Tag(h.tag).Unprotected(), Size: uint64(h.blocks) * uint64(r.lay.unit),
-		Kind: fb.kind, Paged: paged, Session: session, Typed: used, Free: !used, State: st}
+		Kind: fb.kind, Paged: t&typePaged != 0, Session: t&typeSession != 0, Typed: t&typeUsed != 0, Free: t&typeUsed == 0, State: st}
+}
+
+// addRun counts blocks found on physical page pfn that share one header
+// and kind (what r.add does block by block), and gives the sample the
+// blocks it takes.
+func (r *Result) addRun(pr *pageReader, pfn uint64, run []found, st State) {
+	h, n := run[0].h, int64(len(run))
+	k := r.tagBlocks(pooltag.Tag(h.tag).Unprotected())
+	c, t, size := k.c, pr.types[h.typ], uint64(h.blocks)*uint64(pr.lay.unit)
+	free := t&typeUsed == 0
+	switch {
+	case st == StateUnmapped:
+		c.Unmapped += n
+	case free:
+		c.Free += n
+	case t&typeSession != 0:
+		c.Session += n
+	case t&typePaged != 0:
+		c.Paged += n
+	default:
+		c.NonPaged += n
+	}
+	if st == StateUnmapped || free {
+		return
+	}
+	c.Bytes += uint64(n) * size
+	if st != StatePresent && st != StateTransition { // as Block.Counted
+		return
+	}
+	k.count(size, false, n)
+	first := k.seen
+	for {
+		i, ok := k.take(first + n)
+		if !ok {
+			return
+		}
+		k.sample = append(k.sample, pr.block(pfn, run[i-first], st))
+	}
+}
+
+// tagBlocks returns what the scan keeps of tag t, made on its first block.
+func (r *Result) tagBlocks(t pooltag.Tag) *tagBlocks {
+	k := r.last
+	if k == nil || k.c.Tag != t {
+		// Blocks of one tag come in runs (a page, an LFH subsegment), so
+		// the last tag's entry saves most map lookups.
+		k = r.kept[t]
+		if k == nil {
+			k = newTagBlocks(r.count(t), r.sample)
+			r.kept[t] = k
+		}
+		r.last = k
+	}
+	return k
 }
 
 // add counts one block found and offers it to its tag's sample.
 func (r *Result) add(b Block) {
-	k := r.last
-	if k == nil || k.c.Tag != b.Tag {
-		// Blocks of one tag come in runs (a page, an LFH subsegment), so
-		// the last tag's entry saves most map lookups.
-		k = r.kept[b.Tag]
-		if k == nil {
-			k = newTagBlocks(r.count(b.Tag), r.sample)
-			r.kept[b.Tag] = k
-		}
-		r.last = k
-	}
+	k := r.tagBlocks(b.Tag)
 	c := k.c
 	switch {
 	case b.Kind == KindBig:
