@@ -2,15 +2,18 @@
 # One pool scan pass over a multi-GB sparse dump (one pool page in every
 # 64 stored pages, the rest zero pages stored as file holes), timed against
 # `cat FILE > /dev/null` over the same bytes in the same run, for the
-# segment heap (Windows 10 2004) and classic pool (Windows 7). Runs are
+# segment heap (Windows 10 2004) and classic pool (Windows 7); then the
+# same over an all-pool dump (ALL_GIB GiB, default 1: every stored page a
+# pool page of 126 blocks of 32 bytes, what the per-block cost shows). Runs are
 # interleaved (cat, scan, cat, scan, ...) so that the load of other
 # processes falls on both alike; the best of five of each is compared, by
 # wall time and by CPU time (user + system). BASE_REV=REV builds that
 # revision's scanbench too and times it in the same rounds.
-# Usage: [BASE_REV=REV] scripts/bench-scan.sh [GiB of stored pages, default 4]
+# Usage: [BASE_REV=REV] [ALL_GIB=N] scripts/bench-scan.sh [GiB of stored pages, default 4]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gib=${1:-4}
+allgib=${ALL_GIB:-1}
 dir=$(mktemp -d)
 cleanup() {
 	[ -n "${BASE_REV:-}" ] && git worktree remove --force "$dir/base" 2>/dev/null
@@ -34,9 +37,12 @@ run() {
 	esac
 	echo "$out" | tail -1 | awk '{printf "%s %.2f\n", $1, $2 + $3}'
 }
-for build in 19041 7601; do
-	"$dir/scanbench" -make -gib "$gib" -build "$build" "$dir/big.dmp"
-	echo "build $build dump: $(du -h --apparent-size "$dir/big.dmp" | cut -f1) apparent, $(du -h "$dir/big.dmp" | cut -f1) on disk"
+# bench LABEL MAKE-ARGS...: makes the dump, then times cat and the scans.
+bench() {
+	local label=$1
+	shift
+	"$dir/scanbench" -make "$@" "$dir/big.dmp"
+	echo "$label dump: $(du -h --apparent-size "$dir/big.dmp" | cut -f1) apparent, $(du -h "$dir/big.dmp" | cut -f1) on disk"
 	cat "$dir/big.dmp" >/dev/null # warm the page cache for every run
 	"$dir/scanbench" "$dir/big.dmp"
 	declare -A wall=() cpu=()
@@ -56,6 +62,11 @@ for build in 19041 7601; do
 			"$(echo "$(best "${wall[cat]}") / $(best "${wall[$p]}")" | bc -l)" "$(echo "$(best "${cpu[cat]}") / $(best "${cpu[$p]}")" | bc -l)"
 	done
 	/usr/bin/time -f 'scan peak RSS: %M KiB' "$dir/scanbench" "$dir/big.dmp" >/dev/null
-	unset wall cpu
 	rm -f "$dir/big.dmp"
+}
+for build in 19041 7601; do
+	bench "build $build" -gib "$gib" -build "$build"
+done
+for build in 19041 7601; do
+	bench "build $build all-pool" -gib "$allgib" -build "$build" -every 1 -size 32 -blocks 126
 done

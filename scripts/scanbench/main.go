@@ -22,13 +22,15 @@ func main() {
 	mk := flag.Bool("make", false, "write a dump instead of scanning one")
 	gib := flag.Int("gib", 4, "with -make: GiB of stored pages")
 	build := flag.Uint("build", 19041, "with -make: Windows build (18362 and later: segment heap)")
-	every := flag.Int("every", 64, "with -make: one pool page per this many stored pages")
+	every := flag.Int("every", 64, "with -make: one pool page per this many stored pages (1: every stored page)")
+	size := flag.Int("size", 0x60, "with -make: bytes of each planted block, header included")
+	perPage := flag.Int("blocks", 40, "with -make: blocks per pool page")
 	memGiB := flag.Int("memgib", 0, "with -make: GiB of physical memory described (0: twice -gib)")
 	poolGiB := flag.Int("poolgib", 0, "with -make: GiB of pool pages (3 in 4 of 'Leak' blocks, 1 in 4 of 'Othr'), with pool tracker tables counting them; -gib and -every are then not used")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the scan to `file`")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: scanbench [-make -gib N -build B -every K] DUMP")
+		fmt.Fprintln(os.Stderr, "usage: scanbench [-make -gib N -build B -every K -size S -blocks N] DUMP")
 		os.Exit(2)
 	}
 	if *mk {
@@ -36,7 +38,7 @@ func main() {
 		if *poolGiB > 0 {
 			err = makePoolDump(flag.Arg(0), *memGiB, *poolGiB, uint32(*build))
 		} else {
-			err = makeDump(flag.Arg(0), *gib, *memGiB, uint32(*build), *every)
+			err = makeDump(flag.Arg(0), *gib, *memGiB, uint32(*build), *every, *size, *perPage)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "scanbench:", err)
@@ -71,9 +73,9 @@ func main() {
 	fmt.Printf("%s: %d pages scanned, %d pool pages, Leak in use %d\n", r.Mode, r.Pages.Scanned, r.Pages.PoolPages, c.InUse())
 }
 
-// makeDump plants one pool page of 'Leak' blocks per every stored pages;
-// the other stored pages are zero (file holes).
-func makeDump(path string, gib, memGiB int, build uint32, every int) error {
+// makeDump plants one pool page of perPage 'Leak' blocks of size bytes
+// per every stored pages; the other stored pages are zero (file holes).
+func makeDump(path string, gib, memGiB int, build uint32, every, size, perPage int) error {
 	pages := uint64(gib) << 18
 	mem := 2 * pages
 	if memGiB > 0 {
@@ -81,9 +83,9 @@ func makeDump(path string, gib, memGiB int, build uint32, every int) error {
 	}
 	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: build, StoredPages: pages, MemoryPages: mem, Seed: 1})
 	n := int(pages) / every
-	blocks := make([]dumptest.PoolBlock, 40)
+	blocks := make([]dumptest.PoolBlock, perPage)
 	for i := range blocks {
-		blocks[i] = dumptest.PoolBlock{Tag: "Leak", Size: 0x60, Data: []byte("\\Device\\HarddiskVolume2\\x")}
+		blocks[i] = dumptest.PoolBlock{Tag: "Leak", Size: size, Data: []byte("\\Device\\HarddiskVolume2\\x")}
 	}
 	for range n {
 		va := b.Alloc(dumptest.PageSize, dumptest.PageSize)
