@@ -23,9 +23,11 @@ import (
 var ErrExists = errors.New("exists and was not written by this run (--force replaces it)")
 
 // ErrInput is returned, after the path, when the path names one of the
-// run's inputs as it was given; Force does not change that. (Another
-// name for an input's file is refused too, with both names.)
-var ErrInput = errors.New("is an input of this run: never written over")
+// run's input files, by the name it was given or by any other (a hard or
+// symbolic link, a linked folder on the way, a relative or absolute
+// path): the error names the input too when the names differ. Force does
+// not change that.
+var ErrInput = errors.New("is an input of this run")
 
 // Guard knows a run's inputs and the files it wrote. The zero Guard
 // protects nothing but existing files; it is safe for concurrent use.
@@ -89,9 +91,9 @@ func (g *Guard) Check(path string) error {
 	for _, in := range g.inputs {
 		if os.SameFile(fi, in.fi) {
 			if filepath.Clean(in.path) == filepath.Clean(path) {
-				return fmt.Errorf("%s %w", path, ErrInput)
+				return fmt.Errorf("%s %w: never written over", path, ErrInput)
 			}
-			return fmt.Errorf("%s is the input %s (the same file): never written over", path, in.path)
+			return fmt.Errorf("%s %w (the same file as %s): never written over", path, ErrInput, in.path)
 		}
 	}
 	if !fi.Mode().IsRegular() {
@@ -103,7 +105,7 @@ func (g *Guard) Check(path string) error {
 	}
 	for _, d := range g.dirs {
 		if within(rp, d) {
-			return fmt.Errorf("%s is in the input folder %s: never written over", path, d)
+			return fmt.Errorf("%s %w (in the input folder %s): never written over", path, ErrInput, d)
 		}
 	}
 	if g.created[rp] || g.Force {
