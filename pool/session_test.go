@@ -61,6 +61,9 @@ func TestReadSessions(t *testing.T) {
 		{"10 1803 x64", dumpfile.ArchAMD64, 17134, 128, 0x3000},
 		{"10 1809 x64", dumpfile.ArchAMD64, 17763, 128, 0x3000},
 		{"10 1903 x64", dumpfile.ArchAMD64, 18362, 128, 0x3000},
+		{"10 1703 x86 PAE", dumpfile.ArchX86PAE, 15063, 256, 0x5000},
+		{"10 1803 x86 PAE", dumpfile.ArchX86PAE, 17134, 128, 0x5000},
+		{"10 1809 x86 PAE", dumpfile.ArchX86PAE, 17763, 128, 0x5000},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := dumptest.Config{Arch: c.arch, Build: c.build, Seed: 7}
@@ -123,6 +126,11 @@ func TestReadSessionsMissing(t *testing.T) {
 		{name: "1703 PoolTags absent", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 15063},
 			sessions: []pooltest.SessionSpec{{ID: 2, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
 			missing:  "session tracker table: 0x1400 bytes at 0xffffc28000032000: physical page absent from the dump"},
+		{name: "1809 x86 PoolTags absent", cfg: dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 17763},
+			sessions: []pooltest.SessionSpec{{ID: 2, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
+			missing:  "session tracker table: 0x1800 bytes at 0x9e035000: physical page absent from the dump"},
+		{name: "1709 x86 without a source for ActiveProcessLinks", cfg: dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 16299},
+			reason: "session pool: not read on this build (x86 (PAE), build 16299)"},
 		{name: "1903 PoolTags absent", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 18362},
 			sessions: []pooltest.SessionSpec{{ID: 2, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
 			missing:  "session tracker table: 0x1c00 bytes at 0xffffc28000033000: physical page absent from the dump"},
@@ -206,8 +214,8 @@ func TestReadSessionsDamaged(t *testing.T) {
 // with the reason named.
 func TestReadSessionsPoolTagsDamaged(t *testing.T) {
 	// misplaced puts 40 keys in slots 0-39 whatever their hash, entries of
-	// the build's POOL_TRACKER_TABLE (Key at 0; 0x28 bytes up to 1703,
-	// 0x38 from 1709 on).
+	// the build's POOL_TRACKER_TABLE (Key at 0; x64 0x28 bytes up to 1703,
+	// 0x38 from 1709 on; x86 0x1C and 0x30).
 	misplaced := func(entry int) []byte {
 		b := make([]byte, 2*dumptest.PageSize)
 		for i := 0; i < 40; i++ {
@@ -218,32 +226,39 @@ func TestReadSessionsPoolTagsDamaged(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name    string
+		arch    dumpfile.Arch
 		build   uint32
 		tracker []byte
 		damage  func(b *dumptest.Builder, head uint64)
 		missing string
 	}{
-		{"keys where no hash puts them", 17763, misplaced(0x38), nil, "are not a session tracker table"},
-		{"keys where no hash puts them", 14393, misplaced(0x28), nil, "are not a session tracker table"},
-		{"keys where no hash puts them", 15063, misplaced(0x28), nil, "are not a session tracker table"},
-		{"keys where no hash puts them", 18362, misplaced(0x38), nil, "are not a session tracker table"},
-		{"Session points nowhere", 14393, nil, func(b *dumptest.Builder, head uint64) {
+		{"keys where no hash puts them", dumpfile.ArchAMD64, 17763, misplaced(0x38), nil, "are not a session tracker table"},
+		{"keys where no hash puts them", dumpfile.ArchAMD64, 14393, misplaced(0x28), nil, "are not a session tracker table"},
+		{"keys where no hash puts them", dumpfile.ArchAMD64, 15063, misplaced(0x28), nil, "are not a session tracker table"},
+		{"keys where no hash puts them", dumpfile.ArchAMD64, 18362, misplaced(0x38), nil, "are not a session tracker table"},
+		{"Session points nowhere", dumpfile.ArchAMD64, 14393, nil, func(b *dumptest.Builder, head uint64) {
 			second := b.ReadPtr(b.ReadPtr(head)) - 0x2F0 // ActiveProcessLinks, 1607
 			b.PutPtr(second+0x400, b.UnmappedAddr())
 		}, "unreadable"},
-		{"Session points nowhere", 18362, nil, func(b *dumptest.Builder, head uint64) {
+		{"Session points nowhere", dumpfile.ArchAMD64, 18362, nil, func(b *dumptest.Builder, head uint64) {
 			second := b.ReadPtr(b.ReadPtr(head)) - 0x2E8 // ActiveProcessLinks, 1703 to 1903
 			b.PutPtr(second+0x400, b.UnmappedAddr())
 		}, "unreadable"},
+		{"keys where no hash puts them", dumpfile.ArchX86PAE, 15063, misplaced(0x1C), nil, "are not a session tracker table"},
+		{"keys where no hash puts them", dumpfile.ArchX86PAE, 17763, misplaced(0x30), nil, "are not a session tracker table"},
+		{"Session points nowhere", dumpfile.ArchX86PAE, 17763, nil, func(b *dumptest.Builder, head uint64) {
+			second := b.ReadPtr(b.ReadPtr(head)) - 0xB8 // ActiveProcessLinks, x86 1703 to 1809
+			b.PutPtr(second+0x150, b.UnmappedAddr())
+		}, "unreadable"},
 		// Offsets that are not this kernel's: the first process must read
 		// as System.
-		{"first process not System", 17134, nil, func(b *dumptest.Builder, head uint64) {
+		{"first process not System", dumpfile.ArchAMD64, 17134, nil, func(b *dumptest.Builder, head uint64) {
 			first := b.ReadPtr(head) - 0x2E8
 			b.Write(first+0x450, []byte("Idle\x00"))
 		}, ""},
 	} {
-		t.Run(fmt.Sprintf("%s %d", c.name, c.build), func(t *testing.T) {
-			b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: c.build, Seed: 5})
+		t.Run(fmt.Sprintf("%s %v %d", c.name, c.arch, c.build), func(t *testing.T) {
+			b := dumptest.New(dumptest.Config{Arch: c.arch, Build: c.build, Seed: 5})
 			b.AddSession(dumptest.Session{ID: 4, Processes: []string{"csrss.exe"}, Tracker: c.tracker})
 			if c.damage != nil {
 				head, _ := b.Symbol("PsActiveProcessHead")
