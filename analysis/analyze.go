@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/poolblame/poolblame/dumpfile"
@@ -157,15 +158,26 @@ func Analyze(ctx context.Context, src Source, o Options) (*Result, error) {
 	r.NonPaged = leading(g.pool, NonPaged, o.leading(), rt)
 	r.Paged = leading(g.pool, Paged, o.leading(), rt)
 
+	r.excl = exclusion(g.pool, g.machine, rt, o.leading())
+
 	var tags []pooltag.Tag
 	for _, t := range append(append([]TagUsage{}, r.NonPaged...), r.Paged...) {
 		tags = append(tags, t.Tag)
+	}
+	ranked := [][]TagUsage{r.NonPaged, r.Paged}
+	if r.excl != nil {
+		for _, t := range r.excl.restTags() {
+			if !slices.Contains(tags, t) {
+				tags = append(tags, t)
+			}
+		}
+		ranked = append(ranked, r.excl.NonPaged.Rows, r.excl.Paged.Rows)
 	}
 	ev, err := gatherEvidence(ctx, g, o, tags, r)
 	if err != nil {
 		return nil, err
 	}
-	for _, rows := range [][]TagUsage{r.NonPaged, r.Paged} {
+	for _, rows := range ranked {
 		for i := range rows {
 			rows[i].Candidates, rows[i].TextOnly = splitTextOnly(ev.Candidates(rows[i].Tag, o.Pooltag))
 			if g.machine.Snapshot != "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/damage"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // TestDamageLowersConfidence: each kind of damage to a generated sample
@@ -31,38 +32,57 @@ func TestDamageLowersConfidence(t *testing.T) {
 	}
 	tests := []struct {
 		sample, kind string
+		at           string // the tag whose entry is damaged; "": the largest nonpaged tag
 		flag         string // a check that must not pass; "": none may change
 		max          analysis.Confidence
 		driver       string // the one driver named (culprit or suspect); "": none
 	}{
-		{"win2003-x86-isil", "cpus-zero", pool.CheckCPUCount, analysis.Medium, "isil.sys"},
-		{"win2003-x86-isil", "cpus-huge", pool.CheckCPUCount, analysis.Medium, "isil.sys"},
-		{"win2003-x86-isil", "percpu-page-zeroed", pool.CheckTablePages, analysis.Low, ""},
-		{"win2003-x86-isil", "tracker-page-zeroed", pool.CheckPerCPUAgree, analysis.Low, ""},
-		{"win2003-x86-isil", "max-pointer-unreadable", pool.CheckNonPagedMax, analysis.Medium, "isil.sys"},
+		{"win2003-x86-isil", "cpus-zero", "", pool.CheckCPUCount, analysis.Medium, "isil.sys"},
+		{"win2003-x86-isil", "cpus-huge", "", pool.CheckCPUCount, analysis.Medium, "isil.sys"},
+		// The largest nonpaged tag, ISil, is the leak; isil.sys also owns
+		// I100, which leads the tags left, against the pool's maximum.
+		{"win2003-x86-isil", "percpu-page-zeroed", "", pool.CheckTablePages, analysis.Low, "isil.sys"},
+		{"win2003-x86-isil", "tracker-page-zeroed", "", pool.CheckPerCPUAgree, analysis.Low, "isil.sys"},
+		{"win2003-x86-isil", "max-pointer-unreadable", "", pool.CheckNonPagedMax, analysis.Medium, "isil.sys"},
 		// The kernel is found through the module list's first entry.
-		{"win2003-x86-isil", "kernbase-garbled", pool.CheckKernBase, analysis.Medium, "isil.sys"},
-		{"win2003-x86-isil", "table-size-word-zeroed", "", analysis.High, "isil.sys"},
-		{"win2003-x86-isil", "tracker-key-overwritten", pool.CheckPerCPUAgree, analysis.Low, ""},
-		{"win2003-x86-isil", "tracker-bytes-inflated", pool.CheckNonPagedBounds, analysis.Low, ""},
+		{"win2003-x86-isil", "kernbase-garbled", "", pool.CheckKernBase, analysis.Medium, "isil.sys"},
+		{"win2003-x86-isil", "table-size-word-zeroed", "", "", analysis.High, "isil.sys"},
+		// ISil's counters survive its overwritten key and still lead:
+		// the leak may be the damaged entry.
+		{"win2003-x86-isil", "tracker-key-overwritten", "", pool.CheckPerCPUAgree, analysis.NoConfidence, ""},
+		{"win2003-x86-isil", "tracker-bytes-inflated", "", pool.CheckNonPagedBounds, analysis.Low, "isil.sys"},
 		// CPU 1's table is found in memory and summed; which CPU it is
 		// stays unknown.
-		{"win2003-x86-isil", "percpu-slot-nulled", pool.CheckPerCPUTables, analysis.Medium, "isil.sys"},
-		{"win2003-x86-isil", "bugcheck-pool-corruption", analysis.CheckBugCheck, analysis.Low, "isil.sys"},
-		{"win11-x64-ctfl", "bugcheck-pool-corruption", analysis.CheckBugCheck, analysis.Low, "contosoflt.sys"},
-		{"win11-x64-ctfl", "cpus-zero", pool.CheckCPUCount, analysis.Medium, "contosoflt.sys"},
-		{"win11-x64-ctfl", "cpus-huge", pool.CheckCPUCount, analysis.Medium, "contosoflt.sys"},
-		{"win11-x64-ctfl", "percpu-page-zeroed", pool.CheckTablePages, analysis.Low, ""},
-		{"win11-x64-ctfl", "tracker-page-zeroed", pool.CheckPerCPUAgree, analysis.Low, ""},
-		{"win11-x64-ctfl", "max-pointer-unreadable", "", analysis.Medium, "contosoflt.sys"},
-		{"win11-x64-ctfl", "kernbase-garbled", pool.CheckKernBase, analysis.Medium, "contosoflt.sys"},
-		{"win11-x64-ctfl", "table-size-word-zeroed", "", analysis.Medium, "contosoflt.sys"},
-		{"win11-x64-ctfl", "tracker-key-overwritten", pool.CheckPerCPUAgree, analysis.Low, ""},
-		{"win11-x64-ctfl", "tracker-bytes-inflated", pool.CheckNonPagedBounds, analysis.Low, ""},
-		{"win11-x64-ctfl", "percpu-slot-nulled", pool.CheckPerCPUTables, analysis.Medium, "contosoflt.sys"},
+		{"win2003-x86-isil", "percpu-slot-nulled", "", pool.CheckPerCPUTables, analysis.Medium, "isil.sys"},
+		{"win2003-x86-isil", "bugcheck-pool-corruption", "", analysis.CheckBugCheck, analysis.Low, "isil.sys"},
+		// A tag beside the leak damaged: the leak still leads.
+		{"win2003-x86-isil", "percpu-page-zeroed", "SavE", pool.CheckTablePages, analysis.Low, "isil.sys"},
+		{"win2003-x86-isil", "tracker-page-zeroed", "SavE", pool.CheckPerCPUAgree, analysis.Low, "isil.sys"},
+		{"win2003-x86-isil", "tracker-key-overwritten", "SavE", pool.CheckPerCPUAgree, analysis.Low, "isil.sys"},
+		{"win2003-x86-isil", "tracker-bytes-inflated", "SavE", pool.CheckNonPagedBounds, analysis.Low, "isil.sys"},
+		{"win11-x64-ctfl", "bugcheck-pool-corruption", "", analysis.CheckBugCheck, analysis.Low, "contosoflt.sys"},
+		{"win11-x64-ctfl", "cpus-zero", "", pool.CheckCPUCount, analysis.Medium, "contosoflt.sys"},
+		{"win11-x64-ctfl", "cpus-huge", "", pool.CheckCPUCount, analysis.Medium, "contosoflt.sys"},
+		// The largest nonpaged tag is smNp (rdyboost.sys, Microsoft's),
+		// not the leak: CtFl leads the tags left.
+		{"win11-x64-ctfl", "percpu-page-zeroed", "", pool.CheckTablePages, analysis.Low, "contosoflt.sys"},
+		{"win11-x64-ctfl", "tracker-page-zeroed", "", pool.CheckPerCPUAgree, analysis.Low, "contosoflt.sys"},
+		{"win11-x64-ctfl", "max-pointer-unreadable", "", "", analysis.Medium, "contosoflt.sys"},
+		{"win11-x64-ctfl", "kernbase-garbled", "", pool.CheckKernBase, analysis.Medium, "contosoflt.sys"},
+		{"win11-x64-ctfl", "table-size-word-zeroed", "", "", analysis.Medium, "contosoflt.sys"},
+		// smNp's surviving counters lead: no driver.
+		{"win11-x64-ctfl", "tracker-key-overwritten", "", pool.CheckPerCPUAgree, analysis.NoConfidence, ""},
+		{"win11-x64-ctfl", "tracker-bytes-inflated", "", pool.CheckNonPagedBounds, analysis.Low, "contosoflt.sys"},
+		{"win11-x64-ctfl", "percpu-slot-nulled", "", pool.CheckPerCPUTables, analysis.Medium, "contosoflt.sys"},
+		// The leaking tag itself damaged: rdyboost.sys (Microsoft's) is
+		// not blamed while CtFl could hold more, and no one else is.
+		{"win11-x64-ctfl", "percpu-page-zeroed", "CtFl", pool.CheckTablePages, analysis.NoConfidence, ""},
+		{"win11-x64-ctfl", "tracker-page-zeroed", "CtFl", pool.CheckPerCPUAgree, analysis.NoConfidence, ""},
+		{"win11-x64-ctfl", "tracker-key-overwritten", "CtFl", pool.CheckPerCPUAgree, analysis.NoConfidence, ""},
+		{"win11-x64-ctfl", "tracker-bytes-inflated", "CtFl", pool.CheckNonPagedBounds, analysis.NoConfidence, ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.sample+"/"+tt.kind, func(t *testing.T) {
+		t.Run(tt.sample+"/"+tt.kind+"@"+tt.at, func(t *testing.T) {
 			s := samples[tt.sample]
 			name := filepath.Join("..", "testdata", tt.sample+".dmp")
 			good, err := os.ReadFile(name)
@@ -75,6 +95,9 @@ func TestDamageLowersConfidence(t *testing.T) {
 				}
 			}
 			k, ok := damage.ByName(tt.kind)
+			if tt.at != "" {
+				k, ok = damage.At(tt.kind, pooltag.MustTag(tt.at))
+			}
 			if !ok {
 				t.Fatalf("no damage kind %q", tt.kind)
 			}
@@ -116,17 +139,30 @@ func TestDamageLowersConfidence(t *testing.T) {
 			switch {
 			case tt.driver == "" && len(named) > 0:
 				t.Errorf("named %v, want no driver on data that contradicts itself", named)
-			case tt.driver == "" && !hasFinding(r, analysis.DataContradicts):
+			case tt.driver == "" && !hasFinding(r, analysis.DataContradicts) && !hasFinding(r, analysis.TagsExcluded):
 				t.Errorf("no driver named, but the verdict does not say the data contradicts itself: %+v", r.Verdict.Findings)
 			case tt.driver != "" && (len(named) != 1 || named[0] != tt.driver):
 				t.Errorf("named %v, want %s", named, tt.driver)
 			}
-			if p := r.Pool; p != nil && p.HTTPSys != nil && p.HTTPSys.Below && tt.driver == "" {
+			// A driver named on sums that failed a check is named on the
+			// tags left after the damaged ones, and says which those are.
+			if tt.driver != "" && sumFlag[tt.flag] {
+				if !hasFinding(r, analysis.TagsExcluded) || r.Verdict.Excluded == nil {
+					t.Errorf("driver named on damaged sums without the tags left out: %+v", r.Verdict.Findings)
+				}
+				if c > analysis.Low && r.Verdict.Excluded.CouldHoldLeak {
+					t.Errorf("confidence %v while the tags left out could hold the leak", c)
+				}
+			}
+			if p := r.Pool; p != nil && p.HTTPSys != nil && p.HTTPSys.Below && (tt.driver == "" || sumFlag[tt.flag]) {
 				t.Errorf("HTTP.SYS claim made on damaged sums")
 			}
 		})
 	}
 }
+
+// sumFlag are the checks whose failure means the tag sums are wrong.
+var sumFlag = map[string]bool{pool.CheckTablePages: true, pool.CheckPerCPUAgree: true, pool.CheckNonPagedBounds: true}
 
 func hasFinding(r *analysis.Result, k analysis.FindingKind) bool {
 	for _, f := range r.Verdict.Findings {

@@ -35,6 +35,10 @@ type Result struct {
 	Verdict Verdict
 
 	Warnings []string
+
+	// excl is the ranking without the damaged tags, when every failed
+	// sum check could be pinned to them (see exclusion).
+	excl *Exclusion
 }
 
 // Leading returns the leading tags of one pool.
@@ -316,6 +320,10 @@ type Verdict struct {
 	Reasons []string
 	// Raise says what would raise the confidence, most useful first.
 	Raise []string
+	// Excluded is set when the sums contradict themselves in entries
+	// that could be pinned to a few tags: those are left out and the
+	// rest ranked (see Exclusion).
+	Excluded *Exclusion
 }
 
 // FindingKind is what one statement of the verdict says.
@@ -356,6 +364,10 @@ const (
 	// checks) or leaves CPUs' tables out of the sums, so the ranking of
 	// the tags may be the damage itself: no driver is blamed.
 	DataContradicts
+	// TagsExcluded means the pool data contradicts itself in entries
+	// pinned to a few tags (Exclusion): those tags are left out, and the
+	// findings after it rank the rest, against the pool's bound.
+	TagsExcluded
 )
 
 // Finding is one statement of the verdict, in order.
@@ -364,10 +376,14 @@ type Finding struct {
 	Pool      PoolType   // PoolShort
 	Tag       *TagUsage  // NoDriverFound, MicrosoftNotBlamed, Blamed
 	Candidate *Candidate // MicrosoftNotBlamed, Blamed
-	Rival     *TagUsage  // MicrosoftNotBlamed: the third-party tag
+	// Rival is, for MicrosoftNotBlamed, the third-party tag; nil when
+	// the tags excluded as damaged could hold more (Verdict.Excluded).
+	Rival *TagUsage
 	// Failed is, for DataContradicts, what contradicts, one phrase each (a
 	// failed check's name and detail, or the CPUs left out).
 	Failed []string
+	// Exclusion is, for TagsExcluded, what was left out and why.
+	Exclusion *Exclusion
 }
 
 // Culprit is a driver the verdict blames, with the tags it is blamed for.

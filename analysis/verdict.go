@@ -56,6 +56,9 @@ func decide(r *Result) (Verdict, []Check) {
 		v.Findings = append(v.Findings, Finding{Kind: OneCPUTable})
 	}
 
+	if r.excl != nil {
+		return decideExcluded(r, r.excl, v.Findings)
+	}
 	picks, calm := weighed(r)
 	if calm {
 		v.Findings = append(v.Findings, Finding{Kind: NeitherPoolShort})
@@ -174,7 +177,6 @@ func poolCheckFailed(p *Pool, name string) bool {
 // weighed returns the leading tags the verdict weighs, and whether no
 // pool was under pressure (calm), in which case both pools are weighed.
 func weighed(r *Result) (picks []pick, calm bool) {
-	pressed := func(pp Pressure) bool { return pp.Shown() < 0 || pp.Shown() >= shortPercent }
 	var pools [][]TagUsage
 	if pressed(r.Pool.NonPaged) {
 		pools = append(pools, r.NonPaged)
@@ -196,6 +198,10 @@ func weighed(r *Result) (picks []pick, calm bool) {
 	}
 	return picks, calm
 }
+
+// pressed says whether a pool is weighed: at least half used, or its
+// use against a maximum unknown.
+func pressed(pp Pressure) bool { return pp.Shown() < 0 || pp.Shown() >= shortPercent }
 
 // noPoolVerdict is the verdict when no pool analysis was possible, with
 // the kind of dump that would allow one.

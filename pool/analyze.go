@@ -54,6 +54,12 @@ type Result struct {
 	// Checks are the invariants of the data, each passed, failed or
 	// unknown (see checks.go).
 	Checks []Check
+	// Damage is what the table-pages and per-cpu-agree checks found,
+	// entry by entry, with the tags it touches.
+	Damage []Damage
+	// CounterFaults are the tags whose summed counters break the
+	// tracker's counting rules (the counters check).
+	CounterFaults []pooltag.Tag
 }
 
 // ErrNoPoolData means the dump cannot support a pool analysis at all.
@@ -264,17 +270,30 @@ func (r *Result) checkPages(tables []*Table) {
 		keyed[i] = !global.bad[i] && u.Tag != 0
 	}
 	var faults []string
-	for _, d := range pageDamage(global, hashOf(global), nil) {
+	record := func(t *Table, cpu int, ds []Damage) {
+		for _, d := range ds {
+			d.CPU, d.Table = cpu, t.Addr
+			d.name(tables)
+			r.Damage = append(r.Damage, d)
+		}
+	}
+	ss, ds := pageDamage(global, hashOf(global), nil)
+	for _, d := range ss {
 		faults = append(faults, "global table "+d)
 	}
+	record(global, 0, ds)
 	for n, t := range tables[1:] {
 		which := fmt.Sprintf("table at %#x (found in memory)", t.Addr)
+		cpu := -1
 		if n+1 < len(r.TableCPUs) {
 			which = fmt.Sprintf("CPU %d table", r.TableCPUs[n+1])
+			cpu = r.TableCPUs[n+1]
 		}
-		for _, d := range pageDamage(t, nil, keyed) {
+		ss, ds := pageDamage(t, nil, keyed)
+		for _, d := range ss {
 			faults = append(faults, which+" "+d)
 		}
+		record(t, cpu, ds)
 	}
 	if len(faults) > 0 {
 		r.check(CheckTablePages, CheckFailed, "%s", strings.Join(faults, "; "))
@@ -296,26 +315,36 @@ func sumTables(tables []*Table, r *Result) map[pooltag.Tag]*Usage {
 		if g.Tag == 0 {
 			// The kernel inserts every key in the global table first: a
 			// CPU's key where it has none means the global entry was lost.
+			n := 0
 			for _, t := range tables[1:] {
 				if !t.bad[i] && t.entries[i].Tag != 0 {
-					orphans++
+					n++
 				}
+			}
+			if n > 0 {
+				orphans += n
+				r.damaged(Damage{Kind: DamageOrphan, Table: global.Addr, First: i, Last: i}, tables)
 			}
 			continue
 		}
 		u := g
 		u.Tag = g.Tag.Unprotected()
+		n := 0
 		for _, t := range tables[1:] {
 			if t.bad[i] {
 				continue
 			}
 			e := t.entries[i]
 			if e.Tag != 0 && e.Tag != g.Tag {
-				conflicts++
+				n++
 				continue
 			}
 			e.Tag = u.Tag
 			u.Add(e)
+		}
+		if n > 0 {
+			conflicts += n
+			r.damaged(conflictAt(tables, i), tables)
 		}
 		add(sum, global.Layout.Truncate(u))
 	}
@@ -329,6 +358,41 @@ func sumTables(tables []*Table, r *Result) map[pooltag.Tag]*Usage {
 		r.check(CheckPerCPUAgree, CheckPassed, "%d per-CPU tables agree with the global table key by key", len(tables)-1)
 	}
 	return sum
+}
+
+// conflictAt is the damage at index i, where CPUs' tables hold another
+// key than the global table. When they agree on one key, the counters
+// survive it: every table's entry at i, under that key.
+func conflictAt(tables []*Table, i int) Damage {
+	global := tables[0]
+	d := Damage{Kind: DamageKeyConflict, Table: global.Addr, First: i, Last: i}
+	var other pooltag.Tag
+	for _, t := range tables[1:] {
+		if k := t.entries[i].Tag; !t.bad[i] && k != 0 && k != global.entries[i].Tag {
+			if other != 0 && other != k {
+				return d
+			}
+			other = k
+		}
+	}
+	s := Usage{Tag: other.Unprotected()}
+	for _, t := range tables {
+		if !t.bad[i] {
+			e := t.entries[i]
+			e.Tag = s.Tag
+			s.Add(e)
+		}
+	}
+	s = global.Layout.Truncate(s)
+	d.Surviving = &s
+	return d
+}
+
+// damaged records d, found in the global table, with the tags the
+// tables hold at its indices.
+func (r *Result) damaged(d Damage, tables []*Table) {
+	d.name(tables)
+	r.Damage = append(r.Damage, d)
 }
 
 func add(sum map[pooltag.Tag]*Usage, u Usage) {

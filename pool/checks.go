@@ -85,12 +85,13 @@ const zeroPageOdds = 1e-6
 // is so full that this has odds below zeroPageOdds, and pages holding an
 // empty slot that breaks the probe chain of a key placed after it. keyed
 // says which indices the reference (global) table uses; nil judges the
-// table on its own occupancy.
-func pageDamage(t *Table, hash HashFunc, keyed []bool) []string {
+// table on its own occupancy. Each finding is returned as a sentence and
+// as a Damage (CPU, Table and Tags left for the caller to fill).
+func pageDamage(t *Table, hash HashFunc, keyed []bool) ([]string, []Damage) {
 	es := t.Layout.EntrySize
 	pageOf := func(i int) int { return int((t.Addr + uint64(i*es)) / 4096) }
 	first := pageOf(0)
-	type pg struct{ slots, empty, ref, refEmpty int }
+	type pg struct{ slots, empty, ref, refEmpty, lo, hi int }
 	pages := map[int]*pg{}
 	var slots, empty, ref, refEmpty int
 	for i := 0; i < t.Size-1; i++ {
@@ -99,9 +100,10 @@ func pageDamage(t *Table, hash HashFunc, keyed []bool) []string {
 		}
 		p := pages[pageOf(i)]
 		if p == nil {
-			p = &pg{}
+			p = &pg{lo: i}
 			pages[pageOf(i)] = p
 		}
+		p.hi = i
 		z := t.entries[i].Tag == 0 && t.entries[i].IsZero()
 		p.slots++
 		slots++
@@ -119,6 +121,7 @@ func pageDamage(t *Table, hash HashFunc, keyed []bool) []string {
 		}
 	}
 	var out []string
+	var dmg []Damage
 	for n := first; n <= pageOf(t.Size-2); n++ {
 		p := pages[n]
 		if p == nil {
@@ -138,19 +141,23 @@ func pageDamage(t *Table, hash HashFunc, keyed []bool) []string {
 		}
 		if odds < zeroPageOdds {
 			out = append(out, fmt.Sprintf("page %d (at %#x) is all zero where the rest of the table is full (odds %.0e)", n-first, uint64(n)*4096, odds))
+			dmg = append(dmg, Damage{Kind: DamageZeroedPage, Page: n - first, First: p.lo, Last: p.hi})
 		}
 	}
 	if keyed != nil || hash == nil {
-		return out
+		return out, dmg
 	}
-	return append(out, brokenChains(t, hash, pageOf, first)...)
+	bs, bd := brokenChains(t, hash, pageOf, first)
+	return append(out, bs...), append(dmg, bd...)
 }
 
 // brokenChains names the pages holding an empty slot that a key's probe
 // path from its hash slot crosses: the key could not have been placed
-// after it, so the slot was emptied.
-func brokenChains(t *Table, hash HashFunc, pageOf func(int) int, first int) []string {
+// after it, so the slot was emptied, or the key overwritten. Each
+// unreachable key is also returned as a Damage.
+func brokenChains(t *Table, hash HashFunc, pageOf func(int) int, first int) ([]string, []Damage) {
 	var out []string
+	var dmg []Damage
 	keys := make([]uint32, t.Size)
 	present := make([]bool, t.Size)
 	for i, u := range t.entries {
@@ -168,6 +175,7 @@ func brokenChains(t *Table, hash HashFunc, pageOf func(int) int, first int) []st
 			}
 			if keys[j] == 0 {
 				broken[pageOf(j)]++
+				dmg = append(dmg, Damage{Kind: DamageUnreachable, First: i, Last: i, Crossed: j})
 				break
 			}
 		}
@@ -177,7 +185,7 @@ func brokenChains(t *Table, hash HashFunc, pageOf func(int) int, first int) []st
 			out = append(out, fmt.Sprintf("page %d (at %#x): %d keys placed after it are unreachable from their hash slots across its empty slots", n-first, uint64(n)*4096, broken[n]))
 		}
 	}
-	return out
+	return out, dmg
 }
 
 // hashOf returns the hash function a table's keys agree with.
@@ -191,10 +199,14 @@ func hashOf(t *Table) HashFunc {
 // counterFaults counts tags whose summed counters break the tracker's
 // rules: more frees than allocations, bytes held with nothing
 // outstanding (or none with something outstanding), or an average
-// allocation smaller than the pool's smallest block.
-func counterFaults(us []Usage, minBlock uint64) (n int, examples []string) {
+// allocation smaller than the pool's smallest block. tags lists every
+// such tag once.
+func counterFaults(us []Usage, minBlock uint64) (n int, examples []string, tags []pooltag.Tag) {
 	bad := func(t pooltag.Tag, what string) {
 		n++
+		if len(tags) == 0 || tags[len(tags)-1] != t {
+			tags = append(tags, t)
+		}
 		if len(examples) < 3 {
 			examples = append(examples, fmt.Sprintf("%s: %s", t, what))
 		}
@@ -214,8 +226,13 @@ func counterFaults(us []Usage, minBlock uint64) (n int, examples []string) {
 			}
 		}
 	}
-	return n, examples
+	return n, examples, tags
 }
+
+// CounterFaultsAllowed is how many of n tags may break the counting rules
+// before the counters check fails: counters that wrapped, or a race
+// caught mid-update, explain a few.
+func CounterFaultsAllowed(n int) int { return max(1, n/50) }
 
 // checkCounters: nearly every tag must follow the rules; a few may not
 // (counters that wrapped, a race caught mid-update).
@@ -224,8 +241,9 @@ func (r *Result) checkCounters() {
 	if r.Layout != nil && r.Layout.EntrySize >= 0x28 {
 		minBlock = 16
 	}
-	n, ex := counterFaults(r.Usages, minBlock)
-	allowed := max(1, len(r.Usages)/50)
+	n, ex, tags := counterFaults(r.Usages, minBlock)
+	r.CounterFaults = tags
+	allowed := CounterFaultsAllowed(len(r.Usages))
 	switch {
 	case len(r.Usages) == 0:
 		r.check(CheckCounters, CheckUnknown, "no tag has counters")

@@ -3,11 +3,13 @@ package pool_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pool/damage"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // TestDamageFlags damages the generated samples one way at a time: every
@@ -96,6 +98,38 @@ func TestDamageFlags(t *testing.T) {
 			if !tt.same && r.Limits.HTTPSysBelow {
 				t.Errorf("HTTP.SYS claim made on sums that failed a check")
 			}
+			// The kinds that damage one entry are found there, by kind,
+			// and name the tag whose entry it was.
+			if want, ok := pinned[tt.kind]; ok {
+				top := largestNonPaged(goods[tt.sample])
+				found := false
+				for _, dm := range r.Damage {
+					found = found || dm.Kind == want && slices.Contains(dm.Tags, top)
+				}
+				if !found {
+					t.Errorf("no %v damage naming %s: %+v", want, top, r.Damage)
+				}
+			}
+			if len(goods[tt.sample].Damage) > 0 {
+				t.Errorf("the good sample has damage: %+v", goods[tt.sample].Damage)
+			}
 		})
 	}
+}
+
+// pinned are the kinds of damage pool.Damage names entry by entry.
+var pinned = map[string]pool.DamageKind{
+	"percpu-page-zeroed":      pool.DamageZeroedPage,
+	"tracker-page-zeroed":     pool.DamageOrphan,
+	"tracker-key-overwritten": pool.DamageKeyConflict,
+}
+
+func largestNonPaged(r *pool.Result) pooltag.Tag {
+	var top pool.Usage
+	for _, u := range r.Usages {
+		if u.NonPagedBytes > top.NonPagedBytes {
+			top = u
+		}
+	}
+	return top.Tag
 }

@@ -62,6 +62,10 @@ func finding(res *analysis.Result, f analysis.Finding) string {
 		}
 		return s + "."
 	case analysis.MicrosoftNotBlamed:
+		if f.Rival == nil {
+			return fmt.Sprintf("%s (Microsoft) owns tag %s with %s, but Microsoft drivers are not blamed on tag size alone while the tags left out could hold more.",
+				f.Candidate.Name, trimTag(f.Tag.Tag.String()), units.Bytes(f.Tag.Bytes))
+		}
 		return fmt.Sprintf("%s (Microsoft) owns tag %s with %s, but Microsoft drivers are not blamed on tag size alone while the third-party tag %s grows with it.",
 			f.Candidate.Name, trimTag(f.Tag.Tag.String()), units.Bytes(f.Tag.Bytes), trimTag(f.Rival.Tag.String()))
 	case analysis.Blamed:
@@ -71,6 +75,8 @@ func finding(res *analysis.Result, f analysis.Finding) string {
 		return fmt.Sprintf("Bug check %#x %s is pool corruption, not exhaustion: the tags that hold the most did not necessarily corrupt anything. The drivers below are suspects by their evidence; put them under Special Pool or Driver Verifier to catch the one that corrupts.", m.BugCheck, m.BugCheckName)
 	case analysis.DataContradicts:
 		return "The pool data contradicts itself (" + strings.Join(f.Failed, "; ") + "): no driver is named, because the leading tags may be the damage itself. The drivers that use them are listed below; a dump whose data passes these checks would show which one leaks."
+	case analysis.TagsExcluded:
+		return excludedSentence(res, f.Exclusion)
 	case analysis.NoPoolAnalysis:
 		if res.Machine.Triage {
 			return "This is a triage dump (minidump): it carries no pool memory, so no pool analysis is possible."

@@ -8,10 +8,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/dumpfile/dumptest"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 // Kind is one kind of damage.
@@ -26,13 +28,13 @@ type Kind struct {
 var Kinds = []Kind{
 	{"cpus-zero", "NumberProcessors in the header set to 0", setCPUs(0)},
 	{"cpus-huge", "NumberProcessors in the header set to 0xFFFFFFFF", setCPUs(0xFFFFFFFF)},
-	{"percpu-page-zeroed", "the page of CPU 1's tracker table holding the largest nonpaged tag zeroed", zeroPerCPUPage},
-	{"tracker-page-zeroed", "the page of the global tracker table holding the largest nonpaged tag zeroed", zeroGlobalPage},
+	{"percpu-page-zeroed", "the page of CPU 1's tracker table holding the largest nonpaged tag zeroed", zeroPerCPUPage(largest)},
+	{"tracker-page-zeroed", "the page of the global tracker table holding the largest nonpaged tag zeroed", zeroGlobalPage(largest)},
 	{"max-pointer-unreadable", "KDBG's MmMaximumNonPagedPoolInBytes pointer made to point at unmapped memory", kdbgField(dumptest.KDBGMmMaximumNonPagedPoolInBytes, func(uint64) uint64 { return 0x1000 })},
 	{"kernbase-garbled", "KDBG's KernBase changed, so the kernel image (and ExPoolTagTables) cannot be found", kdbgField(dumptest.KDBGKernBase, func(v uint64) uint64 { return v ^ 0x00F0F000 })},
 	{"table-size-word-zeroed", "the word before nt!PoolTrackTable (PoolTrackTableSize) zeroed, as on real Windows 10", zeroSizeWord},
-	{"tracker-key-overwritten", "the key of the largest nonpaged tag in the global table overwritten", overwriteKey},
-	{"tracker-bytes-inflated", "the nonpaged byte count of the largest nonpaged tag in the global table set to 1 TiB", inflateBytes},
+	{"tracker-key-overwritten", "the key of the largest nonpaged tag in the global table overwritten", overwriteKey(largest)},
+	{"tracker-bytes-inflated", "the nonpaged byte count of the largest nonpaged tag in the global table set to 1 TiB", inflateBytes(largest)},
 	{"percpu-slot-nulled", "CPU 1's slot of ExPoolTagTables set to NULL", nullSlot},
 	{"bugcheck-pool-corruption", "the header's bug check code set to 0x19 BAD_POOL_HEADER", setBugCheck(0x19)},
 }
@@ -56,6 +58,30 @@ func setBugCheck(code uint32) func(*dumpfile.File, []byte) error {
 		binary.LittleEndian.PutUint32(d[off:], code)
 		return nil
 	}
+}
+
+// aimed are the kinds that damage one tag's entry, by the function that
+// makes them for the entry a finder gives.
+var aimed = map[string]func(finder) func(*dumpfile.File, []byte) error{
+	"percpu-page-zeroed":      zeroPerCPUPage,
+	"tracker-page-zeroed":     zeroGlobalPage,
+	"tracker-key-overwritten": overwriteKey,
+	"tracker-bytes-inflated":  inflateBytes,
+}
+
+// At returns the kind named name aimed at tag's entry instead of the
+// largest nonpaged tag's (so that a test can damage the leaking tag, or
+// one beside it); false when no such kind aims at a tag.
+func At(name string, tag pooltag.Tag) (Kind, bool) {
+	mk, ok := aimed[name]
+	if !ok {
+		return Kind{}, false
+	}
+	k, _ := ByName(name)
+	k.Name = name + "@" + strings.TrimRight(tag.String(), " ")
+	k.What = strings.Replace(k.What, "the largest nonpaged tag", "tag "+tag.String(), 1)
+	k.Apply = mk(byTag(tag))
+	return k, true
 }
 
 // ByName returns the named kind.
@@ -133,6 +159,26 @@ func kdbgField(field int, change func(uint64) uint64) func(*dumpfile.File, []byt
 	}
 }
 
+// finder gives the analysis of a dump and the global table index of the
+// entry to damage.
+type finder func(f *dumpfile.File) (*pool.Result, int, error)
+
+// byTag finds the index of tag's entry in the global table.
+func byTag(tag pooltag.Tag) finder {
+	return func(f *dumpfile.File) (*pool.Result, int, error) {
+		r, err := pool.Analyze(f)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, u := range r.Global.Entries() {
+			if u.Tag.Unprotected() == tag {
+				return r, i, nil
+			}
+		}
+		return nil, 0, fmt.Errorf("tag %s not in the global table", tag)
+	}
+}
+
 // largest finds the index of the tag with the most nonpaged bytes in the
 // summed result.
 func largest(f *dumpfile.File) (*pool.Result, int, error) {
@@ -163,23 +209,27 @@ func zeroPage(f *dumpfile.File, d []byte, va uint64) error {
 	return nil
 }
 
-func zeroPerCPUPage(f *dumpfile.File, d []byte) error {
-	r, i, err := largest(f)
-	if err != nil {
-		return err
+func zeroPerCPUPage(find finder) func(*dumpfile.File, []byte) error {
+	return func(f *dumpfile.File, d []byte) error {
+		r, i, err := find(f)
+		if err != nil {
+			return err
+		}
+		if len(r.PerCPU) < 2 {
+			return fmt.Errorf("no per-CPU tables")
+		}
+		return zeroPage(f, d, r.PerCPU[1]+uint64(i*r.Layout.EntrySize))
 	}
-	if len(r.PerCPU) < 2 {
-		return fmt.Errorf("no per-CPU tables")
-	}
-	return zeroPage(f, d, r.PerCPU[1]+uint64(i*r.Layout.EntrySize))
 }
 
-func zeroGlobalPage(f *dumpfile.File, d []byte) error {
-	r, i, err := largest(f)
-	if err != nil {
-		return err
+func zeroGlobalPage(find finder) func(*dumpfile.File, []byte) error {
+	return func(f *dumpfile.File, d []byte) error {
+		r, i, err := find(f)
+		if err != nil {
+			return err
+		}
+		return zeroPage(f, d, r.Global.Addr+uint64(i*r.Layout.EntrySize))
 	}
-	return zeroPage(f, d, r.Global.Addr+uint64(i*r.Layout.EntrySize))
 }
 
 func zeroSizeWord(f *dumpfile.File, d []byte) error {
@@ -190,60 +240,64 @@ func zeroSizeWord(f *dumpfile.File, d []byte) error {
 	return putPtr(f, d, k.PoolTrackTable()-uint64(f.Arch().PointerSize()), 0)
 }
 
-func overwriteKey(f *dumpfile.File, d []byte) error {
-	r, i, err := largest(f)
-	if err != nil {
-		return err
-	}
-	off, err := at(f, r.Global.Addr+uint64(i*r.Layout.EntrySize))
-	if err != nil {
-		return err
-	}
-	copy(d[off:], "Zzzz")
-	return nil
-}
-
-func inflateBytes(f *dumpfile.File, d []byte) error {
-	r, i, err := largest(f)
-	if err != nil {
-		return err
-	}
-	e := r.Global.Addr + uint64(i*r.Layout.EntrySize)
-	// Find the NonPagedBytes field by its value, whatever the layout.
-	buf := make([]byte, r.Layout.EntrySize)
-	if _, err := f.ReadVirtual(e, buf); err != nil {
-		return err
-	}
-	want := r.Global.Entries()[i].NonPagedBytes
-	for o := 4; o+4 <= len(buf); o += 4 {
-		w := 4
-		if r.Layout.EntrySize >= 0x28 {
-			w = 8
-			if o%8 != 0 {
-				continue
-			}
-		}
-		var v uint64
-		if w == 8 && o+8 <= len(buf) {
-			v = binary.LittleEndian.Uint64(buf[o:])
-		} else {
-			v = uint64(binary.LittleEndian.Uint32(buf[o:]))
-		}
-		if v != want || v == 0 {
-			continue
-		}
-		off, err := at(f, e+uint64(o))
+func overwriteKey(find finder) func(*dumpfile.File, []byte) error {
+	return func(f *dumpfile.File, d []byte) error {
+		r, i, err := find(f)
 		if err != nil {
 			return err
 		}
-		if w == 8 {
-			binary.LittleEndian.PutUint64(d[off:], 1<<40)
-		} else {
-			binary.LittleEndian.PutUint32(d[off:], 0xF0000000)
+		off, err := at(f, r.Global.Addr+uint64(i*r.Layout.EntrySize))
+		if err != nil {
+			return err
 		}
+		copy(d[off:], "Zzzz")
 		return nil
 	}
-	return fmt.Errorf("nonpaged byte counter not found in entry %d", i)
+}
+
+func inflateBytes(find finder) func(*dumpfile.File, []byte) error {
+	return func(f *dumpfile.File, d []byte) error {
+		r, i, err := find(f)
+		if err != nil {
+			return err
+		}
+		e := r.Global.Addr + uint64(i*r.Layout.EntrySize)
+		// Find the NonPagedBytes field by its value, whatever the layout.
+		buf := make([]byte, r.Layout.EntrySize)
+		if _, err := f.ReadVirtual(e, buf); err != nil {
+			return err
+		}
+		want := r.Global.Entries()[i].NonPagedBytes
+		for o := 4; o+4 <= len(buf); o += 4 {
+			w := 4
+			if r.Layout.EntrySize >= 0x28 {
+				w = 8
+				if o%8 != 0 {
+					continue
+				}
+			}
+			var v uint64
+			if w == 8 && o+8 <= len(buf) {
+				v = binary.LittleEndian.Uint64(buf[o:])
+			} else {
+				v = uint64(binary.LittleEndian.Uint32(buf[o:]))
+			}
+			if v != want || v == 0 {
+				continue
+			}
+			off, err := at(f, e+uint64(o))
+			if err != nil {
+				return err
+			}
+			if w == 8 {
+				binary.LittleEndian.PutUint64(d[off:], 1<<40)
+			} else {
+				binary.LittleEndian.PutUint32(d[off:], 0xF0000000)
+			}
+			return nil
+		}
+		return fmt.Errorf("nonpaged byte counter not found in entry %d", i)
+	}
 }
 
 func nullSlot(f *dumpfile.File, d []byte) error {

@@ -3,6 +3,10 @@
 //
 //	go run ./scripts/damage -o /tmp/damaged testdata/*.dmp
 //
+// -at TAG,... also writes each kind that damages one tag's entry aimed at
+// each of those tags (NAME.KIND@TAG.dmp), to damage the leaking tag or
+// one beside it.
+//
 // The inputs are only read. A kind that does not apply to a dump (no
 // per-CPU tables, an encoded KDBG) is named and skipped.
 package main
@@ -15,11 +19,29 @@ import (
 	"strings"
 
 	"github.com/poolblame/poolblame/pool/damage"
+	"github.com/poolblame/poolblame/pooltag"
 )
 
 func main() {
 	out := flag.String("o", "damaged", "output folder")
+	at := flag.String("at", "", "comma-separated tags to aim the one-entry kinds at, besides the largest nonpaged tag")
 	flag.Parse()
+	kinds := damage.Kinds
+	for _, s := range strings.Split(*at, ",") {
+		if s == "" {
+			continue
+		}
+		tag, err := pooltag.ParseTag(s)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "-at: %v\n", err)
+			os.Exit(2)
+		}
+		for _, k := range kinds {
+			if a, ok := damage.At(k.Name, tag); ok {
+				kinds = append(kinds, a)
+			}
+		}
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -32,7 +54,7 @@ func main() {
 			os.Exit(2)
 		}
 		base := strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
-		for _, k := range damage.Kinds {
+		for _, k := range kinds {
 			d, err := damage.Apply(in, good, k)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "skipped: %v\n", err)
