@@ -58,6 +58,7 @@ type Builder struct {
 	modules                    []module
 	syms                       map[string]uint64
 	heapKey                    uint64 // RtlpHpHeapGlobals.HeapKey, drawn when the first VS chunk is written
+	lfhKey                     uint32 // RtlpHpHeapGlobals.LfhKey (low 32 bits), drawn at the first LFH subsegment
 	processes                  int    // EPROCESSes on PsActiveProcessHead
 
 	kdbgVA                uint64

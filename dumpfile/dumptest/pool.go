@@ -20,12 +20,16 @@ type PoolBlock struct {
 	// Protected sets bit 31 of the tag, as object allocations carry it up
 	// to Windows 7. Builds from Windows 8 on have no such bit: misuse.
 	Protected bool
-	// Free writes the block as freed: classic pool clears PoolType; the
-	// segment heap leaves the header as it was (only the encoded chunk
-	// header and the subsegment bitmap know), so a free segment-heap block
-	// is indistinguishable from a used one without the heap keys.
+	// Free writes the block as freed: classic pool clears PoolType; an
+	// LFH block keeps its header (only the subsegment bitmap knows); a
+	// VS chunk gets the free chunk header, whose tree node lies over the
+	// POOL_HEADER (see vsFreeNode).
 	Free bool
-	Data []byte // written right after the POOL_HEADER, cut to the block
+	// Merged (VS) writes the block as freed and coalesced into the free
+	// chunk before it (a Free or Merged block): that chunk grows over it,
+	// and its chunk header and POOL_HEADER stay behind as they were.
+	Merged bool
+	Data   []byte // written right after the POOL_HEADER, cut to the block
 }
 
 // PlacedBlock says where a planted block went.
@@ -178,7 +182,13 @@ func (b *Builder) SegmentHeapPage(va uint64, kind SegmentKind, start int, blocks
 	var out []PlacedBlock
 	off := (start + ph.unit - 1) / ph.unit * ph.unit
 	prevChunk := 0
+	// The free chunk a Merged block joins: where, its size, and the size
+	// of the chunk before it.
+	freeAt, freeSize, freePrev := -1, 0, 0
 	for i, blk := range blocks {
+		if blk.Merged && (kind != SegmentVS || freeAt < 0) {
+			b.misuse("block %d of %q: only a VS chunk right after a free one can be merged into it", i, blk.Tag)
+		}
 		n := b.roundBlock(blk)
 		if kind == SegmentLFH && i > 0 && n != out[0].Size {
 			b.misuse("LFH blocks share one size: block %d is %d bytes, block 0 %d", i, n, out[0].Size)
@@ -193,46 +203,71 @@ func (b *Builder) SegmentHeapPage(va uint64, kind SegmentKind, start int, blocks
 		if hdrAt+n > PageSize {
 			b.misuse("segment-heap chunks overflow the page at %#x (%d + %d bytes)", va, hdrAt, n)
 		}
+		chunk, before := vsHdr+n, prevChunk
 		if kind == SegmentVS {
-			chunk := vsHdr + n
-			b.vsChunkHeader(page[off:off+vsHdr], va+uint64(off), chunk, prevChunk, !blk.Free)
+			// A merged chunk's header stays as it was when allocated.
+			b.vsChunkHeader(page[off:off+vsHdr], va+uint64(off), chunk, prevChunk, !blk.Free || blk.Merged)
 			prevChunk = chunk
 		}
 		// PreviousSize and PoolIndex are unused by the segment heap (0).
 		copy(page[hdrAt:], b.poolHeader(blk, n, 0))
 		clear(page[hdrAt+ph.size : hdrAt+n])
 		copy(page[hdrAt+ph.size:hdrAt+n], blk.Data)
+		switch {
+		case kind == SegmentVS && blk.Merged:
+			freeSize += chunk
+			b.vsChunkHeader(page[freeAt:freeAt+vsHdr], va+uint64(freeAt), freeSize, freePrev, false)
+			b.vsFreeNode(page[freeAt:], va+uint64(freeAt))
+			prevChunk = freeSize
+		case kind == SegmentVS && blk.Free:
+			b.vsFreeNode(page[off:], va+uint64(off))
+			freeAt, freeSize, freePrev = off, chunk, before
+		default:
+			freeAt = -1
+		}
 		k := "lfh"
 		if kind == SegmentVS {
 			k = "vs"
 		}
 		out = append(out, PlacedBlock{Tag: blk.Tag, Kind: k, Header: va + uint64(hdrAt), Body: va + uint64(hdrAt+ph.size),
-			Size: n, Paged: blk.Paged, Session: blk.Session, Free: blk.Free})
+			Size: n, Paged: blk.Paged, Session: blk.Session, Free: blk.Free || blk.Merged})
 		off = hdrAt + n
 	}
 	b.Map(va, page)
 	return out
 }
 
+// vsFreeNode writes the free-tree node of the free VS chunk at va (dst
+// from the chunk's start) over the rest of its chunk header and its old
+// POOL_HEADER: no left child, a right child and a parent elsewhere in the
+// heap (kernel addresses, 16-byte aligned).
+func (b *Builder) vsFreeNode(dst []byte, va uint64) {
+	at := vsFreeNode[b.arch.ptrSize]
+	b.putPtrs(dst[at:], 0, va+2*PageSize+0x40, va-PageSize+0x80)
+}
+
 // vsChunkHeader writes an encoded _HEAP_VS_CHUNK_HEADER (Yason, "Windows
 // 10 Segment Heap Internals", Black Hat USA 2016; Bayet and Fariello,
-// "Scoop the Windows 10 pool!", SSTIC 2020): Sizes = UnsafeSize (16-byte
-// units) | UnsafePrevSize << 16 | Allocated << 32 (x64: a 64-bit field;
-// x86: sizes in 8-byte units in 32 bits), XOR the chunk's address XOR
-// RtlpHpHeapGlobals.HeapKey; then EncodedSegmentPageOffset (x64 only).
+// "Scoop the Windows 10 pool!", SSTIC 2020): Sizes XOR the chunk's
+// address XOR RtlpHpHeapGlobals.HeapKey, then EncodedSegmentPageOffset.
+// x64 Sizes (ntdiff/headers Win10_1809_RS5 x64 ntdll
+// _HEAP_VS_CHUNK_HEADER_SIZE): MemoryCost:16, UnsafeSize:16 (16-byte
+// units), UnsafePrevSize:16, Allocated:8. x86 (MemProcFS vmmwinpool.c
+// _HEAP_VS_CHUNK_HEADER_SIZE32): MemoryCost:1, UnsafeSize:15,
+// UnsafePrevSize:15 (8-byte units), Allocated:1. MemoryCost is left 0.
 func (b *Builder) vsChunkHeader(dst []byte, va uint64, size, prev int, allocated bool) {
 	alloc := uint64(0)
 	if allocated {
 		alloc = 1
 	}
 	if len(dst) == 16 {
-		bits := uint64(size/16) | uint64(prev/16)<<16 | alloc<<32
+		bits := uint64(size/16)<<16 | uint64(prev/16)<<32 | alloc<<48
 		binary.LittleEndian.PutUint64(dst, bits^va^b.heapKey)
 		binary.LittleEndian.PutUint32(dst[8:], uint32(byte(va>>12)^byte(va)^byte(b.heapKey)))
 		binary.LittleEndian.PutUint32(dst[12:], 0)
 		return
 	}
-	bits := uint32(size/8)&0x7FFF | uint32(prev/8)&0x7FFF<<15 | uint32(alloc)<<31
+	bits := uint32(size/8)&0x7FFF<<1 | uint32(prev/8)&0x7FFF<<16 | uint32(alloc)<<31
 	binary.LittleEndian.PutUint32(dst, bits^uint32(va)^uint32(b.heapKey))
 	binary.LittleEndian.PutUint32(dst[4:], uint32(byte(va>>12)^byte(b.heapKey)))
 }

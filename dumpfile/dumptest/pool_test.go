@@ -81,7 +81,7 @@ func TestSegmentHeapPageBytes(t *testing.T) {
 		t.Errorf("VS POOL_HEADER % x", h)
 	}
 	enc := binary.LittleEndian.Uint64(b.Read(va+0x30, 8))
-	if dec := enc ^ (va + 0x30) ^ b.heapKey; dec != 5|1<<32 {
+	if dec := enc ^ (va + 0x30) ^ b.heapKey; dec != 5<<16|1<<48 {
 		t.Errorf("VS chunk header decodes to %#x, want size 5 units, allocated", dec)
 	}
 	lfh := b.SegmentHeapPage(b.Alloc(PageSize, PageSize), SegmentLFH, 0x50, []PoolBlock{{Tag: "Lf", Size: 0x30}, {Tag: "Lf", Size: 0x30, Free: true}})

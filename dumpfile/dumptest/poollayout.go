@@ -94,3 +94,43 @@ func bigPageLayoutFor(ptrSize int, build uint32) bigPageLayout {
 	}
 	return l
 }
+
+// lfhSubsegmentLayout is _HEAP_LFH_SUBSEGMENT, the header at the start of
+// a segment-heap LFH subsegment, builds 17763 to 26099 (ntdiff/headers and
+// Vergilius, ntdll and ntoskrnl: _HEAP_LFH_SUBSEGMENT and
+// _HEAP_LFH_SUBSEGMENT_ENCODED_OFFSETS { USHORT BlockSize; USHORT
+// FirstBlockOffset; } as one ULONG EncodedData). BlockOffsets is stored as
+// EncodedData ^ LfhKey ^ ((ULONG)subsegment >> 12) (MemProcFS
+// vmmwinpool.c; Yason, Black Hat USA 2016). BlockBitmap holds two bits a
+// block, bit 0 busy; the real 1809 subsegments size it for the blocks of
+// their BlockSize the whole subsegment would hold, set the pairs past
+// BlockCount to 11, and put CommitStateOffset (a byte per commit unit)
+// right after it.
+type lfhSubsegmentLayout struct {
+	freeCount, blockCount, location int // USHORT, USHORT, UCHAR
+	blockOffsets                    int // ULONG, encoded
+	unitShift, unitCount            int // UCHAR CommitUnitShift, CommitUnitCount
+	commitStateOffset               int // USHORT
+	bitmap, bitmapWord              int // BlockBitmap: ULONGLONG[] on x64, ULONG[] on x86
+}
+
+var lfhSubsegments = map[int]lfhSubsegmentLayout{
+	// x64: ListEntry 0, Owner 0x10, CommitLock 0x18, FreeCount 0x20,
+	// BlockCount 0x22, FreeHint 0x24, Location 0x26, WitheldBlockCount
+	// 0x27, BlockOffsets 0x28, CommitUnitShift 0x2c, CommitUnitCount
+	// 0x2d, CommitStateOffset 0x2e, BlockBitmap 0x30.
+	8: {0x20, 0x22, 0x26, 0x28, 0x2c, 0x2d, 0x2e, 0x30, 8},
+	// x86: ListEntry 0, Owner 8, CommitLock 0xc, FreeCount 0x10,
+	// BlockCount 0x12, FreeHint 0x14, Location 0x16, BlockOffsets 0x18,
+	// CommitUnitShift 0x1c, CommitUnitCount 0x1d, CommitStateOffset 0x1e,
+	// BlockBitmap 0x20.
+	4: {0x10, 0x12, 0x16, 0x18, 0x1c, 0x1d, 0x1e, 0x20, 4},
+}
+
+// vsFreeNode is where _HEAP_VS_CHUNK_FREE_HEADER puts its
+// _RTL_BALANCED_NODE (Left, Right, ParentValue: three pointers): right
+// after the first word of the chunk header, over the rest of it and over
+// the POOL_HEADER that followed (ntdiff/headers Win10_1809_RS5 x64 ntdll:
+// OverlapsHeader ULONGLONG 0, Node 0x8, size 0x20; Vergilius x86:
+// OverlapsHeader ULONG 0, Node 0x4, size 0x10).
+var vsFreeNode = map[int]int{8: 8, 4: 4}
