@@ -20,7 +20,8 @@ const (
 	Unconfirmed
 	// Suspect means the scan contradicts the tracker: far fewer blocks than it
 	// claims with nowhere for the rest to be, or more blocks in use than
-	// it counts (classic pool, where free blocks are told apart).
+	// it counts where free blocks are told apart (classic pool; segment-heap
+	// LFH blocks whose subsegment bitmap was read).
 	Suspect
 )
 
@@ -44,6 +45,10 @@ type Check struct {
 	FoundBig  int64 // of Found, from the big page table
 	BigUnseen int64 // of FoundBig, allocations whose pages are paged out or absent
 	Unmapped  int64 // blocks on pages the system does not map (stale or session): not in Found
+	// Unread is how many of Found are segment-heap blocks whose state no
+	// bitmap gave (TagCount.Unread): the scan may count them after their
+	// free, so only they may make Found exceed Tracker.
+	Unread int64
 	// Unseen is the number of 4 KiB pages of the system address space the
 	// dump does not show (paged out, absent, past a cut, under a missing
 	// page table), and Room how many blocks of the tag's average size they
@@ -96,7 +101,7 @@ func CrossCheck(r *Result, usages []pool.Usage, tracked uint64) []Check {
 		}
 		c := r.Count(u.Tag)
 		k := Check{Tag: u.Tag.Unprotected(), Tracker: tr, Found: c.NonPaged + c.Paged + c.Big, FoundBig: c.Big,
-			BigUnseen: c.BigAbsent, Unmapped: c.Unmapped, Unseen: unseen}
+			BigUnseen: c.BigAbsent, Unmapped: c.Unmapped, Unseen: unseen, Unread: c.Unread}
 		bytes := u.NonPagedBytes + u.PagedBytes
 		avg := max(bytes/uint64(tr), 1)
 		if avg >= dumpfile.PageSize {
@@ -104,13 +109,17 @@ func CrossCheck(r *Result, usages []pool.Usage, tracked uint64) []Check {
 		} else {
 			k.Room = unseen * (dumpfile.PageSize / avg)
 		}
-		k.judge(r.Mode == "segment heap", lacks)
+		k.judge(r.LFH, lacks)
 		out = append(out, k)
 	}
 	return out
 }
 
-func (k *Check) judge(segment bool, lacks string) {
+// judge decides the agreement. Found may exceed Tracker by the noise, and
+// by the segment-heap blocks whose state the scan could not read (LFH
+// blocks of subsegments whose bitmap was not read: lfh says why; VS
+// blocks, which a lookaside list may hold after their free).
+func (k *Check) judge(lfh LFHStats, lacks string) {
 	slack := max(int64(float64(k.Tracker)*agreeSlack), agreeMinSlack)
 	found := fmt.Sprintf("tracker %s, found %s in present pages", commas(k.Tracker), commas(k.Found-k.BigUnseen))
 	if k.BigUnseen > 0 {
@@ -123,11 +132,12 @@ func (k *Check) judge(segment bool, lacks string) {
 		// Even a small shortfall proves nothing when the pool is not here.
 		k.Agreement = Unconfirmed
 		k.Text = fmt.Sprintf("%s (%s): %s: unconfirmed", found, percent(pct), lacks)
-	case missing <= slack && (segment || -missing <= slack):
+	case missing <= slack && -missing <= slack+k.Unread:
 		k.Agreement = Consistent
 		k.Text = found + ": consistent"
-		if segment && -missing > slack {
-			k.Text += " (the segment heap keeps the headers of freed blocks, so the scan may count more)"
+		if -missing > slack {
+			k.Text += fmt.Sprintf(" (%s of the blocks found are segment-heap blocks whose state the scan cannot read, so it may count freed ones: %s)",
+				commas(k.Unread), unreadWhy(lfh))
 		}
 	case missing < 0:
 		k.Agreement = Suspect
@@ -148,6 +158,15 @@ func (k *Check) judge(segment bool, lacks string) {
 	if k.Unmapped > 0 {
 		k.Text += fmt.Sprintf(" (%s more on pages the system does not map: stale or session space, not counted)", commas(k.Unmapped))
 	}
+}
+
+// unreadWhy says why some segment-heap blocks' state is not read.
+func unreadWhy(lfh LFHStats) string {
+	why := "VS blocks, which a lookaside list can hold after their free with their headers"
+	if !lfh.Keyed {
+		return why + ", and LFH blocks (subsegment bitmaps not read: " + lfh.Why + ")"
+	}
+	return why + ", and LFH blocks of subsegments whose header the dump does not give or that do not decode"
 }
 
 func mib(b uint64) string {

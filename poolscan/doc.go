@@ -8,7 +8,10 @@
 // Classic pool pages (Windows XP to 10 1803) are recognised by POOL_HEADER
 // chains that tile the page; segment-heap pages (Windows 10 1809 on) by
 // headers that fit their neighbours, since the chunk headers in between
-// are encoded with a key the dump does not give. A walk of the system
+// are encoded with a key the dump does not give. LFH subsegment headers
+// say which of their blocks are free once their encoded block offsets are
+// decoded, with a key the scan solves from the blocks themselves (lfh.go).
+// A walk of the system
 // page tables before the pass says which physical pages the system maps;
 // a block on a page it does not map is stale (or in session space) and
 // is counted apart. A Result holds counts, sizes and a bounded sample per

@@ -84,6 +84,18 @@ func (k *tagBlocks) take(end int64) (i int64, ok bool) {
 	return 0, false
 }
 
+// remove takes back a block add counted (one the LFH bitmap says is
+// free): its size, and the block from the sample if it was kept there.
+func (k *tagBlocks) remove(b Block) {
+	k.count(b.Size, b.Kind == KindBig, -1)
+	for i := range k.sample {
+		if k.sample[i].Phys == b.Phys && k.sample[i].Kind == b.Kind {
+			k.sample = append(k.sample[:i], k.sample[i+1:]...)
+			return
+		}
+	}
+}
+
 // sizeCounts returns the blocks in use by size, smallest first.
 func (k *tagBlocks) sizeCounts() []SizeCount {
 	var out []SizeCount

@@ -125,6 +125,22 @@ func TestRealMemory(t *testing.T) {
 		if len(blocks) < 1000 || r.Pages.PoolPages < 50 || !pair {
 			t.Errorf("%d blocks in %d pool pages, ALPC pair %v", len(blocks), r.Pages.PoolPages, pair)
 		}
+		// The LFH subsegment headers among the pages name one key (the
+		// blocks of 32 of them, all agreeing), and every header decodes
+		// with it into offsets its bitmap's size confirms.
+		if st := r.LFH; !st.Keyed || st.Key != 0x4d0bf0d3 || st.Agree != st.Voters || st.Voters < 30 || st.Decoded != st.Headers || st.Damaged != 0 ||
+			st.Free == 0 || st.Busy < 1000 {
+			t.Errorf("LFH %+v", st)
+		}
+		free := 0
+		for _, b := range blocks {
+			if b.Free {
+				free++
+			}
+		}
+		if int64(free) != r.LFH.Free {
+			t.Errorf("walk gives %d free blocks, the scan counted %d", free, r.LFH.Free)
+		}
 		for _, want := range []string{"File", "ObNm", "Ntf0", "EtwG", "Thre", "Key"} {
 			if tags[want] == 0 {
 				t.Errorf("no %s block among %d", want, len(blocks))

@@ -61,8 +61,11 @@ type Block struct {
 	Paged   bool
 	Session bool
 	Typed   bool // the pool type is known (big entries before Vista do not record it)
-	Free    bool // classic pool: PoolType 0; the segment heap cannot tell
-	State   State
+	// Free: classic pool, PoolType 0; segment heap, an LFH block its
+	// subsegment's bitmap says is free (VS blocks and LFH blocks of
+	// subsegments not read are never marked free: see LFHStats).
+	Free  bool
+	State State
 }
 
 // Pool names the block's pool as poolused does.
@@ -96,9 +99,13 @@ type TagCount struct {
 	// BigAbsent of them have a first page that is paged out or absent.
 	Big, BigAbsent int64
 	BigBytes       uint64
-	Free           int64 // classic blocks freed (PoolType 0)
+	Free           int64 // classic blocks freed (PoolType 0), LFH blocks free by their bitmap
 	Unmapped       int64 // blocks on pages the system address space does not map
 	Unconfirmed    int64 // segment-heap headers of the tag that fit no neighbour
+	// Unread is how many of NonPaged and Paged are segment-heap blocks
+	// whose state no bitmap gave: VS blocks, and LFH blocks of subsegments
+	// whose bitmap was not read. They may have been freed.
+	Unread int64
 }
 
 // InUse is every outstanding allocation found: small blocks in use in
@@ -135,6 +142,7 @@ type Result struct {
 	Tags  map[pooltag.Tag]*TagCount
 	Pages PageStats
 	Big   BigTable
+	LFH   LFHStats // segment heap: what the LFH subsegment headers gave
 	Notes []string
 
 	// What Walk and ReadContents need.
@@ -147,6 +155,7 @@ type Result struct {
 	last          *tagBlocks                 // the tag of the last block added
 	bigLayout     bigLayout
 	bigFound      bool
+	lfhSubs       []lfhSub // decoded subsegments holding wanted blocks, by VA
 }
 
 // Count returns the counts of tag t (zero counts when none was found).

@@ -61,7 +61,8 @@ func Scan(ctx context.Context, f *dumpfile.File, opt Options) (*Result, error) {
 		s.r.Notes = append(s.r.Notes, "sample blocks could not be given virtual addresses: "+err.Error())
 	}
 	if s.r.segment {
-		s.r.Notes = append(s.r.Notes, "segment heap: freed blocks keep their headers and cannot be told from used ones without the heap keys, so the scan can count more blocks than are outstanding")
+		s.readLFH()
+		s.r.Notes = append(s.r.Notes, s.r.LFH.notes()...)
 	}
 	return s.r, nil
 }
@@ -75,6 +76,8 @@ type scanner struct {
 	// The system address space's physical pages: mapped at all, and of
 	// those, mapped by a transition entry first.
 	mapped, transition pfnSet
+	lfh                *lfhScan // segment heap: LFH subsegment headers
+	lfhDone            pfnSet   // pages whose blocks the LFH bitmaps decided
 }
 
 func newScanner(f *dumpfile.File, opt Options) *scanner {
@@ -88,7 +91,11 @@ func newScanner(f *dumpfile.File, opt Options) *scanner {
 	if r.segment {
 		r.Mode = "segment heap"
 	}
-	return &scanner{f: f, opt: opt, r: r, pr: newPageReader(is64, build)}
+	s := &scanner{f: f, opt: opt, r: r, pr: newPageReader(is64, build)}
+	if r.segment {
+		s.lfh = newLFHScan(is64, build)
+	}
+	return s
 }
 
 // mapSystem walks the system page tables once: it counts the address
@@ -187,6 +194,9 @@ func (s *scanner) page(pfn uint64, page []byte) {
 	r := s.r
 	var blocks []found
 	if r.segment {
+		if s.lfh != nil {
+			s.lfh.look(pfn, page)
+		}
 		var unconf []found
 		blocks, unconf = s.pr.segment(page, r.match)
 		for _, fb := range unconf {
@@ -265,6 +275,9 @@ func (r *Result) addRun(pr *pageReader, pfn uint64, run []found, st State) {
 	c.Bytes += uint64(n) * size
 	if st != StatePresent && st != StateTransition { // as Block.Counted
 		return
+	}
+	if r.segment && t&typeSession == 0 {
+		c.Unread += n // until an LFH bitmap says otherwise
 	}
 	k.count(size, false, n)
 	first := k.seen

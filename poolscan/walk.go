@@ -67,6 +67,7 @@ type walker struct {
 	n    int
 	stop bool
 	err  error
+	bm   lfhBitmap // the LFH bitmap last read
 }
 
 // page lists the wanted blocks of physical page pfn, mapped at va (0: not
@@ -95,6 +96,7 @@ func (w *walker) page(pfn, va uint64, st State) bool {
 		b := w.pr.block(pfn, fb, st)
 		if va != 0 {
 			b.Addr = va | uint64(fb.off)
+			b.Free = b.Free || w.r.lfhFree(w.f, &w.bm, b.Addr, int(b.Size))
 		}
 		if !w.fn(b) {
 			w.stop = true

@@ -26,7 +26,7 @@ func runPoolfind(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("poolfind", "DUMP TAG... [--json|--csv] [--free] [--contents] [--check]", stderr)
 	asJSON := fs.Bool("json", false, "write JSON")
 	asCSV := fs.Bool("csv", false, "write CSV")
-	withFree := fs.Bool("free", false, "list freed blocks too (classic pool)")
+	withFree := fs.Bool("free", false, "list freed blocks too (classic pool; segment-heap LFH blocks whose subsegment bitmap is read)")
 	contents := fs.Bool("contents", false, "say what the blocks of each tag hold (text and JSON)")
 	check := fs.Bool("check", false, "compare the blocks found with the pool tracker's counts")
 	if st, ok := parseFlags(fs, args); !ok {
@@ -178,8 +178,12 @@ func writePoolfindText(w io.Writer, ls *listing, tags []pooltag.Tag, checks []po
 	ew.Printf("\n")
 	for _, t := range tags {
 		c := r.Count(t)
-		ew.Printf("%-4s %d in use (%d nonpaged, %d paged, %d session, %d big of which %d in pages the dump lacks); %d free; %d on unmapped pages; %d unconfirmed headers\n",
+		ew.Printf("%-4s %d in use (%d nonpaged, %d paged, %d session, %d big of which %d in pages the dump lacks); %d free; %d on unmapped pages; %d unconfirmed headers",
 			t, c.InUse(), c.NonPaged, c.Paged, c.Session, c.Big, c.BigAbsent, c.Free, c.Unmapped, c.Unconfirmed)
+		if c.Unread > 0 {
+			ew.Printf("; %d in use whose freed state the scan cannot read", c.Unread)
+		}
+		ew.Printf("\n")
 	}
 	if len(tags) == 0 {
 		ew.Printf("no block of these tags was found\n")
