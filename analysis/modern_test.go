@@ -37,14 +37,7 @@ func TestModernPressureAgainstPhysicalMemory(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			raw, err := b.Bytes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := dumpfile.NewFile("modern.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := pooltest.Open(t, b, "modern.dmp")
 			r, err := analysis.Analyze(context.Background(), analysis.FromDump(f), analysis.Options{NoDumpImages: true})
 			if err != nil || r.Pool == nil {
 				t.Fatalf("%v %v", err, r.PoolErr)
@@ -78,11 +71,7 @@ func TestModernPressureAgainstPhysicalMemory(t *testing.T) {
 // the pages present, totals given as lower bounds, the absent ranges
 // named, and no maximum invented.
 func TestRealSparseDumpReport(t *testing.T) {
-	d := realdata.RewindDump(t, "a")
-	f, err := dumpfile.NewFile("rewind-17763-a.dmp", dumpfile.Bytes(d), int64(len(d)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := realdata.RewindFile(t, "a")
 	r, err := analysis.Analyze(context.Background(), analysis.FromDump(f), analysis.Options{NoDumpImages: true})
 	if err != nil || r.Pool == nil {
 		t.Fatalf("%v %v", err, r.PoolErr)

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/internal/realdata"
 	"github.com/poolblame/poolblame/pe"
 )
@@ -86,11 +85,7 @@ func TestDumpImageOwner(t *testing.T) {
 // are recognised by where the loader loaded them; drivers are not judged
 // by their folder.
 func TestInboxImageRealModules(t *testing.T) {
-	d := realdata.RewindDump(t, "a")
-	f, err := dumpfile.NewFile("rewind-17763-a.dmp", dumpfile.Bytes(d), int64(len(d)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := realdata.RewindFile(t, "a")
 	mods, err := f.Modules()
 	if len(mods) < 150 {
 		t.Fatalf("%d modules (%v)", len(mods), err)
@@ -152,11 +147,7 @@ func TestPDBOwnerHint(t *testing.T) {
 // together; cng.sys, whose loader path is not in the dump, stays
 // unjudged by its bare PDB name alone.
 func TestPDBOwnerRealModules(t *testing.T) {
-	d := realdata.RewindDump(t, "a")
-	f, err := dumpfile.NewFile("rewind-17763-a.dmp", dumpfile.Bytes(d), int64(len(d)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := realdata.RewindFile(t, "a")
 	mods, _ := f.Modules()
 	want := map[string]Owner{"WdFilter.sys": OwnerMicrosoft, "cng.sys": OwnerThirdParty, "ntoskrnl.exe": OwnerMicrosoft}
 	seen := 0

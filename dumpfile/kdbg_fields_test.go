@@ -29,14 +29,7 @@ func TestKDBGAccessors(t *testing.T) {
 		for i, fd := range fields {
 			b.SetKDBG(fd.off, c.base+0x9000+uint64(i)*0x10)
 		}
-		raw, err := b.Bytes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := dumpfile.NewFile("k.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := openBuilder(t, b, "k.dmp")
 		k, err := f.KDBG()
 		if err != nil {
 			t.Fatal(err)

@@ -21,14 +21,7 @@ func TestSpace(t *testing.T) {
 			b := dumptest.New(dumptest.Config{Arch: c.arch, Build: c.build, Seed: 5})
 			table := bytes.Repeat([]byte("Gh05"), 8)
 			info := b.AddSession(dumptest.Session{ID: 2, Processes: []string{"csrss.exe"}, Tracker: table})
-			raw, err := b.Bytes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := dumpfile.NewFile("s.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := openBuilder(t, b, "s.dmp")
 			if _, err := f.ReadU32(info.Tracker); !errors.Is(err, dumpfile.ErrNotMapped) {
 				t.Errorf("kernel read of session space: %v, want not mapped", err)
 			}

@@ -22,14 +22,7 @@ func TestMappings(t *testing.T) {
 			large := c.base + 0x40000000 - c.base%0x40000000 + c.larges[0]
 			b.MapLarge(large, c.larges[0])
 			b.Write(large+0x3000, []byte("large"))
-			raw, err := b.Bytes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := dumpfile.NewFile("walk.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := openBuilder(t, b, "walk.dmp")
 			got := map[uint64]dumpfile.Mapping{}
 			missing, err := f.Mappings(func(m dumpfile.Mapping) bool {
 				if _, dup := got[m.VA]; dup {
@@ -75,14 +68,7 @@ func TestMappings(t *testing.T) {
 // A page walk over a dump held in memory leaves that memory as it was.
 func TestPagesKeepsCallerMemory(t *testing.T) {
 	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, Seed: 4, StoredPages: 8192})
-	raw, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := dumpfile.NewFile("mem.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openBuilder(t, b, "mem.dmp")
 	if _, err := f.Pages(func(uint64, []byte) bool { return true }); err != nil {
 		t.Fatal(err)
 	}

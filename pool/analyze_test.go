@@ -191,11 +191,7 @@ func TestAbsentTrackerPage(t *testing.T) {
 func TestNoPoolData(t *testing.T) {
 	// A dump whose KDBG has no PoolTrackTable: nothing can be said.
 	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Type: dumpfile.TypeBitmapFull})
-	raw, _ := b.Bytes()
-	f, err := dumpfile.NewFile("x.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := pooltest.Open(t, b, "x.dmp")
 	if _, err := pool.Analyze(f); !errors.Is(err, pool.ErrNoPoolData) {
 		t.Errorf("got %v, want ErrNoPoolData", err)
 	}
@@ -266,15 +262,8 @@ func TestUnreadableTracker(t *testing.T) {
 			if tt.patch != nil {
 				tt.patch(b)
 			}
-			raw, err := b.Bytes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := dumpfile.NewFile("x.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = pool.Analyze(f)
+			f := pooltest.Open(t, b, "x.dmp")
+			_, err := pool.Analyze(f)
 			if !errors.Is(err, pool.ErrNoPoolData) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want ErrNoPoolData saying %q", err, tt.want)
 			}

@@ -46,19 +46,7 @@ func BenchmarkPoolused(b *testing.B) {
 				f.Close()
 			}
 		})
-		b.Run("poolused/"+size.name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				f, err := dumpfile.Open(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				r, err := pool.Analyze(f)
-				if err != nil || len(r.PerCPU) != 4 {
-					b.Fatal(err)
-				}
-				f.Close()
-			}
-		})
+		b.Run("poolused/"+size.name, func(b *testing.B) { openAndAnalyze(b, path, 4) })
 	}
 }
 
@@ -86,19 +74,7 @@ func BenchmarkUnlistedTables(b *testing.B) {
 		if hide {
 			name = "found-in-memory"
 		}
-		b.Run(name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				f, err := dumpfile.Open(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				r, err := pool.Analyze(f)
-				if err != nil || len(r.PerCPU) != 4 {
-					b.Fatalf("%v, %d tables", err, len(r.PerCPU))
-				}
-				f.Close()
-			}
-		})
+		b.Run(name, func(b *testing.B) { openAndAnalyze(b, path, 4) })
 	}
 }
 
@@ -143,6 +119,22 @@ func BenchmarkSessionPool(b *testing.B) {
 				}
 			}
 		})
+		f.Close()
+	}
+}
+
+// openAndAnalyze opens the dump at path and analyses its pools b.N times,
+// failing b unless every analysis sums cpus per-CPU tables.
+func openAndAnalyze(b *testing.B, path string, cpus int) {
+	for i := 0; i < b.N; i++ {
+		f, err := dumpfile.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := pool.Analyze(f)
+		if err != nil || len(r.PerCPU) != cpus {
+			b.Fatalf("%v, %d per-CPU tables, want %d", err, len(r.PerCPU), cpus)
+		}
 		f.Close()
 	}
 }

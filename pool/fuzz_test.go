@@ -21,21 +21,8 @@ func FuzzAnalyze(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	raw, err := b.Bytes()
-	if err != nil {
-		f.Fatal(err)
-	}
 	// Seeds across the file: bitmap, page tables, kernel data, tables.
-	for _, off := range []int{0x2038, len(raw) / 8, len(raw) / 4, len(raw) / 2, len(raw) * 3 / 4, len(raw) - 0x100} {
-		f.Add(uint32(off), []byte("OvflOvfl\xff\xff\xff\xff\x01\x00\x00\x00"))
-	}
-	f.Fuzz(func(t *testing.T, off uint32, data []byte) {
-		d := append([]byte(nil), raw...)
-		copy(d[int(off)%len(d):], data)
-		df, err := dumpfile.NewFile("fuzz.dmp", dumpfile.Bytes(d), int64(len(d)))
-		if err != nil {
-			return
-		}
+	fuzzOverwritten(f, b, 0x2038, "OvflOvfl\xff\xff\xff\xff\x01\x00\x00\x00", func(t *testing.T, df *dumpfile.File) {
 		r, err := pool.Analyze(df)
 		if err != nil {
 			return
@@ -63,20 +50,7 @@ func FuzzReadSessions(f *testing.F) {
 	}); err != nil {
 		f.Fatal(err)
 	}
-	raw, err := b.Bytes()
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, off := range []int{0x1000, len(raw) / 8, len(raw) / 4, len(raw) / 2, len(raw) * 3 / 4, len(raw) - 0x100} {
-		f.Add(uint32(off), []byte("\x00\x10\x00\x89\xff\xff\xff\xff\x01\x00\x00\x00"))
-	}
-	f.Fuzz(func(t *testing.T, off uint32, data []byte) {
-		d := append([]byte(nil), raw...)
-		copy(d[int(off)%len(d):], data)
-		df, err := dumpfile.NewFile("fuzz.dmp", dumpfile.Bytes(d), int64(len(d)))
-		if err != nil {
-			return
-		}
+	fuzzOverwritten(f, b, 0x1000, "\x00\x10\x00\x89\xff\xff\xff\xff\x01\x00\x00\x00", func(t *testing.T, df *dumpfile.File) {
 		sp := pool.ReadSessions(df)
 		if !sp.Read && (sp.Reason == "" || strings.Contains(sp.Reason, "\n")) {
 			t.Fatalf("not read, reason %q", sp.Reason)
@@ -86,5 +60,28 @@ func FuzzReadSessions(f *testing.F) {
 				t.Fatalf("session %d: %d tags from a table of %d entries", s.ID, len(s.Usages), s.TableSize)
 			}
 		}
+	})
+}
+
+// fuzzOverwritten fuzzes check on copies of the dump b describes with
+// data written at off (wrapped to the file's size), for every copy that
+// still opens as a dump. The seeds write seed at first and at five points
+// spread across the file, the last near its end.
+func fuzzOverwritten(f *testing.F, b *dumptest.Builder, first int, seed string, check func(t *testing.T, df *dumpfile.File)) {
+	raw, err := b.Bytes()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, off := range []int{first, len(raw) / 8, len(raw) / 4, len(raw) / 2, len(raw) * 3 / 4, len(raw) - 0x100} {
+		f.Add(uint32(off), []byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, off uint32, data []byte) {
+		d := append([]byte(nil), raw...)
+		copy(d[int(off)%len(d):], data)
+		df, err := dumpfile.NewFile("fuzz.dmp", dumpfile.Bytes(d), int64(len(d)))
+		if err != nil {
+			return
+		}
+		check(t, df)
 	})
 }

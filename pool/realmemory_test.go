@@ -10,17 +10,6 @@ import (
 	"github.com/poolblame/poolblame/pool"
 )
 
-// realCapture is the real Windows 10 1809 kernel's pages in a dump.
-func realCapture(t testing.TB, which string) *dumpfile.File {
-	t.Helper()
-	d := realdata.RewindDump(t, which)
-	f, err := dumpfile.NewFile("rewind-17763-"+which+".dmp", dumpfile.Bytes(d), int64(len(d)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
 // The facts of ../shared/realdata/memory/README.md, from the real pages:
 // on a real Windows 10 1809 kernel the table size is not beside the
 // table, and only a few of its pages are present. The reader must infer
@@ -58,7 +47,7 @@ func TestRealSparseTrackerTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.which, func(t *testing.T) {
-			r, err := pool.Analyze(realCapture(t, tt.which))
+			r, err := pool.Analyze(realdata.RewindFile(t, tt.which))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,7 +132,7 @@ func TestRealSessionPool(t *testing.T) {
 		{"b", 0xffffd00834e5c040},
 	} {
 		t.Run(tt.which, func(t *testing.T) {
-			got := pool.ReadSessions(realCapture(t, tt.which))
+			got := pool.ReadSessions(realdata.RewindFile(t, tt.which))
 			want := fmt.Sprintf("session pool: not read: EPROCESS at %#x unreadable: virtual address %#x: physical page absent from the dump", tt.system, tt.system+0x450)
 			if got.Read || got.Reason != want || len(got.Sessions) != 0 {
 				t.Errorf("Read %v, %d sessions, reason %q; want %q", got.Read, len(got.Sessions), got.Reason, want)

@@ -30,14 +30,7 @@ func TestBuildOddTag(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.AddModule(dumptest.Module{Name: "odd.sys", Image: img, DiscardImports: true})
-	raw, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := dumpfile.NewFile("odd.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := pooltest.Open(t, b, "odd.dmp")
 	r, err := Build(context.Background(), f, Options{})
 	if err != nil || r.Pool == nil {
 		t.Fatalf("%v %s", err, r.PoolError)

@@ -25,14 +25,7 @@ func TestReportPoolScan(t *testing.T) {
 		}
 		b.ClassicPoolPage(b.Alloc(dumptest.PageSize, dumptest.PageSize), blocks)
 	}
-	raw, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := dumpfile.NewFile("scan.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := pooltest.Open(t, b, "scan.dmp")
 	r, err := Build(context.Background(), f, Options{ScanPool: true})
 	if err != nil {
 		t.Fatal(err)

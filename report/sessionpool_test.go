@@ -32,14 +32,7 @@ func TestReportSessionPool(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := dumpfile.NewFile("ts.dmp", dumpfile.Bytes(raw), int64(len(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := pooltest.Open(t, b, "ts.dmp")
 	r, err := Build(context.Background(), f, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -56,3 +56,15 @@ func RewindDump(tb testing.TB, which string) []byte {
 	}
 	return d
 }
+
+// RewindFile is RewindDump opened as a dump named
+// rewind-17763-<which>.dmp, from memory.
+func RewindFile(tb testing.TB, which string) *dumpfile.File {
+	tb.Helper()
+	d := RewindDump(tb, which)
+	f, err := dumpfile.NewFile("rewind-17763-"+which+".dmp", dumpfile.Bytes(d), int64(len(d)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
