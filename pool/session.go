@@ -44,14 +44,14 @@ import (
 // list and the keys at their hash slots check every step.
 //
 // Windows 10 1607 to 1903 x64 (builds 14393, 15063, 16299, 17134, 17763
-// and 18362; Server 2016 and 2019) and 1703, 1803 and 1809 x86 name the
-// table in their symbols:
+// and 18362; Server 2016 and 2019) and 1607 to 1809 x86 name the table in
+// their symbols:
 // ntdiff/headers Win10_1607_RS1, Win10_1703_RS2, Win10_1709_RS3,
 // Win10_1803_RS4, Win10_1809_RS5 and Win10_1903_19H1 x64
 // _MM_SESSION_SPACE.h end the structure with UCHAR PoolTags[8192] at
 // 0x2000 (1607 to 1709, structure 0x4000 bytes) or at 0x3000 (1803 on,
-// 0x5000 bytes), and at 0x5000 in the x86 structures of 0x7000 bytes
-// (ntdiff/headers Win10_1703_RS2, Win10_1803_RS4 and Win10_1809_RS5 x86):
+// 0x5000 bytes), and in the x86 structures at 0x3000 (1607, 0x5000
+// bytes) or 0x5000 (1703 to 1809, 0x7000 bytes; ntdiff/headers x86):
 // MiSessionTagSizePages' two pages, now a member. Its
 // entries are read with the build's system POOL_TRACKER_TABLE layout
 // (x64 0x28 bytes up to 1703, 0x38 from 1709 on; x86 0x1C and 0x30) and,
@@ -84,10 +84,8 @@ import (
 // 0x1F40 bytes) and no public source places their table, so they are
 // not read either. Nor are 1909 and 2004-22H2 (18363, 19041-19045): their
 // PoolTags offset was not found in a symbol dump named for the build.
-// x86 1607 and 1709 have PoolTags (0x3000 and 0x5000) but their
-// ActiveProcessLinks was not confirmed, and x86 1903's EPROCESS size
-// differs between ntdiff/headers (0x408) and vergiliusproject (0x480), so
-// those stay unread too.
+// x86 1903's EPROCESS size differs between ntdiff/headers (0x408) and
+// vergiliusproject (0x480), so it stays unread too.
 
 // sessionLayout is one build family's facts for the session pool.
 type sessionLayout struct {
@@ -134,9 +132,15 @@ var sessionLayouts = []sessionLayout{
 		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
 		source: "ntdiff/headers Win10_1903_19H1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, beside the session heap's HeapState)"},
 
+	{name: "x86 Windows 10 1607", is64: false, minBuild: 14393, maxBuild: 14393,
+		links: 0xB8, session: 0x148, image: 0x174, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
+		source: "ntdiff/headers Win10_1607_RS1/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000)"},
 	{name: "x86 Windows 10 1703", is64: false, minBuild: 15063, maxBuild: 15063,
 		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000,
 		source: "ntdiff/headers Win10_1703_RS2/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000); ActiveProcessLinks from vergiliusproject x86 windows-10 1703 _EPROCESS"},
+	{name: "x86 Windows 10 1709", is64: false, minBuild: 16299, maxBuild: 16299,
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000,
+		source: "ntdiff/headers Win10_1709_RS3/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000)"},
 	{name: "x86 Windows 10 1803", is64: false, minBuild: 17134, maxBuild: 17134,
 		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000,
 		source: "ntdiff/headers Win10_1803_RS4/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000); ActiveProcessLinks from vergiliusproject x86 windows-10 1803 _EPROCESS"},

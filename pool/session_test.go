@@ -61,7 +61,9 @@ func TestReadSessions(t *testing.T) {
 		{"10 1803 x64", dumpfile.ArchAMD64, 17134, 128, 0x3000},
 		{"10 1809 x64", dumpfile.ArchAMD64, 17763, 128, 0x3000},
 		{"10 1903 x64", dumpfile.ArchAMD64, 18362, 128, 0x3000},
+		{"10 1607 x86 PAE", dumpfile.ArchX86PAE, 14393, 256, 0x3000},
 		{"10 1703 x86 PAE", dumpfile.ArchX86PAE, 15063, 256, 0x5000},
+		{"10 1709 x86 PAE", dumpfile.ArchX86PAE, 16299, 128, 0x5000},
 		{"10 1803 x86 PAE", dumpfile.ArchX86PAE, 17134, 128, 0x5000},
 		{"10 1809 x86 PAE", dumpfile.ArchX86PAE, 17763, 128, 0x5000},
 	} {
@@ -129,8 +131,8 @@ func TestReadSessionsMissing(t *testing.T) {
 		{name: "1809 x86 PoolTags absent", cfg: dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 17763},
 			sessions: []pooltest.SessionSpec{{ID: 2, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
 			missing:  "session tracker table: 0x1800 bytes at 0x9e035000: physical page absent from the dump"},
-		{name: "1709 x86 without a source for ActiveProcessLinks", cfg: dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 16299},
-			reason: "session pool: not read on this build (x86 (PAE), build 16299)"},
+		{name: "1903 x86: sources disagree on EPROCESS", cfg: dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 18362},
+			reason: "session pool: not read on this build (x86 (PAE), build 18362)"},
 		{name: "1903 PoolTags absent", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 18362},
 			sessions: []pooltest.SessionSpec{{ID: 2, Processes: []string{"csrss.exe"}, Tags: sessionTags(3), Absent: true}},
 			missing:  "session tracker table: 0x1c00 bytes at 0xffffc28000033000: physical page absent from the dump"},
@@ -244,10 +246,11 @@ func TestReadSessionsPoolTagsDamaged(t *testing.T) {
 			second := b.ReadPtr(b.ReadPtr(head)) - 0x2E8 // ActiveProcessLinks, 1703 to 1903
 			b.PutPtr(second+0x400, b.UnmappedAddr())
 		}, "unreadable"},
+		{"keys where no hash puts them", dumpfile.ArchX86PAE, 14393, misplaced(0x1C), nil, "are not a session tracker table"},
 		{"keys where no hash puts them", dumpfile.ArchX86PAE, 15063, misplaced(0x1C), nil, "are not a session tracker table"},
 		{"keys where no hash puts them", dumpfile.ArchX86PAE, 17763, misplaced(0x30), nil, "are not a session tracker table"},
 		{"Session points nowhere", dumpfile.ArchX86PAE, 17763, nil, func(b *dumptest.Builder, head uint64) {
-			second := b.ReadPtr(b.ReadPtr(head)) - 0xB8 // ActiveProcessLinks, x86 1703 to 1809
+			second := b.ReadPtr(b.ReadPtr(head)) - 0xB8 // ActiveProcessLinks, x86 1607 to 1809
 			b.PutPtr(second+0x150, b.UnmappedAddr())
 		}, "unreadable"},
 		// Offsets that are not this kernel's: the first process must read

@@ -36,13 +36,15 @@ import "encoding/binary"
 //     ImageFileName 0x450; 0x818, 0x838, 0x848 and 0x850 bytes;
 //     _MM_SESSION_SPACE.h: SessionId at 8, PoolTags[8192] at 0x2000,
 //     0x2000, 0x3000 and 0x3000; 0x4000, 0x4000, 0x5000 and 0x5000 bytes).
-//   - Windows 10 1703, 1803 and 1809 x86 (ntdiff/headers Win10_1703_RS2,
-//     Win10_1803_RS4 and Win10_1809_RS5 x86 _EPROCESS.h: Session 0x150,
-//     ImageFileName 0x17C; 0x3E0, 0x400 and 0x408 bytes; ActiveProcessLinks
-//     0xB8 per the 1809 file and vergiliusproject x86 windows-10 1703 and
-//     1803 _EPROCESS; _MM_SESSION_SPACE.h: SessionId at 8, PoolTags[8192]
-//     at 0x5000, 0x7000 bytes). Their session space moves with the
-//     system's dynamic VA, so the builder's 0x9E000000 is one choice.
+//   - Windows 10 1607 to 1809 x86 (ntdiff/headers Win10_1607_RS1,
+//     Win10_1703_RS2, Win10_1709_RS3, Win10_1803_RS4 and Win10_1809_RS5
+//     x86 _EPROCESS.h: ActiveProcessLinks 0xB8 (1703 and 1803 per
+//     vergiliusproject x86 windows-10 _EPROCESS); Session 0x148 on 1607,
+//     0x150 after; ImageFileName 0x174 on 1607, 0x17C after; 0x388, 0x3E0,
+//     0x3E8, 0x400 and 0x408 bytes; _MM_SESSION_SPACE.h: SessionId at 8,
+//     PoolTags[8192] at 0x3000 on 1607 (0x5000 bytes) and 0x5000 after
+//     (0x7000 bytes)). Their session space moves with the system's dynamic
+//     VA, so the builder's 0x9E000000 is one choice.
 //     For every PoolTags build the builder writes the whole structure in
 //     session space only, the case a reader can reach only through the
 //     session's page tables; 1607 on randomize session space, so its
@@ -75,7 +77,13 @@ var sessionRows = []sessionRow{
 	{8, 14393, 14393, sessionLayout{eprocessSize: 0x7B0, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28,
 		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
+	{4, 14393, 14393, sessionLayout{eprocessSize: 0x388, links: 0xB8, session: 0x148, imageName: 0x174, dtb: 0x18,
+		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000,
+		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
 	{4, 15063, 15063, sessionLayout{eprocessSize: 0x3E0, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
+		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000,
+		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
+	{4, 16299, 16299, sessionLayout{eprocessSize: 0x3E8, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
 		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
 	{4, 17134, 17134, sessionLayout{eprocessSize: 0x400, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
