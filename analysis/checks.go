@@ -101,7 +101,7 @@ func runChecks(g *graded) []Check {
 // medium: the per-CPU tables are looked for anyway, and their own check
 // says whether they were found.
 func poolCheck(c pool.Check) Check {
-	k := Check{Name: c.Name, Detail: c.Detail, Limit: High}
+	k := Check{Name: c.Name, Data: &c, Limit: High}
 	switch c.Status {
 	case pool.CheckPassed:
 		k.Status = Passed

@@ -54,6 +54,10 @@ func confidence(g *graded, checks []Check) (Confidence, []string) {
 	for _, k := range checks {
 		if k.Limits(c) {
 			c = k.Limit
+			if k.Detail == "" {
+				reasons = append(reasons, fmt.Sprintf("check %q %s: at most %s", k.Name, k.Status, c))
+				continue
+			}
 			reasons = append(reasons, fmt.Sprintf("check %q %s (%s): at most %s", k.Name, k.Status, k.Detail, c))
 		}
 	}

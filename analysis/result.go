@@ -296,6 +296,9 @@ type Check struct {
 	Name   string
 	Status CheckStatus
 	Detail string // what the check found, or why it did not run
+	// Data is, for a check of the pool data, its facts (package report
+	// words them); Detail is then empty.
+	Data *pool.Check
 	// Limit is the highest confidence the verdict may have while this
 	// check has not passed. High: the check limits nothing.
 	Limit Confidence
@@ -379,9 +382,11 @@ type Finding struct {
 	// Rival is, for MicrosoftNotBlamed, the third-party tag; nil when
 	// the tags excluded as damaged could hold more (Verdict.Excluded).
 	Rival *TagUsage
-	// Failed is, for DataContradicts, what contradicts, one phrase each (a
-	// failed check's name and detail, or the CPUs left out).
-	Failed []string
+	// Failed is, for DataContradicts, the failed checks on the sums;
+	// Summed and CPUs, when Summed < CPUs, the CPUs' tables in the sums
+	// and the machine's CPUs (tables left out of the sums).
+	Failed       []pool.Check
+	Summed, CPUs int
 	// Exclusion is, for TagsExcluded, what was left out and why.
 	Exclusion *Exclusion
 }

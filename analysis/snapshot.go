@@ -104,16 +104,16 @@ func snapshotPool(s *snapshot.Snapshot) *pool.Result {
 	maxCheck := func(name string, max uint64, noFixed bool, used uint64, bounds string) {
 		switch {
 		case noFixed:
-			r.Checks = append(r.Checks, pool.Check{Name: name, Status: pool.CheckPassed, Detail: "no fixed maximum on this build (!vm)"})
+			r.Checks = append(r.Checks, pool.Check{Name: name, Status: pool.CheckPassed, Outcome: pool.SnapshotMaxNoFixed})
 		case max == 0:
-			r.Checks = append(r.Checks, pool.Check{Name: name, Status: pool.CheckUnknown, Detail: "the snapshot gives no maximum (no !vm text)"})
+			r.Checks = append(r.Checks, pool.Check{Name: name, Status: pool.CheckUnknown, Outcome: pool.SnapshotMaxNone})
 		default:
-			r.Checks = append(r.Checks, pool.Check{Name: name, Status: pool.CheckPassed, Detail: "maximum from !vm"})
-			st, d := pool.CheckPassed, "use within the !vm maximum"
+			r.Checks = append(r.Checks, pool.Check{Name: name, Status: pool.CheckPassed, Outcome: pool.SnapshotMaxRead})
+			c := pool.Check{Name: bounds, Status: pool.CheckPassed, Outcome: pool.SnapshotWithin, Used: used, Max: max}
 			if used > max {
-				st, d = pool.CheckFailed, "use above the !vm maximum"
+				c.Status, c.Outcome = pool.CheckFailed, pool.SnapshotAbove
 			}
-			r.Checks = append(r.Checks, pool.Check{Name: bounds, Status: st, Detail: d})
+			r.Checks = append(r.Checks, c)
 		}
 	}
 	maxCheck(pool.CheckNonPagedMax, l.NonPagedMax, s.VM.NonPagedNoFixedMax, l.NonPagedUsed, pool.CheckNonPagedBounds)

@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/poolblame/poolblame/dumpfile"
@@ -108,7 +107,7 @@ func decide(r *Result) (Verdict, []Check) {
 	checks := runChecks(g)
 	v.Confidence, v.Reasons = confidence(g, checks)
 	v.Raise = raise(v.Confidence, checks, r.Machine.Snapshot != "")
-	if why := contradictions(r); len(why) > 0 {
+	if why := contradictions(r); why != nil {
 		// Sums that contradict themselves rank the damage, not the leak:
 		// a wrong name at any confidence is worse than none.
 		kept := v.Findings[:0]
@@ -117,10 +116,17 @@ func decide(r *Result) (Verdict, []Check) {
 				kept = append(kept, f)
 			}
 		}
-		v.Findings = append(kept, Finding{Kind: DataContradicts, Failed: why})
+		v.Findings = append(kept, *why)
 		v.Culprits = []Culprit{}
 		v.Confidence = NoConfidence
-		v.Reasons = append(v.Reasons, "no driver is named: the pool data contradicts itself ("+strings.Join(why, "; ")+")")
+		var what []string
+		for _, c := range why.Failed {
+			what = append(what, c.Name+" failed")
+		}
+		if why.Summed < why.CPUs {
+			what = append(what, "CPUs' tracker tables left out of the sums")
+		}
+		v.Reasons = append(v.Reasons, "no driver is named: the pool data contradicts itself ("+strings.Join(what, "; ")+")")
 		return v, checks
 	}
 	if bugCheckMeaning(r.Machine) == dumpfile.BugCheckPoolCorruption {
@@ -138,30 +144,32 @@ var sumChecks = map[string]bool{
 	pool.CheckCounters: true, pool.CheckNonPagedBounds: true, pool.CheckPagedBounds: true,
 }
 
-// contradictions lists what makes the tag sums untrustworthy as a
-// ranking: failed sum checks, and CPUs whose tables are not in the sums
-// (a partial sum over CPUs counts where allocations and frees ran, not
-// what is outstanding: a tag with much churn can lead it with nothing
-// held). Empty when the sums can be ranked.
-func contradictions(r *Result) []string {
+// contradictions says what makes the tag sums untrustworthy as a
+// ranking, as a DataContradicts finding: failed sum checks, and CPUs
+// whose tables are not in the sums (a partial sum over CPUs counts where
+// allocations and frees ran, not what is outstanding: a tag with much
+// churn can lead it with nothing held). Nil when the sums can be ranked.
+func contradictions(r *Result) *Finding {
 	p := r.Pool
 	if p == nil || r.Machine.Snapshot != "" {
 		return nil
 	}
-	var why []string
+	f := Finding{Kind: DataContradicts}
 	for _, c := range p.Checks {
 		if c.Status == pool.CheckFailed && sumChecks[c.Name] {
-			why = append(why, c.Name+" failed: "+c.Detail)
+			f.Failed = append(f.Failed, c)
 		}
 	}
-	if len(why) == 0 && r.Machine.CPUs > 1 && (p.OneCPUOnly || p.PerCPU-len(p.MissingCPUs) < r.Machine.CPUs) {
-		n := 1
+	if len(f.Failed) == 0 && r.Machine.CPUs > 1 && (p.OneCPUOnly || p.PerCPU-len(p.MissingCPUs) < r.Machine.CPUs) {
+		f.Summed, f.CPUs = 1, r.Machine.CPUs
 		if !p.OneCPUOnly {
-			n = p.PerCPU - len(p.MissingCPUs)
+			f.Summed = p.PerCPU - len(p.MissingCPUs)
 		}
-		why = append(why, fmt.Sprintf("only %d of %d CPUs' tracker tables are in the sums", n, r.Machine.CPUs))
 	}
-	return why
+	if len(f.Failed) == 0 && f.Summed == f.CPUs {
+		return nil
+	}
+	return &f
 }
 
 // poolCheckFailed reports whether the named pool data check failed.

@@ -298,7 +298,7 @@ func TestContradictionNamesNoDriver(t *testing.T) {
 			r.Machine.CPUs = tt.cpus
 			r.Pool.OneCPUOnly = tt.oneCPU
 			if tt.failed != "" {
-				r.Pool.Checks = []pool.Check{{Name: tt.failed, Status: pool.CheckFailed, Detail: "damaged"}}
+				r.Pool.Checks = []pool.Check{{Name: tt.failed, Status: pool.CheckFailed}}
 			}
 			v, _ := decide(r)
 			named := len(v.Culprits) > 0

@@ -82,10 +82,10 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 	}
 	r := &Result{Build: f.MinorVersion, Arch: f.Arch(), Layout: lay}
 	if n, ok := f.CPUs(); !ok {
-		r.check(CheckCPUCount, CheckFailed, "NumberProcessors is %d, not 1 to %d: the CPU count is unknown and per-CPU tables are looked for anyway", f.NumberProcessors, maxCPUs)
+		r.check(Check{Name: CheckCPUCount, Status: CheckFailed, Outcome: CPUCountNotBelieved, NumberProcessors: f.NumberProcessors, Of: maxCPUs})
 	} else {
 		r.CPUs = n
-		r.check(CheckCPUCount, CheckPassed, "NumberProcessors is %d", r.CPUs)
+		r.check(Check{Name: CheckCPUCount, Status: CheckPassed, Outcome: CPUCountBelieved, N: r.CPUs})
 	}
 	global, notes, err := findTable(f, k, lay)
 	r.Notes = append(r.Notes, notes...)
@@ -110,9 +110,9 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 	}
 	r.TableCoverage = 1 - float64(unread)/float64(total)
 	if unread > 0 {
-		r.check(CheckTableComplete, CheckUnknown, "%d of %d tracker entries are not in the dump (%.0f%% read): every total is a lower bound", unread, total, 100*r.TableCoverage)
+		r.check(Check{Name: CheckTableComplete, Status: CheckUnknown, Outcome: TablesMissingEntries, N: unread, Of: total, Percent: 100 * r.TableCoverage})
 	} else {
-		r.check(CheckTableComplete, CheckPassed, "all %d tracker entries read", total)
+		r.check(Check{Name: CheckTableComplete, Status: CheckPassed, Outcome: TablesAllRead, N: total})
 	}
 	sum := sumTables(tables, r)
 	r.checkPages(tables)
@@ -153,7 +153,7 @@ func Analyze(f *dumpfile.File) (*Result, error) {
 func (r *Result) cpuTables(f *dumpfile.File, k *dumpfile.KDBG, global *Table) []*Table {
 	tables := []*Table{global}
 	if r.CPUs == 1 {
-		r.check(CheckPerCPUTables, CheckPassed, "one CPU: the global table is the only one")
+		r.check(Check{Name: CheckPerCPUTables, Status: CheckPassed, Outcome: PerCPUOneCPU})
 		return tables
 	}
 	pc, err := findPerCPU(f, k, global, r.CPUs, r)
@@ -161,13 +161,13 @@ func (r *Result) cpuTables(f *dumpfile.File, k *dumpfile.KDBG, global *Table) []
 	case err != nil && r.CPUs == 0:
 		r.OneCPUOnly = true
 		r.Notes = append(r.Notes, err.Error())
-		r.check(CheckPerCPUTables, CheckFailed, "the CPU count is unknown and no per-CPU tables were found: the figures may cover one CPU's table only (%v)", err)
+		r.check(Check{Name: CheckPerCPUTables, Status: CheckFailed, Outcome: PerCPUCountUnknown, Err: err})
 	case err != nil:
 		r.Notes = append(r.Notes, err.Error())
 		found, ferr := findUnlisted(f, global, []uint64{global.Addr}, r.CPUs-1)
 		if ferr != nil {
 			r.OneCPUOnly = true
-			r.check(CheckPerCPUTables, CheckFailed, "the per-CPU tracker tables of this %d-CPU machine were not found (nor in memory: %v): the figures cover one CPU's table only", r.CPUs, ferr)
+			r.check(Check{Name: CheckPerCPUTables, Status: CheckFailed, Outcome: PerCPUNotFound, N: r.CPUs, Err: ferr})
 			break
 		}
 		r.PerCPU = []uint64{global.Addr}
@@ -175,7 +175,7 @@ func (r *Result) cpuTables(f *dumpfile.File, k *dumpfile.KDBG, global *Table) []
 			r.PerCPU = append(r.PerCPU, t.Addr)
 			tables = append(tables, t)
 		}
-		r.check(CheckPerCPUTables, CheckUnknown, "ExPoolTagTables was not found; the other %d CPUs' tables were found by scanning memory (%s), agree with the global table key by key and were summed: which CPU each belongs to is not known", r.CPUs-1, tableAddrs(found))
+		r.check(Check{Name: CheckPerCPUTables, Status: CheckUnknown, Outcome: PerCPUFoundInMemory, N: r.CPUs - 1, Found: tableAddrs(found)})
 	default:
 		r.PerCPU, r.PerCPUArray, r.MissingCPUs, r.TableCPUs = pc.tables, pc.arrayAddr, pc.missing, pc.cpus
 		if len(pc.missing) > 0 {
@@ -219,47 +219,43 @@ func (r *Result) cpuTables(f *dumpfile.File, k *dumpfile.KDBG, global *Table) []
 }
 
 // tableAddrs lists the tables' addresses.
-func tableAddrs(ts []*Table) string {
-	s := make([]string, len(ts))
+func tableAddrs(ts []*Table) []uint64 {
+	s := make([]uint64, len(ts))
 	for i, t := range ts {
-		s[i] = fmt.Sprintf("%#x", t.Addr)
+		s[i] = t.Addr
 	}
-	return strings.Join(s, ", ")
+	return s
 }
 
 // checkPerCPU says which CPUs had tables; found are the tables of the
 // CPUs with no slot, found in memory and summed (ferr: why they were
 // not).
 func (r *Result) checkPerCPU(pc *perCPU, found []*Table, ferr error) {
-	had := fmt.Sprintf("tables of CPUs %s found in ExPoolTagTables at %#x", cpuRanges(pc.cpus), pc.arrayAddr)
+	c := Check{Name: CheckPerCPUTables, Status: CheckUnknown, Array: pc.arrayAddr, CPUs: pc.cpus, N: len(pc.cpus), Of: r.CPUs}
 	switch {
 	case r.CPUs > len(pc.cpus) && len(found) == r.CPUs-len(pc.cpus) && ferr == nil:
-		r.check(CheckPerCPUTables, CheckUnknown, "%s; %d tables for %d CPUs: the other %d were found by scanning memory (%s), agree with the global table key by key and were summed, but ExPoolTagTables does not list them, so which CPU each belongs to is not known", had, len(pc.cpus), r.CPUs, len(found), tableAddrs(found))
+		c.Outcome, c.Found = PerCPUUnlistedFound, tableAddrs(found)
 	case r.CPUs == 0:
-		r.check(CheckPerCPUTables, CheckPassed, "%s (%d tables; the header's CPU count is not believed)", had, len(pc.cpus))
+		c.Status, c.Outcome = CheckPassed, PerCPUCountDisbelieved
 	case len(pc.cpus) > r.CPUs:
-		r.check(CheckPerCPUTables, CheckUnknown, "%s: %d tables for %d CPUs, so NumberProcessors or the array is not what the kernel kept", had, len(pc.cpus), r.CPUs)
+		c.Outcome = PerCPUMoreTables
 	case len(pc.cpus) < r.CPUs:
-		var none []int
 		has := map[int]bool{}
 		for _, c := range pc.cpus {
 			has[c] = true
 		}
-		for c := 0; c < r.CPUs; c++ {
-			if !has[c] {
-				none = append(none, c)
+		for n := 0; n < r.CPUs; n++ {
+			if !has[n] {
+				c.Missing = append(c.Missing, n)
 			}
 		}
-		why := ""
-		if ferr != nil {
-			why = " (nor in memory: " + ferr.Error() + ")"
-		}
-		r.check(CheckPerCPUTables, CheckUnknown, "%s; %d tables for %d CPUs: no table for CPU numbers %s%s (the kernel's own query skips NULL slots too), so any counts of the missing CPUs are unaccounted for", had, len(pc.cpus), r.CPUs, cpuRanges(none), why)
+		c.Outcome, c.Err = PerCPUFewerTables, ferr
 	case len(pc.missing) > 0:
-		r.check(CheckPerCPUTables, CheckUnknown, "%s; the tables of CPUs %s are not in the dump", had, cpuRanges(pc.missing))
+		c.Outcome, c.Missing = PerCPUTablesAbsent, pc.missing
 	default:
-		r.check(CheckPerCPUTables, CheckPassed, "%s", had)
+		c.Status, c.Outcome = CheckPassed, PerCPUAll
 	}
+	r.check(c)
 }
 
 // checkPages runs the page-by-page check on every table read.
@@ -269,37 +265,28 @@ func (r *Result) checkPages(tables []*Table) {
 	for i, u := range global.entries {
 		keyed[i] = !global.bad[i] && u.Tag != 0
 	}
-	var faults []string
+	var pages []Damage
 	record := func(t *Table, cpu int, ds []Damage) {
 		for _, d := range ds {
 			d.CPU, d.Table = cpu, t.Addr
 			d.name(tables)
 			r.Damage = append(r.Damage, d)
+			pages = append(pages, d)
 		}
 	}
-	ss, ds := pageDamage(global, hashOf(global), nil)
-	for _, d := range ss {
-		faults = append(faults, "global table "+d)
-	}
-	record(global, 0, ds)
+	record(global, 0, pageDamage(global, hashOf(global), nil))
 	for n, t := range tables[1:] {
-		which := fmt.Sprintf("table at %#x (found in memory)", t.Addr)
-		cpu := -1
+		cpu := -1 // found in memory
 		if n+1 < len(r.TableCPUs) {
-			which = fmt.Sprintf("CPU %d table", r.TableCPUs[n+1])
 			cpu = r.TableCPUs[n+1]
 		}
-		ss, ds := pageDamage(t, nil, keyed)
-		for _, d := range ss {
-			faults = append(faults, which+" "+d)
-		}
-		record(t, cpu, ds)
+		record(t, cpu, pageDamage(t, nil, keyed))
 	}
-	if len(faults) > 0 {
-		r.check(CheckTablePages, CheckFailed, "%s", strings.Join(faults, "; "))
+	if len(pages) > 0 {
+		r.check(Check{Name: CheckTablePages, Status: CheckFailed, Outcome: PagesDamaged, Pages: pages})
 		return
 	}
-	r.check(CheckTablePages, CheckPassed, "%d table(s): every key reachable from its hash slot, no page zeroed", len(tables))
+	r.check(Check{Name: CheckTablePages, Status: CheckPassed, Outcome: PagesSound, N: len(tables)})
 }
 
 // sumTables adds the tables index by index, as ExpGetPoolTagInfoTarget
@@ -348,15 +335,19 @@ func sumTables(tables []*Table, r *Result) map[pooltag.Tag]*Usage {
 		}
 		add(sum, global.Layout.Truncate(u))
 	}
+	c := Check{Name: CheckPerCPUAgree, Status: CheckFailed, Orphans: orphans, Conflicts: conflicts, N: len(tables) - 1}
 	switch {
 	case orphans > 0:
-		r.check(CheckPerCPUAgree, CheckFailed, "%d per-CPU entries hold keys where the global table has none (the kernel inserts every key there first: global entries were zeroed or overwritten) and %d hold a different key", orphans, conflicts)
+		c.Outcome = AgreeOrphans
 	case conflicts > 0:
 		r.Notes = append(r.Notes, fmt.Sprintf("%d per-CPU entries hold a different key than the global table and were left out", conflicts))
-		r.check(CheckPerCPUAgree, CheckFailed, "%d per-CPU entries hold a different key than the global table at the same index (left out of the sums)", conflicts)
+		c.Outcome = AgreeConflicts
 	case len(tables) > 1:
-		r.check(CheckPerCPUAgree, CheckPassed, "%d per-CPU tables agree with the global table key by key", len(tables)-1)
+		c.Status, c.Outcome = CheckPassed, AgreeAll
+	default:
+		return sum
 	}
+	r.check(c)
 	return sum
 }
 
@@ -403,24 +394,6 @@ func add(sum map[pooltag.Tag]*Usage, u Usage) {
 	}
 	c := u
 	sum[u.Tag] = &c
-}
-
-// cpuRanges formats CPU numbers with runs collapsed: "0-3, 5".
-func cpuRanges(cpus []int) string {
-	var s []string
-	for i := 0; i < len(cpus); {
-		j := i
-		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
-			j++
-		}
-		if j > i {
-			s = append(s, fmt.Sprintf("%d-%d", cpus[i], cpus[j]))
-		} else {
-			s = append(s, fmt.Sprint(cpus[i]))
-		}
-		i = j + 1
-	}
-	return strings.Join(s, ", ")
 }
 
 // cpuList formats CPU numbers: "1, 2, 5".

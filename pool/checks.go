@@ -1,9 +1,7 @@
 package pool
 
 import (
-	"fmt"
 	"math"
-	"strings"
 
 	"github.com/poolblame/poolblame/pooltag"
 )
@@ -29,11 +27,118 @@ func (s CheckStatus) String() string {
 }
 
 // Check is one invariant of the pool data, as found in this dump. The
-// analysis layer grades confidence from them; every one is shown.
+// analysis layer grades confidence from them; every one is shown. A
+// check holds the facts its finding is made of (Outcome says which
+// finding, the fields after it its figures); package report words them.
 type Check struct {
 	Name   string // one of the Check* names below
 	Status CheckStatus
-	Detail string // what was found, one sentence
+	// Outcome is which finding of the check this is; it says which of
+	// the fields below are set.
+	Outcome CheckOutcome
+
+	N, Of int // a count, and what it is of (CPUs, tables, entries, tags)
+	// NumberProcessors is, for cpu-count, the header's field as found.
+	NumberProcessors uint32
+	Percent          float64 // tables-complete: the share of entries read
+	Used             uint64  // bounds: the pool's use
+	Max              uint64  // bounds and maxima: the maximum, or physical memory
+	Source           string  // maxima: where the maximum came from, or why it is unknown
+	MinBlock         uint64  // counters: the smallest average allocation allowed
+	// Err is why something was not found (per-CPU tables, the kernel
+	// image); ModuleErr why the module list's first entry is not the
+	// kernel image either.
+	Err, ModuleErr error
+	Module         string // kernel-base: the module list's first entry
+	ModuleBase     uint64
+	Array          uint64   // per-cpu-tables: ExPoolTagTables' address
+	CPUs           []int    // per-cpu-tables: the CPUs (array slots) whose tables were found
+	Missing        []int    // per-cpu-tables: CPUs with no table, or whose table is not in the dump
+	Found          []uint64 // per-cpu-tables: tables found by scanning memory
+	// Orphans and Conflicts are, for per-cpu-agree, the per-CPU entries
+	// with a key where the global table has none, and with another key.
+	Orphans, Conflicts int
+	// Pages are, for table-pages, the zeroed pages and unreachable keys,
+	// in the order the tables were read.
+	Pages []Damage
+	// Faults are, for counters, the first tags that break the rules.
+	Faults []CounterFault
+}
+
+// CheckOutcome is one finding of one check.
+type CheckOutcome int
+
+// The outcomes, by check.
+const (
+	OutcomeNone CheckOutcome = iota
+
+	CPUCountNotBelieved // NumberProcessors is not 1 to Of
+	CPUCountBelieved    // NumberProcessors is N
+
+	KernBaseNoOther     // Err; the module list gives no other image
+	KernBaseNeither     // Err; nor is Module at ModuleBase (ModuleErr)
+	KernBaseFromModules // Err; Module at ModuleBase is the kernel and was used
+
+	TablesMissingEntries // N of Of entries not in the dump (Percent read)
+	TablesAllRead        // all N entries read
+
+	PerCPUOneCPU           // one CPU: the global table only
+	PerCPUCountUnknown     // CPU count unknown, no per-CPU tables (Err)
+	PerCPUNotFound         // the tables of this N-CPU machine not found, nor in memory (Err)
+	PerCPUFoundInMemory    // ExPoolTagTables not found; the other N tables (Found) found in memory
+	PerCPUUnlistedFound    // tables of CPUs (Array); Of CPUs: the others (Found) found in memory
+	PerCPUCountDisbelieved // tables of CPUs (Array); the header's count not believed
+	PerCPUMoreTables       // tables of CPUs (Array): more tables than Of CPUs
+	PerCPUFewerTables      // tables of CPUs (Array); no table for Missing of Of CPUs (Err: why not in memory)
+	PerCPUTablesAbsent     // tables of CPUs (Array); Missing CPUs' tables not in the dump
+	PerCPUAll              // tables of CPUs found in ExPoolTagTables at Array
+
+	PagesDamaged // Pages
+	PagesSound   // N tables sound
+
+	AgreeOrphans   // Orphans with keys where the global table has none, Conflicts with another key
+	AgreeConflicts // Conflicts with another key, left out of the sums
+	AgreeAll       // N per-CPU tables agree
+
+	CountersNone     // no tag has counters
+	CountersBroken   // N of Of tags break the rules (Faults)
+	CountersWrapped  // N of Of tags break them, within what wrapped counters explain (Faults)
+	CountersAllSound // all Of tags follow them, average size at least MinBlock
+
+	MaxNoFixed // no fixed maximum on this build (Source)
+	MaxUnknown // unknown on a build that has one (Source)
+	MaxRead    // Max, from Source
+
+	BoundsAbove         // Used above Max
+	BoundsAbovePhysical // Used above physical memory (Max)
+	BoundsWithin        // Used within Max
+	BoundsWithinPhysical
+	BoundsNoFixed   // Used; bounded by commit, which the dump does not give
+	BoundsNoMaximum // Used; no maximum to compare with
+
+	SnapshotMaxNoFixed // !vm: no fixed maximum on this build
+	SnapshotMaxNone    // no !vm text
+	SnapshotMaxRead    // maximum from !vm
+	SnapshotWithin     // use within the !vm maximum
+	SnapshotAbove      // use above the !vm maximum
+)
+
+// CounterRule is a counting rule a tag's summed counters break.
+type CounterRule int
+
+// The rules of checkCounters.
+const (
+	FreesExceedAllocs    CounterRule = iota // Frees > Allocs
+	BytesWithNothingHeld                    // Bytes held with nothing outstanding
+	BytesBelowSmallest                      // Bytes for Outstanding, below the smallest block each
+)
+
+// CounterFault is one tag's break of a counting rule in one pool.
+type CounterFault struct {
+	Tag                  pooltag.Tag
+	Paged                bool
+	Rule                 CounterRule
+	Allocs, Frees, Bytes uint64
 }
 
 // The checks, in the order Analyze runs them.
@@ -72,9 +177,8 @@ func (r *Result) Failed() []string {
 	return out
 }
 
-func (r *Result) check(name string, s CheckStatus, format string, args ...any) {
-	r.Checks = append(r.Checks, Check{Name: name, Status: s, Detail: fmt.Sprintf(format, args...)})
-}
+// check records c.
+func (r *Result) check(c Check) { r.Checks = append(r.Checks, c) }
 
 // zeroPageOdds is how unlikely an all-empty page must be, given how full
 // the rest of the table is, before it is called zeroed.
@@ -85,9 +189,9 @@ const zeroPageOdds = 1e-6
 // is so full that this has odds below zeroPageOdds, and pages holding an
 // empty slot that breaks the probe chain of a key placed after it. keyed
 // says which indices the reference (global) table uses; nil judges the
-// table on its own occupancy. Each finding is returned as a sentence and
-// as a Damage (CPU, Table and Tags left for the caller to fill).
-func pageDamage(t *Table, hash HashFunc, keyed []bool) ([]string, []Damage) {
+// table on its own occupancy. CPU, Table and Tags of each Damage are
+// left for the caller to fill.
+func pageDamage(t *Table, hash HashFunc, keyed []bool) []Damage {
 	es := t.Layout.EntrySize
 	pageOf := func(i int) int { return int((t.Addr + uint64(i*es)) / 4096) }
 	first := pageOf(0)
@@ -120,7 +224,6 @@ func pageDamage(t *Table, hash HashFunc, keyed []bool) ([]string, []Damage) {
 			}
 		}
 	}
-	var out []string
 	var dmg []Damage
 	for n := first; n <= pageOf(t.Size-2); n++ {
 		p := pages[n]
@@ -140,31 +243,27 @@ func pageDamage(t *Table, hash HashFunc, keyed []bool) ([]string, []Damage) {
 			continue
 		}
 		if odds < zeroPageOdds {
-			out = append(out, fmt.Sprintf("page %d (at %#x) is all zero where the rest of the table is full (odds %.0e)", n-first, uint64(n)*4096, odds))
-			dmg = append(dmg, Damage{Kind: DamageZeroedPage, Page: n - first, First: p.lo, Last: p.hi})
+			dmg = append(dmg, Damage{Kind: DamageZeroedPage, Page: n - first, PageAddr: uint64(n) * 4096, Odds: odds, First: p.lo, Last: p.hi})
 		}
 	}
 	if keyed != nil || hash == nil {
-		return out, dmg
+		return dmg
 	}
-	bs, bd := brokenChains(t, hash, pageOf, first)
-	return append(out, bs...), append(dmg, bd...)
+	return append(dmg, brokenChains(t, hash, pageOf, first)...)
 }
 
-// brokenChains names the pages holding an empty slot that a key's probe
-// path from its hash slot crosses: the key could not have been placed
-// after it, so the slot was emptied, or the key overwritten. Each
-// unreachable key is also returned as a Damage.
-func brokenChains(t *Table, hash HashFunc, pageOf func(int) int, first int) ([]string, []Damage) {
-	var out []string
-	var dmg []Damage
+// brokenChains finds the keys whose probe path from their hash slot
+// crosses an empty slot: the key could not have been placed after it,
+// so the slot was emptied, or the key overwritten. They are returned by
+// the page of the slot crossed, in page order.
+func brokenChains(t *Table, hash HashFunc, pageOf func(int) int, first int) []Damage {
 	keys := make([]uint32, t.Size)
 	present := make([]bool, t.Size)
 	for i, u := range t.entries {
 		keys[i], present[i] = uint32(u.Tag), !t.bad[i]
 	}
 	mask := t.Size - 2
-	broken := map[int]int{}
+	broken := map[int][]Damage{}
 	for i := 0; i < t.Size-1; i++ {
 		if !present[i] || keys[i] == 0 {
 			continue
@@ -174,18 +273,17 @@ func brokenChains(t *Table, hash HashFunc, pageOf func(int) int, first int) ([]s
 				break
 			}
 			if keys[j] == 0 {
-				broken[pageOf(j)]++
-				dmg = append(dmg, Damage{Kind: DamageUnreachable, First: i, Last: i, Crossed: j})
+				n := pageOf(j)
+				broken[n] = append(broken[n], Damage{Kind: DamageUnreachable, Page: n - first, PageAddr: uint64(n) * 4096, First: i, Last: i, Crossed: j})
 				break
 			}
 		}
 	}
+	var dmg []Damage
 	for n := first; n <= pageOf(t.Size-2); n++ {
-		if broken[n] > 0 {
-			out = append(out, fmt.Sprintf("page %d (at %#x): %d keys placed after it are unreachable from their hash slots across its empty slots", n-first, uint64(n)*4096, broken[n]))
-		}
+		dmg = append(dmg, broken[n]...)
 	}
-	return out, dmg
+	return dmg
 }
 
 // hashOf returns the hash function a table's keys agree with.
@@ -199,30 +297,33 @@ func hashOf(t *Table) HashFunc {
 // counterFaults counts tags whose summed counters break the tracker's
 // rules: more frees than allocations, bytes held with nothing
 // outstanding (or none with something outstanding), or an average
-// allocation smaller than the pool's smallest block. tags lists every
-// such tag once.
-func counterFaults(us []Usage, minBlock uint64) (n int, examples []string, tags []pooltag.Tag) {
-	bad := func(t pooltag.Tag, what string) {
+// allocation smaller than the pool's smallest block. examples are the
+// first three breaks; tags lists every such tag once.
+func counterFaults(us []Usage, minBlock uint64) (n int, examples []CounterFault, tags []pooltag.Tag) {
+	bad := func(f CounterFault) {
 		n++
-		if len(tags) == 0 || tags[len(tags)-1] != t {
-			tags = append(tags, t)
+		if len(tags) == 0 || tags[len(tags)-1] != f.Tag {
+			tags = append(tags, f.Tag)
 		}
 		if len(examples) < 3 {
-			examples = append(examples, fmt.Sprintf("%s: %s", t, what))
+			examples = append(examples, f)
 		}
 	}
 	for _, u := range us {
-		for _, p := range []struct {
-			name                 string
-			allocs, frees, bytes uint64
-		}{{"nonpaged", u.NonPagedAllocs, u.NonPagedFrees, u.NonPagedBytes}, {"paged", u.PagedAllocs, u.PagedFrees, u.PagedBytes}} {
-			switch out := p.allocs - p.frees; {
-			case p.frees > p.allocs:
-				bad(u.Tag, fmt.Sprintf("%s frees %d > allocs %d", p.name, p.frees, p.allocs))
-			case out == 0 && p.bytes != 0:
-				bad(u.Tag, fmt.Sprintf("%s %d bytes with nothing outstanding", p.name, p.bytes))
-			case out != 0 && p.bytes/out < minBlock:
-				bad(u.Tag, fmt.Sprintf("%s %d bytes for %d outstanding", p.name, p.bytes, out))
+		for _, p := range []CounterFault{
+			{Tag: u.Tag, Allocs: u.NonPagedAllocs, Frees: u.NonPagedFrees, Bytes: u.NonPagedBytes},
+			{Tag: u.Tag, Paged: true, Allocs: u.PagedAllocs, Frees: u.PagedFrees, Bytes: u.PagedBytes},
+		} {
+			switch out := p.Allocs - p.Frees; {
+			case p.Frees > p.Allocs:
+				p.Rule = FreesExceedAllocs
+				bad(p)
+			case out == 0 && p.Bytes != 0:
+				p.Rule = BytesWithNothingHeld
+				bad(p)
+			case out != 0 && p.Bytes/out < minBlock:
+				p.Rule = BytesBelowSmallest
+				bad(p)
 			}
 		}
 	}
@@ -244,14 +345,16 @@ func (r *Result) checkCounters() {
 	n, ex, tags := counterFaults(r.Usages, minBlock)
 	r.CounterFaults = tags
 	allowed := CounterFaultsAllowed(len(r.Usages))
+	c := Check{Name: CheckCounters, Status: CheckPassed, N: n, Of: len(r.Usages), Faults: ex, MinBlock: minBlock}
 	switch {
 	case len(r.Usages) == 0:
-		r.check(CheckCounters, CheckUnknown, "no tag has counters")
+		c.Status, c.Outcome = CheckUnknown, CountersNone
 	case n > allowed:
-		r.check(CheckCounters, CheckFailed, "%d of %d tags break the tracker's counting rules (%s)", n, len(r.Usages), strings.Join(ex, "; "))
+		c.Status, c.Outcome = CheckFailed, CountersBroken
 	case n > 0:
-		r.check(CheckCounters, CheckPassed, "%d of %d tags break the counting rules, within what wrapped counters explain (%s)", n, len(r.Usages), strings.Join(ex, "; "))
+		c.Outcome = CountersWrapped
 	default:
-		r.check(CheckCounters, CheckPassed, "all %d tags: allocs >= frees, bytes held only while allocations are outstanding, average size at least %d bytes", len(r.Usages), minBlock)
+		c.Outcome = CountersAllSound
 	}
+	r.check(c)
 }

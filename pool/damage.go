@@ -47,7 +47,13 @@ type Damage struct {
 	// table); -1 for a table found in memory, whose CPU is not known.
 	CPU   int
 	Table uint64 // the damaged table's address
-	Page  int    // DamageZeroedPage: the page's number within the table
+	// Page is the page's number within the table and PageAddr its
+	// address: the zeroed page, or the page of the crossed slot.
+	Page     int
+	PageAddr uint64
+	// Odds is, for DamageZeroedPage, how likely an all-empty page is
+	// given how full the rest of the table is.
+	Odds float64
 	// First and Last are the entry indices covered, Last included.
 	First, Last int
 	// Crossed is, for DamageUnreachable, the empty slot on the key's

@@ -87,7 +87,7 @@ func TestDamageFlags(t *testing.T) {
 			if tt.flags == nil {
 				for _, c := range r.Checks {
 					if g, _ := goods[tt.sample].CheckByName(c.Name); g.Status != c.Status {
-						t.Errorf("check %s went from %s to %s: %s", c.Name, g.Status, c.Status, c.Detail)
+						t.Errorf("check %s went from %s to %s: %+v", c.Name, g.Status, c.Status, c)
 					}
 				}
 			}

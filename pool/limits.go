@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/poolblame/poolblame/dumpfile"
-	"github.com/poolblame/poolblame/units"
 )
 
 // Limits is how close each pool was to its maximum.
@@ -150,32 +149,36 @@ func readLimits(f *dumpfile.File, k *dumpfile.KDBG, l *Limits) {
 func (r *Result) checkLimits() {
 	l := &r.Limits
 	maxCheck := func(name string, max uint64, src string) {
+		c := Check{Name: name, Status: CheckPassed, Max: max, Source: src}
 		switch {
 		case l.NoFixedMax:
-			r.check(name, CheckPassed, "%s", src)
+			c.Outcome = MaxNoFixed
 		case max == 0:
-			r.check(name, CheckUnknown, "maximum unknown on a build that has one: %s", src)
+			c.Status, c.Outcome = CheckUnknown, MaxUnknown
 		default:
-			r.check(name, CheckPassed, "%s from %s", units.Bytes(max), src)
+			c.Outcome = MaxRead
 		}
+		r.check(c)
 	}
 	maxCheck(CheckNonPagedMax, l.NonPagedMax, l.NonPagedMaxSource)
 	maxCheck(CheckPagedMax, l.PagedMax, l.PagedMaxSource)
 	bounds := func(name, pool string, used, max uint64) {
+		c := Check{Name: name, Status: CheckPassed, Used: used, Max: max}
 		switch {
 		case max != 0 && used > max:
-			r.check(name, CheckFailed, "%s use %s is above its maximum %s (%.0f%%): the tracker sums cannot be right", pool, units.Bytes(used), units.Bytes(max), percent(used, max))
+			c.Status, c.Outcome = CheckFailed, BoundsAbove
 		case l.PhysicalBytes != 0 && used > l.PhysicalBytes && pool == "nonpaged":
-			r.check(name, CheckFailed, "%s use %s is above the machine's physical memory %s: the tracker sums cannot be right", pool, units.Bytes(used), units.Bytes(l.PhysicalBytes))
+			c.Status, c.Outcome, c.Max = CheckFailed, BoundsAbovePhysical, l.PhysicalBytes
 		case max != 0:
-			r.check(name, CheckPassed, "%s use %s within its maximum %s", pool, units.Bytes(used), units.Bytes(max))
+			c.Outcome = BoundsWithin
 		case l.PhysicalBytes != 0 && pool == "nonpaged":
-			r.check(name, CheckPassed, "%s use %s within physical memory %s", pool, units.Bytes(used), units.Bytes(l.PhysicalBytes))
+			c.Outcome, c.Max = BoundsWithinPhysical, l.PhysicalBytes
 		case l.NoFixedMax:
-			r.check(name, CheckPassed, "%s use %s; no fixed maximum on this build (bounded by commit, which the dump does not give)", pool, units.Bytes(used))
+			c.Outcome = BoundsNoFixed
 		default:
-			r.check(name, CheckUnknown, "%s use %s: no maximum to compare with", pool, units.Bytes(used))
+			c.Status, c.Outcome = CheckUnknown, BoundsNoMaximum
 		}
+		r.check(c)
 	}
 	bounds(CheckNonPagedBounds, "nonpaged", l.NonPagedUsed, l.NonPagedMax)
 	bounds(CheckPagedBounds, "paged", l.PagedUsed, l.PagedMax)

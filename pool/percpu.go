@@ -141,15 +141,15 @@ func kernelSections(f *dumpfile.File, k *dumpfile.KDBG, r *Result) ([]section, e
 	}
 	mods, _ := f.Modules()
 	if len(mods) == 0 || mods[0].Base == 0 || mods[0].Base == base {
-		r.check(CheckKernBase, CheckFailed, "%v, and the module list gives no other kernel image", why)
+		r.check(Check{Name: CheckKernBase, Status: CheckFailed, Outcome: KernBaseNoOther, Err: why})
 		return nil, why
 	}
 	secs, err := imageSections(f, mods[0].Base)
 	if err != nil {
-		r.check(CheckKernBase, CheckFailed, "%v, nor is the module list's first entry (%s at %#x): %v", why, mods[0].Name, mods[0].Base, err)
+		r.check(Check{Name: CheckKernBase, Status: CheckFailed, Outcome: KernBaseNeither, Err: why, Module: mods[0].Name, ModuleBase: mods[0].Base, ModuleErr: err})
 		return nil, fmt.Errorf("%w; module list's first entry %s at %#x: %w", why, mods[0].Name, mods[0].Base, err)
 	}
-	r.check(CheckKernBase, CheckFailed, "%v; the module list's first entry, %s at %#x, is, and was used to find the per-CPU tracker tables", why, mods[0].Name, mods[0].Base)
+	r.check(Check{Name: CheckKernBase, Status: CheckFailed, Outcome: KernBaseFromModules, Err: why, Module: mods[0].Name, ModuleBase: mods[0].Base})
 	return secs, nil
 }
 

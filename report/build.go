@@ -134,7 +134,7 @@ func poolSection(p *analysis.Pool) *Pool {
 		Checks:         []Check{},
 	}
 	for _, c := range p.Checks {
-		out.Checks = append(out.Checks, Check{Name: c.Name, Status: c.Status.String(), Detail: c.Detail})
+		out.Checks = append(out.Checks, Check{Name: c.Name, Status: c.Status.String(), Detail: checkDetail(c)})
 	}
 	out.NonPaged.Contradicted = checkFailed(out, pool.CheckNonPagedBounds)
 	out.Paged.Contradicted = checkFailed(out, pool.CheckPagedBounds)

@@ -74,7 +74,7 @@ func finding(res *analysis.Result, f analysis.Finding) string {
 		m := res.Machine
 		return fmt.Sprintf("Bug check %#x %s is pool corruption, not exhaustion: the tags that hold the most did not necessarily corrupt anything. The drivers below are suspects by their evidence; put them under Special Pool or Driver Verifier to catch the one that corrupts.", m.BugCheck, m.BugCheckName)
 	case analysis.DataContradicts:
-		return "The pool data contradicts itself (" + strings.Join(f.Failed, "; ") + "): no driver is named, because the leading tags may be the damage itself. The drivers that use them are listed below; a dump whose data passes these checks would show which one leaks."
+		return "The pool data contradicts itself (" + strings.Join(contradiction(f), "; ") + "): no driver is named, because the leading tags may be the damage itself. The drivers that use them are listed below; a dump whose data passes these checks would show which one leaks."
 	case analysis.TagsExcluded:
 		return excludedSentence(res, f.Exclusion)
 	case analysis.NoPoolAnalysis:
@@ -84,6 +84,19 @@ func finding(res *analysis.Result, f analysis.Finding) string {
 		return "No pool analysis is possible from this dump: " + res.PoolErr.Error() + "."
 	}
 	return fmt.Sprintf("(finding %d)", int(f.Kind))
+}
+
+// contradiction lists what contradicts, one phrase each: a failed
+// check's name and what it found, or the CPUs left out of the sums.
+func contradiction(f analysis.Finding) []string {
+	var out []string
+	for _, c := range f.Failed {
+		out = append(out, c.Name+" failed: "+checkDetail(c))
+	}
+	if f.Summed < f.CPUs {
+		out = append(out, fmt.Sprintf("only %d of %d CPUs' tracker tables are in the sums", f.Summed, f.CPUs))
+	}
+	return out
 }
 
 // sentence makes a fact shared with the pressure lines a sentence.
