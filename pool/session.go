@@ -61,8 +61,9 @@ import (
 // count and the hash, as on the older builds. The member is read through the
 // session's own page tables, which map system and session space alike,
 // so it does not matter which of the two EPROCESS.Session points into.
-// Not read: PoolTrackTableExpansion (0x1F78 and 0x2028), where tags that
-// did not fit go.
+// The per-session expansion table (MM_SESSION_SPACE.PoolTrackTableExpansion
+// and PoolTrackTableExpansionSize, Vista and later) is read too: see
+// sessionexp.go.
 //
 // 1903 moved session pool onto the segment heap (MM_SESSION_SPACE gains
 // HeapState, and MM_SESSION_SPACE_FLAGS SessionHeapInitialized, in the
@@ -96,6 +97,7 @@ type sessionLayout struct {
 	sessionID                  int // MM_SESSION_SPACE.SessionId
 	tagPages                   int // MiSessionTagSizePages
 	poolTags                   int // MM_SESSION_SPACE.PoolTags; 0: the table follows the structure's pages in session space
+	expansion                  int // MM_SESSION_SPACE.PoolTrackTableExpansion, its pointer-sized size right after; 0: none (Server 2003)
 	// absent, when set, says why the build has no session tracker to
 	// read; the row has no offsets and is not a read build.
 	absent string
@@ -108,29 +110,29 @@ var sessionLayouts = []sessionLayout{
 		links: 0x98, session: 0x160, image: 0x164, dtb: 0x18, sessionID: 0xC, tagPages: 2,
 		source: "EPROCESS: dt nt!_EPROCESS of the WRK kernel; MM_SESSION_SPACE: WRK mi.h (GlobalVirtualAddress, ReferenceCount, u, SessionId at 0xC)"},
 	{name: "x86 Windows 7", is64: false, minBuild: 7600, maxBuild: 7601,
-		links: 0xB8, session: 0x168, image: 0x16C, dtb: 0x18, sessionID: 0x8, tagPages: 2,
-		source: "ntdiff/headers Win7/x86 _EPROCESS.h and _MM_SESSION_SPACE.h"},
+		links: 0xB8, session: 0x168, image: 0x16C, dtb: 0x18, sessionID: 0x8, tagPages: 2, expansion: 0x1FC8,
+		source: "ntdiff/headers Win7/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTrackTableExpansion 0x1FC8, ULONG size 0x1FCC)"},
 	{name: "x64 Windows 7 / Server 2008 R2", is64: true, minBuild: 7600, maxBuild: 7601,
-		links: 0x188, session: 0x2D8, image: 0x2E0, dtb: 0x28, sessionID: 0x8, tagPages: 2,
-		source: "ntdiff/headers Win7/x64 _EPROCESS.h and _MM_SESSION_SPACE.h"},
+		links: 0x188, session: 0x2D8, image: 0x2E0, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1F30,
+		source: "ntdiff/headers Win7/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTrackTableExpansion 0x1F30, size 0x1F38)"},
 	{name: "x64 Windows 10 1607 / Server 2016", is64: true, minBuild: 14393, maxBuild: 14393,
-		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000,
-		source: "ntdiff/headers Win10_1607_RS1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000)"},
+		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, expansion: 0x1F78,
+		source: "ntdiff/headers Win10_1607_RS1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1F78)"},
 	{name: "x64 Windows 10 1703", is64: true, minBuild: 15063, maxBuild: 15063,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000,
-		source: "ntdiff/headers Win10_1703_RS2/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000)"},
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, expansion: 0x1FB0,
+		source: "ntdiff/headers Win10_1703_RS2/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1FB0)"},
 	{name: "x64 Windows 10 1709", is64: true, minBuild: 16299, maxBuild: 16299,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000,
-		source: "ntdiff/headers Win10_1709_RS3/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000)"},
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, expansion: 0x1FB0,
+		source: "ntdiff/headers Win10_1709_RS3/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1FB0)"},
 	{name: "x64 Windows 10 1803", is64: true, minBuild: 17134, maxBuild: 17134,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
-		source: "ntdiff/headers Win10_1803_RS4/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000)"},
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x2028,
+		source: "ntdiff/headers Win10_1803_RS4/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, PoolTrackTableExpansion 0x2028)"},
 	{name: "x64 Windows 10 1809 / Server 2019", is64: true, minBuild: 17763, maxBuild: 17763,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
-		source: "ntdiff/headers Win10_1809_RS5/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000)"},
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x2028,
+		source: "ntdiff/headers Win10_1809_RS5/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, PoolTrackTableExpansion 0x2028)"},
 	{name: "x64 Windows 10 1903", is64: true, minBuild: 18362, maxBuild: 18362,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
-		source: "ntdiff/headers Win10_1903_19H1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, beside the session heap's HeapState)"},
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x2028,
+		source: "ntdiff/headers Win10_1903_19H1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, beside the session heap's HeapState, PoolTrackTableExpansion 0x2028)"},
 
 	{name: "x86 Windows 10 1607", is64: false, minBuild: 14393, maxBuild: 14393,
 		links: 0xB8, session: 0x148, image: 0x174, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
@@ -205,14 +207,31 @@ type SessionPool struct {
 	TableSize int    // entries, a power of two
 	Hash      string
 	Processes []string // image names, list order
-	// Usages are the table's tags, sorted. Empty when the table was not
-	// read: Missing says why.
+	// Usages are the session's tags, sorted: the table's and the
+	// expansion table's. Empty when the table was not read: Missing says
+	// why.
 	Usages  []Usage
 	Missing []string
-	// Full is set when no slot was free: tags that did not fit were
-	// counted elsewhere (Vista and later keep a per-session expansion
-	// table, not read here).
+	// Full is set when every slot but the last held a key: the kernel
+	// never gives the last slot to a tag (it is the overflow bucket,
+	// keyed Ovfl when used), so tags that came later went to the
+	// expansion table, or to Ovfl when there was none.
 	Full bool
+	// Expansion is MM_SESSION_SPACE.PoolTrackTableExpansion and
+	// ExpansionSize its PoolTrackTableExpansionSize (entries): the
+	// per-session table Vista and later kernels put tags in once the
+	// fixed table is full. 0 when the session has none or the build
+	// keeps none (Server 2003).
+	Expansion     uint64
+	ExpansionSize uint64
+	// ExpansionTags are the tags read from the expansion table, sorted;
+	// their counts are in Usages.
+	ExpansionTags []pooltag.Tag
+	// OverflowInOvfl is set when the table is full and the session has
+	// no expansion table (the build keeps none, or its pointer is NULL):
+	// tags that did not fit were counted under Ovfl, the last entry,
+	// not under their own tags.
+	OverflowInOvfl bool
 }
 
 // Total sums the session's tags.
@@ -286,10 +305,11 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 		return no("no process on the active process list belongs to a session (%d processes read)", len(procs))
 	}
 	base, size, berr := sessionBounds(f, k)
+	bounds := sessionRange{base, size, berr}
 	for _, sp := range order {
 		s := bySession[sp]
 		if sl.poolTags > 0 {
-			readSessionMember(f, s, dtbOf[sp], sl, lay)
+			readSessionMember(f, s, dtbOf[sp], sl, lay, bounds)
 			out.Sessions = append(out.Sessions, *s)
 			continue
 		}
@@ -301,7 +321,7 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 		if berr != nil {
 			s.Missing = append(s.Missing, berr.Error())
 		} else {
-			readSessionTable(f, s, dtbOf[sp], base, size, sl, lay)
+			readSessionTable(f, s, dtbOf[sp], bounds, sl, lay)
 		}
 		out.Sessions = append(out.Sessions, *s)
 	}
@@ -398,7 +418,8 @@ const maxDataPages = 16
 
 // readSessionTable finds s's structure in session space through the
 // session's page tables and reads the tracker table after it.
-func readSessionTable(f *dumpfile.File, s *SessionPool, dtb, base, size uint64, sl sessionLayout, lay *Layout) {
+func readSessionTable(f *dumpfile.File, s *SessionPool, dtb uint64, r sessionRange, sl sessionLayout, lay *Layout) {
+	base, size := r.base, r.size
 	miss := func(format string, a ...any) { s.Missing = append(s.Missing, fmt.Sprintf(format, a...)) }
 	sp, err := f.Space(dtb)
 	if err != nil {
@@ -447,12 +468,14 @@ func readSessionTable(f *dumpfile.File, s *SessionPool, dtb, base, size uint64, 
 		}
 	}
 	s.Table = at + data*dumpfile.PageSize
-	readSessionEntries(sp, s, sl, lay)
+	sum := readSessionEntries(sp, s, sl, lay)
+	readSessionExpansion(f, f, sp, s, sl, lay, r, sum)
+	setSessionUsages(s, sum)
 }
 
 // readSessionMember reads a session whose tracker is MM_SESSION_SPACE's
 // PoolTags member, all of it through the session's page tables.
-func readSessionMember(f *dumpfile.File, s *SessionPool, dtb uint64, sl sessionLayout, lay *Layout) {
+func readSessionMember(f *dumpfile.File, s *SessionPool, dtb uint64, sl sessionLayout, lay *Layout, r sessionRange) {
 	sp, err := f.Space(dtb)
 	if err != nil {
 		s.Missing = append(s.Missing, fmt.Sprintf("the session's page directory (DirectoryTableBase %#x) is not in the dump: %v", dtb, err))
@@ -465,12 +488,15 @@ func readSessionMember(f *dumpfile.File, s *SessionPool, dtb uint64, sl sessionL
 	}
 	s.ID = binary.LittleEndian.Uint32(id[:])
 	s.Table = s.Struct + uint64(sl.poolTags)
-	readSessionEntries(sp, s, sl, lay)
+	sum := readSessionEntries(sp, s, sl, lay)
+	readSessionExpansion(f, sp, sp, s, sl, lay, r, sum)
+	setSessionUsages(s, sum)
 }
 
 // readSessionEntries reads the tracker table at s.Table: the largest
-// power of two of entries in the layout's tag pages.
-func readSessionEntries(sp *dumpfile.Space, s *SessionPool, sl sessionLayout, lay *Layout) {
+// power of two of entries in the layout's tag pages. It returns the tags
+// summed, nil when the table was not read or is not a tracker table.
+func readSessionEntries(sp *dumpfile.Space, s *SessionPool, sl sessionLayout, lay *Layout) map[pooltag.Tag]*Usage {
 	miss := func(format string, a ...any) { s.Missing = append(s.Missing, fmt.Sprintf(format, a...)) }
 	n := sl.tagPages * dumpfile.PageSize / lay.EntrySize
 	s.TableSize = 1 << (bits.Len(uint(n)) - 1)
@@ -479,7 +505,7 @@ func readSessionEntries(sp *dumpfile.Space, s *SessionPool, sl sessionLayout, la
 		miss("session tracker table: %s", d)
 	}
 	if t.Unreadable() == t.Size {
-		return
+		return nil
 	}
 	keys := make([]uint32, t.Size)
 	present := make([]bool, t.Size)
@@ -489,20 +515,30 @@ func readSessionEntries(sp *dumpfile.Space, s *SessionPool, sl sessionLayout, la
 	good, bad, name := sessionKeysFit(keys, present)
 	if bad*50 > good {
 		miss("the %d entries at %#x are not a session tracker table: %d keys sit where neither hash puts them, %d where one does", t.Size, s.Table, bad, good)
-		return
+		return nil
 	}
 	s.Hash = name
+	// Full: no free slot below the last. The kernel skips the last slot
+	// when it looks for a free one (WRK ex/pool.c keeps it as the session
+	// table's overflow bucket, ASSERT Key 0 or Ovfl; a decompiled Windows
+	// 10 ExAllocateHeapPool steps over index size - 1 of
+	// ExpSessionPoolTrackTable), so a table is full one slot early.
 	s.Full = true
 	sum := map[pooltag.Tag]*Usage{}
 	for i, u := range t.entries {
 		if t.bad[i] || u.Tag == 0 {
-			if !t.bad[i] {
-				s.Full = false
+			if i < t.Size-1 {
+				s.Full = false // a free slot, or one the dump does not hold: not known full
 			}
 			continue
 		}
 		add(sum, u)
 	}
+	return sum
+}
+
+// setSessionUsages sorts the summed tags into s.Usages.
+func setSessionUsages(s *SessionPool, sum map[pooltag.Tag]*Usage) {
 	for _, u := range sum {
 		s.Usages = append(s.Usages, *u)
 	}
@@ -510,10 +546,17 @@ func readSessionEntries(sp *dumpfile.Space, s *SessionPool, sl sessionLayout, la
 }
 
 // sessionKeysFit checks keys against both hashes with the session mask
-// (size - 1: every slot hashes, no sentinel).
+// (size - 1: every slot hashes, no sentinel). The kernel never gives the
+// last slot to a tag, so an empty last slot does not end a probe: a key
+// may have been placed past it.
 func sessionKeysFit(keys []uint32, present []bool) (good, bad int, name string) {
 	best := -1 << 62
 	mask := len(keys) - 1
+	path := keys
+	if keys[mask] == 0 {
+		path = append([]uint32(nil), keys...)
+		path[mask] = 1 // stepped over, as if taken
+	}
 	for _, h := range []struct {
 		name string
 		fn   HashFunc
@@ -523,7 +566,7 @@ func sessionKeysFit(keys []uint32, present []bool) (good, bad int, name string) 
 			if !present[i] || k == 0 {
 				continue
 			}
-			switch probeFrom(keys, present, int(h.fn(k))&mask, i, mask) {
+			switch probeFrom(path, present, int(h.fn(k))&mask, i, mask) {
 			case probeGood:
 				g++
 			case probeBad:

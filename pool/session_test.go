@@ -282,3 +282,145 @@ func TestReadSessionsPoolTagsDamaged(t *testing.T) {
 		})
 	}
 }
+
+// A session whose fixed table is full: the tags that came later are read
+// from the expansion table (Vista and later) and named as such, or found
+// under Ovfl in the table's last entry (Server 2003, which keeps no
+// expansion). Absent expansion pages and a hostile size are named, and
+// the tags of the fixed table still read.
+func TestReadSessionsExpansion(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		arch    dumpfile.Arch
+		build   uint32
+		size    int // the fixed table's entries
+		extra   int // tags past the size - 1 free slots
+		spec    pooltest.SessionSpec
+		missing string // "" when nothing may be missing
+		fixed   bool   // only the fixed table's tags are read
+	}{
+		{name: "2003 x86 Ovfl", arch: dumpfile.ArchX86PAE, build: 3790, size: 256, extra: 9},
+		{name: "7 x86", arch: dumpfile.ArchX86PAE, build: 7601, size: 256, extra: 30},
+		{name: "7 x86 non-PAE", arch: dumpfile.ArchX86, build: 7600, size: 256, extra: 5},
+		{name: "7 x64", arch: dumpfile.ArchAMD64, build: 7601, size: 128, extra: 30},
+		{name: "10 1607 x64", arch: dumpfile.ArchAMD64, build: 14393, size: 128, extra: 30},
+		{name: "10 1809 x64", arch: dumpfile.ArchAMD64, build: 17763, size: 128, extra: 80},
+		{name: "10 1703 x64", arch: dumpfile.ArchAMD64, build: 15063, size: 128, extra: 7},
+		{name: "10 1709 x64", arch: dumpfile.ArchAMD64, build: 16299, size: 128, extra: 7},
+		{name: "10 1803 x64", arch: dumpfile.ArchAMD64, build: 17134, size: 128, extra: 7},
+		{name: "10 1903 x64", arch: dumpfile.ArchAMD64, build: 18362, size: 128, extra: 7},
+		{name: "7 x64 in system space", arch: dumpfile.ArchAMD64, build: 7601, size: 128, extra: 30,
+			spec: pooltest.SessionSpec{ExpansionInSystem: true}},
+		{name: "1809 in system space", arch: dumpfile.ArchAMD64, build: 17763, size: 128, extra: 100,
+			spec: pooltest.SessionSpec{ExpansionInSystem: true}},
+		{name: "7 x64 second page absent", arch: dumpfile.ArchAMD64, build: 7601, size: 128, extra: 150,
+			spec:    pooltest.SessionSpec{ExpansionAbsent: []int{1}},
+			missing: "session expansion table: 0xfe0 bytes at 0xfffff90000005000: physical page absent from the dump"},
+		{name: "1607 all absent", arch: dumpfile.ArchAMD64, build: 14393, size: 128, extra: 20,
+			spec:    pooltest.SessionSpec{ExpansionAbsent: []int{0}},
+			missing: "session expansion table: 0xff0 bytes at 0xffffc28000024000: physical page absent from the dump"},
+		{name: "7 x86 hostile size", arch: dumpfile.ArchX86PAE, build: 7601, size: 256, extra: 12,
+			spec:    pooltest.SessionSpec{ExpansionSize: 0xFFFFFFF0},
+			missing: "PoolTrackTableExpansionSize 4294967280 at 0x", fixed: true},
+		{name: "1809 hostile size", arch: dumpfile.ArchAMD64, build: 17763, size: 128, extra: 12,
+			spec:    pooltest.SessionSpec{ExpansionSize: 1 << 40},
+			missing: "is more than 16384 entries: not believed", fixed: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := dumptest.Config{Arch: c.arch, Build: c.build, Seed: 11}
+			spec := c.spec
+			spec.ID, spec.Processes, spec.Tags = 1, []string{"csrss.exe", "winlogon.exe"}, sessionTags(c.size-1+c.extra-3)
+			b := dumptest.New(cfg)
+			wants, err := pooltest.PlantSessionsWant(b, cfg, []pooltest.SessionSpec{spec})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := wants[1]
+			got := pool.ReadSessions(pooltest.Open(t, b, "full.dmp"))
+			if !got.Read || len(got.Sessions) != 1 {
+				t.Fatalf("Read %v (%s), %d sessions", got.Read, got.Reason, len(got.Sessions))
+			}
+			s := got.Sessions[0]
+			missing := strings.Join(s.Missing, "; ")
+			if c.missing == "" && missing != "" || !strings.Contains(missing, c.missing) {
+				t.Errorf("missing %q; want %q", missing, c.missing)
+			}
+			if !s.Full || s.TableSize != c.size {
+				t.Errorf("Full %v, %d entries; want full, %d", s.Full, s.TableSize, c.size)
+			}
+			wantUsages, wantExp := want.Usages, want.Expansion
+			if c.fixed {
+				inExp := map[pooltag.Tag]bool{}
+				for _, g := range want.Expansion {
+					inExp[g] = true
+				}
+				wantUsages = nil
+				for _, u := range want.Usages {
+					if !inExp[u.Tag] {
+						wantUsages = append(wantUsages, u)
+					}
+				}
+				wantExp = nil
+			}
+			if len(s.Usages) != len(wantUsages) || !reflect.DeepEqual(s.Usages, wantUsages) {
+				t.Errorf("%d usages, want %d:\n got %v\nwant %v", len(s.Usages), len(wantUsages), s.Usages, wantUsages)
+			}
+			if !reflect.DeepEqual(s.ExpansionTags, wantExp) {
+				t.Errorf("expansion tags %v, want %v", s.ExpansionTags, wantExp)
+			}
+			if c.build == 3790 {
+				ovfl := false
+				for _, u := range s.Usages {
+					ovfl = ovfl || u.Tag == pooltag.MustTag("Ovfl") && u.PagedAllocs > 0
+				}
+				if s.Expansion != 0 || s.ExpansionTags != nil || !ovfl {
+					t.Errorf("2003: expansion %#x, tags %v, Ovfl counted %v; want none, none and Ovfl", s.Expansion, s.ExpansionTags, ovfl)
+				}
+			} else if s.Expansion == 0 || s.ExpansionSize == 0 {
+				t.Errorf("expansion %#x of %d entries", s.Expansion, s.ExpansionSize)
+			}
+		})
+	}
+}
+
+// Expansion tables the kernel could not have written are named and not
+// counted: a key past the first empty entry (its linear search never
+// leaves a gap), keys that are not pool tags.
+func TestReadSessionsExpansionDamaged(t *testing.T) {
+	entry := func(build uint32) int { // POOL_TRACKER_TABLE: 0x28 bytes up to 1703, 0x38 from 1709 on (x64)
+		if build >= 16299 {
+			return 0x38
+		}
+		return 0x28
+	}
+	for _, c := range []struct {
+		name    string
+		build   uint32
+		keys    map[int]string // entry index: key
+		missing string
+	}{
+		{"gap before a key", 7601, map[int]string{0: "Gfa0", 3: "Gfb0"}, "1 keys after its first empty entry (1)"},
+		{"gap before a key", 17763, map[int]string{2: "Gfa0"}, "1 keys after its first empty entry (0)"},
+		{"not a tag", 14393, map[int]string{0: "G\x01\x02\x03"}, "keys that are not pool tags"},
+	} {
+		t.Run(fmt.Sprintf("%s %d", c.name, c.build), func(t *testing.T) {
+			b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: c.build, Seed: 5})
+			es := entry(c.build)
+			exp := make([]byte, dumptest.PageSize/es*es)
+			for i, k := range c.keys {
+				copy(exp[i*es:], k)
+				exp[i*es+0x18] = 1 // a count beside each key
+			}
+			b.AddSession(dumptest.Session{ID: 4, Processes: []string{"csrss.exe"}, Expansion: exp, ExpansionSize: uint64(dumptest.PageSize / es)})
+			got := pool.ReadSessions(pooltest.Open(t, b, "damaged.dmp"))
+			if !got.Read || len(got.Sessions) != 1 {
+				t.Fatalf("Read %v (%s), %d sessions", got.Read, got.Reason, len(got.Sessions))
+			}
+			s := got.Sessions[0]
+			if len(s.Usages) != 0 || s.ExpansionTags != nil || s.Expansion == 0 ||
+				!strings.Contains(strings.Join(s.Missing, "; "), c.missing) {
+				t.Errorf("usages %v, expansion %#x tags %v, missing %q; want none read and %q", s.Usages, s.Expansion, s.ExpansionTags, s.Missing, c.missing)
+			}
+		})
+	}
+}

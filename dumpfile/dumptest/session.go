@@ -49,11 +49,21 @@ import "encoding/binary"
 //     session space only, the case a reader can reach only through the
 //     session's page tables; 1607 on randomize session space, so its
 //     address here is one choice among many.
+//   - The per-session expansion table, where the kernel counts tags once
+//     the fixed table is full: MM_SESSION_SPACE.PoolTrackTableExpansion
+//     and, right after it, PoolTrackTableExpansionSize (pointer-sized;
+//     a ULONG on x86) per ntdiff/headers _MM_SESSION_SPACE.h: 0x1FC8
+//     (Win7/x86), 0x1F30 (Win7/x64), 0x1F78 (Win10_1607_RS1), 0x1FB0
+//     (Win10_1703_RS2, Win10_1709_RS3), 0x2028 (Win10_1803_RS4,
+//     Win10_1809_RS5, Win10_1903_19H1). WRK mi.h's Server 2003 structure
+//     has no such member (a full session table charges its last entry,
+//     keyed Ovfl, WRK ex/pool.c).
 type sessionLayout struct {
 	eprocessSize, links, session, imageName, dtb int
 	structSize, sessionID                        int
 	globalSelf                                   int // offset of GlobalVirtualAddress, -1: none
 	poolTags                                     int // offset of MM_SESSION_SPACE.PoolTags, 0: the tracker follows the structure's pages
+	expansion                                    int // offset of MM_SESSION_SPACE.PoolTrackTableExpansion, 0: none
 	base, size, space                            uint64
 }
 
@@ -69,13 +79,13 @@ var sessionRows = []sessionRow{
 		structSize: 0x1EC0, sessionID: 0xC, globalSelf: 0,
 		base: 0xBD000000, size: 0x2000000, space: 0xBD000000 + 0x2000000 - 0x800000 - 0x10000}},
 	{4, 7600, 7601, sessionLayout{eprocessSize: 0x2C0, links: 0xB8, session: 0x168, imageName: 0x16C, dtb: 0x18,
-		structSize: 0x2000, sessionID: 0x8, globalSelf: -1,
+		structSize: 0x2000, sessionID: 0x8, globalSelf: -1, expansion: 0x1FC8,
 		base: 0xBD000000, size: 0x2000000, space: 0xBD000000 + 0x2000000 - 0x800000 - 0x10000}},
 	{8, 7600, 7601, sessionLayout{eprocessSize: 0x4D0, links: 0x188, session: 0x2D8, imageName: 0x2E0, dtb: 0x28,
-		structSize: 0x1F80, sessionID: 0x8, globalSelf: -1,
+		structSize: 0x1F80, sessionID: 0x8, globalSelf: -1, expansion: 0x1F30,
 		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
 	{8, 14393, 14393, sessionLayout{eprocessSize: 0x7B0, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28,
-		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000,
+		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1F78,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 	{4, 14393, 14393, sessionLayout{eprocessSize: 0x388, links: 0xB8, session: 0x148, imageName: 0x174, dtb: 0x18,
 		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000,
@@ -93,19 +103,19 @@ var sessionRows = []sessionRow{
 		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
 	{8, 15063, 15063, sessionLayout{eprocessSize: 0x818, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
-		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000,
+		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1FB0,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 	{8, 16299, 16299, sessionLayout{eprocessSize: 0x838, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
-		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000,
+		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1FB0,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 	{8, 17134, 17134, sessionLayout{eprocessSize: 0x848, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
-		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000,
+		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x2028,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 	{8, 17763, 17763, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
-		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000,
+		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x2028,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 	{8, 18362, 18362, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
-		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000,
+		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x2028,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 }
 
@@ -131,6 +141,18 @@ type Session struct {
 	// AbsentTracker maps the tracker's pages but leaves them out of the
 	// dump, as a dump that did not capture session space would.
 	AbsentTracker bool
+	// Expansion is the session's expansion table as the kernel keeps it
+	// (entries packed from 0); nil leaves PoolTrackTableExpansion and its
+	// size 0. It is written after the tracker in session space, or in
+	// system space (kernel pool) with ExpansionInSystem.
+	Expansion         []byte
+	ExpansionInSystem bool
+	// ExpansionSize is written to PoolTrackTableExpansionSize as given,
+	// whatever Expansion holds.
+	ExpansionSize uint64
+	// ExpansionAbsent lists pages of the expansion table (0 is its first)
+	// mapped but left out of the dump; session space only.
+	ExpansionAbsent []int
 }
 
 // SessionInfo says where the builder put a session.
@@ -139,6 +161,8 @@ type SessionInfo struct {
 	Space   uint64 // the same structure's address in session space (MmSessionSpace)
 	Tracker uint64 // the tracker table's address in session space
 	DTB     uint64 // DirectoryTableBase of the session's processes
+	// Expansion is the expansion table's address; 0 without one.
+	Expansion uint64
 }
 
 // SessionBuilds reports whether the builder can write session space for
@@ -146,6 +170,13 @@ type SessionInfo struct {
 func (b *Builder) SessionBuilds() bool {
 	_, ok := b.sessionLayout()
 	return ok
+}
+
+// SessionExpansion reports whether the configured build keeps a
+// per-session expansion table (MM_SESSION_SPACE.PoolTrackTableExpansion).
+func (b *Builder) SessionExpansion() bool {
+	l, ok := b.sessionLayout()
+	return ok && l.expansion != 0
 }
 
 // AddSession writes a session: its MM_SESSION_SPACE (mapped both in
@@ -164,6 +195,12 @@ func (b *Builder) AddSession(s Session) SessionInfo {
 	}
 	if len(s.Tracker) > sessionTagPages*PageSize {
 		b.misuse("session %d tracker of %d bytes is larger than %d pages", s.ID, len(s.Tracker), sessionTagPages)
+	}
+	if s.Expansion != nil && l.expansion == 0 {
+		b.misuse("session %d: build %d keeps no session expansion table", s.ID, b.cfg.Build)
+	}
+	if s.ExpansionInSystem && len(s.ExpansionAbsent) > 0 {
+		b.misuse("session %d: absent expansion pages are written in session space only", s.ID)
 	}
 	b.sessionVars(l)
 	if b.processes == 0 {
@@ -200,10 +237,45 @@ func (b *Builder) AddSession(s Session) SessionInfo {
 		}
 		b.mapIn(root, tracker+i*PageSize, pfn)
 	}
+	exp := b.sessionExpansion(s, root, tracker+sessionTagPages*PageSize)
+	if exp != 0 {
+		b.PutPtr(global+uint64(l.expansion), exp)
+		b.PutPtr(global+uint64(l.expansion+b.arch.ptrSize), s.ExpansionSize)
+	}
 	for _, name := range s.Processes {
 		b.addProcess(l, name, global, root<<12)
 	}
-	return SessionInfo{Struct: global, Space: l.space, Tracker: tracker, DTB: root << 12}
+	return SessionInfo{Struct: global, Space: l.space, Tracker: tracker, DTB: root << 12, Expansion: exp}
+}
+
+// sessionExpansion writes s.Expansion at next in session space (mapped
+// in root) or in kernel pool, and returns its address; 0 when s has none.
+func (b *Builder) sessionExpansion(s Session, root, next uint64) uint64 {
+	if s.Expansion == nil {
+		return 0
+	}
+	if s.ExpansionInSystem {
+		va := b.Alloc(len(s.Expansion), PageSize)
+		b.Write(va, s.Expansion)
+		return va
+	}
+	absent := map[int]bool{}
+	for _, p := range s.ExpansionAbsent {
+		absent[p] = true
+	}
+	pages := (len(s.Expansion) + PageSize - 1) / PageSize
+	for i := 0; i < max(pages, 1); i++ {
+		var pfn uint64
+		if absent[i] {
+			pfn = b.phys.small() // a real frame, never stored
+		} else {
+			pfn = b.newFrame()
+			lo, hi := min(len(s.Expansion), i*PageSize), min(len(s.Expansion), (i+1)*PageSize)
+			b.writePhys(pfn, 0, s.Expansion[lo:hi])
+		}
+		b.mapIn(root, next+uint64(i)*PageSize, pfn)
+	}
+	return next
 }
 
 // addSessionInside writes a session whose tracker is the structure's
@@ -215,10 +287,14 @@ func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
 		b.misuse("session ID %d: the builder places sessions 0-65535", s.ID)
 	}
 	at := l.space + uint64(s.ID)*0x10000
+	if l.structSize+len(s.Expansion) > 0x10000 && !s.ExpansionInSystem {
+		b.misuse("session %d: a %d-byte expansion table does not fit the session's 64 KiB slot", s.ID, len(s.Expansion))
+	}
 	root := b.newFrame()
 	head := uint64(l.poolTags) / PageSize
-	var first uint64
-	for i := uint64(0); i < uint64(l.structSize)/PageSize; i++ {
+	frames := make([]uint64, uint64(l.structSize)/PageSize)
+	for i := range frames {
+		i := uint64(i)
 		var pfn uint64
 		switch {
 		case i >= head && s.AbsentTracker:
@@ -226,9 +302,7 @@ func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
 		default:
 			pfn = b.newFrame()
 		}
-		if i == 0 {
-			first = pfn
-		}
+		frames[i] = pfn
 		if i >= head && !s.AbsentTracker {
 			lo := min(uint64(len(s.Tracker)), (i-head)*PageSize)
 			hi := min(uint64(len(s.Tracker)), (i-head+1)*PageSize)
@@ -238,11 +312,19 @@ func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
 	}
 	var id [4]byte
 	binary.LittleEndian.PutUint32(id[:], s.ID)
-	b.writePhys(first, uint64(l.sessionID), id[:])
+	b.writePhys(frames[0], uint64(l.sessionID), id[:])
+	exp := b.sessionExpansion(s, root, at+uint64(l.structSize))
+	if exp != 0 {
+		w := make([]byte, 16)
+		binary.LittleEndian.PutUint64(w, exp)
+		binary.LittleEndian.PutUint64(w[8:], s.ExpansionSize)
+		off := uint64(l.expansion)
+		b.writePhys(frames[off/PageSize], off%PageSize, w) // both words in one page: the offsets are 8-aligned, far from a page end
+	}
 	for _, name := range s.Processes {
 		b.addProcess(l, name, at, root<<12)
 	}
-	return SessionInfo{Struct: at, Space: at, Tracker: at + uint64(l.poolTags), DTB: root << 12}
+	return SessionInfo{Struct: at, Space: at, Tracker: at + uint64(l.poolTags), DTB: root << 12, Expansion: exp}
 }
 
 // mapIn maps va to frame pfn in the page tables rooted at root.

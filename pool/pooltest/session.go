@@ -14,9 +14,26 @@ import (
 type SessionSpec struct {
 	ID        uint32
 	Processes []string     // image names; at least one
-	Tags      []pool.Usage // each with its Tag set
+	Tags      []pool.Usage // each with its Tag set, in the order the kernel met them
 	// Absent leaves the tracker's pages out of the dump.
 	Absent bool
+	// Tags past the fixed table's free slots go where the kernel puts
+	// them: the session's expansion table on builds that keep one, else
+	// the table's last entry, keyed Ovfl. ExpansionInSystem places the
+	// expansion in kernel pool instead of session space; ExpansionAbsent
+	// leaves those of its pages (0 is the first) out of the dump;
+	// ExpansionSize, when set, is written as PoolTrackTableExpansionSize
+	// instead of the size the kernel would give.
+	ExpansionInSystem bool
+	ExpansionAbsent   []int
+	ExpansionSize     uint64
+}
+
+// SessionWant is what a reader must find in one planted session.
+type SessionWant struct {
+	Usages    []pool.Usage  // sorted, counters cut to their widths, entries on absent pages left out
+	Expansion []pooltag.Tag // the tags read from the expansion table, sorted
+	Full      bool          // every slot but the last holds a key
 }
 
 // sessionTablePages is MiSessionTagSizePages (WRK session.c): the table
@@ -24,9 +41,36 @@ type SessionSpec struct {
 // mask is size - 1 (no Ovfl sentinel, WRK ex/pool.c).
 const sessionTablePages = 2
 
+// ovflTag keys the overflow bucket: the last entry of a session table
+// whose tags no longer fit and that has no expansion table (WRK ex/pool.c
+// ExpInsertPoolTrackerExpansion, session branch).
+var ovflTag = pooltag.MustTag("Ovfl")
+
 // PlantSessions writes each session into b and returns, by session ID,
 // the tags a reader must find (sorted, counters cut to their widths).
 func PlantSessions(b *dumptest.Builder, cfg dumptest.Config, ss []SessionSpec) (map[uint32][]pool.Usage, error) {
+	full, err := PlantSessionsWant(b, cfg, ss)
+	if err != nil {
+		return nil, err
+	}
+	want := map[uint32][]pool.Usage{}
+	for id, w := range full {
+		want[id] = w.Usages
+	}
+	return want, nil
+}
+
+// PlantSessionsWant is PlantSessions returning all a reader must find.
+//
+// The kernel's rules, stated here apart from the reader: a tag takes the
+// first free slot from its hash on, never the last slot (WRK ex/pool.c
+// keeps it as the overflow bucket; decompiled Windows 10 insertion steps
+// over index size - 1); once no slot is free, a build with an expansion
+// table searches it linearly from entry 0 and claims the first empty
+// entry (WRK ExpInsertPoolTrackerExpansion), the table being whole pages
+// of entries (size = pages * 4096 / entry size, grown a page at a time);
+// a build without one charges the last entry, keyed Ovfl.
+func PlantSessionsWant(b *dumptest.Builder, cfg dumptest.Config, ss []SessionSpec) (map[uint32]SessionWant, error) {
 	lay, ok := layoutForArch(cfg.Arch, cfg.Build)
 	if !ok {
 		return nil, fmt.Errorf("no tracker layout for build %d", cfg.Build)
@@ -37,20 +81,23 @@ func PlantSessions(b *dumptest.Builder, cfg dumptest.Config, ss []SessionSpec) (
 	}
 	hash := hashFor(cfg.Build)
 	mask := uint32(size - 1)
-	want := map[uint32][]pool.Usage{}
+	want := map[uint32]SessionWant{}
 	for _, s := range ss {
-		if len(s.Tags) > size {
-			return nil, fmt.Errorf("session %d: %d tags do not fit %d entries", s.ID, len(s.Tags), size)
-		}
 		table := make([]byte, size*lay.size)
 		used := make([]bool, size)
+		used[size-1] = true // the overflow bucket: never a tag's slot
 		seen := map[pooltag.Tag]bool{}
 		var got []pool.Usage
-		for _, u := range s.Tags {
+		var over []pool.Usage
+		for i, u := range s.Tags {
 			if seen[u.Tag] {
 				return nil, fmt.Errorf("session %d: tag %s planted twice", s.ID, u.Tag)
 			}
 			seen[u.Tag] = true
+			if i >= size-1 {
+				over = append(over, u)
+				continue
+			}
 			h := hash(uint32(u.Tag)) & mask
 			for used[h] {
 				h = (h + 1) & mask
@@ -59,9 +106,54 @@ func PlantSessions(b *dumptest.Builder, cfg dumptest.Config, ss []SessionSpec) (
 			lay.encode(table[int(h)*lay.size:], u)
 			got = append(got, lay.truncate(u))
 		}
+		w := SessionWant{Full: len(s.Tags) >= size-1 && !s.Absent}
+		sess := dumptest.Session{ID: s.ID, Processes: s.Processes, Tracker: table, AbsentTracker: s.Absent,
+			ExpansionInSystem: s.ExpansionInSystem, ExpansionAbsent: s.ExpansionAbsent}
+		switch {
+		case len(over) > 0 && b.SessionExpansion():
+			n := 0
+			for pages := 1; n < len(over); pages++ {
+				n = pages * dumptest.PageSize / lay.size
+			}
+			exp := make([]byte, n*lay.size)
+			absent := map[int]bool{}
+			for _, p := range s.ExpansionAbsent {
+				absent[p] = true
+			}
+			for i, u := range over {
+				lay.encode(exp[i*lay.size:], u)
+				first, last := i*lay.size/dumptest.PageSize, ((i+1)*lay.size-1)/dumptest.PageSize
+				if absent[first] || absent[last] {
+					continue
+				}
+				got = append(got, lay.truncate(u))
+				w.Expansion = append(w.Expansion, u.Tag)
+			}
+			sess.Expansion, sess.ExpansionSize = exp, uint64(n)
+			if s.ExpansionSize != 0 {
+				sess.ExpansionSize = s.ExpansionSize
+			}
+		case len(over) > 0:
+			o := pool.Usage{Tag: ovflTag}
+			for _, u := range over {
+				o.NonPagedAllocs += u.NonPagedAllocs
+				o.NonPagedFrees += u.NonPagedFrees
+				o.NonPagedBytes += u.NonPagedBytes
+				o.PagedAllocs += u.PagedAllocs
+				o.PagedFrees += u.PagedFrees
+				o.PagedBytes += u.PagedBytes
+			}
+			lay.encode(table[(size-1)*lay.size:], o)
+			got = append(got, lay.truncate(o))
+		}
+		if s.Absent {
+			got = nil
+		}
 		sort.Slice(got, func(i, j int) bool { return got[i].Tag.Less(got[j].Tag) })
-		b.AddSession(dumptest.Session{ID: s.ID, Processes: s.Processes, Tracker: table, AbsentTracker: s.Absent})
-		want[s.ID] = got
+		sort.Slice(w.Expansion, func(i, j int) bool { return w.Expansion[i].Less(w.Expansion[j]) })
+		w.Usages = got
+		b.AddSession(sess)
+		want[s.ID] = w
 	}
 	return want, nil
 }
