@@ -30,8 +30,11 @@ func WriteSessionPoolused(w io.Writer, sp *pool.SessionPools, sel pool.Selection
 		if len(s.Missing) > 0 {
 			ew.Printf("*** WARNING: partial data: %s\n", strings.Join(s.Missing, "; "))
 		}
-		if s.Full {
-			ew.Printf("*** WARNING: the session's tracker table is full: tags that did not fit are not shown\n")
+		if len(s.ExpansionTags) > 0 {
+			ew.Printf("From the session's expansion table (PoolTrackTableExpansion %#x, %d entries): %s\n", s.Expansion, s.ExpansionSize, tagList(s.ExpansionTags))
+		}
+		if s.OverflowInOvfl {
+			ew.Printf("*** WARNING: %s\n", ovflNote)
 		}
 		if len(s.Usages) == 0 && len(s.Missing) > 0 {
 			continue
@@ -39,6 +42,18 @@ func WriteSessionPoolused(w io.Writer, sp *pool.SessionPools, sel pool.Selection
 		writeUsageTable(ew, s.Usages, sel, db, false) // no verbose form: --session refuses --verbose
 	}
 	return ew.Err
+}
+
+// ovflNote says what a full table without an expansion table means.
+const ovflNote = "the session's tracker table is full and it has no expansion table: tags that did not fit are counted under Ovfl, not under their own tags"
+
+// tagList joins tags as the tables print them.
+func tagList(tags []pooltag.Tag) string {
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		out[i] = trimTag(t.String())
+	}
+	return strings.Join(out, ", ")
 }
 
 // sessionWhere says where a session's table was found.
@@ -79,12 +94,21 @@ type SessionUsage struct {
 	PagedBytes    uint64       `json:"paged_bytes"`
 	Tags          []SessionTag `json:"tags"` // most bytes first, as many as the leading tags
 	Full          bool         `json:"full,omitempty"`
-	Missing       []string     `json:"missing,omitempty"`
+	// Expansion is the session's expansion table (hex) and ExpansionSize
+	// its entries; ExpansionTags the tags read from it.
+	Expansion     string   `json:"expansion,omitempty"`
+	ExpansionSize uint64   `json:"expansion_size,omitempty"`
+	ExpansionTags []string `json:"expansion_tags,omitempty"`
+	// OverflowInOvfl: full, and no expansion table: tags that did not fit
+	// are counted under Ovfl.
+	OverflowInOvfl bool     `json:"overflow_in_ovfl,omitempty"`
+	Missing        []string `json:"missing,omitempty"`
 }
 
 // SessionTag is one tag of a session: outstanding allocations and bytes.
 type SessionTag struct {
 	Tag            string `json:"tag"`
+	FromExpansion  bool   `json:"from_expansion,omitempty"` // read from the session's expansion table
 	NonPagedAllocs int64  `json:"nonpaged_allocs"`
 	NonPagedBytes  uint64 `json:"nonpaged_bytes"`
 	PagedAllocs    int64  `json:"paged_allocs"`
@@ -105,16 +129,24 @@ func sessionSection(sp *pool.SessionPools, d Display) *SessionPool {
 		tot := s.Total()
 		u := SessionUsage{ID: s.ID, Processes: append([]string{}, s.Processes...), TableSize: s.TableSize,
 			TagCount: len(s.Usages), NonPagedBytes: tot.NonPagedBytes, PagedBytes: tot.PagedBytes,
-			Tags: []SessionTag{}, Full: s.Full, Missing: append([]string(nil), s.Missing...)}
+			Tags: []SessionTag{}, Full: s.Full, OverflowInOvfl: s.OverflowInOvfl, Missing: append([]string(nil), s.Missing...)}
 		if s.Table != 0 {
 			u.Table = fmt.Sprintf("%#x", s.Table)
+		}
+		inExp := map[pooltag.Tag]bool{}
+		if s.Expansion != 0 {
+			u.Expansion, u.ExpansionSize = fmt.Sprintf("%#x", s.Expansion), s.ExpansionSize
+		}
+		for _, t := range s.ExpansionTags {
+			inExp[t] = true
+			u.ExpansionTags = append(u.ExpansionTags, trimTag(t.String()))
 		}
 		rows := append([]pool.Usage{}, s.Usages...)
 		sort.SliceStable(rows, func(i, j int) bool {
 			return rows[i].NonPagedBytes+rows[i].PagedBytes > rows[j].NonPagedBytes+rows[j].PagedBytes
 		})
 		for _, t := range rows[:min(top, len(rows))] {
-			u.Tags = append(u.Tags, SessionTag{Tag: trimTag(t.Tag.String()), NonPagedAllocs: t.NonPagedOutstanding(),
+			u.Tags = append(u.Tags, SessionTag{Tag: trimTag(t.Tag.String()), FromExpansion: inExp[t.Tag], NonPagedAllocs: t.NonPagedOutstanding(),
 				NonPagedBytes: t.NonPagedBytes, PagedAllocs: t.PagedOutstanding(), PagedBytes: t.PagedBytes})
 		}
 		out.Sessions = append(out.Sessions, u)
@@ -125,6 +157,24 @@ func sessionSection(sp *pool.SessionPools, d Display) *SessionPool {
 // defaultSessionTags is how many tags per session the report shows
 // unless Display.Top says otherwise.
 const defaultSessionTags = 10
+
+// expansionNote names the tags read from the session's expansion table;
+// "" when none were.
+func (s SessionUsage) expansionNote() string {
+	if len(s.ExpansionTags) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s from the session's expansion table (PoolTrackTableExpansion %s, %d entries), marked *: %s",
+		plural(len(s.ExpansionTags), "tag"), s.Expansion, s.ExpansionSize, strings.Join(s.ExpansionTags, ", "))
+}
+
+// mark is " *" for a tag read from the expansion table.
+func (g SessionTag) mark() string {
+	if g.FromExpansion {
+		return " *"
+	}
+	return ""
+}
 
 // line is a session's one-line summary.
 func (s SessionUsage) line() string {
@@ -155,16 +205,19 @@ func (t *textWriter) sessionPool(r *Report) {
 		for _, m := range s.Missing {
 			t.para(4, "missing ", m, nil)
 		}
-		if s.Full {
-			t.para(4, "", "the tracker table is full: tags that did not fit are not shown", nil)
+		if n := s.expansionNote(); n != "" {
+			t.para(4, "", n, nil)
+		}
+		if s.OverflowInOvfl {
+			t.para(4, "", ovflNote, nil)
 		}
 		if len(s.Tags) == 0 {
 			continue
 		}
 		t.printf("    %-4s  %14s  %14s  %14s  %14s\n", "Tag", "NP outstanding", "NP bytes", "P outstanding", "P bytes")
 		for _, g := range s.Tags {
-			t.printf("    %-4s  %14s  %14s  %14s  %14s\n", g.Tag, units.Count(g.NonPagedAllocs), units.Count(int64(g.NonPagedBytes)),
-				units.Count(g.PagedAllocs), units.Count(int64(g.PagedBytes)))
+			t.printf("    %-4s  %14s  %14s  %14s  %14s%s\n", g.Tag, units.Count(g.NonPagedAllocs), units.Count(int64(g.NonPagedBytes)),
+				units.Count(g.PagedAllocs), units.Count(int64(g.PagedBytes)), g.mark())
 		}
 	}
 }
@@ -185,10 +238,14 @@ func (m mdWriter) sessionPool(r *Report) {
 		for _, x := range s.Missing {
 			m.printf("- Missing: %s\n", mdText(x))
 		}
-		if s.Full {
-			m.printf("- The tracker table is full: tags that did not fit are not shown.\n")
+		n := s.expansionNote()
+		if n != "" {
+			m.printf("- %s.\n", mdText(n))
 		}
-		if len(s.Missing) > 0 || s.Full {
+		if s.OverflowInOvfl {
+			m.printf("- %s.\n", mdText(ovflNote))
+		}
+		if len(s.Missing) > 0 || n != "" || s.OverflowInOvfl {
 			m.printf("\n")
 		}
 		if len(s.Tags) == 0 {
@@ -196,7 +253,7 @@ func (m mdWriter) sessionPool(r *Report) {
 		}
 		m.printf("| Tag | Nonpaged outstanding | Nonpaged bytes | Paged outstanding | Paged bytes |\n|---|---:|---:|---:|---:|\n")
 		for _, g := range s.Tags {
-			m.printf("| %s | %s | %s | %s | %s |\n", mdCode(g.Tag), units.Count(g.NonPagedAllocs), units.Count(int64(g.NonPagedBytes)),
+			m.printf("| %s%s | %s | %s | %s | %s |\n", mdCode(g.Tag), g.mark(), units.Count(g.NonPagedAllocs), units.Count(int64(g.NonPagedBytes)),
 				units.Count(g.PagedAllocs), units.Count(int64(g.PagedBytes)))
 		}
 		m.printf("\n")
@@ -229,11 +286,14 @@ func sessionView(p *SessionPool) *htmlSession {
 		for _, m := range s.Missing {
 			t.Notes = append(t.Notes, "Missing: "+m)
 		}
-		if s.Full {
-			t.Notes = append(t.Notes, "The tracker table is full: tags that did not fit are not shown.")
+		if n := s.expansionNote(); n != "" {
+			t.Notes = append(t.Notes, n+".")
+		}
+		if s.OverflowInOvfl {
+			t.Notes = append(t.Notes, ovflNote+".")
 		}
 		for _, g := range s.Tags {
-			t.Rows = append(t.Rows, [5]string{g.Tag, units.Count(g.NonPagedAllocs), units.Count(int64(g.NonPagedBytes)),
+			t.Rows = append(t.Rows, [5]string{g.Tag + g.mark(), units.Count(g.NonPagedAllocs), units.Count(int64(g.NonPagedBytes)),
 				units.Count(g.PagedAllocs), units.Count(int64(g.PagedBytes))})
 		}
 		v.Sessions = append(v.Sessions, t)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -71,5 +72,78 @@ func TestReportSessionPool(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &back); err != nil || back.SessionPool == nil || len(back.SessionPool.Sessions[1].Tags) != 2 ||
 		back.SessionPool.Sessions[1].Tags[0].PagedBytes != 163807232 {
 		t.Errorf("JSON: %v %+v", err, back.SessionPool)
+	}
+}
+
+// A session whose fixed table is full: the tags read from its expansion
+// table are named and marked in every form (Windows 7 x64), or the
+// report says the overflow is counted under Ovfl (Server 2003, which
+// keeps no expansion table); poolused --session says the same.
+func TestReportSessionExpansion(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		cfg   dumptest.Config
+		fixed int      // free slots of the fixed table: size - 1
+		want  []string // in the text, white space folded
+		md    string
+	}{
+		{"7 x64", dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 7601, CPUs: 1, Seed: 4}, 127, []string{
+			"2 tags from the session's expansion table (PoolTrackTableExpansion 0xfffff90000004000, 102 entries), marked *: Leak, Zz99",
+			"Leak 0 0 10,000 40,960,000 *",
+		}, "- 2 tags from the session's expansion table (PoolTrackTableExpansion 0xfffff90000004000, 102 entries), marked \\*: Leak, Zz99."},
+		{"2003 x86", dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 3790, CPUs: 1, Seed: 4}, 255, []string{
+			"the session's tracker table is full and it has no expansion table: tags that did not fit are counted under Ovfl",
+			"Ovfl 0 0 10,001 40,960,016",
+		}, "- the session's tracker table is full and it has no expansion table: tags that did not fit are counted under Ovfl, not under their own tags."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := dumptest.New(c.cfg)
+			if _, err := pooltest.Plant(b, c.cfg, pooltest.Scenario{Tags: []pooltest.TagSpec{pooltest.Leak("Sys1", false, 10, 64, 0, 1)}}); err != nil {
+				t.Fatal(err)
+			}
+			var tags []pool.Usage
+			for i := 0; i < c.fixed; i++ {
+				tags = append(tags, pool.Usage{Tag: pooltag.MustTag(fmt.Sprintf("G%03d", i)), PagedAllocs: 1, PagedBytes: 16})
+			}
+			tags = append(tags, pool.Usage{Tag: pooltag.MustTag("Leak"), PagedAllocs: 10000, PagedBytes: 40960000},
+				pool.Usage{Tag: pooltag.MustTag("Zz99"), PagedAllocs: 1, PagedBytes: 16})
+			if _, err := pooltest.PlantSessions(b, c.cfg, []pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: tags}}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Build(context.Background(), pooltest.Open(t, b, "full.dmp"), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text, md, js bytes.Buffer
+			for f, w := range map[Format]*bytes.Buffer{Text: &text, Markdown: &md, JSON: &js} {
+				if err := Render(w, r, f, RenderOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			folded := strings.Join(strings.Fields(text.String()), " ")
+			for _, w := range c.want {
+				if !strings.Contains(folded, w) {
+					t.Errorf("text lacks %q:\n%s", w, text.String())
+				}
+			}
+			if !strings.Contains(md.String(), c.md) {
+				t.Errorf("markdown lacks %q:\n%s", c.md, md.String())
+			}
+			var back Report
+			if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+				t.Fatal(err)
+			}
+			s := back.SessionPool.Sessions[0]
+			if c.cfg.Build == 3790 {
+				if !s.OverflowInOvfl || s.Expansion != "" || s.ExpansionTags != nil || !s.Full {
+					t.Errorf("JSON session: %+v", s)
+				}
+				return
+			}
+			if s.OverflowInOvfl || s.Expansion != "0xfffff90000004000" || s.ExpansionSize != 102 ||
+				strings.Join(s.ExpansionTags, ",") != "Leak,Zz99" || s.Tags[0].Tag != "Leak" || !s.Tags[0].FromExpansion || s.Tags[1].FromExpansion {
+				t.Errorf("JSON session: %+v", s)
+			}
+		})
 	}
 }

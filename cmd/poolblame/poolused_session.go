@@ -50,16 +50,21 @@ type sessionPoolsJSON struct {
 }
 
 type sessionJSON struct {
-	ID        uint32    `json:"id"`
-	Struct    string    `json:"mm_session_space"`
-	Space     string    `json:"session_space_address,omitempty"`
-	Table     string    `json:"table,omitempty"`
-	TableSize int       `json:"table_size,omitempty"`
-	Processes []string  `json:"processes"`
-	Full      bool      `json:"full"`
-	Missing   []string  `json:"missing,omitempty"`
-	Total     tagJSON   `json:"total"`
-	Tags      []tagJSON `json:"tags"`
+	ID        uint32   `json:"id"`
+	Struct    string   `json:"mm_session_space"`
+	Space     string   `json:"session_space_address,omitempty"`
+	Table     string   `json:"table,omitempty"`
+	TableSize int      `json:"table_size,omitempty"`
+	Processes []string `json:"processes"`
+	Full      bool     `json:"full"`
+	// The session's expansion table and the tags read from it.
+	Expansion      string    `json:"expansion,omitempty"`
+	ExpansionSize  uint64    `json:"expansion_size,omitempty"`
+	ExpansionTags  []string  `json:"expansion_tags,omitempty"`
+	OverflowInOvfl bool      `json:"overflow_in_ovfl,omitempty"`
+	Missing        []string  `json:"missing,omitempty"`
+	Total          tagJSON   `json:"total"`
+	Tags           []tagJSON `json:"tags"`
 }
 
 func hexOrEmpty(v uint64) string {
@@ -77,6 +82,13 @@ func writeSessionJSON(w io.Writer, f *dumpfile.File, sp *pool.SessionPools, sel 
 		j := sessionJSON{ID: s.ID, Struct: fmt.Sprintf("%#x", s.Struct), Space: hexOrEmpty(s.Space), Table: hexOrEmpty(s.Table),
 			TableSize: s.TableSize, Processes: s.Processes, Full: s.Full, Missing: s.Missing, Total: tagRow(tot, nil), Tags: []tagJSON{}}
 		j.Total.Tag = "TOTAL"
+		j.Expansion, j.OverflowInOvfl = hexOrEmpty(s.Expansion), s.OverflowInOvfl
+		if s.Expansion != 0 {
+			j.ExpansionSize = s.ExpansionSize
+		}
+		for _, t := range s.ExpansionTags {
+			j.ExpansionTags = append(j.ExpansionTags, t.String())
+		}
 		for _, u := range pool.Select(s.Usages, sel) {
 			j.Tags = append(j.Tags, tagRow(u, db))
 		}

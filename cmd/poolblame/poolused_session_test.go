@@ -114,3 +114,33 @@ func TestPoolusedSessionNone(t *testing.T) {
 		t.Errorf("json %v, status %d: %s", err, st, out)
 	}
 }
+
+// poolused --session names the tags it read from a session's expansion
+// table, in text and in JSON.
+func TestPoolusedSessionExpansion(t *testing.T) {
+	cfg := dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 17763, Seed: 2}
+	b := dumptest.New(cfg)
+	var tags []pool.Usage
+	for i := 0; i < 127; i++ { // every slot but the last, the overflow bucket
+		tags = append(tags, pool.Usage{Tag: pooltag.MustTag("G" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + "x"), PagedAllocs: 1, PagedBytes: 16})
+	}
+	tags = append(tags, pool.Usage{Tag: pooltag.MustTag("Leak"), PagedAllocs: 900, PagedBytes: 9000000})
+	if _, err := pooltest.PlantSessions(b, cfg, []pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: tags}}); err != nil {
+		t.Fatal(err)
+	}
+	dump := filepath.Join(t.TempDir(), "full.dmp")
+	if err := b.WriteFile(dump); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, st := runCmd(t, "poolused", dump, "--session", "--sort", "paged")
+	if st != 0 || errs != "" || !strings.Contains(out, "From the session's expansion table (PoolTrackTableExpansion 0xffffc28000025000, 73 entries): Leak\n") ||
+		!strings.Contains(out, " Leak        0        0       900  9000000") {
+		t.Errorf("status %d, %s:\n%s", st, errs, out)
+	}
+	out, _, _ = runCmd(t, "poolused", dump, "--session", "--json")
+	var j sessionPoolsJSON
+	if err := json.Unmarshal([]byte(out), &j); err != nil || len(j.Sessions) != 1 || j.Sessions[0].Expansion != "0xffffc28000025000" ||
+		j.Sessions[0].ExpansionSize != 73 || strings.Join(j.Sessions[0].ExpansionTags, ",") != "Leak" || !j.Sessions[0].Full {
+		t.Errorf("json: %v\n%s", err, out)
+	}
+}
