@@ -93,11 +93,12 @@ type sessionLayout struct {
 	name                       string
 	is64                       bool
 	minBuild, maxBuild         uint32
-	links, session, image, dtb int // EPROCESS: ActiveProcessLinks, Session, ImageFileName; KPROCESS.DirectoryTableBase
-	sessionID                  int // MM_SESSION_SPACE.SessionId
-	tagPages                   int // MiSessionTagSizePages
-	poolTags                   int // MM_SESSION_SPACE.PoolTags; 0: the table follows the structure's pages in session space
-	expansion                  int // MM_SESSION_SPACE.PoolTrackTableExpansion, its pointer-sized size right after; 0: none (Server 2003)
+	links, session, image, dtb int  // EPROCESS: ActiveProcessLinks, Session, ImageFileName; KPROCESS.DirectoryTableBase
+	sessionID                  int  // MM_SESSION_SPACE.SessionId
+	tagPages                   int  // MiSessionTagSizePages
+	poolTags                   int  // MM_SESSION_SPACE.PoolTags; 0: the table follows the structure's pages in session space
+	expansion                  int  // MM_SESSION_SPACE.PoolTrackTableExpansion, its pointer-sized size right after; 0: not known
+	noExpansion                bool // the kernel keeps no session expansion table (Server 2003: overflow goes to Ovfl)
 	// absent, when set, says why the build has no session tracker to
 	// read; the row has no offsets and is not a read build.
 	absent string
@@ -107,8 +108,8 @@ type sessionLayout struct {
 // sessionLayouts: the builds whose session pool is read.
 var sessionLayouts = []sessionLayout{
 	{name: "x86 Server 2003 SP1/SP2", is64: false, minBuild: 3790, maxBuild: 3790,
-		links: 0x98, session: 0x160, image: 0x164, dtb: 0x18, sessionID: 0xC, tagPages: 2,
-		source: "EPROCESS: dt nt!_EPROCESS of the WRK kernel; MM_SESSION_SPACE: WRK mi.h (GlobalVirtualAddress, ReferenceCount, u, SessionId at 0xC)"},
+		links: 0x98, session: 0x160, image: 0x164, dtb: 0x18, sessionID: 0xC, tagPages: 2, noExpansion: true,
+		source: "EPROCESS: dt nt!_EPROCESS of the WRK kernel; MM_SESSION_SPACE: WRK mi.h (GlobalVirtualAddress, ReferenceCount, u, SessionId at 0xC; no PoolTrackTableExpansion, WRK ex/pool.c charges a full session table's last entry)"},
 	{name: "x86 Windows 7", is64: false, minBuild: 7600, maxBuild: 7601,
 		links: 0xB8, session: 0x168, image: 0x16C, dtb: 0x18, sessionID: 0x8, tagPages: 2, expansion: 0x1FC8,
 		source: "ntdiff/headers Win7/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTrackTableExpansion 0x1FC8, ULONG size 0x1FCC)"},
@@ -135,20 +136,20 @@ var sessionLayouts = []sessionLayout{
 		source: "ntdiff/headers Win10_1903_19H1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, beside the session heap's HeapState, PoolTrackTableExpansion 0x2028)"},
 
 	{name: "x86 Windows 10 1607", is64: false, minBuild: 14393, maxBuild: 14393,
-		links: 0xB8, session: 0x148, image: 0x174, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x3000,
-		source: "ntdiff/headers Win10_1607_RS1/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000)"},
+		links: 0xB8, session: 0x148, image: 0x174, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x1FDC,
+		source: "ntdiff/headers Win10_1607_RS1/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, PoolTrackTableExpansion 0x1FDC, ULONG size after it)"},
 	{name: "x86 Windows 10 1703", is64: false, minBuild: 15063, maxBuild: 15063,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000,
-		source: "ntdiff/headers Win10_1703_RS2/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000); ActiveProcessLinks from vergiliusproject x86 windows-10 1703 _EPROCESS"},
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, expansion: 0x4054,
+		source: "ntdiff/headers Win10_1703_RS2/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4054, ULONG size after it); ActiveProcessLinks from vergiliusproject x86 windows-10 1703 _EPROCESS"},
 	{name: "x86 Windows 10 1709", is64: false, minBuild: 16299, maxBuild: 16299,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000,
-		source: "ntdiff/headers Win10_1709_RS3/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000)"},
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, expansion: 0x4054,
+		source: "ntdiff/headers Win10_1709_RS3/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4054, ULONG size after it)"},
 	{name: "x86 Windows 10 1803", is64: false, minBuild: 17134, maxBuild: 17134,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000,
-		source: "ntdiff/headers Win10_1803_RS4/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000); ActiveProcessLinks from vergiliusproject x86 windows-10 1803 _EPROCESS"},
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, expansion: 0x4250,
+		source: "ntdiff/headers Win10_1803_RS4/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4250, ULONG size after it); ActiveProcessLinks from vergiliusproject x86 windows-10 1803 _EPROCESS"},
 	{name: "x86 Windows 10 1809", is64: false, minBuild: 17763, maxBuild: 17763,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000,
-		source: "ntdiff/headers Win10_1809_RS5/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000)"},
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, expansion: 0x4250,
+		source: "ntdiff/headers Win10_1809_RS5/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4250, ULONG size after it)"},
 	// Builds whose session structure has no session pool to read: the
 	// reason is the whole answer.
 	{name: "x64 Windows 11 23H2", is64: true, minBuild: 22631, maxBuild: 22631,

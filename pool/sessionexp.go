@@ -13,9 +13,10 @@ import (
 // has no free slot, Vista and later kernels count the tag in a table the
 // session owns, MM_SESSION_SPACE.PoolTrackTableExpansion, of
 // PoolTrackTableExpansionSize entries in the build's POOL_TRACKER_TABLE
-// layout (ntdiff/headers Win7/x86 0x1FC8 and 0x1FCC, Win7/x64 0x1F30 and
-// 0x1F38, Win10_1607_RS1/x64 0x1F78 and 0x1F80, Win10_1809_RS5/x64
-// 0x2028 and 0x2030 _MM_SESSION_SPACE.h).
+// layout. The size follows the pointer, pointer-sized (a ULONG on x86);
+// each build's offset is its sessionLayouts row's expansion, from its
+// ntdiff/headers _MM_SESSION_SPACE.h (Win7/x86 0x1FC8, Win7/x64 0x1F30,
+// Win10_1607_RS1/x64 0x1F78, Win10_1809_RS5/x64 0x2028, ...).
 //
 // How it is searched: linearly, no hash. WRK ex/pool.c
 // ExpInsertPoolTrackerExpansion, for the system table's expansion (WRK,
@@ -58,8 +59,14 @@ func readSessionExpansion(f *dumpfile.File, st virtualReader, sp *dumpfile.Space
 	if sum == nil {
 		return
 	}
-	if sl.expansion == 0 {
+	if sl.noExpansion {
 		s.OverflowInOvfl = s.Full
+		return
+	}
+	if sl.expansion == 0 {
+		if s.Full {
+			s.Missing = append(s.Missing, "session tracker table full, and where this build keeps its expansion table (MM_SESSION_SPACE.PoolTrackTableExpansion) is not known here: tags that did not fit are not read")
+		}
 		return
 	}
 	miss := func(format string, a ...any) { s.Missing = append(s.Missing, fmt.Sprintf(format, a...)) }

@@ -53,9 +53,11 @@ import "encoding/binary"
 //     the fixed table is full: MM_SESSION_SPACE.PoolTrackTableExpansion
 //     and, right after it, PoolTrackTableExpansionSize (pointer-sized;
 //     a ULONG on x86) per ntdiff/headers _MM_SESSION_SPACE.h: 0x1FC8
-//     (Win7/x86), 0x1F30 (Win7/x64), 0x1F78 (Win10_1607_RS1), 0x1FB0
+//     (Win7/x86), 0x1F30 (Win7/x64), x64 0x1F78 (Win10_1607_RS1), 0x1FB0
 //     (Win10_1703_RS2, Win10_1709_RS3), 0x2028 (Win10_1803_RS4,
-//     Win10_1809_RS5, Win10_1903_19H1). WRK mi.h's Server 2003 structure
+//     Win10_1809_RS5, Win10_1903_19H1); x86 0x1FDC (Win10_1607_RS1),
+//     0x4054 (Win10_1703_RS2, Win10_1709_RS3), 0x4250 (Win10_1803_RS4,
+//     Win10_1809_RS5). WRK mi.h's Server 2003 structure
 //     has no such member (a full session table charges its last entry,
 //     keyed Ovfl, WRK ex/pool.c).
 type sessionLayout struct {
@@ -88,19 +90,19 @@ var sessionRows = []sessionRow{
 		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1F78,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 	{4, 14393, 14393, sessionLayout{eprocessSize: 0x388, links: 0xB8, session: 0x148, imageName: 0x174, dtb: 0x18,
-		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000,
+		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x1FDC,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
 	{4, 15063, 15063, sessionLayout{eprocessSize: 0x3E0, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
-		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000,
+		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000, expansion: 0x4054,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
 	{4, 16299, 16299, sessionLayout{eprocessSize: 0x3E8, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
-		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000,
+		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000, expansion: 0x4054,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
 	{4, 17134, 17134, sessionLayout{eprocessSize: 0x400, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
-		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000,
+		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000, expansion: 0x4250,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
 	{4, 17763, 17763, sessionLayout{eprocessSize: 0x408, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
-		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000,
+		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000, expansion: 0x4250,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
 	{8, 15063, 15063, sessionLayout{eprocessSize: 0x818, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
 		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1FB0,
@@ -315,9 +317,15 @@ func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
 	b.writePhys(frames[0], uint64(l.sessionID), id[:])
 	exp := b.sessionExpansion(s, root, at+uint64(l.structSize))
 	if exp != 0 {
-		w := make([]byte, 16)
-		binary.LittleEndian.PutUint64(w, exp)
-		binary.LittleEndian.PutUint64(w[8:], s.ExpansionSize)
+		ps := b.arch.ptrSize
+		w := make([]byte, 2*ps)
+		if ps == 4 { // a ULONG size on x86
+			binary.LittleEndian.PutUint32(w, uint32(exp))
+			binary.LittleEndian.PutUint32(w[4:], uint32(s.ExpansionSize))
+		} else {
+			binary.LittleEndian.PutUint64(w, exp)
+			binary.LittleEndian.PutUint64(w[8:], s.ExpansionSize)
+		}
 		off := uint64(l.expansion)
 		b.writePhys(frames[off/PageSize], off%PageSize, w) // both words in one page: the offsets are 8-aligned, far from a page end
 	}
