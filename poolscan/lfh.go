@@ -291,10 +291,10 @@ func (s *scanner) lfhKeys(page []byte, va uint64, h lfhHeader) []uint32 {
 }
 
 // slotHeader returns the POOL_HEADER at offset off of page when it is a
-// segment-heap candidate by itself (pageReader.candidate).
+// segment-heap candidate by itself (pageReader.candidateAt).
 func (s *scanner) slotHeader(page []byte, off int) (header, bool) {
 	w := binary.LittleEndian.Uint64(page[off:]) // the header's first word on both widths
-	if !s.pr.headerShaped(w) || !s.pr.candidate(w, off/s.pr.lay.unit) {
+	if !s.pr.candidateAt(w, off/s.pr.lay.unit) {
 		return header{}, false
 	}
 	return headerOf(w, s.pr.is64), true

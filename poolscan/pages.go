@@ -101,45 +101,54 @@ func (r *pageReader) classic(page []byte) (blocks []found, broken bool) {
 // segment-heap header (PreviousSize and PoolIndex 0, BlockSize 2 or more,
 // PoolType set) and carries a wanted tag. Every page of the dump goes
 // through it, so it is written for speed: the page is read in place as
-// little-endian words (every supported machine is little-endian), four
-// slots at a time; four zero header words (zeroed and free memory) cost
-// one test; otherwise the first two tag bytes of each slot are looked up
-// in the matcher's prefix bitmap without a branch, and only a group with a
-// hit gets the header checks and the full match.
+// 128-byte lines of little-endian words (every supported machine is
+// little-endian), indexed so that no load is bounds-checked; a line of
+// zero header words (zeroed and free memory) costs one test; otherwise
+// the first two tag bytes of each slot, four slots at a time, are looked
+// up in the matcher's prefix bitmap without a branch, and only four slots
+// with a hit get the header checks and the full match.
 func (r *pageReader) anyWanted(page []byte, m *Matcher) bool {
 	if len(page) != dumpfile.PageSize {
 		return true // not a whole page: let the slot-by-slot reading decide
 	}
-	words := (*[dumpfile.PageSize / 8]uint64)(unsafe.Pointer(unsafe.SliceData(page)))
+	lines := (*[dumpfile.PageSize / 128][16]uint64)(unsafe.Pointer(unsafe.SliceData(page)))
 	f := (*[prefixWords]uint64)(m.prefix)
 	if r.is64 {
 		// x64: a slot every 16 bytes, its header in the first word.
-		for i := 0; i+6 < len(words); i += 8 {
-			w0, w1, w2, w3 := words[i], words[i+2], words[i+4], words[i+6]
-			if w0|w1|w2|w3 == 0 {
+		for i := range lines {
+			l := &lines[i]
+			if l[0]|l[2]|l[4]|l[6]|l[8]|l[10]|l[12]|l[14] == 0 {
 				continue
 			}
-			p0, p1, p2, p3 := w0>>32&0xFFFF, w1>>32&0xFFFF, w2>>32&0xFFFF, w3>>32&0xFFFF
-			if (f[p0>>6]>>(p0&63)|f[p1>>6]>>(p1&63)|f[p2>>6]>>(p2&63)|f[p3>>6]>>(p3&63))&1 != 0 &&
-				r.slotsWanted(m, [4]uint64{w0, w1, w2, w3}) {
-				return true
+			for _, g := range [2][4]uint64{{l[0], l[2], l[4], l[6]}, {l[8], l[10], l[12], l[14]}} {
+				if (prefixBit(f, g[0])|prefixBit(f, g[1])|prefixBit(f, g[2])|prefixBit(f, g[3]))&1 != 0 && r.slotsWanted(m, g) {
+					return true
+				}
 			}
 		}
 		return false
 	}
 	// x86: a slot every 8 bytes, one word each.
-	for i := 0; i+3 < len(words); i += 4 {
-		w0, w1, w2, w3 := words[i], words[i+1], words[i+2], words[i+3]
-		if w0|w1|w2|w3 == 0 {
+	for i := range lines {
+		l := &lines[i]
+		if l[0]|l[1]|l[2]|l[3]|l[4]|l[5]|l[6]|l[7]|l[8]|l[9]|l[10]|l[11]|l[12]|l[13]|l[14]|l[15] == 0 {
 			continue
 		}
-		p0, p1, p2, p3 := w0>>32&0xFFFF, w1>>32&0xFFFF, w2>>32&0xFFFF, w3>>32&0xFFFF
-		if (f[p0>>6]>>(p0&63)|f[p1>>6]>>(p1&63)|f[p2>>6]>>(p2&63)|f[p3>>6]>>(p3&63))&1 != 0 &&
-			r.slotsWanted(m, [4]uint64{w0, w1, w2, w3}) {
-			return true
+		for j := 0; j < 16; j += 4 {
+			g := [4]uint64(l[j : j+4])
+			if (prefixBit(f, g[0])|prefixBit(f, g[1])|prefixBit(f, g[2])|prefixBit(f, g[3]))&1 != 0 && r.slotsWanted(m, g) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// prefixBit says in bit 0 whether the tag in a slot's first word (its
+// high half) begins as a wanted tag may, by the prefix bitmap f.
+func prefixBit(f *[prefixWords]uint64, w uint64) uint64 {
+	p := w >> 32 & 0xFFFF
+	return f[p>>6] >> (p & 63)
 }
 
 // slotsWanted is the rest of anyWanted's test, for four slots' first
@@ -155,24 +164,34 @@ func (r *pageReader) slotsWanted(m *Matcher, ws [4]uint64) bool {
 }
 
 // headerShaped is candidate's first test on a slot's first word.
-func (r *pageReader) headerShaped(w uint64) bool {
-	if r.is64 {
+func (r *pageReader) headerShaped(w uint64) bool { return headerShaped(w, r.is64) }
+
+// headerShaped is the test for one width, for loops that keep is64 in a
+// register.
+func headerShaped(w uint64, is64 bool) bool {
+	if is64 {
 		return w&0xFFFF == 0 && w>>16&0xFF >= 2 && w>>24&0xFF != 0
 	}
 	return w&0xFFFF == 0 && w>>16&0x1FF >= 2 && w>>25&0x7F != 0
 }
 
-// candidate reports whether slot i, whose first word w is headerShaped,
-// looks like a segment-heap POOL_HEADER by itself: PreviousSize and
-// PoolIndex unused (0), a BlockSize that holds the header and more and
-// stays in the page, a PoolType of a block in use, a printable tag.
-func (r *pageReader) candidate(w uint64, i int) bool {
+// candidate reports whether a slot's first word w, headerShaped, looks
+// like a segment-heap POOL_HEADER by itself wherever it is: PreviousSize
+// and PoolIndex unused (0), a BlockSize that holds the header and more and
+// stays below a page, a PoolType of a block in use, a printable tag.
+// Whether the block then ends inside the page depends on the slot: segment
+// tests that.
+func (r *pageReader) candidate(w uint64) bool {
 	h := headerOf(w, r.is64)
-	n := int(h.blocks) * r.lay.unit
-	if i*r.lay.unit+n > dumpfile.PageSize || n > r.lay.maxSmall {
-		return false
-	}
-	return r.types[h.typ]&(typeValid|typeUsed) == typeValid|typeUsed && pooltag.Tag(h.tag).Printable()
+	return int(h.blocks)*r.lay.unit <= r.lay.maxSmall &&
+		r.types[h.typ]&(typeValid|typeUsed) == typeValid|typeUsed && pooltag.Tag(h.tag).Printable()
+}
+
+// candidateAt reports whether slot i, whose first word is w, holds a
+// candidate as segment takes them: headerShaped, a candidate, and a block
+// that ends inside the page.
+func (r *pageReader) candidateAt(w uint64, i int) bool {
+	return r.headerShaped(w) && r.candidate(w) && (i+int(headerOf(w, r.is64).blocks))*r.lay.unit <= dumpfile.PageSize
 }
 
 // segment recognises segment-heap blocks on a page. Chunk headers are
@@ -199,21 +218,35 @@ func (r *pageReader) segment(page []byte, m *Matcher) (blocks []found, unconfirm
 		return nil, nil
 	}
 	words := (*[dumpfile.PageSize / 8]uint64)(unsafe.Pointer(unsafe.SliceData(page)))
-	u := r.lay.unit
+	is64, u := r.is64, r.lay.unit // in registers for the loops
 	n, step := dumpfile.PageSize/u, u/8
 	var cand, lfh, vs slotSet
+	lastW, lastOK := uint64(0), false
 	for i := 0; i < n; i++ {
-		// Most slots fail the first test, made here without a call.
-		if w := words[i*step]; r.headerShaped(w) && r.candidate(w, i) {
-			cand.add(i)
+		// Most slots fail the first test, made here without a call; the
+		// blocks of an LFH subsegment repeat one header word, looked at
+		// once.
+		w := words[i*step]
+		if !headerShaped(w, is64) {
+			continue
+		}
+		if w != lastW {
+			lastW, lastOK = w, r.candidate(w)
+		}
+		if lastOK && (i+int(headerOf(w, is64).blocks))*u <= dumpfile.PageSize {
+			cand.add(i) // a candidate that ends inside the page
 		}
 	}
-	// Links: LFH to the next block of the same size, VS to the next
-	// header past one chunk header. A block linked both ways is LFH.
+	// One pass over the candidates in order links each to the next block
+	// of the same size (LFH) and to the next header past one chunk header
+	// (VS); a block linked both ways is LFH. A candidate's links to those
+	// before it are made by then, so it is kept or not on the spot.
 	vsSlots := r.lay.vsHeader / u
+	end := 0
 	cand.each(func(i int) {
-		k := int(headerOf(words[i*step], r.is64).blocks)
-		if j := i + k; j < n && cand.has(j) && int(headerOf(words[j*step], r.is64).blocks) == k {
+		h := headerOf(words[i*step], is64)
+		k := int(h.blocks)
+		if j := i + k; j < n && cand.has(j) && int(headerOf(words[j*step], is64).blocks) == k {
 			lfh.add(i)
 			lfh.add(j)
 		}
@@ -221,11 +254,7 @@ func (r *pageReader) segment(page []byte, m *Matcher) (blocks []found, unconfirm
 			vs.add(i)
 			vs.add(j)
 		}
-	})
-	end := 0
-	cand.each(func(i int) {
 		off := i * u
-		h := headerOf(words[i*step], r.is64)
 		switch {
 		case !lfh.has(i) && !vs.has(i):
 			if off >= end && m.Match(pooltag.Tag(h.tag)) {
@@ -237,7 +266,7 @@ func (r *pageReader) segment(page []byte, m *Matcher) (blocks []found, unconfirm
 				kind = KindLFH
 			}
 			r.out = append(r.out, found{off: off, h: h, kind: kind})
-			end = off + int(h.blocks)*u
+			end = off + k*u
 		}
 	})
 	return r.out, unconfirmed
