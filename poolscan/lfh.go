@@ -140,6 +140,7 @@ func (s lfhSub) end() uint64 { return s.va + uint64(s.first) + uint64(s.count)*u
 // bitmaps after it.
 type lfhScan struct {
 	lay  lfhLayout
+	link uint64 // the bits a kernel address sets in a page's first word (Flink)
 	cand pfnSet // physical pages that start like a subsegment header
 	n    int
 }
@@ -148,12 +149,24 @@ func newLFHScan(is64 bool, build uint32) *lfhScan {
 	if build >= lfhEncodingEnd {
 		return nil
 	}
-	return &lfhScan{lay: lfhLayouts[is64]}
+	l := &lfhScan{lay: lfhLayouts[is64], link: 0x8000_0000}
+	if is64 {
+		l.link = 0xFFFF_8000_0000_0000
+	}
+	return l
 }
 
 // look is the pass's hook, called for every page: it notes the pages
-// that start with a subsegment header (most fail the first test).
+// that start with a subsegment header. Its first test, inlined in the
+// pass, is one load: most pages do not start with a kernel address.
 func (l *lfhScan) look(pfn uint64, page []byte) {
+	if len(page) < 8 || binary.LittleEndian.Uint64(page)&l.link != l.link {
+		return
+	}
+	l.lookHeader(pfn, page)
+}
+
+func (l *lfhScan) lookHeader(pfn uint64, page []byte) {
 	if len(page) != dumpfile.PageSize {
 		return
 	}
