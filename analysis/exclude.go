@@ -71,13 +71,15 @@ type Exclusion struct {
 	Paged    ExcludedPool
 	// CouldHoldLeak means the excluded tags could hold as much as a tag
 	// the verdict weighs (Room is at least suspectShare of a damaged
-	// pool's Bound, or the pool has no bound): the confidence is at most
+	// pool's Bound, the pool has no bound, or a tag is above it, which puts
+	// the bound in question): the confidence is at most
 	// low, and a Microsoft owner is not blamed on size, since an excluded
 	// tag may be the third party's that would overrule it.
 	CouldHoldLeak bool
 	// Leading is an excluded tag whose surviving counters (a key
-	// overwritten over intact counters) place it among the tags the
-	// verdict weighs: the leak may be it, and no driver is named. Nil
+	// overwritten over intact counters; for a tag above its pool's bound,
+	// the least its outstanding allocations hold) place it among the tags
+	// the verdict weighs: the leak may be it, and no driver is named. Nil
 	// otherwise.
 	Leading *TagUsage
 }
@@ -133,7 +135,12 @@ func exclusion(p *pool.Result, m Machine, rt rates, top int) *Exclusion {
 		return nil
 	}
 	e.rank(p, out, rt, top)
-	e.Leading = survivingLeader(e, rt)
+	for _, x := range e.Tags {
+		// A tag above its pool's bound puts the bound in question as
+		// much as the tag: room under it proves nothing.
+		e.CouldHoldLeak = e.CouldHoldLeak || x.Cause == AboveBound
+	}
+	e.Leading = survivingLeader(e, surviving(e, p), rt)
 	return e
 }
 
@@ -307,17 +314,51 @@ func holds(us []pool.Usage, x ExcludedTag, t PoolType) bool {
 	return true
 }
 
-// survivingLeader returns the first excluded tag whose surviving counters
-// would place it among the tags the verdict weighs in a ranked pool.
-func survivingLeader(e *Exclusion, rt rates) *TagUsage {
+// surviving is what the damage left of each excluded tag's counters:
+// for an overwritten key, every table's counters at its index; for a tag
+// above its pool's bound, its outstanding allocations at the pool's
+// smallest block each, the least they can hold. Tags the damage left
+// nothing of (zeroed entries, lost global entries) have none.
+func surviving(e *Exclusion, p *pool.Result) []pool.Usage {
+	minBlock := uint64(8)
+	if c, ok := p.CheckByName(pool.CheckCounters); ok && c.MinBlock > 0 {
+		minBlock = c.MinBlock
+	}
+	var out []pool.Usage
 	for _, x := range e.Tags {
-		s := x.Damage.Surviving
-		if x.Cause != KeyConflict || s == nil || s.Tag != x.Tag {
-			continue
+		switch s := x.Damage.Surviving; {
+		case x.Cause == KeyConflict && s != nil && s.Tag == x.Tag:
+			out = append(out, *s)
+		case x.Cause == AboveBound:
+			u, ok := p.Find(x.Tag)
+			if !ok {
+				continue
+			}
+			least := pool.Usage{Tag: x.Tag}
+			if x.Pool == Paged {
+				least.PagedAllocs, least.PagedFrees = u.PagedAllocs, u.PagedFrees
+				if n := u.PagedOutstanding(); n > 0 {
+					least.PagedBytes = uint64(n) * minBlock
+				}
+			} else {
+				least.NonPagedAllocs, least.NonPagedFrees = u.NonPagedAllocs, u.NonPagedFrees
+				if n := u.NonPagedOutstanding(); n > 0 {
+					least.NonPagedBytes = uint64(n) * minBlock
+				}
+			}
+			out = append(out, least)
 		}
+	}
+	return out
+}
+
+// survivingLeader returns the first excluded tag whose surviving counters
+// (ss) would place it among the tags the verdict weighs in a ranked pool.
+func survivingLeader(e *Exclusion, ss []pool.Usage, rt rates) *TagUsage {
+	for _, s := range ss {
 		for _, t := range []PoolType{NonPaged, Paged} {
 			ep := e.Pool(t)
-			n := poolBytes(*s, t)
+			n := poolBytes(s, t)
 			if ep.Bound == 0 && ep.Damaged || n == 0 {
 				continue
 			}
@@ -330,7 +371,7 @@ func survivingLeader(e *Exclusion, rt rates) *TagUsage {
 				}
 			}
 			if share >= suspectShare && above < verdictDepth {
-				cp := pool.Result{Usages: []pool.Usage{*s}}
+				cp := pool.Result{Usages: []pool.Usage{s}}
 				cp.Limits.NonPagedUsed, cp.Limits.PagedUsed = whole, whole
 				if rows := leading(&cp, t, 1, rt); len(rows) == 1 {
 					return &rows[0]
