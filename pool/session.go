@@ -43,6 +43,24 @@ import (
 // size and no variable that moves between service packs; the process
 // list and the keys at their hash slots check every step.
 //
+// Vista and Server 2008 (builds 6000 to 6002, x86 and x64) keep the
+// layout of Server 2003 and Windows 7 around them: the table is not in
+// MM_SESSION_SPACE (ntdiff/headers WinVista x86 and x64
+// _MM_SESSION_SPACE.h end at 0x1E80 and 0x1E00 bytes with no PoolTags
+// member) and is found as above, two pages after the structure's. Their
+// EPROCESS offsets come from ntdiff/headers WinVista _EPROCESS.h, one
+// Vista kernel's symbols; that service packs 1 and 2 keep them is not
+// shown by a symbol dump here, so a kernel that moved them fails the
+// System-first check and says so rather than reading elsewhere.
+//
+// Windows XP (2600) keeps no per-session tracker at all: its symbols
+// (ntoskrnl 5.1.2600.6419) name no ExGetSessionPoolTagInfo and no
+// ExpInsertPoolTrackerExpansion, both present in Vista's (6.0.6002);
+// the per-session table came with Server 2003 (WRK ex/pool.c,
+// ExpSessionPoolTrackTable). Session allocations on XP are counted with
+// the system's tags, and its line says so. Server 2003 x64 (3790 x64)
+// is not read: no symbol dump of its EPROCESS was found.
+//
 // Windows 10 1607 to 1903 x64 (builds 14393, 15063, 16299, 17134, 17763
 // and 18362; Server 2016 and 2019) and 1607 to 1809 x86 name the table in
 // their symbols:
@@ -110,6 +128,12 @@ var sessionLayouts = []sessionLayout{
 	{name: "x86 Server 2003 SP1/SP2", is64: false, minBuild: 3790, maxBuild: 3790,
 		links: 0x98, session: 0x160, image: 0x164, dtb: 0x18, sessionID: 0xC, tagPages: 2, noExpansion: true,
 		source: "EPROCESS: dt nt!_EPROCESS of the WRK kernel; MM_SESSION_SPACE: WRK mi.h (GlobalVirtualAddress, ReferenceCount, u, SessionId at 0xC; no PoolTrackTableExpansion, WRK ex/pool.c charges a full session table's last entry)"},
+	{name: "x86 Windows Vista / Server 2008", is64: false, minBuild: 6000, maxBuild: 6002,
+		links: 0xA0, session: 0x148, image: 0x14C, dtb: 0x18, sessionID: 0x8, tagPages: 2, expansion: 0x1E54,
+		source: "ntdiff/headers WinVista/x86 _EPROCESS.h (ActiveProcessLinks 0xA0, Session 0x148, ImageFileName 0x14C, KPROCESS.DirectoryTableBase 0x18) and _MM_SESSION_SPACE.h (SessionId 8, PoolTrackTableExpansion 0x1E54, ULONG size 0x1E58; 0x1E80 bytes)"},
+	{name: "x64 Windows Vista / Server 2008", is64: true, minBuild: 6000, maxBuild: 6002,
+		links: 0xE8, session: 0x230, image: 0x238, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1DB8,
+		source: "ntdiff/headers WinVista/x64 _EPROCESS.h (ActiveProcessLinks 0xE8, Session 0x230, ImageFileName 0x238) and _MM_SESSION_SPACE.h (SessionId 8, PoolTrackTableExpansion 0x1DB8, size 0x1DC0; 0x1E00 bytes)"},
 	{name: "x86 Windows 7", is64: false, minBuild: 7600, maxBuild: 7601,
 		links: 0xB8, session: 0x168, image: 0x16C, dtb: 0x18, sessionID: 0x8, tagPages: 2, expansion: 0x1FC8,
 		source: "ntdiff/headers Win7/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTrackTableExpansion 0x1FC8, ULONG size 0x1FCC)"},
@@ -152,6 +176,9 @@ var sessionLayouts = []sessionLayout{
 		source: "ntdiff/headers Win10_1809_RS5/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4250, ULONG size after it)"},
 	// Builds whose session structure has no session pool to read: the
 	// reason is the whole answer.
+	{name: "x86 Windows XP", is64: false, minBuild: 2600, maxBuild: 2600,
+		absent: "its kernel keeps no per-session pool tracker (the XP SP3 symbols name no ExGetSessionPoolTagInfo or ExpInsertPoolTrackerExpansion, which Vista's have; the per-session table, ExpSessionPoolTrackTable, is Server 2003's, WRK ex/pool.c), so its session pool tags are counted in the system tracker table that poolused reads without --session",
+		source: "AndreyBazhan/SymStore ntoskrnl.exe-5.1.2600.6419-x86.h and ntkrnlpa.exe-6.0.6002.18005-x86.h function lists; WRK ex/pool.c"},
 	{name: "x64 Windows 11 23H2", is64: true, minBuild: 22631, maxBuild: 22631,
 		absent: "its MM_SESSION_SPACE has no session pool: 0x340 bytes with no PoolTags, HeapState, PagedPool or PoolTrackTableExpansion member (vergiliusproject x64 windows-11 23h2 _MM_SESSION_SPACE), so there is no per-session tracker to read",
 		source: "vergiliusproject x64 windows-11 23h2 _MM_SESSION_SPACE"},

@@ -53,6 +53,9 @@ func TestReadSessions(t *testing.T) {
 	}{
 		{"2003 x86 PAE", dumpfile.ArchX86PAE, 3790, 256, 0},
 		{"2003 x86", dumpfile.ArchX86, 3790, 256, 0},
+		{"Vista x86 PAE", dumpfile.ArchX86PAE, 6002, 256, 0},
+		{"Vista x86", dumpfile.ArchX86, 6000, 256, 0},
+		{"Vista / 2008 x64", dumpfile.ArchAMD64, 6001, 128, 0},
 		{"7 x86 PAE", dumpfile.ArchX86PAE, 7601, 256, 0},
 		{"7 x64", dumpfile.ArchAMD64, 7601, 128, 0},
 		{"10 1607 x64", dumpfile.ArchAMD64, 14393, 128, 0x2000},
@@ -121,6 +124,10 @@ func TestReadSessionsMissing(t *testing.T) {
 			reason: "session pool: not read on this build (x64, build 16353)"},
 		{name: "Windows 8.1: no PoolTags and no source for the table", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 9600},
 			reason: "session pool: not read on this build (x64, build 9600): its session tracker layout is known only for"},
+		{name: "Windows XP: no per-session tracker", cfg: dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 2600},
+			reason: "session pool: not read on this build (x86 (PAE), build 2600, x86 Windows XP): its kernel keeps no per-session pool tracker"},
+		{name: "Server 2003 x64: no source", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 3790},
+			reason: "session pool: not read on this build (x64, build 3790): its session tracker layout is known only for"},
 		{name: "Windows 11 23H2: no session pool", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 22631},
 			reason: "session pool: not read on this build (x64, build 22631, x64 Windows 11 23H2): its MM_SESSION_SPACE has no session pool"},
 		{name: "Windows 11 24H2: no structure in the symbols", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 26100},
@@ -300,6 +307,10 @@ func TestReadSessionsExpansion(t *testing.T) {
 		fixed   bool   // only the fixed table's tags are read
 	}{
 		{name: "2003 x86 Ovfl", arch: dumpfile.ArchX86PAE, build: 3790, size: 256, extra: 9},
+		{name: "Vista x86", arch: dumpfile.ArchX86PAE, build: 6002, size: 256, extra: 30},
+		{name: "2008 x64", arch: dumpfile.ArchAMD64, build: 6001, size: 128, extra: 30},
+		{name: "Vista x64 in system space", arch: dumpfile.ArchAMD64, build: 6000, size: 128, extra: 5,
+			spec: pooltest.SessionSpec{ExpansionInSystem: true}},
 		{name: "7 x86", arch: dumpfile.ArchX86PAE, build: 7601, size: 256, extra: 30},
 		{name: "7 x86 non-PAE", arch: dumpfile.ArchX86, build: 7600, size: 256, extra: 5},
 		{name: "7 x64", arch: dumpfile.ArchAMD64, build: 7601, size: 128, extra: 30},

@@ -49,11 +49,17 @@ import "encoding/binary"
 //     session space only, the case a reader can reach only through the
 //     session's page tables; 1607 on randomize session space, so its
 //     address here is one choice among many.
+//   - Vista and Server 2008, builds 6000-6002 (ntdiff/headers WinVista
+//     x86 and x64 _EPROCESS.h: ActiveProcessLinks 0xA0 and 0xE8, Session
+//     0x148 and 0x230, ImageFileName 0x14C and 0x238, 0x270 and 0x3E8
+//     bytes; _MM_SESSION_SPACE.h: SessionId at 8, 0x1E80 and 0x1E00
+//     bytes, no PoolTags: the tracker follows the structure's pages as on
+//     Server 2003 and Windows 7).
 //   - The per-session expansion table, where the kernel counts tags once
 //     the fixed table is full: MM_SESSION_SPACE.PoolTrackTableExpansion
 //     and, right after it, PoolTrackTableExpansionSize (pointer-sized;
-//     a ULONG on x86) per ntdiff/headers _MM_SESSION_SPACE.h: 0x1FC8
-//     (Win7/x86), 0x1F30 (Win7/x64), x64 0x1F78 (Win10_1607_RS1), 0x1FB0
+//     a ULONG on x86) per ntdiff/headers _MM_SESSION_SPACE.h: 0x1E54
+//     (WinVista/x86), 0x1DB8 (WinVista/x64), 0x1FC8 (Win7/x86), 0x1F30 (Win7/x64), x64 0x1F78 (Win10_1607_RS1), 0x1FB0
 //     (Win10_1703_RS2, Win10_1709_RS3), 0x2028 (Win10_1803_RS4,
 //     Win10_1809_RS5, Win10_1903_19H1); x86 0x1FDC (Win10_1607_RS1),
 //     0x4054 (Win10_1703_RS2, Win10_1709_RS3), 0x4250 (Win10_1803_RS4,
@@ -80,6 +86,12 @@ var sessionRows = []sessionRow{
 	{4, 3790, 3790, sessionLayout{eprocessSize: 0x278, links: 0x98, session: 0x160, imageName: 0x164, dtb: 0x18,
 		structSize: 0x1EC0, sessionID: 0xC, globalSelf: 0,
 		base: 0xBD000000, size: 0x2000000, space: 0xBD000000 + 0x2000000 - 0x800000 - 0x10000}},
+	{4, 6000, 6002, sessionLayout{eprocessSize: 0x270, links: 0xA0, session: 0x148, imageName: 0x14C, dtb: 0x18,
+		structSize: 0x1E80, sessionID: 0x8, globalSelf: -1, expansion: 0x1E54,
+		base: 0xBD000000, size: 0x2000000, space: 0xBD000000 + 0x2000000 - 0x800000 - 0x10000}},
+	{8, 6000, 6002, sessionLayout{eprocessSize: 0x3E8, links: 0xE8, session: 0x230, imageName: 0x238, dtb: 0x28,
+		structSize: 0x1E00, sessionID: 0x8, globalSelf: -1, expansion: 0x1DB8,
+		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
 	{4, 7600, 7601, sessionLayout{eprocessSize: 0x2C0, links: 0xB8, session: 0x168, imageName: 0x16C, dtb: 0x18,
 		structSize: 0x2000, sessionID: 0x8, globalSelf: -1, expansion: 0x1FC8,
 		base: 0xBD000000, size: 0x2000000, space: 0xBD000000 + 0x2000000 - 0x800000 - 0x10000}},
