@@ -78,12 +78,16 @@ func (t Tag) Unprotected() Tag { return t &^ ProtectedBit }
 // Printable reports whether all four bytes of the unprotected tag are
 // printable ASCII, as real pool tags are: a code scan keeps evidence for
 // other values only when a caller asks for them by name.
+//
+// Pool scans ask it of every header they find, so it tests the four bytes
+// at once: a byte below 0x20 borrows into its top bit when 0x20 is taken
+// from it (and the top bit of the byte itself is clear); a byte above 0x7E
+// has its top bit set, or sets it when 1 is added. A borrow or carry
+// between bytes happens only where some byte already failed.
 func (t Tag) Printable() bool {
-	t = t.Unprotected()
-	for i := range 4 {
-		if c := byte(t >> (8 * i)); c < 0x20 || c > 0x7E {
-			return false
-		}
-	}
-	return true
+	x := uint32(t.Unprotected())
+	const ones, tops = 0x01010101, 0x80808080
+	below := (x - 0x20*ones) &^ x
+	above := x + ones | x
+	return (below|above)&tops == 0
 }
