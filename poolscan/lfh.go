@@ -25,9 +25,10 @@ import (
 // The dump does not give the key without symbols, but the pages do: the
 // POOL_HEADERs of a subsegment's blocks give BlockSize and the first
 // block's offset, so each subsegment names the key, and the subsegments
-// must agree. On the real 1809 x64 pages of the project's real data every
-// one of the 47 subsegments decodes with one key, and its bitmap then
-// sizes exactly as the layout says (see lfhHeader.fits).
+// must agree. On the real 1809 x64 pages of the project's real data (two
+// captures of two boots) every subsegment whose blocks name a key names
+// the one the others name (32 of 32, 44 of 44), and the bitmap of every
+// header covers BlockCount + WitheldBlockCount blocks (lfhLayout.header).
 
 // lfhLayout is _HEAP_LFH_SUBSEGMENT for one width, builds 17763 to 26099.
 // Sources: ntdiff/headers and Vergilius (ntdll and ntoskrnl x64: ListEntry
@@ -41,14 +42,15 @@ import (
 type lfhLayout struct {
 	ptr                            int // pointer size: ListEntry's links
 	freeCount, blockCount, locate  int
+	witheld                        int // WitheldBlockCount
 	offsets                        int // BlockOffsets, encoded
 	unitShift, unitCount, stateOff int // CommitUnitShift, CommitUnitCount, CommitStateOffset
 	bitmap, word                   int // BlockBitmap and its word size
 }
 
 var lfhLayouts = map[bool]lfhLayout{
-	true:  {ptr: 8, freeCount: 0x20, blockCount: 0x22, locate: 0x26, offsets: 0x28, unitShift: 0x2c, unitCount: 0x2d, stateOff: 0x2e, bitmap: 0x30, word: 8},
-	false: {ptr: 4, freeCount: 0x10, blockCount: 0x12, locate: 0x16, offsets: 0x18, unitShift: 0x1c, unitCount: 0x1d, stateOff: 0x1e, bitmap: 0x20, word: 4},
+	true:  {ptr: 8, freeCount: 0x20, blockCount: 0x22, locate: 0x26, witheld: 0x27, offsets: 0x28, unitShift: 0x2c, unitCount: 0x2d, stateOff: 0x2e, bitmap: 0x30, word: 8},
+	false: {ptr: 4, freeCount: 0x10, blockCount: 0x12, locate: 0x16, witheld: 0x17, offsets: 0x18, unitShift: 0x1c, unitCount: 0x1d, stateOff: 0x1e, bitmap: 0x20, word: 4},
 }
 
 // lfhEncodingEnd is the first build whose LFH encoding differs
@@ -95,8 +97,9 @@ func (l lfhLayout) bitmapBytes(blocks int) int {
 // header reads a subsegment header at the start of page, and checks what
 // needs no key: both links kernel addresses, FreeCount at most BlockCount,
 // Location a list (0 available, 1 full, 2 being freed), commit units of a
-// page, and a bitmap between BlockBitmap and CommitStateOffset that holds
-// BlockCount blocks, the commit state inside the subsegment.
+// page, a bitmap between BlockBitmap and CommitStateOffset of the whole
+// words that hold BlockCount + WitheldBlockCount blocks (as every header
+// of the real 1809 pages has it), the commit state inside the subsegment.
 func (l lfhLayout) header(page []byte) (lfhHeader, bool) {
 	le := binary.LittleEndian
 	if l.ptr == 8 {
@@ -112,7 +115,7 @@ func (l lfhLayout) header(page []byte) (lfhHeader, bool) {
 	if h.count == 0 || h.free > h.count || page[l.locate] > 2 || h.shift != 12 || h.units == 0 {
 		return lfhHeader{}, false
 	}
-	if h.state < l.bitmap+l.bitmapBytes(h.count) || (h.state-l.bitmap)%l.word != 0 || h.metaEnd() > h.size() {
+	if h.state != l.bitmap+l.bitmapBytes(h.count+int(page[l.witheld])) || h.metaEnd() > h.size() {
 		return lfhHeader{}, false
 	}
 	return h, true
@@ -120,11 +123,10 @@ func (l lfhLayout) header(page []byte) (lfhHeader, bool) {
 
 // fits checks decoded offsets against the header: whole block units of
 // a small block, the first block past the metadata, the blocks inside
-// the subsegment, and a bitmap sized for the blocks of that size the
-// subsegment's bytes would hold (as every real subsegment has it).
+// the subsegment.
 func (l lfhLayout) fits(h lfhHeader, size, first int, lay headerLayout) bool {
 	return size >= 2*lay.unit && size%lay.unit == 0 && size <= lay.maxSmall && first >= h.metaEnd() &&
-		first+h.count*size <= h.size() && h.state == l.bitmap+l.bitmapBytes(h.size()/size)
+		first%lay.unit == 0 && first+h.count*size <= h.size()
 }
 
 // lfhSub is a decoded subsegment whose bitmap is read.
@@ -290,9 +292,6 @@ func (s *scanner) lfhKeys(page []byte, va uint64, h lfhHeader) []uint32 {
 		}
 		if b, ok := s.slotHeader(page, off+size); !ok || b.blocks != a.blocks {
 			continue
-		}
-		if h.state != s.lfh.lay.bitmap+s.lfh.lay.bitmapBytes(h.size()/size) {
-			continue // a bitmap for another block size: not this subsegment's blocks
 		}
 		var keys []uint32
 		for first := off; first >= h.metaEnd(); first -= size {

@@ -190,7 +190,7 @@ func TestLFHAdversarial(t *testing.T) {
 		le(8, 0xFFFF_E000_0000_0000|rng.Uint64()&0xFFF_FFFF_FFF0, 8)
 		le(0x20, 3, 2)
 		le(0x22, 60, 2)
-		p[0x26] = 0
+		p[0x26], p[0x27] = 0, 0 // Location, WitheldBlockCount
 		p[0x2c], p[0x2d] = 12, 1
 		le(0x2e, 0x30+16, 2)
 		if voter {

@@ -47,20 +47,28 @@ func (b *Builder) LFHSubsegment(s LFHSubsegment) []PlacedBlock {
 	if s.VA&(PageSize-1) != 0 || s.Pages < 1 || s.Pages > 255 || s.BlockSize < 2*ph.unit || s.BlockSize%ph.unit != 0 || s.BlockSize > ph.maxSmall {
 		b.misuse("LFH subsegment at %#x: %d pages of %d-byte blocks: want a page-aligned address, 1 to 255 pages and small blocks of whole units", s.VA, s.Pages, s.BlockSize)
 	}
-	// The bitmap is sized for every block of this size the subsegment's
-	// bytes would hold; the commit state follows it.
+	// The bitmap covers BlockCount blocks (no block is withheld here) in
+	// whole words, and the commit state follows it; BlockCount is what
+	// fits after both, so try counts down from what the bytes would hold.
 	word := 8 * lay.bitmapWord
-	bitmapBytes := (2*(size/s.BlockSize) + word - 1) / word * lay.bitmapWord
-	stateOff := lay.bitmap + bitmapBytes
-	metaEnd := stateOff + s.Pages
-	first := s.First
-	if first == 0 {
-		first = (metaEnd + ph.unit - 1) / ph.unit * ph.unit
+	var bitmapBytes, stateOff, metaEnd, first, count int
+	for n := size / s.BlockSize; ; {
+		bitmapBytes = (2*n + word - 1) / word * lay.bitmapWord
+		stateOff = lay.bitmap + bitmapBytes
+		metaEnd = stateOff + s.Pages
+		first = s.First
+		if first == 0 {
+			first = (metaEnd + ph.unit - 1) / ph.unit * ph.unit
+		}
+		if first < metaEnd || first%ph.unit != 0 || first >= size {
+			b.misuse("LFH subsegment at %#x: first block at %#x, inside the metadata (to %#x), not on a block unit or past the end", s.VA, first, metaEnd)
+		}
+		if count = (size - first) / s.BlockSize; count >= n {
+			count = n
+			break
+		}
+		n = count
 	}
-	if first < metaEnd || first%ph.unit != 0 {
-		b.misuse("LFH subsegment at %#x: first block at %#x, inside the metadata (to %#x) or not on a block unit", s.VA, first, metaEnd)
-	}
-	count := (size - first) / s.BlockSize
 	if len(s.Blocks) > count || count > 0xFFFF {
 		b.misuse("LFH subsegment at %#x holds %d blocks of %d bytes, not %d", s.VA, count, s.BlockSize, len(s.Blocks))
 	}

@@ -102,12 +102,13 @@ func bigPageLayoutFor(ptrSize int, build uint32) bigPageLayout {
 // FirstBlockOffset; } as one ULONG EncodedData). BlockOffsets is stored as
 // EncodedData ^ LfhKey ^ ((ULONG)subsegment >> 12) (MemProcFS
 // vmmwinpool.c; Yason, Black Hat USA 2016). BlockBitmap holds two bits a
-// block, bit 0 busy; the real 1809 subsegments size it for the blocks of
-// their BlockSize the whole subsegment would hold, set the pairs past
-// BlockCount to 11, and put CommitStateOffset (a byte per commit unit)
-// right after it.
+// block, bit 0 busy; on the real 1809 pages it covers BlockCount +
+// WitheldBlockCount blocks in whole words, its pairs past BlockCount read
+// 11, and the commit state (a byte per commit unit, at CommitStateOffset)
+// follows it.
 type lfhSubsegmentLayout struct {
 	freeCount, blockCount, location int // USHORT, USHORT, UCHAR
+	witheld                         int // UCHAR WitheldBlockCount
 	blockOffsets                    int // ULONG, encoded
 	unitShift, unitCount            int // UCHAR CommitUnitShift, CommitUnitCount
 	commitStateOffset               int // USHORT
@@ -119,12 +120,12 @@ var lfhSubsegments = map[int]lfhSubsegmentLayout{
 	// BlockCount 0x22, FreeHint 0x24, Location 0x26, WitheldBlockCount
 	// 0x27, BlockOffsets 0x28, CommitUnitShift 0x2c, CommitUnitCount
 	// 0x2d, CommitStateOffset 0x2e, BlockBitmap 0x30.
-	8: {0x20, 0x22, 0x26, 0x28, 0x2c, 0x2d, 0x2e, 0x30, 8},
+	8: {0x20, 0x22, 0x26, 0x27, 0x28, 0x2c, 0x2d, 0x2e, 0x30, 8},
 	// x86: ListEntry 0, Owner 8, CommitLock 0xc, FreeCount 0x10,
 	// BlockCount 0x12, FreeHint 0x14, Location 0x16, BlockOffsets 0x18,
 	// CommitUnitShift 0x1c, CommitUnitCount 0x1d, CommitStateOffset 0x1e,
-	// BlockBitmap 0x20.
-	4: {0x10, 0x12, 0x16, 0x18, 0x1c, 0x1d, 0x1e, 0x20, 4},
+	// BlockBitmap 0x20 (WitheldBlockCount 0x17 as on x64, after Location).
+	4: {0x10, 0x12, 0x16, 0x17, 0x18, 0x1c, 0x1d, 0x1e, 0x20, 4},
 }
 
 // vsFreeNode is where _HEAP_VS_CHUNK_FREE_HEADER puts its
