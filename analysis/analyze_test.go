@@ -1,7 +1,6 @@
 package analysis_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/poolblame/poolblame/pe"
 	"github.com/poolblame/poolblame/pe/petest"
 	"github.com/poolblame/poolblame/pool"
+	"github.com/poolblame/poolblame/pool/pooltest"
 )
 
 func analyze(t *testing.T, dump string, o analysis.Options) *analysis.Result {
@@ -141,14 +141,7 @@ func TestNoDumpImages(t *testing.T) {
 func TestTriageNoPool(t *testing.T) {
 	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Type: dumpfile.TypeTriage})
 	b.AddModule(dumptest.Module{Name: "a.sys"})
-	img, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := dumpfile.NewFile("triage.dmp", bytes.NewReader(img), int64(len(img)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := pooltest.Open(t, b, "triage.dmp")
 	r, err := analysis.Analyze(context.Background(), analysis.FromDump(f), analysis.Options{DriverDirs: []string{"../testdata/drivers-2003"}})
 	if err != nil {
 		t.Fatal(err)

@@ -19,14 +19,7 @@ func BenchmarkInDump(b *testing.B) {
 		b.Fatal(err)
 	}
 	base := db.AddModule(dumptest.Module{Name: "drv.sys", Image: img})
-	data, err := db.Bytes()
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := dumpfile.NewFile("bench.dmp", dumpfile.Bytes(data), int64(len(data)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	f := openDump(b, db)
 	b.Run("page", func(b *testing.B) {
 		page := make([]byte, dumpfile.PageSize)
 		for b.Loop() {

@@ -356,8 +356,8 @@ func TestExportDirectory(t *testing.T) {
 	}
 }
 
-// openDump opens the dump b describes.
-func openDump(t *testing.T, b *dumptest.Builder) *dumpfile.File {
+// openDump opens the dump b describes, from memory.
+func openDump(t testing.TB, b *dumptest.Builder) *dumpfile.File {
 	t.Helper()
 	data, err := b.Bytes()
 	if err != nil {
