@@ -27,7 +27,7 @@ import (
 // block's offset, so each subsegment names the key, and the subsegments
 // must agree. On the real 1809 x64 pages of the project's real data (two
 // captures of two boots) every subsegment whose blocks name a key names
-// the one the others name (32 of 32, 44 of 44), and the bitmap of every
+// the one the others name (32 of 32 in one, 45 of 45 in the other), and the bitmap of every
 // header covers BlockCount + WitheldBlockCount blocks (lfhLayout.header).
 
 // lfhLayout is _HEAP_LFH_SUBSEGMENT for one width, builds 17763 to 26099.
