@@ -61,8 +61,8 @@ import (
 // the system's tags, and its line says so. Server 2003 x64 (3790 x64)
 // is not read: no symbol dump of its EPROCESS was found.
 //
-// Windows 10 1607 to 1903 x64 (builds 14393, 15063, 16299, 17134, 17763
-// and 18362; Server 2016 and 2019) and 1607 to 1809 x86 name the table in
+// Windows 10 1607 to 1909 x64 (builds 14393, 15063, 16299, 17134, 17763,
+// 18362 and 18363; Server 2016 and 2019) and 1607 to 1809 x86 name the table in
 // their symbols:
 // ntdiff/headers Win10_1607_RS1, Win10_1703_RS2, Win10_1709_RS3,
 // Win10_1803_RS4, Win10_1809_RS5 and Win10_1903_19H1 x64
@@ -101,7 +101,8 @@ import (
 // no PoolTags member (ntdiff/headers Win8, Win8.1, Win10_1507_TS1 and
 // Win10_1511_TS2 x64 _MM_SESSION_SPACE.h, 0x1F80, 0x2000, 0x1F40 and
 // 0x1F40 bytes) and no public source places their table, so they are
-// not read either. Nor are 1909 and 2004-22H2 (18363, 19041-19045): their
+// not read either. 1909 (18363) is read as 1903: the same kernel with an
+// enablement package. Nor are 2004-22H2 (19041-19045): their
 // PoolTags offset was not found in a symbol dump named for the build.
 // x86 1903's EPROCESS size differs between ntdiff/headers (0x408) and
 // vergiliusproject (0x480), so it stays unread too.
@@ -158,6 +159,14 @@ var sessionLayouts = []sessionLayout{
 	{name: "x64 Windows 10 1903", is64: true, minBuild: 18362, maxBuild: 18362,
 		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x2028,
 		source: "ntdiff/headers Win10_1903_19H1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, beside the session heap's HeapState, PoolTrackTableExpansion 0x2028)"},
+	// 1909 is 1903's kernel: the same servicing content with an
+	// enablement package that turns on its features and changes the
+	// build number from 18362 to 18363 (Windows Insider blog on 19H2, as
+	// quoted by Computerworld, November 2019; windowscentral.com, "How is
+	// the Windows 10 November 2019 Update so small?").
+	{name: "x64 Windows 10 1909", is64: true, minBuild: 18363, maxBuild: 18363,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x2028,
+		source: "1903's row: 1909 (18363) is 1903 (18362) with an enablement package, one servicing branch and kernel (Windows Insider blog on 19H2)"},
 
 	{name: "x86 Windows 10 1607", is64: false, minBuild: 14393, maxBuild: 14393,
 		links: 0xB8, session: 0x148, image: 0x174, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x1FDC,

@@ -64,6 +64,7 @@ func TestReadSessions(t *testing.T) {
 		{"10 1803 x64", dumpfile.ArchAMD64, 17134, 128, 0x3000},
 		{"10 1809 x64", dumpfile.ArchAMD64, 17763, 128, 0x3000},
 		{"10 1903 x64", dumpfile.ArchAMD64, 18362, 128, 0x3000},
+		{"10 1909 x64", dumpfile.ArchAMD64, 18363, 128, 0x3000},
 		{"10 1607 x86 PAE", dumpfile.ArchX86PAE, 14393, 256, 0x3000},
 		{"10 1703 x86 PAE", dumpfile.ArchX86PAE, 15063, 256, 0x5000},
 		{"10 1709 x86 PAE", dumpfile.ArchX86PAE, 16299, 128, 0x5000},

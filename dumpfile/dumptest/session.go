@@ -36,6 +36,10 @@ import "encoding/binary"
 //     ImageFileName 0x450; 0x818, 0x838, 0x848 and 0x850 bytes;
 //     _MM_SESSION_SPACE.h: SessionId at 8, PoolTags[8192] at 0x2000,
 //     0x2000, 0x3000 and 0x3000; 0x4000, 0x4000, 0x5000 and 0x5000 bytes).
+//     1909 (18363) is written as 1903: the 1903 kernel with an enablement
+//     package that only turns features on and changes the build number
+//     (Windows Insider blog on 19H2: "19H1 and 19H2 share the same
+//     servicing content").
 //   - Windows 10 1607 to 1809 x86 (ntdiff/headers Win10_1607_RS1,
 //     Win10_1703_RS2, Win10_1709_RS3, Win10_1803_RS4 and Win10_1809_RS5
 //     x86 _EPROCESS.h: ActiveProcessLinks 0xB8 (1703 and 1803 per
@@ -128,7 +132,7 @@ var sessionRows = []sessionRow{
 	{8, 17763, 17763, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
 		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x2028,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
-	{8, 18362, 18362, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+	{8, 18362, 18363, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
 		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x2028,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 }
