@@ -102,8 +102,20 @@ import (
 // Win10_1511_TS2 x64 _MM_SESSION_SPACE.h, 0x1F80, 0x2000, 0x1F40 and
 // 0x1F40 bytes) and no public source places their table, so they are
 // not read either. 1909 (18363) is read as 1903: the same kernel with an
-// enablement package. Nor are 2004-22H2 (19041-19045): their
-// PoolTags offset was not found in a symbol dump named for the build.
+// enablement package.
+//
+// 2004 to 22H2 x64 (19041-19045, one kernel) have their EPROCESS offsets
+// from symbols, but where PoolTags sits is open: the nearest symbol dumps
+// (insider builds 19569 and 21292) put UCHAR PoolTags[16384] at 0x1000,
+// 1903 had UCHAR PoolTags[8192] at 0x3000, and no dump named for the
+// build was found. The row lists both as candidates, each read through
+// the session's page tables as a table of the largest power of two of
+// entries its bytes hold (256 and 128 of 0x38 bytes); exactly one must
+// hold at least minPlacementKeys keys at their hash slots over all
+// sessions, almost none elsewhere, and not be the first half of a
+// larger table. The line then says the data, not the symbols, chose it;
+// when none or both fit, nothing is read and the line says what each
+// held.
 // x86 1903's EPROCESS size differs between ntdiff/headers (0x408) and
 // vergiliusproject (0x480), so it stays unread too.
 
@@ -112,16 +124,27 @@ type sessionLayout struct {
 	name                       string
 	is64                       bool
 	minBuild, maxBuild         uint32
-	links, session, image, dtb int  // EPROCESS: ActiveProcessLinks, Session, ImageFileName; KPROCESS.DirectoryTableBase
-	sessionID                  int  // MM_SESSION_SPACE.SessionId
-	tagPages                   int  // MiSessionTagSizePages
-	poolTags                   int  // MM_SESSION_SPACE.PoolTags; 0: the table follows the structure's pages in session space
-	expansion                  int  // MM_SESSION_SPACE.PoolTrackTableExpansion, its pointer-sized size right after; 0: not known
-	noExpansion                bool // the kernel keeps no session expansion table (Server 2003: overflow goes to Ovfl)
+	links, session, image, dtb int // EPROCESS: ActiveProcessLinks, Session, ImageFileName; KPROCESS.DirectoryTableBase
+	sessionID                  int // MM_SESSION_SPACE.SessionId
+	tagPages                   int // MiSessionTagSizePages
+	tableBytes                 int // the table's bytes when not tagPages pages: the chosen candidate's
+	poolTags                   int // MM_SESSION_SPACE.PoolTags; 0: the table follows the structure's pages in session space
+	// candidates, when set, are the places the sources leave open for
+	// PoolTags: the data must confirm exactly one (choosePlacement), and
+	// poolTags and tableBytes are then that one's.
+	candidates  []tablePlacement
+	expansion   int  // MM_SESSION_SPACE.PoolTrackTableExpansion, its pointer-sized size right after; 0: not known
+	noExpansion bool // the kernel keeps no session expansion table (Server 2003: overflow goes to Ovfl)
 	// absent, when set, says why the build has no session tracker to
 	// read; the row has no offsets and is not a read build.
 	absent string
 	source string
+}
+
+// tablePlacement is one place the session tracker may sit in
+// MM_SESSION_SPACE: the PoolTags member's offset and size.
+type tablePlacement struct {
+	offset, bytes int
 }
 
 // sessionLayouts: the builds whose session pool is read.
@@ -167,6 +190,22 @@ var sessionLayouts = []sessionLayout{
 	{name: "x64 Windows 10 1909", is64: true, minBuild: 18363, maxBuild: 18363,
 		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x2028,
 		source: "1903's row: 1909 (18363) is 1903 (18362) with an enablement package, one servicing branch and kernel (Windows Insider blog on 19H2)"},
+	// 2004 to 22H2 (19041 to 19045) are one servicing branch, each
+	// later release an enablement package on 2004's kernel. Their
+	// EPROCESS (ActiveProcessLinks 0x448, Session 0x558, ImageFileName
+	// 0x5A8; KPROCESS.DirectoryTableBase 0x28) is the same in ntdiff/headers
+	// Win10_20H2_19569/x64 _EPROCESS.h and in the published
+	// vergiliusproject x64 windows-10 2004 to 22h2 _EPROCESS; SessionId is
+	// at 8 (ntdiff/headers Win10_20H2_19569/x64 _MM_SESSION_SPACE.h).
+	// Where PoolTags sits is left open: that insider symbol dump (and
+	// 21292's) has UCHAR PoolTags[16384] at 0x1000 in a 0x5000-byte
+	// structure, 1903 has PoolTags[8192] at 0x3000 in the same size, and
+	// no symbol dump named for 19041-19045 was found. Both are
+	// candidates; the keys at their hash slots choose.
+	{name: "x64 Windows 10 2004-22H2", is64: true, minBuild: 19041, maxBuild: 19045,
+		links: 0x448, session: 0x558, image: 0x5A8, dtb: 0x28, sessionID: 0x8,
+		candidates: []tablePlacement{{0x1000, 0x4000}, {0x3000, 0x2000}},
+		source:     "EPROCESS: ntdiff/headers Win10_20H2_19569/x64 _EPROCESS.h, as vergiliusproject x64 windows-10 2004-22h2 _EPROCESS; MM_SESSION_SPACE.PoolTags: at 0x1000 (16384 bytes, ntdiff/headers Win10_20H2_19569 and 21292 x64) or 0x3000 (8192 bytes, as 1903), chosen by the data"},
 
 	{name: "x86 Windows 10 1607", is64: false, minBuild: 14393, maxBuild: 14393,
 		links: 0xB8, session: 0x148, image: 0x174, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x1FDC,
@@ -229,10 +268,14 @@ func SessionPoolBuilds() []string {
 type SessionPools struct {
 	// Read is false when nothing could be read; Reason says why in one
 	// line beginning "session pool:".
-	Read     bool
-	Reason   string
-	Layout   string
-	Sessions []SessionPool // by session ID
+	Read   bool
+	Reason string
+	Layout string
+	// Placement, when the build's sources leave the tracker's place in
+	// MM_SESSION_SPACE open, says in one line which candidate the data
+	// confirmed (the symbols did not choose it) and what the others held.
+	Placement string
+	Sessions  []SessionPool // by session ID
 }
 
 // SessionPool is one session's tracker table.
@@ -340,6 +383,18 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 	}
 	if len(order) == 0 {
 		return no("no process on the active process list belongs to a session (%d processes read)", len(procs))
+	}
+	if len(sl.candidates) > 0 {
+		dtbs := make([]uint64, len(order))
+		for i, sp := range order {
+			dtbs[i] = dtbOf[sp]
+		}
+		p, why, err := choosePlacement(f, order, dtbs, sl, lay)
+		if err != nil {
+			return no("not read on this build (%v, build %d, %s): %v", arch, build, sl.name, err)
+		}
+		sl.poolTags, sl.tableBytes = p.offset, p.bytes
+		out.Placement = why
 	}
 	base, size, berr := sessionBounds(f, k)
 	bounds := sessionRange{base, size, berr}
@@ -536,6 +591,9 @@ func readSessionMember(f *dumpfile.File, s *SessionPool, dtb uint64, sl sessionL
 func readSessionEntries(sp *dumpfile.Space, s *SessionPool, sl sessionLayout, lay *Layout) map[pooltag.Tag]*Usage {
 	miss := func(format string, a ...any) { s.Missing = append(s.Missing, fmt.Sprintf(format, a...)) }
 	n := sl.tagPages * dumpfile.PageSize / lay.EntrySize
+	if sl.tableBytes > 0 {
+		n = sl.tableBytes / lay.EntrySize
+	}
 	s.TableSize = 1 << (bits.Len(uint(n)) - 1)
 	t := readTable(sp, s.Table, s.TableSize, lay)
 	for _, d := range t.span.describe() {
@@ -580,6 +638,101 @@ func setSessionUsages(s *SessionPool, sum map[pooltag.Tag]*Usage) {
 		s.Usages = append(s.Usages, *u)
 	}
 	sort.Slice(s.Usages, func(i, j int) bool { return s.Usages[i].Tag.Less(s.Usages[j].Tag) })
+}
+
+// tableEntries is the largest power of two of entries that fits the
+// table's bytes (WRK session.c; 16384 bytes of 0x38-byte entries hold
+// 256).
+func tableEntries(tableBytes int, lay *Layout) int {
+	return 1 << (bits.Len(uint(tableBytes/lay.EntrySize)) - 1)
+}
+
+// minPlacementKeys is how many keys, over all sessions, must sit at their
+// hash slots before a candidate placement is believed.
+const minPlacementKeys = 8
+
+// placementFit is what one candidate placement held over all sessions.
+type placementFit struct {
+	good, bad, sessions int
+	prefix              bool // a table of twice the entries fits better: the candidate is part of a larger one
+}
+
+func (p placementFit) fits() bool {
+	return p.good >= minPlacementKeys && p.bad*50 <= p.good && !p.prefix
+}
+
+// sessionKeysAt reads a table of n entries at va and checks its keys at their
+// hash slots; ok is false when no entry was readable.
+func sessionKeysAt(sp *dumpfile.Space, va uint64, n int, lay *Layout) (good, bad int, ok bool) {
+	t := readTable(sp, va, n, lay)
+	if t.Unreadable() == t.Size {
+		return 0, 0, false
+	}
+	keys := make([]uint32, t.Size)
+	present := make([]bool, t.Size)
+	for i, u := range t.entries {
+		keys[i], present[i] = uint32(u.Tag), !t.bad[i]
+	}
+	good, bad, _ = sessionKeysFit(keys, present)
+	return good, bad, true
+}
+
+// choosePlacement reads every candidate placement of the tracker in each
+// session's structure and accepts the one whose keys sit at their hash
+// slots: at least minPlacementKeys of them over all sessions, almost none
+// elsewhere, and not the first half of a larger table (read at twice the
+// entries, the keys of a table of the other size fit better). It fails,
+// naming what each candidate held, when none fits or more than one does.
+func choosePlacement(f *dumpfile.File, structs, dtbs []uint64, sl sessionLayout, lay *Layout) (tablePlacement, string, error) {
+	fit := make([]placementFit, len(sl.candidates))
+	for i, st := range structs {
+		sp, err := f.Space(dtbs[i])
+		if err != nil {
+			continue
+		}
+		for j, c := range sl.candidates {
+			n := tableEntries(c.bytes, lay)
+			g, b, ok := sessionKeysAt(sp, st+uint64(c.offset), n, lay)
+			if !ok {
+				continue
+			}
+			fit[j].good += g
+			fit[j].bad += b
+			fit[j].sessions++
+			if g2, b2, ok := sessionKeysAt(sp, st+uint64(c.offset), 2*n, lay); ok && g2 > g && b2*50 <= g2 {
+				fit[j].prefix = true
+			}
+		}
+	}
+	var held []string
+	var chosen []int
+	for j, c := range sl.candidates {
+		h := fmt.Sprintf("PoolTags at %#x (%d bytes, %d entries): %d keys at their hash slots, %d elsewhere, in %d sessions",
+			c.offset, c.bytes, tableEntries(c.bytes, lay), fit[j].good, fit[j].bad, fit[j].sessions)
+		if fit[j].prefix {
+			h += ", the first half of a larger table"
+		}
+		held = append(held, h)
+		if fit[j].fits() {
+			chosen = append(chosen, j)
+		}
+	}
+	switch len(chosen) {
+	case 1:
+		c := sl.candidates[chosen[0]]
+		var others []string
+		for j := range sl.candidates {
+			if j != chosen[0] {
+				others = append(others, held[j])
+			}
+		}
+		return c, fmt.Sprintf("tracker placement chosen by the data, not the symbols: %s; the other candidate, %s",
+			held[chosen[0]], joinAnd(others)), nil
+	case 0:
+		return tablePlacement{}, "", fmt.Errorf("no candidate placement of the tracker in MM_SESSION_SPACE is confirmed by the data (%d keys at their hash slots needed) and the symbols do not place it, so nothing is read: %s",
+			minPlacementKeys, joinAnd(held))
+	}
+	return tablePlacement{}, "", fmt.Errorf("more than one candidate placement of the tracker in MM_SESSION_SPACE fits the data and the symbols do not choose, so nothing is read: %s", joinAnd(held))
 }
 
 // sessionKeysFit checks keys against both hashes with the session mask

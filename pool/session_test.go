@@ -48,35 +48,51 @@ func TestReadSessions(t *testing.T) {
 		name   string
 		arch   dumpfile.Arch
 		build  uint32
-		size   int    // entries: 2 pages of entries, rounded down to a power of two
+		size   int    // entries: the table's bytes of entries, rounded down to a power of two
 		inside uint64 // MM_SESSION_SPACE.PoolTags; 0: the table is two pages after the structure in session space
+		// placed plants at this PoolTags offset of a build whose sources
+		// leave it open; the reader must say the data chose it.
+		placed int
 	}{
-		{"2003 x86 PAE", dumpfile.ArchX86PAE, 3790, 256, 0},
-		{"2003 x86", dumpfile.ArchX86, 3790, 256, 0},
-		{"Vista x86 PAE", dumpfile.ArchX86PAE, 6002, 256, 0},
-		{"Vista x86", dumpfile.ArchX86, 6000, 256, 0},
-		{"Vista / 2008 x64", dumpfile.ArchAMD64, 6001, 128, 0},
-		{"7 x86 PAE", dumpfile.ArchX86PAE, 7601, 256, 0},
-		{"7 x64", dumpfile.ArchAMD64, 7601, 128, 0},
-		{"10 1607 x64", dumpfile.ArchAMD64, 14393, 128, 0x2000},
-		{"10 1703 x64", dumpfile.ArchAMD64, 15063, 128, 0x2000},
-		{"10 1709 x64", dumpfile.ArchAMD64, 16299, 128, 0x2000},
-		{"10 1803 x64", dumpfile.ArchAMD64, 17134, 128, 0x3000},
-		{"10 1809 x64", dumpfile.ArchAMD64, 17763, 128, 0x3000},
-		{"10 1903 x64", dumpfile.ArchAMD64, 18362, 128, 0x3000},
-		{"10 1909 x64", dumpfile.ArchAMD64, 18363, 128, 0x3000},
-		{"10 1607 x86 PAE", dumpfile.ArchX86PAE, 14393, 256, 0x3000},
-		{"10 1703 x86 PAE", dumpfile.ArchX86PAE, 15063, 256, 0x5000},
-		{"10 1709 x86 PAE", dumpfile.ArchX86PAE, 16299, 128, 0x5000},
-		{"10 1803 x86 PAE", dumpfile.ArchX86PAE, 17134, 128, 0x5000},
-		{"10 1809 x86 PAE", dumpfile.ArchX86PAE, 17763, 128, 0x5000},
+		{"2003 x86 PAE", dumpfile.ArchX86PAE, 3790, 256, 0, 0},
+		{"2003 x86", dumpfile.ArchX86, 3790, 256, 0, 0},
+		{"Vista x86 PAE", dumpfile.ArchX86PAE, 6002, 256, 0, 0},
+		{"Vista x86", dumpfile.ArchX86, 6000, 256, 0, 0},
+		{"Vista / 2008 x64", dumpfile.ArchAMD64, 6001, 128, 0, 0},
+		{"7 x86 PAE", dumpfile.ArchX86PAE, 7601, 256, 0, 0},
+		{"7 x64", dumpfile.ArchAMD64, 7601, 128, 0, 0},
+		{"10 1607 x64", dumpfile.ArchAMD64, 14393, 128, 0x2000, 0},
+		{"10 1703 x64", dumpfile.ArchAMD64, 15063, 128, 0x2000, 0},
+		{"10 1709 x64", dumpfile.ArchAMD64, 16299, 128, 0x2000, 0},
+		{"10 1803 x64", dumpfile.ArchAMD64, 17134, 128, 0x3000, 0},
+		{"10 1809 x64", dumpfile.ArchAMD64, 17763, 128, 0x3000, 0},
+		{"10 1903 x64", dumpfile.ArchAMD64, 18362, 128, 0x3000, 0},
+		{"10 1909 x64", dumpfile.ArchAMD64, 18363, 128, 0x3000, 0},
+		{"10 2004 x64, PoolTags[16384] at 0x1000", dumpfile.ArchAMD64, 19041, 256, 0x1000, 0x1000},
+		{"10 2004 x64, PoolTags[8192] at 0x3000", dumpfile.ArchAMD64, 19041, 128, 0x3000, 0x3000},
+		{"10 22H2 x64, PoolTags[16384] at 0x1000", dumpfile.ArchAMD64, 19045, 256, 0x1000, 0x1000},
+		{"10 21H2 x64, PoolTags[8192] at 0x3000", dumpfile.ArchAMD64, 19044, 128, 0x3000, 0x3000},
+		{"10 1607 x86 PAE", dumpfile.ArchX86PAE, 14393, 256, 0x3000, 0},
+		{"10 1703 x86 PAE", dumpfile.ArchX86PAE, 15063, 256, 0x5000, 0},
+		{"10 1709 x86 PAE", dumpfile.ArchX86PAE, 16299, 128, 0x5000, 0},
+		{"10 1803 x86 PAE", dumpfile.ArchX86PAE, 17134, 128, 0x5000, 0},
+		{"10 1809 x86 PAE", dumpfile.ArchX86PAE, 17763, 128, 0x5000, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := dumptest.Config{Arch: c.arch, Build: c.build, Seed: 7}
-			f, want := sessionDump(t, cfg, two)
+			ss := append([]pooltest.SessionSpec(nil), two...)
+			for i := range ss {
+				ss[i].TableAt = c.placed
+			}
+			f, want := sessionDump(t, cfg, ss)
 			got := pool.ReadSessions(f)
 			if !got.Read {
 				t.Fatalf("not read: %s", got.Reason)
+			}
+			if placed := fmt.Sprintf("chosen by the data, not the symbols: PoolTags at %#x", c.placed); c.placed != 0 && !strings.Contains(got.Placement, placed) {
+				t.Errorf("placement %q; want it to say %q", got.Placement, placed)
+			} else if c.placed == 0 && got.Placement != "" {
+				t.Errorf("placement %q on a build whose sources place the table", got.Placement)
 			}
 			if len(got.Sessions) != len(two) {
 				t.Fatalf("%d sessions, want %d", len(got.Sessions), len(two))
@@ -111,8 +127,8 @@ func TestReadSessionsMissing(t *testing.T) {
 		reason   string // "" when read
 		missing  string // in the session's Missing
 	}{
-		{name: "build without a layout", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041},
-			reason: "session pool: not read on this build (x64, build 19041)"},
+		{name: "build without a layout", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 20348},
+			reason: "session pool: not read on this build (x64, build 20348)"},
 		{name: "no session processes", cfg: dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 3790},
 			reason: "session pool: not read: the active process list is empty"},
 		{name: "tracker absent", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 7600},
@@ -438,6 +454,46 @@ func TestReadSessionsExpansionDamaged(t *testing.T) {
 			if len(s.Usages) != 0 || s.ExpansionTags != nil || s.Expansion == 0 ||
 				!strings.Contains(strings.Join(s.Missing, "; "), c.missing) {
 				t.Errorf("usages %v, expansion %#x tags %v, missing %q; want none read and %q", s.Usages, s.Expansion, s.ExpansionTags, s.Missing, c.missing)
+			}
+		})
+	}
+}
+
+// Windows 10 2004-22H2: the sources leave PoolTags at 0x1000 (16384
+// bytes) or 0x3000 (8192 bytes); a table the keys do not confirm at
+// exactly one of them is not read, and the line says what each held.
+func TestReadSessionsPlacement(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		build  uint32
+		ss     []pooltest.SessionSpec
+		reason string // the Reason holds each of these
+	}{
+		{"empty table: no keys anywhere", 19041,
+			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}}},
+			"no candidate placement of the tracker in MM_SESSION_SPACE is confirmed by the data|" +
+				"PoolTags at 0x1000 (16384 bytes, 256 entries): 0 keys at their hash slots, 0 elsewhere, in 1 sessions|" +
+				"PoolTags at 0x3000 (8192 bytes, 128 entries): 0 keys"},
+		{"8192-byte table at 0x1000", 19042,
+			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(40), TableAt: 0x1000, TableBytes: 0x2000}},
+			"no candidate placement of the tracker in MM_SESSION_SPACE is confirmed by the data|PoolTags at 0x1000 (16384 bytes, 256 entries)"},
+		{"16384-byte table at 0x3000", 19043,
+			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(60), TableAt: 0x3000, TableBytes: 0x4000}},
+			"no candidate placement of the tracker in MM_SESSION_SPACE is confirmed by the data|, the first half of a larger table"},
+		{"too few keys", 19045,
+			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(5)[:3]}},
+			"no candidate placement|(8 keys at their hash slots needed)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, _ := sessionDump(t, dumptest.Config{Arch: dumpfile.ArchAMD64, Build: c.build, Seed: 9}, c.ss)
+			got := pool.ReadSessions(f)
+			if got.Read || len(got.Sessions) != 0 || strings.Contains(got.Reason, "\n") {
+				t.Fatalf("Read %v, %d sessions, reason %q; want nothing read, one line", got.Read, len(got.Sessions), got.Reason)
+			}
+			for _, want := range strings.Split(c.reason, "|") {
+				if !strings.Contains(got.Reason, want) {
+					t.Errorf("reason %q\nwant it to hold %q", got.Reason, want)
+				}
 			}
 		})
 	}

@@ -22,6 +22,9 @@ func WriteSessionPoolused(w io.Writer, sp *pool.SessionPools, sel pool.Selection
 		ew.Printf("%s\n", sp.Reason)
 		return ew.Err
 	}
+	if sp.Placement != "" {
+		ew.Printf("%s\n\n", sp.Placement)
+	}
 	for i, s := range sp.Sessions {
 		if i > 0 {
 			ew.Printf("\n")
@@ -78,9 +81,12 @@ func processList(names []string) string {
 // SessionPool is the session pool of each Terminal Server session
 // (!poolused 8), the pool desktop heap and win32k allocations come from.
 type SessionPool struct {
-	Read     bool           `json:"read"`
-	Reason   string         `json:"reason,omitempty"` // one line, when nothing was read
-	Sessions []SessionUsage `json:"sessions"`
+	Read   bool   `json:"read"`
+	Reason string `json:"reason,omitempty"` // one line, when nothing was read
+	// Placement says which candidate place of the tracker the data
+	// confirmed, on a build whose sources leave it open; one line.
+	Placement string         `json:"placement,omitempty"`
+	Sessions  []SessionUsage `json:"sessions"`
 }
 
 // SessionUsage is one session's tracker table.
@@ -120,7 +126,7 @@ func sessionSection(sp *pool.SessionPools, d Display) *SessionPool {
 	if sp == nil {
 		return nil
 	}
-	out := &SessionPool{Read: sp.Read, Reason: sp.Reason, Sessions: []SessionUsage{}}
+	out := &SessionPool{Read: sp.Read, Reason: sp.Reason, Placement: sp.Placement, Sessions: []SessionUsage{}}
 	top := d.Top
 	if top <= 0 {
 		top = defaultSessionTags
@@ -200,6 +206,9 @@ func (t *textWriter) sessionPool(r *Report) {
 		t.para(2, "", p.Reason, nil)
 		return
 	}
+	if p.Placement != "" {
+		t.para(2, "", p.Placement, nil)
+	}
 	for _, s := range p.Sessions {
 		t.para(2, "", s.line(), nil)
 		for _, m := range s.Missing {
@@ -233,6 +242,9 @@ func (m mdWriter) sessionPool(r *Report) {
 		m.printf("%s\n\n", mdText(p.Reason))
 		return
 	}
+	if p.Placement != "" {
+		m.printf("%s\n\n", mdText(p.Placement))
+	}
 	for _, s := range p.Sessions {
 		m.printf("%s.\n\n", mdText(s.line()))
 		for _, x := range s.Missing {
@@ -262,8 +274,9 @@ func (m mdWriter) sessionPool(r *Report) {
 
 // htmlSession is the session pool section of the HTML report.
 type htmlSession struct {
-	Reason   string
-	Sessions []htmlSessionTable
+	Reason    string
+	Placement string
+	Sessions  []htmlSessionTable
 }
 
 type htmlSessionTable struct {
@@ -276,7 +289,7 @@ func sessionView(p *SessionPool) *htmlSession {
 	if p == nil {
 		return nil
 	}
-	v := &htmlSession{}
+	v := &htmlSession{Placement: p.Placement}
 	if !p.Read {
 		v.Reason = p.Reason
 		return v

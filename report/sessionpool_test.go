@@ -147,3 +147,27 @@ func TestReportSessionExpansion(t *testing.T) {
 		})
 	}
 }
+
+// The line saying which candidate place of the tracker the data
+// confirmed is in every form, as is the line of --session.
+func TestReportSessionPlacement(t *testing.T) {
+	const line = "tracker placement chosen by the data, not the symbols: PoolTags at 0x1000"
+	sp := &pool.SessionPools{Read: true, Placement: line, Sessions: []pool.SessionPool{{ID: 1, Processes: []string{"csrss.exe"}, Table: 0x1000, TableSize: 256}}}
+	r := &Report{SessionPool: sessionSection(sp, Display{})}
+	for _, f := range []Format{Text, Markdown, HTML, JSON} {
+		var out bytes.Buffer
+		if err := Render(&out, r, f, RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("%v: no placement line in\n%s", f, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if err := WriteSessionPoolused(&out, sp, pool.Selection{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), line+"\n") {
+		t.Errorf("--session output does not begin with the placement line:\n%s", out.String())
+	}
+}

@@ -40,13 +40,15 @@ func runSessionPoolused(stdout, stderr io.Writer, f *dumpfile.File, sel pool.Sel
 }
 
 type sessionPoolsJSON struct {
-	Dump     string        `json:"dump"`
-	Build    uint32        `json:"build"`
-	Arch     string        `json:"arch"`
-	Read     bool          `json:"read"`
-	Reason   string        `json:"reason,omitempty"`
-	Layout   string        `json:"layout,omitempty"`
-	Sessions []sessionJSON `json:"sessions"`
+	Dump   string `json:"dump"`
+	Build  uint32 `json:"build"`
+	Arch   string `json:"arch"`
+	Read   bool   `json:"read"`
+	Reason string `json:"reason,omitempty"`
+	Layout string `json:"layout,omitempty"`
+	// Placement: which candidate place of the tracker the data confirmed.
+	Placement string        `json:"placement,omitempty"`
+	Sessions  []sessionJSON `json:"sessions"`
 }
 
 type sessionJSON struct {
@@ -76,7 +78,7 @@ func hexOrEmpty(v uint64) string {
 
 func writeSessionJSON(w io.Writer, f *dumpfile.File, sp *pool.SessionPools, sel pool.Selection, db *pooltag.DB) error {
 	out := sessionPoolsJSON{Dump: f.Name(), Build: f.MinorVersion, Arch: f.Arch().String(), Read: sp.Read,
-		Reason: sp.Reason, Layout: sp.Layout, Sessions: []sessionJSON{}}
+		Reason: sp.Reason, Layout: sp.Layout, Placement: sp.Placement, Sessions: []sessionJSON{}}
 	for _, s := range sp.Sessions {
 		tot := s.Total()
 		j := sessionJSON{ID: s.ID, Struct: fmt.Sprintf("%#x", s.Struct), Space: hexOrEmpty(s.Space), Table: hexOrEmpty(s.Table),

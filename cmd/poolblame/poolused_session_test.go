@@ -98,14 +98,14 @@ func TestPoolusedSession(t *testing.T) {
 
 // A dump that holds no session pool says so in one line, exit status 3.
 func TestPoolusedSessionNone(t *testing.T) {
-	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 19041, Seed: 2})
+	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 20348, Seed: 2})
 	dump := filepath.Join(t.TempDir(), "win10.dmp")
 	if err := b.WriteFile(dump); err != nil {
 		t.Fatal(err)
 	}
 	out, errs, st := runCmd(t, "poolused", dump, "--session")
 	if st != exitNoPool || errs != "" || strings.Count(out, "\n") != 1 ||
-		!strings.HasPrefix(out, "session pool: not read on this build (x64, build 19041)") {
+		!strings.HasPrefix(out, "session pool: not read on this build (x64, build 20348)") {
 		t.Errorf("status %d, stderr %q, stdout %q", st, errs, out)
 	}
 	out, _, st = runCmd(t, "poolused", dump, "--session", "--json")

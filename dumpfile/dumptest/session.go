@@ -76,7 +76,17 @@ type sessionLayout struct {
 	globalSelf                                   int // offset of GlobalVirtualAddress, -1: none
 	poolTags                                     int // offset of MM_SESSION_SPACE.PoolTags, 0: the tracker follows the structure's pages
 	expansion                                    int // offset of MM_SESSION_SPACE.PoolTrackTableExpansion, 0: none
-	base, size, space                            uint64
+	// tags are the tracker's places and sizes; more than one when the
+	// sources leave the build's PoolTags open, Session.TableAt choosing.
+	// Nil: two pages (MiSessionTagSizePages) at poolTags.
+	tags              []TablePlace
+	base, size, space uint64
+}
+
+// TablePlace is one place of a session tracker in MM_SESSION_SPACE: the
+// PoolTags member's offset and its bytes.
+type TablePlace struct {
+	Offset, Bytes int
 }
 
 type sessionRow struct {
@@ -135,10 +145,54 @@ var sessionRows = []sessionRow{
 	{8, 18362, 18363, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
 		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x2028,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
+	// 2004 to 22H2 (19041-19045): EPROCESS from ntdiff/headers
+	// Win10_20H2_19569/x64 _EPROCESS.h (ActiveProcessLinks 0x448, Session
+	// 0x558, ImageFileName 0x5A8, 0xB00 bytes), the offsets published for
+	// 2004-22H2 by vergiliusproject; MM_SESSION_SPACE 0x5000 bytes,
+	// SessionId at 8, PoolTags either UCHAR[16384] at 0x1000 (that
+	// dump's _MM_SESSION_SPACE.h) or UCHAR[8192] at 0x3000 (as 1903).
+	{8, 19041, 19045, sessionLayout{eprocessSize: 0xB00, links: 0x448, session: 0x558, imageName: 0x5A8, dtb: 0x28,
+		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x1000,
+		tags: []TablePlace{{0x1000, 0x4000}, {0x3000, 0x2000}},
+		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 }
 
 // sessionTagPages is MiSessionTagSizePages (WRK session.c).
 const sessionTagPages = 2
+
+// places are the layout's tracker places: its tags, or two pages at
+// poolTags.
+func (l sessionLayout) places() []TablePlace {
+	if l.tags != nil {
+		return l.tags
+	}
+	return []TablePlace{{l.poolTags, sessionTagPages * PageSize}}
+}
+
+// place is the place at offset at, the first when at is 0.
+func (l sessionLayout) place(at int) (TablePlace, bool) {
+	ps := l.places()
+	if at == 0 {
+		return ps[0], true
+	}
+	for _, p := range ps {
+		if p.Offset == at {
+			return p, true
+		}
+	}
+	return TablePlace{}, false
+}
+
+// SessionTablePlaces lists where the configured build's session tracker
+// may sit in MM_SESSION_SPACE (PoolTags offset and bytes); nil for a
+// build whose tracker follows the structure, or without a session row.
+func (b *Builder) SessionTablePlaces() []TablePlace {
+	l, ok := b.sessionLayout()
+	if !ok || l.poolTags == 0 {
+		return nil
+	}
+	return append([]TablePlace(nil), l.places()...)
+}
 
 func (b *Builder) sessionLayout() (sessionLayout, bool) {
 	for _, r := range sessionRows {
@@ -154,8 +208,14 @@ type Session struct {
 	ID        uint32
 	Processes []string // image names of its processes; at least one
 	// Tracker is the session pool tracker table as the kernel keeps it,
-	// written at the start of the table's pages; at most two pages.
+	// written at the start of the table's pages; at most the place's
+	// bytes (two pages where the build has one place), except that a
+	// PoolTags table may run on past the structure, as a table of another
+	// build's size would.
 	Tracker []byte
+	// TableAt is the PoolTags offset to write the tracker at, one of the
+	// build's places (SessionTablePlaces); 0: the build's first.
+	TableAt int
 	// AbsentTracker maps the tracker's pages but leaves them out of the
 	// dump, as a dump that did not capture session space would.
 	AbsentTracker bool
@@ -211,7 +271,16 @@ func (b *Builder) AddSession(s Session) SessionInfo {
 	if len(s.Processes) == 0 {
 		b.misuse("session %d has no processes", s.ID)
 	}
-	if len(s.Tracker) > sessionTagPages*PageSize {
+	if l.poolTags > 0 {
+		place, ok := l.place(s.TableAt)
+		if !ok {
+			b.misuse("session %d: PoolTags at %#x is not a place of build %d", s.ID, s.TableAt, b.cfg.Build)
+		}
+		l.poolTags = place.Offset
+	} else if s.TableAt != 0 {
+		b.misuse("session %d: build %d has no PoolTags member", s.ID, b.cfg.Build)
+	}
+	if len(s.Tracker) > sessionTagPages*PageSize && l.poolTags == 0 {
 		b.misuse("session %d tracker of %d bytes is larger than %d pages", s.ID, len(s.Tracker), sessionTagPages)
 	}
 	if s.Expansion != nil && l.expansion == 0 {
@@ -310,7 +379,11 @@ func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
 	}
 	root := b.newFrame()
 	head := uint64(l.poolTags) / PageSize
-	frames := make([]uint64, uint64(l.structSize)/PageSize)
+	pages := max(uint64(l.structSize), uint64(l.poolTags+len(s.Tracker))+PageSize-1) / PageSize
+	if pages*PageSize+uint64(len(s.Expansion)) > 0x10000 {
+		b.misuse("session %d: a tracker of %d bytes at %#x runs past the session's 64 KiB slot", s.ID, len(s.Tracker), l.poolTags)
+	}
+	frames := make([]uint64, pages)
 	for i := range frames {
 		i := uint64(i)
 		var pfn uint64
@@ -331,7 +404,7 @@ func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
 	var id [4]byte
 	binary.LittleEndian.PutUint32(id[:], s.ID)
 	b.writePhys(frames[0], uint64(l.sessionID), id[:])
-	exp := b.sessionExpansion(s, root, at+uint64(l.structSize))
+	exp := b.sessionExpansion(s, root, at+pages*PageSize)
 	if exp != 0 {
 		ps := b.arch.ptrSize
 		w := make([]byte, 2*ps)

@@ -27,6 +27,12 @@ type SessionSpec struct {
 	ExpansionInSystem bool
 	ExpansionAbsent   []int
 	ExpansionSize     uint64
+	// TableAt is the PoolTags offset to plant the table at, one of the
+	// build's places (dumptest's SessionTablePlaces); 0: the first.
+	TableAt int
+	// TableBytes, when set, sizes the table as another place's bytes
+	// would, instead of its own place's.
+	TableBytes int
 }
 
 // SessionWant is what a reader must find in one planted session.
@@ -38,8 +44,47 @@ type SessionWant struct {
 
 // sessionTablePages is MiSessionTagSizePages (WRK session.c): the table
 // holds the largest power of two of entries that fits two pages, and its
-// mask is size - 1 (no Ovfl sentinel, WRK ex/pool.c).
+// mask is size - 1 (no Ovfl sentinel, WRK ex/pool.c). A build whose
+// tracker is the PoolTags member holds as many as that member's bytes
+// (16384 bytes: 256 entries of 0x38), the builder's places say which.
 const sessionTablePages = 2
+
+// sessionTableSizes are the entries of each session's table: the largest
+// power of two of entries of entrySize bytes that fits its bytes.
+func sessionTableSizes(b *dumptest.Builder, ss []SessionSpec, entrySize int) ([]int, error) {
+	sizes := make([]int, len(ss))
+	for k, s := range ss {
+		tableBytes, err := sessionTableBytes(b, s)
+		if err != nil {
+			return nil, err
+		}
+		sizes[k] = 1
+		for sizes[k]*2*entrySize <= tableBytes {
+			sizes[k] *= 2
+		}
+	}
+	return sizes, nil
+}
+
+// sessionTableBytes is the bytes of s's table on the builder's build.
+func sessionTableBytes(b *dumptest.Builder, s SessionSpec) (int, error) {
+	if s.TableBytes > 0 {
+		return s.TableBytes, nil
+	}
+	places := b.SessionTablePlaces()
+	if len(places) == 0 {
+		return sessionTablePages * dumptest.PageSize, nil
+	}
+	if s.TableAt == 0 {
+		return places[0].Bytes, nil
+	}
+	for _, p := range places {
+		if p.Offset == s.TableAt {
+			return p.Bytes, nil
+		}
+	}
+	return 0, fmt.Errorf("session %d: no PoolTags place at %#x on this build", s.ID, s.TableAt)
+}
 
 // ovflTag keys the overflow bucket: the last entry of a session table
 // whose tags no longer fit and that has no expansion table (WRK ex/pool.c
@@ -75,14 +120,15 @@ func PlantSessionsWant(b *dumptest.Builder, cfg dumptest.Config, ss []SessionSpe
 	if !ok {
 		return nil, fmt.Errorf("no tracker layout for build %d", cfg.Build)
 	}
-	size := 1
-	for size*2*lay.size <= sessionTablePages*dumptest.PageSize {
-		size *= 2
+	sizes, err := sessionTableSizes(b, ss, lay.size)
+	if err != nil {
+		return nil, err
 	}
 	hash := hashFor(cfg.Build)
-	mask := uint32(size - 1)
 	want := map[uint32]SessionWant{}
-	for _, s := range ss {
+	for k, s := range ss {
+		size := sizes[k]
+		mask := uint32(size - 1)
 		table := make([]byte, size*lay.size)
 		used := make([]bool, size)
 		used[size-1] = true // the overflow bucket: never a tag's slot
@@ -107,7 +153,7 @@ func PlantSessionsWant(b *dumptest.Builder, cfg dumptest.Config, ss []SessionSpe
 			got = append(got, lay.truncate(u))
 		}
 		w := SessionWant{Full: len(s.Tags) >= size-1 && !s.Absent}
-		sess := dumptest.Session{ID: s.ID, Processes: s.Processes, Tracker: table, AbsentTracker: s.Absent,
+		sess := dumptest.Session{ID: s.ID, Processes: s.Processes, Tracker: table, AbsentTracker: s.Absent, TableAt: s.TableAt,
 			ExpansionInSystem: s.ExpansionInSystem, ExpansionAbsent: s.ExpansionAbsent}
 		switch {
 		case len(over) > 0 && b.SessionExpansion():
