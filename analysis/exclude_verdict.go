@@ -68,45 +68,6 @@ func decideExcluded(r *Result, e *Exclusion, base []Finding) (Verdict, []Check) 
 	return v, checks
 }
 
-// blame writes the findings of picks and the culprits, as decide does,
-// except that while the excluded tags could hold the leak (couldHold) a
-// Microsoft owner is not blamed on size: an excluded tag may be the
-// third party's that would overrule it. g is set to the first driver
-// blamed.
-func blame(v *Verdict, g *graded, picks []pick, couldHold bool) {
-	var rival *TagUsage
-	for _, pk := range picks {
-		if pk.cand != nil && pk.cand.Owner == OwnerThirdParty {
-			rival = pk.tag
-			break
-		}
-	}
-	byDriver := map[string]int{}
-	for _, pk := range picks {
-		switch {
-		case pk.cand == nil:
-			v.Findings = append(v.Findings, Finding{Kind: NoDriverFound, Tag: pk.tag})
-			continue
-		case pk.cand.Owner == OwnerMicrosoft && (rival != nil || couldHold):
-			v.Findings = append(v.Findings, Finding{Kind: MicrosoftNotBlamed, Tag: pk.tag, Candidate: pk.cand, Rival: rival})
-			continue
-		}
-		v.Findings = append(v.Findings, Finding{Kind: Blamed, Tag: pk.tag, Candidate: pk.cand})
-		if len(v.Culprits) == 0 {
-			g.tag, g.cand = pk.tag, pk.cand
-		}
-		key := strings.ToLower(pk.cand.Name)
-		i, ok := byDriver[key]
-		if !ok {
-			i = len(v.Culprits)
-			byDriver[key] = i
-			v.Culprits = append(v.Culprits, Culprit{Driver: pk.cand.Name, Owner: pk.cand.Owner})
-		}
-		v.Culprits[i].Tags = append(v.Culprits[i].Tags, pk.tag.Tag)
-		v.Culprits[i].Bytes += pk.tag.Bytes
-	}
-}
-
 // excludedCheck caps the confidence of a ranking without the damaged
 // tags.
 func excludedCheck(e *Exclusion) Check {

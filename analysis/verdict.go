@@ -70,40 +70,8 @@ func decide(r *Result) (Verdict, []Check) {
 		return v, runChecks(&graded{res: r, calm: calm})
 	}
 
-	var thirdParty []pick
-	for _, pk := range picks {
-		if pk.cand != nil && pk.cand.Owner == OwnerThirdParty {
-			thirdParty = append(thirdParty, pk)
-		}
-	}
 	g := &graded{res: r, calm: calm, tag: picks[0].tag, cand: picks[0].cand}
-	byDriver := map[string]int{}
-	for _, pk := range picks {
-		switch {
-		case pk.cand == nil:
-			v.Findings = append(v.Findings, Finding{Kind: NoDriverFound, Tag: pk.tag})
-			continue
-		case pk.cand.Owner == OwnerMicrosoft && len(thirdParty) > 0:
-			// A Microsoft owner is not blamed on size alone while a
-			// third-party tag among the leaders also holds a large share.
-			v.Findings = append(v.Findings, Finding{Kind: MicrosoftNotBlamed, Tag: pk.tag, Candidate: pk.cand, Rival: thirdParty[0].tag})
-			continue
-		}
-		v.Findings = append(v.Findings, Finding{Kind: Blamed, Tag: pk.tag, Candidate: pk.cand})
-		if len(v.Culprits) == 0 {
-			// The confidence is that of the first driver blamed.
-			g.tag, g.cand = pk.tag, pk.cand
-		}
-		key := strings.ToLower(pk.cand.Name)
-		i, ok := byDriver[key]
-		if !ok {
-			i = len(v.Culprits)
-			byDriver[key] = i
-			v.Culprits = append(v.Culprits, Culprit{Driver: pk.cand.Name, Owner: pk.cand.Owner})
-		}
-		v.Culprits[i].Tags = append(v.Culprits[i].Tags, pk.tag.Tag)
-		v.Culprits[i].Bytes += pk.tag.Bytes
-	}
+	blame(&v, g, picks, false)
 	checks := runChecks(g)
 	v.Confidence, v.Reasons = confidence(g, checks)
 	v.Raise = raise(v.Confidence, checks, r.Machine.Snapshot != "")
@@ -225,4 +193,44 @@ func noPoolVerdict(m Machine, err error) Verdict {
 		v.Raise = []string{"A kernel, automatic or complete memory dump with the pool tracker pages present is needed."}
 	}
 	return v
+}
+
+// blame writes the findings of picks and the culprits. A Microsoft owner
+// is not blamed on size alone while a third-party tag among the leaders
+// also holds a large share, nor, when damaged tags were left out and
+// could hold the leak (couldHold), while one of them may be the third
+// party's that would overrule it. g is set to the first driver blamed:
+// the confidence is that driver's.
+func blame(v *Verdict, g *graded, picks []pick, couldHold bool) {
+	var rival *TagUsage
+	for _, pk := range picks {
+		if pk.cand != nil && pk.cand.Owner == OwnerThirdParty {
+			rival = pk.tag
+			break
+		}
+	}
+	byDriver := map[string]int{}
+	for _, pk := range picks {
+		switch {
+		case pk.cand == nil:
+			v.Findings = append(v.Findings, Finding{Kind: NoDriverFound, Tag: pk.tag})
+			continue
+		case pk.cand.Owner == OwnerMicrosoft && (rival != nil || couldHold):
+			v.Findings = append(v.Findings, Finding{Kind: MicrosoftNotBlamed, Tag: pk.tag, Candidate: pk.cand, Rival: rival})
+			continue
+		}
+		v.Findings = append(v.Findings, Finding{Kind: Blamed, Tag: pk.tag, Candidate: pk.cand})
+		if len(v.Culprits) == 0 {
+			g.tag, g.cand = pk.tag, pk.cand
+		}
+		key := strings.ToLower(pk.cand.Name)
+		i, ok := byDriver[key]
+		if !ok {
+			i = len(v.Culprits)
+			byDriver[key] = i
+			v.Culprits = append(v.Culprits, Culprit{Driver: pk.cand.Name, Owner: pk.cand.Owner})
+		}
+		v.Culprits[i].Tags = append(v.Culprits[i].Tags, pk.tag.Tag)
+		v.Culprits[i].Bytes += pk.tag.Bytes
+	}
 }
