@@ -93,7 +93,11 @@ import (
 // (vergiliusproject x64 windows-11 23h2), and 24H2 replaces the
 // structure by _PSP_SESSION_SPACE, whose fields the symbols no longer
 // carry (docs.rs vmi-os-windows 0.7.0, src/comps/session.rs): those
-// builds say so in their one line instead of "not read".
+// builds say so in their one line instead of "not read". 22H2 (22621)
+// says the same: 23H2 is an enablement package on it, the same system
+// files (Microsoft KB5027397). 21H2 (22000) stays "not read": no symbol
+// dump of its MM_SESSION_SPACE was found, and its structure is not
+// 22H2's by any source.
 //
 // Other builds say "not read on this build" instead of guessing: their
 // EPROCESS offsets move with every release and their MM_SESSION_SPACE
@@ -227,9 +231,13 @@ var sessionLayouts = []sessionLayout{
 	{name: "x86 Windows XP", is64: false, minBuild: 2600, maxBuild: 2600,
 		absent: "its kernel keeps no per-session pool tracker (the XP SP3 symbols name no ExGetSessionPoolTagInfo or ExpInsertPoolTrackerExpansion, which Vista's have; the per-session table, ExpSessionPoolTrackTable, is Server 2003's, WRK ex/pool.c), so its session pool tags are counted in the system tracker table that poolused reads without --session",
 		source: "AndreyBazhan/SymStore ntoskrnl.exe-5.1.2600.6419-x86.h and ntkrnlpa.exe-6.0.6002.18005-x86.h function lists; WRK ex/pool.c"},
-	{name: "x64 Windows 11 23H2", is64: true, minBuild: 22631, maxBuild: 22631,
-		absent: "its MM_SESSION_SPACE has no session pool: 0x340 bytes with no PoolTags, HeapState, PagedPool or PoolTrackTableExpansion member (vergiliusproject x64 windows-11 23h2 _MM_SESSION_SPACE), so there is no per-session tracker to read",
-		source: "vergiliusproject x64 windows-11 23h2 _MM_SESSION_SPACE"},
+	// 22H2 (22621) and 23H2 (22631) "share a common core operating
+	// system with an identical set of system files", 23H2 an enablement
+	// package on 22H2 (Microsoft support, KB5027397): one kernel, one
+	// MM_SESSION_SPACE.
+	{name: "x64 Windows 11 22H2 / 23H2", is64: true, minBuild: 22621, maxBuild: 22631,
+		absent: "its MM_SESSION_SPACE has no session pool: 0x340 bytes with no PoolTags, HeapState, PagedPool or PoolTrackTableExpansion member (vergiliusproject x64 windows-11 23h2 _MM_SESSION_SPACE; 22H2 is the same kernel, KB5027397), so there is no per-session tracker to read",
+		source: "vergiliusproject x64 windows-11 23h2 _MM_SESSION_SPACE; Microsoft KB5027397 (22H2 and 23H2 share one core and its system files)"},
 	{name: "x64 Windows 11 24H2", is64: true, minBuild: 26100, maxBuild: 26100,
 		absent: "MM_SESSION_SPACE was replaced by _PSP_SESSION_SPACE, whose fields the kernel's symbols no longer carry (vmi-os-windows, src/comps/session.rs), so no per-session tracker is known to read",
 		source: "docs.rs vmi-os-windows 0.7.0 src/comps/session.rs"},
