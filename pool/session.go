@@ -130,6 +130,7 @@ type sessionLayout struct {
 	minBuild, maxBuild         uint32
 	links, session, image, dtb int // EPROCESS: ActiveProcessLinks, Session, ImageFileName; KPROCESS.DirectoryTableBase
 	sessionID                  int // MM_SESSION_SPACE.SessionId
+	processList                int // MM_SESSION_SPACE.ProcessList, head of its processes' SessionProcessLinks; checked on the PoolTags builds
 	tagPages                   int // MiSessionTagSizePages
 	tableBytes                 int // the table's bytes when not tagPages pages: the chosen candidate's
 	poolTags                   int // MM_SESSION_SPACE.PoolTags; 0: the table follows the structure's pages in session space
@@ -169,22 +170,22 @@ var sessionLayouts = []sessionLayout{
 		links: 0x188, session: 0x2D8, image: 0x2E0, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1F30,
 		source: "ntdiff/headers Win7/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTrackTableExpansion 0x1F30, size 0x1F38)"},
 	{name: "x64 Windows 10 1607 / Server 2016", is64: true, minBuild: 14393, maxBuild: 14393,
-		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, expansion: 0x1F78,
+		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, expansion: 0x1F78,
 		source: "ntdiff/headers Win10_1607_RS1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1F78)"},
 	{name: "x64 Windows 10 1703", is64: true, minBuild: 15063, maxBuild: 15063,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, expansion: 0x1FB0,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, expansion: 0x1FB0,
 		source: "ntdiff/headers Win10_1703_RS2/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1FB0)"},
 	{name: "x64 Windows 10 1709", is64: true, minBuild: 16299, maxBuild: 16299,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, expansion: 0x1FB0,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, expansion: 0x1FB0,
 		source: "ntdiff/headers Win10_1709_RS3/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1FB0)"},
 	{name: "x64 Windows 10 1803", is64: true, minBuild: 17134, maxBuild: 17134,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x2028,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, expansion: 0x2028,
 		source: "ntdiff/headers Win10_1803_RS4/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, PoolTrackTableExpansion 0x2028)"},
 	{name: "x64 Windows 10 1809 / Server 2019", is64: true, minBuild: 17763, maxBuild: 17763,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x2028,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, expansion: 0x2028,
 		source: "ntdiff/headers Win10_1809_RS5/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, PoolTrackTableExpansion 0x2028)"},
 	{name: "x64 Windows 10 1903", is64: true, minBuild: 18362, maxBuild: 18362,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x2028,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, expansion: 0x2028,
 		source: "ntdiff/headers Win10_1903_19H1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, beside the session heap's HeapState, PoolTrackTableExpansion 0x2028)"},
 	// 1909 is 1903's kernel: the same servicing content with an
 	// enablement package that turns on its features and changes the
@@ -192,7 +193,7 @@ var sessionLayouts = []sessionLayout{
 	// quoted by Computerworld, November 2019; windowscentral.com, "How is
 	// the Windows 10 November 2019 Update so small?").
 	{name: "x64 Windows 10 1909", is64: true, minBuild: 18363, maxBuild: 18363,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x2028,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, expansion: 0x2028,
 		source: "1903's row: 1909 (18363) is 1903 (18362) with an enablement package, one servicing branch and kernel (Windows Insider blog on 19H2)"},
 	// 2004 to 22H2 (19041 to 19045) are one servicing branch, each
 	// later release an enablement package on 2004's kernel. Their
@@ -207,24 +208,24 @@ var sessionLayouts = []sessionLayout{
 	// no symbol dump named for 19041-19045 was found. Both are
 	// candidates; the keys at their hash slots choose.
 	{name: "x64 Windows 10 2004-22H2", is64: true, minBuild: 19041, maxBuild: 19045,
-		links: 0x448, session: 0x558, image: 0x5A8, dtb: 0x28, sessionID: 0x8,
+		links: 0x448, session: 0x558, image: 0x5A8, dtb: 0x28, sessionID: 0x8, processList: 0x10,
 		candidates: []tablePlacement{{0x1000, 0x4000}, {0x3000, 0x2000}},
 		source:     "EPROCESS: ntdiff/headers Win10_20H2_19569/x64 _EPROCESS.h, as vergiliusproject x64 windows-10 2004-22h2 _EPROCESS; MM_SESSION_SPACE.PoolTags: at 0x1000 (16384 bytes, ntdiff/headers Win10_20H2_19569 and 21292 x64) or 0x3000 (8192 bytes, as 1903), chosen by the data"},
 
 	{name: "x86 Windows 10 1607", is64: false, minBuild: 14393, maxBuild: 14393,
-		links: 0xB8, session: 0x148, image: 0x174, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, expansion: 0x1FDC,
+		links: 0xB8, session: 0x148, image: 0x174, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, expansion: 0x1FDC,
 		source: "ntdiff/headers Win10_1607_RS1/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, PoolTrackTableExpansion 0x1FDC, ULONG size after it)"},
 	{name: "x86 Windows 10 1703", is64: false, minBuild: 15063, maxBuild: 15063,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, expansion: 0x4054,
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, expansion: 0x4054,
 		source: "ntdiff/headers Win10_1703_RS2/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4054, ULONG size after it); ActiveProcessLinks from vergiliusproject x86 windows-10 1703 _EPROCESS"},
 	{name: "x86 Windows 10 1709", is64: false, minBuild: 16299, maxBuild: 16299,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, expansion: 0x4054,
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, expansion: 0x4054,
 		source: "ntdiff/headers Win10_1709_RS3/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4054, ULONG size after it)"},
 	{name: "x86 Windows 10 1803", is64: false, minBuild: 17134, maxBuild: 17134,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, expansion: 0x4250,
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, expansion: 0x4250,
 		source: "ntdiff/headers Win10_1803_RS4/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4250, ULONG size after it); ActiveProcessLinks from vergiliusproject x86 windows-10 1803 _EPROCESS"},
 	{name: "x86 Windows 10 1809", is64: false, minBuild: 17763, maxBuild: 17763,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, expansion: 0x4250,
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, expansion: 0x4250,
 		source: "ntdiff/headers Win10_1809_RS5/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4250, ULONG size after it)"},
 	// Builds whose session structure has no session pool to read: the
 	// reason is the whole answer.
@@ -587,10 +588,53 @@ func readSessionMember(f *dumpfile.File, s *SessionPool, dtb uint64, sl sessionL
 		return
 	}
 	s.ID = binary.LittleEndian.Uint32(id[:])
+	if err := checkProcessList(f, sp, s.Struct+uint64(sl.processList)); err != nil {
+		s.Missing = append(s.Missing, fmt.Sprintf("MM_SESSION_SPACE at %#x is not a session structure: %v", s.Struct, err))
+		return
+	}
 	s.Table = s.Struct + uint64(sl.poolTags)
 	sum := readSessionEntries(sp, s, sl, lay)
 	readSessionExpansion(f, sp, sp, s, sl, lay, r, sum)
 	setSessionUsages(s, sum)
+}
+
+// checkProcessList checks that head, MM_SESSION_SPACE.ProcessList, is the
+// head of a list: not empty (the session has processes), its first
+// entry's Blink and its last entry's Flink pointing back at it. An
+// EPROCESS.Session that points into some other structure, or to the
+// wrong place in a real one, fails here instead of reading as an empty
+// table. Entries (EPROCESS.SessionProcessLinks, system space) are read
+// through the session's tables, else the kernel's.
+func checkProcessList(f *dumpfile.File, sp *dumpfile.Space, head uint64) error {
+	ps := f.Arch().PointerSize()
+	ptr := func(va uint64) (uint64, error) {
+		var b [8]byte
+		if _, err := sp.ReadVirtual(va, b[:ps]); err == nil {
+			if ps == 4 {
+				return uint64(binary.LittleEndian.Uint32(b[:4])), nil
+			}
+			return binary.LittleEndian.Uint64(b[:]), nil
+		}
+		return f.ReadPointer(va)
+	}
+	flink, err := ptr(head)
+	if err != nil {
+		return fmt.Errorf("its ProcessList at %#x is unreadable: %w", head, err)
+	}
+	blink, err := ptr(head + uint64(ps))
+	if err != nil {
+		return fmt.Errorf("its ProcessList at %#x is unreadable: %w", head, err)
+	}
+	if flink == head || blink == head || flink == 0 || blink == 0 {
+		return fmt.Errorf("its ProcessList at %#x is empty (Flink %#x, Blink %#x), yet processes name it", head, flink, blink)
+	}
+	if back, err := ptr(flink + uint64(ps)); err != nil || back != head {
+		return fmt.Errorf("its ProcessList at %#x: the first entry, %#x, does not link back to it", head, flink)
+	}
+	if fwd, err := ptr(blink); err != nil || fwd != head {
+		return fmt.Errorf("its ProcessList at %#x: the last entry, %#x, does not link back to it", head, blink)
+	}
+	return nil
 }
 
 // readSessionEntries reads the tracker table at s.Table: the largest

@@ -281,6 +281,20 @@ func TestReadSessionsPoolTagsDamaged(t *testing.T) {
 			second := b.ReadPtr(b.ReadPtr(head)) - 0xB8 // ActiveProcessLinks, x86 1607 to 1809
 			b.PutPtr(second+0x150, b.UnmappedAddr())
 		}, "unreadable"},
+		// EPROCESS.Session one page into the structure: mapped, readable,
+		// and not a session structure (its ProcessList is no list head).
+		{"Session inside its structure", dumpfile.ArchAMD64, 17763, nil, func(b *dumptest.Builder, head uint64) {
+			second := b.ReadPtr(b.ReadPtr(head)) - 0x2E8
+			b.PutPtr(second+0x400, b.ReadPtr(second+0x400)+0x1000)
+		}, "is not a session structure: its ProcessList at"},
+		{"Session inside its structure", dumpfile.ArchX86PAE, 15063, nil, func(b *dumptest.Builder, head uint64) {
+			second := b.ReadPtr(b.ReadPtr(head)) - 0xB8
+			b.PutPtr(second+0x150, b.ReadPtr(second+0x150)+0x2000)
+		}, "is not a session structure: its ProcessList at"},
+		{"Session 0x10 past its structure", dumpfile.ArchAMD64, 18362, nil, func(b *dumptest.Builder, head uint64) {
+			second := b.ReadPtr(b.ReadPtr(head)) - 0x2E8
+			b.PutPtr(second+0x400, b.ReadPtr(second+0x400)+0x10) // its ProcessList read where the structure has zeros
+		}, "is not a session structure"},
 		// Offsets that are not this kernel's: the first process must read
 		// as System.
 		{"first process not System", dumpfile.ArchAMD64, 17134, nil, func(b *dumptest.Builder, head uint64) {

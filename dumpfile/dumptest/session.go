@@ -418,9 +418,38 @@ func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
 		off := uint64(l.expansion)
 		b.writePhys(frames[off/PageSize], off%PageSize, w) // both words in one page: the offsets are 8-aligned, far from a page end
 	}
+	// MM_SESSION_SPACE.ProcessList at 0x10 on every PoolTags build
+	// (ntdiff/headers _MM_SESSION_SPACE.h, 1607 on, x86 and x64): a
+	// circular list of the processes' SessionProcessLinks. The entries
+	// are cells of kernel memory standing for those members; the head is
+	// in session space.
+	const processList = 0x10
+	ps := uint64(b.arch.ptrSize)
+	listHead := at + processList
+	prev := listHead
+	var cells []uint64
 	for _, name := range s.Processes {
 		b.addProcess(l, name, at, root<<12)
+		c := b.Alloc(int(2*ps), 16)
+		b.PutPtr(c+ps, prev)
+		if prev != listHead {
+			b.PutPtr(prev, c)
+		}
+		cells = append(cells, c)
+		prev = c
 	}
+	b.PutPtr(prev, listHead)
+	var links [16]byte
+	put := func(off int, v uint64) {
+		if ps == 4 {
+			binary.LittleEndian.PutUint32(links[off:], uint32(v))
+		} else {
+			binary.LittleEndian.PutUint64(links[off:], v)
+		}
+	}
+	put(0, cells[0])
+	put(int(ps), prev)
+	b.writePhys(frames[0], processList, links[:2*ps])
 	return SessionInfo{Struct: at, Space: at, Tracker: at + uint64(l.poolTags), DTB: root << 12, Expansion: exp}
 }
 
