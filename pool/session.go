@@ -104,8 +104,17 @@ import (
 // was not checked against their symbols here. Windows 8 to 10 1511 have
 // no PoolTags member (ntdiff/headers Win8, Win8.1, Win10_1507_TS1 and
 // Win10_1511_TS2 x64 _MM_SESSION_SPACE.h, 0x1F80, 0x2000, 0x1F40 and
-// 0x1F40 bytes) and no public source places their table, so they are
-// not read either. 1909 (18363) is read as 1903: the same kernel with an
+// 0x1F40 bytes) and no public source (no decompiled
+// ExInitializePoolDescriptor or MiSessionCreateInternal of those kernels
+// was found) places their table. 8.1 / Server 2012 R2 x64 (9600) is read
+// where the data proves the placement: its EPROCESS and SessionId come
+// from ntdiff/headers Win8.1/x64, and the placement of Server 2003 to 7
+// (MmSessionSpace + MiSessionDataPages pages, found by the walk above)
+// is a candidate held to choosePlacement's rule (confirmFollowing): at
+// least minPlacementKeys keys at their hash slots over all sessions,
+// almost none elsewhere, not the first half of a larger table. The
+// line then says the data chose it; otherwise nothing is read and the
+// line says what the table held. 8, 1507 and 1511 stay unread. 1909 (18363) is read as 1903: the same kernel with an
 // enablement package.
 //
 // 2004 to 22H2 x64 (19041-19045, one kernel) have their EPROCESS offsets
@@ -137,7 +146,11 @@ type sessionLayout struct {
 	// candidates, when set, are the places the sources leave open for
 	// PoolTags: the data must confirm exactly one (choosePlacement), and
 	// poolTags and tableBytes are then that one's.
-	candidates  []tablePlacement
+	candidates []tablePlacement
+	// follows, when set, says no source places the table: the placement
+	// of Server 2003 to 7 (after the structure's pages in session space)
+	// is a candidate the data must confirm (confirmFollowing).
+	follows     bool
 	expansion   int  // MM_SESSION_SPACE.PoolTrackTableExpansion, its pointer-sized size right after; 0: not known
 	noExpansion bool // the kernel keeps no session expansion table (Server 2003: overflow goes to Ovfl)
 	// absent, when set, says why the build has no session tracker to
@@ -169,6 +182,13 @@ var sessionLayouts = []sessionLayout{
 	{name: "x64 Windows 7 / Server 2008 R2", is64: true, minBuild: 7600, maxBuild: 7601,
 		links: 0x188, session: 0x2D8, image: 0x2E0, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1F30,
 		source: "ntdiff/headers Win7/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTrackTableExpansion 0x1F30, size 0x1F38)"},
+	// 8.1 / Server 2012 R2 (9600) has no PoolTags member and no public
+	// source places its table: the Server 2003 to 7 placement, after the
+	// structure's own pages in session space, is a candidate the keys at
+	// their hash slots must confirm (follows).
+	{name: "x64 Windows 8.1 / Server 2012 R2", is64: true, minBuild: 9600, maxBuild: 9600,
+		links: 0x2E8, session: 0x3F0, image: 0x438, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1F98, follows: true,
+		source: "EPROCESS: ntdiff/headers Win8.1/x64 _EPROCESS.h (ActiveProcessLinks 0x2E8, Session 0x3F0, ImageFileName 0x438; KPROCESS.DirectoryTableBase 0x28 as the other x64 rows); MM_SESSION_SPACE: ntdiff/headers Win8.1/x64 _MM_SESSION_SPACE.h (SessionId 8, PoolTrackTableExpansion 0x1F98, size 0x1FA0; 0x2000 bytes, no PoolTags); the table after the structure's pages, as on Server 2003 to 7, chosen by the data"},
 	{name: "x64 Windows 10 1607 / Server 2016", is64: true, minBuild: 14393, maxBuild: 14393,
 		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, expansion: 0x1F78,
 		source: "ntdiff/headers Win10_1607_RS1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1F78)"},
@@ -425,6 +445,13 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 			readSessionTable(f, s, dtbOf[sp], bounds, sl, lay)
 		}
 		out.Sessions = append(out.Sessions, *s)
+	}
+	if sl.follows {
+		why, err := confirmFollowing(f, out.Sessions, dtbOf, lay)
+		if err != nil {
+			return no("not read on this build (%v, build %d, %s): %v", arch, build, sl.name, err)
+		}
+		out.Placement = why
 	}
 	sort.SliceStable(out.Sessions, func(i, j int) bool { return out.Sessions[i].ID < out.Sessions[j].ID })
 	out.Read = true
@@ -785,6 +812,47 @@ func choosePlacement(f *dumpfile.File, structs, dtbs []uint64, sl sessionLayout,
 			minPlacementKeys, joinAnd(held))
 	}
 	return tablePlacement{}, "", fmt.Errorf("more than one candidate placement of the tracker in MM_SESSION_SPACE fits the data and the symbols do not choose, so nothing is read: %s", joinAnd(held))
+}
+
+// confirmFollowing holds a build whose sources do not place the tracker
+// to the rule choosePlacement applies: the table found after the
+// structure's pages must hold at least minPlacementKeys keys at their
+// hash slots over all sessions, almost none elsewhere, and not be the
+// first half of a larger table. It says what the table held, and fails
+// when the data does not confirm it.
+func confirmFollowing(f *dumpfile.File, sessions []SessionPool, dtbOf map[uint64]uint64, lay *Layout) (string, error) {
+	var fit placementFit
+	entries := 0
+	for _, s := range sessions {
+		if s.Table == 0 || s.TableSize == 0 {
+			continue
+		}
+		sp, err := f.Space(dtbOf[s.Struct])
+		if err != nil {
+			continue
+		}
+		g, b, ok := sessionKeysAt(sp, s.Table, s.TableSize, lay)
+		if !ok {
+			continue
+		}
+		entries = s.TableSize
+		fit.good += g
+		fit.bad += b
+		fit.sessions++
+		if g2, b2, ok := sessionKeysAt(sp, s.Table, 2*s.TableSize, lay); ok && g2 > g && b2*50 <= g2 {
+			fit.prefix = true
+		}
+	}
+	held := fmt.Sprintf("the table after MM_SESSION_SPACE's pages in session space (as on Server 2003 to 7; %d entries): %d keys at their hash slots, %d elsewhere, in %d sessions",
+		entries, fit.good, fit.bad, fit.sessions)
+	if fit.prefix {
+		held += ", the first half of a larger table"
+	}
+	if !fit.fits() {
+		return "", fmt.Errorf("no candidate placement of the tracker is confirmed by the data (%d keys at their hash slots needed) and no source places it, so nothing is read: %s",
+			minPlacementKeys, held)
+	}
+	return "tracker placement chosen by the data, not the symbols: " + held, nil
 }
 
 // sessionKeysFit checks keys against both hashes with the session mask

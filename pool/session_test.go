@@ -61,6 +61,7 @@ func TestReadSessions(t *testing.T) {
 		{"Vista / 2008 x64", dumpfile.ArchAMD64, 6001, 128, 0, 0},
 		{"7 x86 PAE", dumpfile.ArchX86PAE, 7601, 256, 0, 0},
 		{"7 x64", dumpfile.ArchAMD64, 7601, 128, 0, 0},
+		{"8.1 / 2012 R2 x64", dumpfile.ArchAMD64, 9600, 128, 0, 0},
 		{"10 1607 x64", dumpfile.ArchAMD64, 14393, 128, 0x2000, 0},
 		{"10 1703 x64", dumpfile.ArchAMD64, 15063, 128, 0x2000, 0},
 		{"10 1709 x64", dumpfile.ArchAMD64, 16299, 128, 0x2000, 0},
@@ -91,7 +92,10 @@ func TestReadSessions(t *testing.T) {
 			}
 			if placed := fmt.Sprintf("chosen by the data, not the symbols: PoolTags at %#x", c.placed); c.placed != 0 && !strings.Contains(got.Placement, placed) {
 				t.Errorf("placement %q; want it to say %q", got.Placement, placed)
-			} else if c.placed == 0 && got.Placement != "" {
+			} else if follows := "chosen by the data, not the symbols: the table after MM_SESSION_SPACE's pages in session space"; c.build == 9600 && !strings.Contains(got.Placement, follows) {
+				// 8.1: no source places the table; the data must.
+				t.Errorf("placement %q; want it to say %q", got.Placement, follows)
+			} else if c.placed == 0 && c.build != 9600 && got.Placement != "" {
 				t.Errorf("placement %q on a build whose sources place the table", got.Placement)
 			}
 			if len(got.Sessions) != len(two) {
@@ -139,8 +143,8 @@ func TestReadSessionsMissing(t *testing.T) {
 			missing:  "session tracker table: 0x1c00 bytes at 0xffffc28000033000: physical page absent from the dump"},
 		{name: "build between the rows", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 16353},
 			reason: "session pool: not read on this build (x64, build 16353)"},
-		{name: "Windows 8.1: no PoolTags and no source for the table", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 9600},
-			reason: "session pool: not read on this build (x64, build 9600): its session tracker layout is known only for"},
+		{name: "Windows 8.1: no session processes", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 9600},
+			reason: "session pool: not read: the active process list is empty"},
 		{name: "Windows XP: no per-session tracker", cfg: dumptest.Config{Arch: dumpfile.ArchX86PAE, Build: 2600},
 			reason: "session pool: not read on this build (x86 (PAE), build 2600, x86 Windows XP): its kernel keeps no per-session pool tracker"},
 		{name: "Server 2003 x64: no source", cfg: dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 3790},
@@ -501,6 +505,15 @@ func TestReadSessionsPlacement(t *testing.T) {
 		{"too few keys", 19045,
 			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(5)[:3]}},
 			"no candidate placement|(8 keys at their hash slots needed)"},
+		// 8.1 / 2012 R2: the table after the structure's pages is read only
+		// when its keys confirm it.
+		{"8.1 table absent", 9600,
+			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(40), Absent: true}},
+			"session pool: not read on this build (x64, build 9600, x64 Windows 8.1 / Server 2012 R2): no candidate placement of the tracker is confirmed by the data|" +
+				"the table after MM_SESSION_SPACE's pages in session space (as on Server 2003 to 7; 0 entries): 0 keys at their hash slots, 0 elsewhere, in 0 sessions"},
+		{"8.1 too few keys", 9600,
+			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(5)[:3]}, {ID: 2, Processes: []string{"csrss.exe"}, Tags: sessionTags(5)[:4]}},
+			"no candidate placement of the tracker is confirmed|(8 keys at their hash slots needed)|(as on Server 2003 to 7; 128 entries): 7 keys at their hash slots, 0 elsewhere, in 2 sessions"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f, _ := sessionDump(t, dumptest.Config{Arch: dumpfile.ArchAMD64, Build: c.build, Seed: 9}, c.ss)
@@ -514,5 +527,31 @@ func TestReadSessionsPlacement(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// 8.1 / 2012 R2: keys in the table after the structure's pages that sit
+// where no hash puts them do not confirm that placement: nothing is read,
+// and the line says what the table held.
+func TestReadSessionsFollowsMisplaced(t *testing.T) {
+	const entry = 0x28 // POOL_TRACKER_TABLE, x64 up to 1703
+	tracker := make([]byte, 2*dumptest.PageSize)
+	for i := 0; i < 40; i++ {
+		copy(tracker[i*entry:], "Gq"+string(rune('a'+i%26))+string(rune('0'+i/26)))
+		tracker[i*entry+0x10] = 1
+	}
+	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 9600, Seed: 5})
+	b.AddSession(dumptest.Session{ID: 4, Processes: []string{"csrss.exe"}, Tracker: tracker})
+	got := pool.ReadSessions(pooltest.Open(t, b, "misplaced.dmp"))
+	if got.Read || len(got.Sessions) != 0 || strings.Contains(got.Reason, "\n") {
+		t.Fatalf("Read %v, %d sessions, reason %q; want nothing read, one line", got.Read, len(got.Sessions), got.Reason)
+	}
+	for _, want := range []string{"no candidate placement of the tracker is confirmed by the data", "(as on Server 2003 to 7; 128 entries)", " elsewhere, in 1 sessions"} {
+		if !strings.Contains(got.Reason, want) {
+			t.Errorf("reason %q\nwant it to hold %q", got.Reason, want)
+		}
+	}
+	if strings.Contains(got.Reason, " 0 elsewhere") {
+		t.Errorf("reason %q: the misplaced keys are not counted", got.Reason)
 	}
 }

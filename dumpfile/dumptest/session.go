@@ -112,6 +112,16 @@ var sessionRows = []sessionRow{
 	{8, 7600, 7601, sessionLayout{eprocessSize: 0x4D0, links: 0x188, session: 0x2D8, imageName: 0x2E0, dtb: 0x28,
 		structSize: 0x1F80, sessionID: 0x8, globalSelf: -1, expansion: 0x1F30,
 		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
+	// 8.1 / Server 2012 R2 x64 (9600): ntdiff/headers Win8.1/x64
+	// _EPROCESS.h (ActiveProcessLinks 0x2E8, Session 0x3F0, ImageFileName
+	// 0x438, 0x6B8 bytes) and _MM_SESSION_SPACE.h (SessionId at 8,
+	// PoolTrackTableExpansion 0x1F98, 0x2000 bytes, no PoolTags). The
+	// tracker is written after the structure's pages as on Server 2003
+	// to 7: no source places it, so this is the placement a reader must
+	// confirm from the keys. Session space at 0xFFFFF90000000000 as on 7.
+	{8, 9600, 9600, sessionLayout{eprocessSize: 0x6B8, links: 0x2E8, session: 0x3F0, imageName: 0x438, dtb: 0x28,
+		structSize: 0x2000, sessionID: 0x8, globalSelf: -1, expansion: 0x1F98,
+		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
 	{8, 14393, 14393, sessionLayout{eprocessSize: 0x7B0, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28,
 		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1F78,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
