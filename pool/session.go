@@ -106,15 +106,16 @@ import (
 // Win10_1511_TS2 x64 _MM_SESSION_SPACE.h, 0x1F80, 0x2000, 0x1F40 and
 // 0x1F40 bytes) and no public source (no decompiled
 // ExInitializePoolDescriptor or MiSessionCreateInternal of those kernels
-// was found) places their table. 8.1 / Server 2012 R2 x64 (9600) is read
-// where the data proves the placement: its EPROCESS and SessionId come
-// from ntdiff/headers Win8.1/x64, and the placement of Server 2003 to 7
+// was found) places their table. Their x64 builds (9200, 9600, 10240 and
+// 10586) are read where the data proves the placement: EPROCESS and
+// SessionId come from ntdiff/headers Win8, Win8.1, Win10_1507_TS1 and
+// Win10_1511_TS2 x64, and the placement of Server 2003 to 7
 // (MmSessionSpace + MiSessionDataPages pages, found by the walk above)
 // is a candidate held to choosePlacement's rule (confirmFollowing): at
 // least minPlacementKeys keys at their hash slots over all sessions,
 // almost none elsewhere, not the first half of a larger table. The
 // line then says the data chose it; otherwise nothing is read and the
-// line says what the table held. 8, 1507 and 1511 stay unread. 1909 (18363) is read as 1903: the same kernel with an
+// line says what the table held. Their x86 builds stay unread. 1909 (18363) is read as 1903: the same kernel with an
 // enablement package.
 //
 // 2004 to 22H2 x64 (19041-19045, one kernel) have their EPROCESS offsets
@@ -182,13 +183,23 @@ var sessionLayouts = []sessionLayout{
 	{name: "x64 Windows 7 / Server 2008 R2", is64: true, minBuild: 7600, maxBuild: 7601,
 		links: 0x188, session: 0x2D8, image: 0x2E0, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1F30,
 		source: "ntdiff/headers Win7/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTrackTableExpansion 0x1F30, size 0x1F38)"},
-	// 8.1 / Server 2012 R2 (9600) has no PoolTags member and no public
-	// source places its table: the Server 2003 to 7 placement, after the
-	// structure's own pages in session space, is a candidate the keys at
-	// their hash slots must confirm (follows).
+	// Windows 8 / Server 2012 (9200), 8.1 / Server 2012 R2 (9600), 10
+	// 1507 (10240) and 1511 (10586) have no PoolTags member and no public
+	// source places their table: the Server 2003 to 7 placement, after
+	// the structure's own pages in session space, is a candidate the keys
+	// at their hash slots must confirm (follows).
+	{name: "x64 Windows 8 / Server 2012", is64: true, minBuild: 9200, maxBuild: 9200,
+		links: 0x2E8, session: 0x3F0, image: 0x438, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1F40, follows: true,
+		source: "EPROCESS: ntdiff/headers Win8/x64 _EPROCESS.h (ActiveProcessLinks 0x2E8, Session 0x3F0, ImageFileName 0x438; KPROCESS.DirectoryTableBase 0x28 as the other x64 rows); MM_SESSION_SPACE: ntdiff/headers Win8/x64 _MM_SESSION_SPACE.h (SessionId 8, PoolTrackTableExpansion 0x1F40, size 0x1F48; 0x1F80 bytes, no PoolTags); the table after the structure's pages, as on Server 2003 to 7, chosen by the data"},
 	{name: "x64 Windows 8.1 / Server 2012 R2", is64: true, minBuild: 9600, maxBuild: 9600,
 		links: 0x2E8, session: 0x3F0, image: 0x438, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1F98, follows: true,
 		source: "EPROCESS: ntdiff/headers Win8.1/x64 _EPROCESS.h (ActiveProcessLinks 0x2E8, Session 0x3F0, ImageFileName 0x438; KPROCESS.DirectoryTableBase 0x28 as the other x64 rows); MM_SESSION_SPACE: ntdiff/headers Win8.1/x64 _MM_SESSION_SPACE.h (SessionId 8, PoolTrackTableExpansion 0x1F98, size 0x1FA0; 0x2000 bytes, no PoolTags); the table after the structure's pages, as on Server 2003 to 7, chosen by the data"},
+	{name: "x64 Windows 10 1507", is64: true, minBuild: 10240, maxBuild: 10240,
+		links: 0x2F0, session: 0x400, image: 0x448, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1EF0, follows: true,
+		source: "EPROCESS: ntdiff/headers Win10_1507_TS1/x64 _EPROCESS.h (ActiveProcessLinks 0x2F0, Session 0x400, ImageFileName 0x448; KPROCESS.DirectoryTableBase 0x28 as the other x64 rows); MM_SESSION_SPACE: ntdiff/headers Win10_1507_TS1/x64 _MM_SESSION_SPACE.h (SessionId 8, PoolTrackTableExpansion 0x1EF0, size 0x1EF8; 0x1F40 bytes, no PoolTags); the table after the structure's pages, as on Server 2003 to 7, chosen by the data"},
+	{name: "x64 Windows 10 1511", is64: true, minBuild: 10586, maxBuild: 10586,
+		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1EF0, follows: true,
+		source: "EPROCESS: ntdiff/headers Win10_1511_TS2/x64 _EPROCESS.h (ActiveProcessLinks 0x2F0, Session 0x400, ImageFileName 0x450 after ImageFilePointer; KPROCESS.DirectoryTableBase 0x28 as the other x64 rows); MM_SESSION_SPACE: ntdiff/headers Win10_1511_TS2/x64 _MM_SESSION_SPACE.h (SessionId 8, PoolTrackTableExpansion 0x1EF0, size 0x1EF8; 0x1F40 bytes, no PoolTags); the table after the structure's pages, as on Server 2003 to 7, chosen by the data"},
 	{name: "x64 Windows 10 1607 / Server 2016", is64: true, minBuild: 14393, maxBuild: 14393,
 		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, expansion: 0x1F78,
 		source: "ntdiff/headers Win10_1607_RS1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1F78)"},

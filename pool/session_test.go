@@ -61,7 +61,10 @@ func TestReadSessions(t *testing.T) {
 		{"Vista / 2008 x64", dumpfile.ArchAMD64, 6001, 128, 0, 0},
 		{"7 x86 PAE", dumpfile.ArchX86PAE, 7601, 256, 0, 0},
 		{"7 x64", dumpfile.ArchAMD64, 7601, 128, 0, 0},
+		{"8 / 2012 x64", dumpfile.ArchAMD64, 9200, 128, 0, 0},
 		{"8.1 / 2012 R2 x64", dumpfile.ArchAMD64, 9600, 128, 0, 0},
+		{"10 1507 x64", dumpfile.ArchAMD64, 10240, 128, 0, 0},
+		{"10 1511 x64", dumpfile.ArchAMD64, 10586, 128, 0, 0},
 		{"10 1607 x64", dumpfile.ArchAMD64, 14393, 128, 0x2000, 0},
 		{"10 1703 x64", dumpfile.ArchAMD64, 15063, 128, 0x2000, 0},
 		{"10 1709 x64", dumpfile.ArchAMD64, 16299, 128, 0x2000, 0},
@@ -92,10 +95,10 @@ func TestReadSessions(t *testing.T) {
 			}
 			if placed := fmt.Sprintf("chosen by the data, not the symbols: PoolTags at %#x", c.placed); c.placed != 0 && !strings.Contains(got.Placement, placed) {
 				t.Errorf("placement %q; want it to say %q", got.Placement, placed)
-			} else if follows := "chosen by the data, not the symbols: the table after MM_SESSION_SPACE's pages in session space"; c.build == 9600 && !strings.Contains(got.Placement, follows) {
-				// 8.1: no source places the table; the data must.
+			} else if follows := "chosen by the data, not the symbols: the table after MM_SESSION_SPACE's pages in session space"; followsBuild(c.build) && !strings.Contains(got.Placement, follows) {
+				// 8 to 10 1511: no source places the table; the data must.
 				t.Errorf("placement %q; want it to say %q", got.Placement, follows)
-			} else if c.placed == 0 && c.build != 9600 && got.Placement != "" {
+			} else if c.placed == 0 && !followsBuild(c.build) && got.Placement != "" {
 				t.Errorf("placement %q on a build whose sources place the table", got.Placement)
 			}
 			if len(got.Sessions) != len(two) {
@@ -507,6 +510,15 @@ func TestReadSessionsPlacement(t *testing.T) {
 			"no candidate placement|(8 keys at their hash slots needed)"},
 		// 8.1 / 2012 R2: the table after the structure's pages is read only
 		// when its keys confirm it.
+		{"8 table absent", 9200,
+			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(40), Absent: true}},
+			"session pool: not read on this build (x64, build 9200, x64 Windows 8 / Server 2012): no candidate placement|0 keys at their hash slots, 0 elsewhere, in 0 sessions"},
+		{"1507 table absent", 10240,
+			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(40), Absent: true}},
+			"session pool: not read on this build (x64, build 10240, x64 Windows 10 1507): no candidate placement|0 keys at their hash slots, 0 elsewhere, in 0 sessions"},
+		{"1511 table absent", 10586,
+			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(40), Absent: true}},
+			"session pool: not read on this build (x64, build 10586, x64 Windows 10 1511): no candidate placement|0 keys at their hash slots, 0 elsewhere, in 0 sessions"},
 		{"8.1 table absent", 9600,
 			[]pooltest.SessionSpec{{ID: 1, Processes: []string{"csrss.exe"}, Tags: sessionTags(40), Absent: true}},
 			"session pool: not read on this build (x64, build 9600, x64 Windows 8.1 / Server 2012 R2): no candidate placement of the tracker is confirmed by the data|" +
@@ -530,7 +542,13 @@ func TestReadSessionsPlacement(t *testing.T) {
 	}
 }
 
-// 8.1 / 2012 R2: keys in the table after the structure's pages that sit
+// followsBuild: the x64 builds (8 to 10 1511) whose table no source
+// places, read after the structure's pages once the data confirms it.
+func followsBuild(build uint32) bool {
+	return build == 9200 || build == 9600 || build == 10240 || build == 10586
+}
+
+// 8 to 10 1511: keys in the table after the structure's pages that sit
 // where no hash puts them do not confirm that placement: nothing is read,
 // and the line says what the table held.
 func TestReadSessionsFollowsMisplaced(t *testing.T) {
@@ -540,18 +558,22 @@ func TestReadSessionsFollowsMisplaced(t *testing.T) {
 		copy(tracker[i*entry:], "Gq"+string(rune('a'+i%26))+string(rune('0'+i/26)))
 		tracker[i*entry+0x10] = 1
 	}
-	b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: 9600, Seed: 5})
-	b.AddSession(dumptest.Session{ID: 4, Processes: []string{"csrss.exe"}, Tracker: tracker})
-	got := pool.ReadSessions(pooltest.Open(t, b, "misplaced.dmp"))
-	if got.Read || len(got.Sessions) != 0 || strings.Contains(got.Reason, "\n") {
-		t.Fatalf("Read %v, %d sessions, reason %q; want nothing read, one line", got.Read, len(got.Sessions), got.Reason)
-	}
-	for _, want := range []string{"no candidate placement of the tracker is confirmed by the data", "(as on Server 2003 to 7; 128 entries)", " elsewhere, in 1 sessions"} {
-		if !strings.Contains(got.Reason, want) {
-			t.Errorf("reason %q\nwant it to hold %q", got.Reason, want)
-		}
-	}
-	if strings.Contains(got.Reason, " 0 elsewhere") {
-		t.Errorf("reason %q: the misplaced keys are not counted", got.Reason)
+	for _, build := range []uint32{9200, 9600, 10240, 10586} {
+		t.Run(fmt.Sprint(build), func(t *testing.T) {
+			b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: build, Seed: 5})
+			b.AddSession(dumptest.Session{ID: 4, Processes: []string{"csrss.exe"}, Tracker: tracker})
+			got := pool.ReadSessions(pooltest.Open(t, b, "misplaced.dmp"))
+			if got.Read || len(got.Sessions) != 0 || strings.Contains(got.Reason, "\n") {
+				t.Fatalf("Read %v, %d sessions, reason %q; want nothing read, one line", got.Read, len(got.Sessions), got.Reason)
+			}
+			for _, want := range []string{"no candidate placement of the tracker is confirmed by the data", "(as on Server 2003 to 7; 128 entries)", " elsewhere, in 1 sessions"} {
+				if !strings.Contains(got.Reason, want) {
+					t.Errorf("reason %q\nwant it to hold %q", got.Reason, want)
+				}
+			}
+			if strings.Contains(got.Reason, " 0 elsewhere") {
+				t.Errorf("reason %q: the misplaced keys are not counted", got.Reason)
+			}
+		})
 	}
 }

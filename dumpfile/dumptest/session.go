@@ -122,6 +122,24 @@ var sessionRows = []sessionRow{
 	{8, 9600, 9600, sessionLayout{eprocessSize: 0x6B8, links: 0x2E8, session: 0x3F0, imageName: 0x438, dtb: 0x28,
 		structSize: 0x2000, sessionID: 0x8, globalSelf: -1, expansion: 0x1F98,
 		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
+	// 8 / Server 2012 x64 (9200): ntdiff/headers Win8/x64 _EPROCESS.h
+	// (0x2E8, 0x3F0, 0x438; 0x660 bytes) and _MM_SESSION_SPACE.h
+	// (SessionId 8, PoolTrackTableExpansion 0x1F40, 0x1F80 bytes). 10
+	// 1507 and 1511 x64 (10240, 10586): ntdiff/headers Win10_1507_TS1 and
+	// Win10_1511_TS2 x64 _EPROCESS.h (ActiveProcessLinks 0x2F0, Session
+	// 0x400, ImageFileName 0x448 and 0x450; 0x798 and 0x788 bytes) and
+	// _MM_SESSION_SPACE.h (SessionId 8, PoolTrackTableExpansion 0x1EF0,
+	// 0x1F40 bytes). No PoolTags: the tracker follows the structure's
+	// pages as on 8.1; session space at 0xFFFFF90000000000 is one choice.
+	{8, 9200, 9200, sessionLayout{eprocessSize: 0x660, links: 0x2E8, session: 0x3F0, imageName: 0x438, dtb: 0x28,
+		structSize: 0x1F80, sessionID: 0x8, globalSelf: -1, expansion: 0x1F40,
+		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
+	{8, 10240, 10240, sessionLayout{eprocessSize: 0x798, links: 0x2F0, session: 0x400, imageName: 0x448, dtb: 0x28,
+		structSize: 0x1F40, sessionID: 0x8, globalSelf: -1, expansion: 0x1EF0,
+		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
+	{8, 10586, 10586, sessionLayout{eprocessSize: 0x788, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28,
+		structSize: 0x1F40, sessionID: 0x8, globalSelf: -1, expansion: 0x1EF0,
+		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
 	{8, 14393, 14393, sessionLayout{eprocessSize: 0x7B0, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28,
 		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1F78,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
