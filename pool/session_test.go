@@ -126,6 +126,42 @@ func TestReadSessions(t *testing.T) {
 	}
 }
 
+// Processes outside any session (System, then smss.exe, which creates
+// session 0) are on the list but in no session's process list.
+func TestReadSessionsSessionlessProcesses(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		arch  dumpfile.Arch
+		build uint32
+	}{
+		{"2003 x86 PAE", dumpfile.ArchX86PAE, 3790},
+		{"10 1809 x64", dumpfile.ArchAMD64, 17763},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := dumptest.Config{Arch: c.arch, Build: c.build, Seed: 5}
+			b := dumptest.New(cfg)
+			b.AddProcess("smss.exe")
+			ss := []pooltest.SessionSpec{
+				{ID: 0, Processes: []string{"csrss.exe", "winlogon.exe"}, Tags: sessionTags(3)},
+				{ID: 1, Processes: []string{"csrss.exe", "rdpclip.exe"}, Tags: sessionTags(2)},
+			}
+			want, err := pooltest.PlantSessions(b, cfg, ss)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := pool.ReadSessions(pooltest.Open(t, b, "sessionless.dmp"))
+			if !got.Read || len(got.Sessions) != len(ss) {
+				t.Fatalf("Read %v (%s), %d sessions; want %d", got.Read, got.Reason, len(got.Sessions), len(ss))
+			}
+			for i, s := range got.Sessions {
+				if s.ID != ss[i].ID || !reflect.DeepEqual(s.Processes, ss[i].Processes) || !reflect.DeepEqual(s.Usages, want[s.ID]) {
+					t.Errorf("session %d: ID %d, processes %v, usages %v; want %d, %v, %v", i, s.ID, s.Processes, s.Usages, ss[i].ID, ss[i].Processes, want[ss[i].ID])
+				}
+			}
+		})
+	}
+}
+
 func TestReadSessionsMissing(t *testing.T) {
 	for _, c := range []struct {
 		name     string

@@ -363,6 +363,22 @@ func (b *Builder) AddSession(s Session) SessionInfo {
 	return SessionInfo{Struct: global, Space: l.space, Tracker: tracker, DTB: root << 12, Expansion: exp}
 }
 
+// AddProcess links a process outside any session (EPROCESS.Session 0,
+// the kernel's page directory) on the active process list, as smss.exe
+// runs before it creates session 0; System comes first when the list is
+// empty. It panics on a build without a session layout row.
+func (b *Builder) AddProcess(name string) {
+	l, ok := b.sessionLayout()
+	if !ok {
+		b.misuse("no session space layout for %v build %d", b.cfg.Arch, b.cfg.Build)
+	}
+	dtb := b.rootPFN<<12 | b.rootOff
+	if b.processes == 0 && name != "System" {
+		b.addProcess(l, "System", 0, dtb)
+	}
+	b.addProcess(l, name, 0, dtb)
+}
+
 // sessionExpansion writes s.Expansion at next in session space (mapped
 // in root) or in kernel pool, and returns its address; 0 when s has none.
 func (b *Builder) sessionExpansion(s Session, root, next uint64) uint64 {
