@@ -54,6 +54,10 @@ type sample struct {
 	// pagedOut leaves the second page of this module's image paged out,
 	// as memory pressure does to drivers' pageable sections.
 	pagedOut string
+	// sessionless are the processes outside any session, after System;
+	// sessions are the Terminal Server sessions and their processes.
+	sessionless []string
+	sessions    []pooltest.SessionSpec
 }
 
 func ver(company, desc, product, orig string, v [4]uint16) *petest.Version {
@@ -111,6 +115,12 @@ func split(p poolmon, cpus int) pooltest.TagSpec {
 		}
 	}
 	return t
+}
+
+// sessionTag is a paged session pool tag: allocations, frees and the
+// average size of what is still allocated.
+func sessionTag(tag string, allocs, frees, avg uint64) pool.Usage {
+	return pool.Usage{Tag: pooltag.MustTag(tag), PagedAllocs: allocs, PagedFrees: frees, PagedBytes: (allocs - frees) * avg}
 }
 
 func specs(rows []poolmon, cpus int) []pooltest.TagSpec {
@@ -213,6 +223,37 @@ func samples() []sample {
 				{"afd.sys", false, "", x86("afd.sys", ms, "Ancillary Function Driver for WinSock", [4]uint16{5, 2, 3790, 1830}, "AfdC")},
 			},
 			pagedOut: "portcls.sys",
+			// Session 0 holds the services and IIS's worker process;
+			// session 1 is an administrator's Remote Desktop logon. Their
+			// session pool is win32k's and the desktop heaps' (GDI
+			// surfaces Gh05, Gla* lookaside, Us* USER objects, Ttfd
+			// fonts, Gcac glyph cache, GDrv driver data), a few MB at
+			// most beside the nonpaged leak.
+			sessionless: []string{"smss.exe"},
+			sessions: []pooltest.SessionSpec{
+				{ID: 0, Processes: []string{"csrss.exe", "winlogon.exe", "services.exe", "lsass.exe", "svchost.exe", "w3wp.exe"},
+					Tags: []pool.Usage{
+						sessionTag("Gh05", 8412, 8090, 3200),
+						sessionTag("Gla5", 2210, 1980, 128),
+						sessionTag("Gla@", 1502, 1377, 144),
+						sessionTag("Usqm", 640, 598, 64),
+						sessionTag("Uspi", 312, 290, 96),
+						sessionTag("Ttfd", 1840, 1788, 4096),
+						sessionTag("Gcac", 96, 88, 12288),
+						sessionTag("GDrv", 24, 20, 8192),
+					}},
+				{ID: 1, Processes: []string{"csrss.exe", "winlogon.exe", "rdpclip.exe", "explorer.exe"},
+					Tags: []pool.Usage{
+						sessionTag("Gh05", 14210, 13790, 3400),
+						sessionTag("Gla5", 5120, 4630, 128),
+						sessionTag("Gla@", 3310, 3002, 144),
+						sessionTag("Usqm", 1980, 1890, 64),
+						sessionTag("Uspi", 904, 851, 96),
+						sessionTag("Ttfd", 4022, 3941, 4096),
+						sessionTag("Gcac", 210, 198, 12288),
+						sessionTag("GDrv", 61, 55, 8192),
+					}},
+			},
 		},
 		{
 			name:    "win11-x64-ctfl.dmp",
@@ -236,6 +277,14 @@ func (s sample) write(dir string) error {
 	b := dumptest.New(s.cfg)
 	if _, err := pooltest.Plant(b, s.cfg, s.scenario); err != nil {
 		return err
+	}
+	for _, p := range s.sessionless {
+		b.AddProcess(p)
+	}
+	if len(s.sessions) > 0 {
+		if _, err := pooltest.PlantSessions(b, s.cfg, s.sessions); err != nil {
+			return err
+		}
 	}
 	var folder string
 	if s.drivers != "" {
