@@ -6,6 +6,7 @@ package damage
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,6 +16,23 @@ import (
 	"github.com/poolblame/poolblame/pool"
 	"github.com/poolblame/poolblame/pooltag"
 )
+
+// ErrDoesNotApply is what Apply's error wraps when the dump lacks what
+// the kind damages (no per-CPU tables, an encoded KDBG, a bug check that
+// is already the kind's, a tag the table does not hold): the dump is
+// fine, the kind has nothing to change in it.
+var ErrDoesNotApply = errors.New("the kind does not apply to this dump")
+
+// notApplicable is a reason a kind does not apply; it is ErrDoesNotApply.
+type notApplicable string
+
+func (e notApplicable) Error() string        { return string(e) }
+func (e notApplicable) Is(target error) bool { return target == ErrDoesNotApply }
+
+// doesNotApply says why a kind does not apply.
+func doesNotApply(format string, a ...any) error {
+	return notApplicable(fmt.Sprintf(format, a...))
+}
 
 // Kind is one kind of damage.
 type Kind struct {
@@ -53,7 +71,7 @@ func setBugCheck(code uint32) func(*dumpfile.File, []byte) error {
 			off = 0x38
 		}
 		if f.BugCheckCode == code {
-			return fmt.Errorf("the bug check is already %#x", code)
+			return doesNotApply("the bug check is already %#x", code)
 		}
 		binary.LittleEndian.PutUint32(d[off:], code)
 		return nil
@@ -95,6 +113,8 @@ func ByName(name string) (Kind, bool) {
 }
 
 // Apply opens a copy of good, applies k and returns the damaged bytes.
+// Its error wraps ErrDoesNotApply when the kind has nothing to change in
+// the dump; any other error is the dump's or the reading's.
 func Apply(name string, good []byte, k Kind) ([]byte, error) {
 	f, err := dumpfile.NewFile(name, dumpfile.Bytes(good), int64(len(good)))
 	if err != nil {
@@ -147,7 +167,7 @@ func kdbgField(field int, change func(uint64) uint64) func(*dumpfile.File, []byt
 			return err
 		}
 		if k.Encoded || k.Addr == 0 {
-			return fmt.Errorf("KDBG is encoded or not at a known address")
+			return doesNotApply("KDBG is encoded or not at a known address")
 		}
 		v, _ := k.U64(field)
 		off, err := at(f, k.Addr+uint64(field))
@@ -175,7 +195,7 @@ func byTag(tag pooltag.Tag) finder {
 				return r, i, nil
 			}
 		}
-		return nil, 0, fmt.Errorf("tag %s not in the global table", tag)
+		return nil, 0, doesNotApply("tag %s not in the global table", tag)
 	}
 }
 
@@ -197,7 +217,7 @@ func largest(f *dumpfile.File) (*pool.Result, int, error) {
 			return r, i, nil
 		}
 	}
-	return nil, 0, fmt.Errorf("no nonpaged tag in the global table")
+	return nil, 0, doesNotApply("no nonpaged tag in the global table")
 }
 
 func zeroPage(f *dumpfile.File, d []byte, va uint64) error {
@@ -216,7 +236,7 @@ func zeroPerCPUPage(find finder) func(*dumpfile.File, []byte) error {
 			return err
 		}
 		if len(r.PerCPU) < 2 {
-			return fmt.Errorf("no per-CPU tables")
+			return doesNotApply("no per-CPU tables")
 		}
 		return zeroPage(f, d, r.PerCPU[1]+uint64(i*r.Layout.EntrySize))
 	}
@@ -306,7 +326,7 @@ func nullSlot(f *dumpfile.File, d []byte) error {
 		return err
 	}
 	if r.PerCPUArray == 0 {
-		return fmt.Errorf("no per-CPU array")
+		return doesNotApply("no per-CPU array")
 	}
 	return putPtr(f, d, r.PerCPUArray+uint64(f.Arch().PointerSize()), 0)
 }

@@ -8,16 +8,21 @@
 // one beside it.
 //
 // The inputs are only read. A kind that does not apply to a dump (no
-// per-CPU tables, an encoded KDBG) is named and skipped.
+// per-CPU tables, an encoded KDBG, a bug check already 0x19) is not an
+// error: it is named in one line on stderr and skipped, and the exit
+// status stays 0. An unreadable input, a file that is not a dump, a kind
+// that fails for another reason or a failed write exits 2.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/poolblame/poolblame/dumpfile"
 	"github.com/poolblame/poolblame/pool/damage"
 	"github.com/poolblame/poolblame/pooltag"
 )
@@ -53,12 +58,20 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
+		if _, err := dumpfile.NewFile(in, dumpfile.Bytes(good), int64(len(good))); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
 		base := strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
 		for _, k := range kinds {
 			d, err := damage.Apply(in, good, k)
+			if errors.Is(err, damage.ErrDoesNotApply) {
+				fmt.Fprintf(os.Stderr, "skipped, does not apply: %v\n", err)
+				continue
+			}
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "skipped: %v\n", err)
-				status = 1
+				fmt.Fprintln(os.Stderr, err)
+				status = 2
 				continue
 			}
 			name := filepath.Join(*out, base+"."+k.Name+".dmp")
