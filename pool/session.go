@@ -141,9 +141,14 @@ type sessionLayout struct {
 	links, session, image, dtb int // EPROCESS: ActiveProcessLinks, Session, ImageFileName; KPROCESS.DirectoryTableBase
 	sessionID                  int // MM_SESSION_SPACE.SessionId
 	processList                int // MM_SESSION_SPACE.ProcessList, head of its processes' SessionProcessLinks; checked on the PoolTags builds
-	tagPages                   int // MiSessionTagSizePages
-	tableBytes                 int // the table's bytes when not tagPages pages: the chosen candidate's
-	poolTags                   int // MM_SESSION_SPACE.PoolTags; 0: the table follows the structure's pages in session space
+	// sessionLinks is EPROCESS.SessionProcessLinks, the entries of
+	// ProcessList: the process through which a session is found must be
+	// on its list. 0: not sourced for the build (x86 1607 to 1809), only
+	// the list head is checked.
+	sessionLinks int
+	tagPages     int // MiSessionTagSizePages
+	tableBytes   int // the table's bytes when not tagPages pages: the chosen candidate's
+	poolTags     int // MM_SESSION_SPACE.PoolTags; 0: the table follows the structure's pages in session space
 	// candidates, when set, are the places the sources leave open for
 	// PoolTags: the data must confirm exactly one (choosePlacement), and
 	// poolTags and tableBytes are then that one's.
@@ -200,23 +205,30 @@ var sessionLayouts = []sessionLayout{
 	{name: "x64 Windows 10 1511", is64: true, minBuild: 10586, maxBuild: 10586,
 		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, expansion: 0x1EF0, follows: true,
 		source: "EPROCESS: ntdiff/headers Win10_1511_TS2/x64 _EPROCESS.h (ActiveProcessLinks 0x2F0, Session 0x400, ImageFileName 0x450 after ImageFilePointer; KPROCESS.DirectoryTableBase 0x28 as the other x64 rows); MM_SESSION_SPACE: ntdiff/headers Win10_1511_TS2/x64 _MM_SESSION_SPACE.h (SessionId 8, PoolTrackTableExpansion 0x1EF0, size 0x1EF8; 0x1F40 bytes, no PoolTags); the table after the structure's pages, as on Server 2003 to 7, chosen by the data"},
+	// EPROCESS.SessionProcessLinks, the entries of ProcessList: 0x340 in
+	// ntdiff/headers Win10_1607_RS1, Win10_1703_RS2, Win10_1709_RS3,
+	// Win10_1803_RS4, Win10_1809_RS5 and Win10_1903_19H1 x64
+	// _EPROCESS.h (1909 is 1903's kernel), 0x4A0 in Win10_20H2_19569 x64
+	// (vergiliusproject x64 windows-10 2004: the same). The x86 rows'
+	// offset was not read from a symbol dump here: they keep the check of
+	// the list head alone.
 	{name: "x64 Windows 10 1607 / Server 2016", is64: true, minBuild: 14393, maxBuild: 14393,
-		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, expansion: 0x1F78,
+		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, sessionLinks: 0x340, expansion: 0x1F78,
 		source: "ntdiff/headers Win10_1607_RS1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1F78)"},
 	{name: "x64 Windows 10 1703", is64: true, minBuild: 15063, maxBuild: 15063,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, expansion: 0x1FB0,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, sessionLinks: 0x340, expansion: 0x1FB0,
 		source: "ntdiff/headers Win10_1703_RS2/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1FB0)"},
 	{name: "x64 Windows 10 1709", is64: true, minBuild: 16299, maxBuild: 16299,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, expansion: 0x1FB0,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, sessionLinks: 0x340, expansion: 0x1FB0,
 		source: "ntdiff/headers Win10_1709_RS3/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1FB0)"},
 	{name: "x64 Windows 10 1803", is64: true, minBuild: 17134, maxBuild: 17134,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, expansion: 0x2028,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, sessionLinks: 0x340, expansion: 0x2028,
 		source: "ntdiff/headers Win10_1803_RS4/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, PoolTrackTableExpansion 0x2028)"},
 	{name: "x64 Windows 10 1809 / Server 2019", is64: true, minBuild: 17763, maxBuild: 17763,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, expansion: 0x2028,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, sessionLinks: 0x340, expansion: 0x2028,
 		source: "ntdiff/headers Win10_1809_RS5/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, PoolTrackTableExpansion 0x2028)"},
 	{name: "x64 Windows 10 1903", is64: true, minBuild: 18362, maxBuild: 18362,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, expansion: 0x2028,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, sessionLinks: 0x340, expansion: 0x2028,
 		source: "ntdiff/headers Win10_1903_19H1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, beside the session heap's HeapState, PoolTrackTableExpansion 0x2028)"},
 	// 1909 is 1903's kernel: the same servicing content with an
 	// enablement package that turns on its features and changes the
@@ -224,7 +236,7 @@ var sessionLayouts = []sessionLayout{
 	// quoted by Computerworld, November 2019; windowscentral.com, "How is
 	// the Windows 10 November 2019 Update so small?").
 	{name: "x64 Windows 10 1909", is64: true, minBuild: 18363, maxBuild: 18363,
-		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, expansion: 0x2028,
+		links: 0x2E8, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, sessionLinks: 0x340, expansion: 0x2028,
 		source: "1903's row: 1909 (18363) is 1903 (18362) with an enablement package, one servicing branch and kernel (Windows Insider blog on 19H2)"},
 	// 2004 to 22H2 (19041 to 19045) are one servicing branch, each
 	// later release an enablement package on 2004's kernel. Their
@@ -239,7 +251,7 @@ var sessionLayouts = []sessionLayout{
 	// no symbol dump named for 19041-19045 was found. Both are
 	// candidates; the keys at their hash slots choose.
 	{name: "x64 Windows 10 2004-22H2", is64: true, minBuild: 19041, maxBuild: 19045,
-		links: 0x448, session: 0x558, image: 0x5A8, dtb: 0x28, sessionID: 0x8, processList: 0x10,
+		links: 0x448, session: 0x558, image: 0x5A8, dtb: 0x28, sessionID: 0x8, processList: 0x10, sessionLinks: 0x4A0,
 		candidates: []tablePlacement{{0x1000, 0x4000}, {0x3000, 0x2000}},
 		source:     "EPROCESS: ntdiff/headers Win10_20H2_19569/x64 _EPROCESS.h, as vergiliusproject x64 windows-10 2004-22h2 _EPROCESS; MM_SESSION_SPACE.PoolTags: at 0x1000 (16384 bytes, ntdiff/headers Win10_20H2_19569 and 21292 x64) or 0x3000 (8192 bytes, as 1903), chosen by the data"},
 
@@ -368,9 +380,10 @@ const maxProcesses = 1 << 16
 
 // sessionProc is what the walk keeps of one process.
 type sessionProc struct {
-	name    string
-	session uint64
-	dtb     uint64
+	name     string
+	eprocess uint64
+	session  uint64
+	dtb      uint64
 }
 
 // ReadSessions reads the session pool tracker of every session on the
@@ -408,6 +421,7 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 	bySession := map[uint64]*SessionPool{}
 	var order []uint64
 	dtbOf := map[uint64]uint64{}
+	foundBy := map[uint64]sessionProc{} // the process through which each session was found
 	for _, p := range procs {
 		if p.session == 0 {
 			continue
@@ -418,6 +432,7 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 			bySession[p.session] = s
 			order = append(order, p.session)
 			dtbOf[p.session] = p.dtb
+			foundBy[p.session] = p
 		}
 		s.Processes = append(s.Processes, p.name)
 	}
@@ -441,7 +456,7 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 	for _, sp := range order {
 		s := bySession[sp]
 		if sl.poolTags > 0 {
-			readSessionMember(f, s, dtbOf[sp], sl, lay, bounds)
+			readSessionMember(f, s, foundBy[sp], sl, lay, bounds)
 			out.Sessions = append(out.Sessions, *s)
 			continue
 		}
@@ -493,7 +508,7 @@ func walkProcesses(f *dumpfile.File, k *dumpfile.KDBG, sl sessionLayout) ([]sess
 		}
 		seen[cur] = true
 		ep := cur - uint64(sl.links)
-		var p sessionProc
+		p := sessionProc{eprocess: ep}
 		var name [16]byte
 		if _, err := f.ReadVirtual(ep+uint64(sl.image), name[:15]); err != nil {
 			return out, fmt.Errorf("EPROCESS at %#x unreadable: %w", ep, err)
@@ -614,7 +629,8 @@ func readSessionTable(f *dumpfile.File, s *SessionPool, dtb uint64, r sessionRan
 
 // readSessionMember reads a session whose tracker is MM_SESSION_SPACE's
 // PoolTags member, all of it through the session's page tables.
-func readSessionMember(f *dumpfile.File, s *SessionPool, dtb uint64, sl sessionLayout, lay *Layout, r sessionRange) {
+func readSessionMember(f *dumpfile.File, s *SessionPool, by sessionProc, sl sessionLayout, lay *Layout, r sessionRange) {
+	dtb := by.dtb
 	sp, err := f.Space(dtb)
 	if err != nil {
 		s.Missing = append(s.Missing, fmt.Sprintf("the session's page directory (DirectoryTableBase %#x) is not in the dump: %v", dtb, err))
@@ -626,7 +642,11 @@ func readSessionMember(f *dumpfile.File, s *SessionPool, dtb uint64, sl sessionL
 		return
 	}
 	s.ID = binary.LittleEndian.Uint32(id[:])
-	if err := checkProcessList(f, sp, s.Struct+uint64(sl.processList)); err != nil {
+	var member *sessionMember
+	if sl.sessionLinks != 0 {
+		member = &sessionMember{name: by.name, links: by.eprocess + uint64(sl.sessionLinks)}
+	}
+	if err := checkProcessList(f, sp, s.Struct+uint64(sl.processList), member); err != nil {
 		s.Missing = append(s.Missing, fmt.Sprintf("MM_SESSION_SPACE at %#x is not a session structure: %v", s.Struct, err))
 		return
 	}
@@ -636,14 +656,29 @@ func readSessionMember(f *dumpfile.File, s *SessionPool, dtb uint64, sl sessionL
 	setSessionUsages(s, sum)
 }
 
+// maxSessionProcesses bounds the walk of one session's ProcessList: a
+// corrupt list must end.
+const maxSessionProcesses = 4096
+
+// sessionMember is the process through which a session was found: its
+// image name and the address of its EPROCESS.SessionProcessLinks.
+type sessionMember struct {
+	name  string
+	links uint64
+}
+
 // checkProcessList checks that head, MM_SESSION_SPACE.ProcessList, is the
 // head of a list: not empty (the session has processes), its first
 // entry's Blink and its last entry's Flink pointing back at it. An
 // EPROCESS.Session that points into some other structure, or to the
 // wrong place in a real one, fails here instead of reading as an empty
-// table. Entries (EPROCESS.SessionProcessLinks, system space) are read
-// through the session's tables, else the kernel's.
-func checkProcessList(f *dumpfile.File, sp *dumpfile.Space, head uint64) error {
+// table. With member (builds whose EPROCESS.SessionProcessLinks is
+// sourced), the list is walked, at most maxSessionProcesses entries,
+// back to its head, and member's SessionProcessLinks must be on it: a
+// Session pointer into another session's structure fails here, and so
+// does a list that loops. Entries (EPROCESS.SessionProcessLinks, system
+// space) are read through the session's tables, else the kernel's.
+func checkProcessList(f *dumpfile.File, sp *dumpfile.Space, head uint64, member *sessionMember) error {
 	ps := f.Arch().PointerSize()
 	ptr := func(va uint64) (uint64, error) {
 		var b [8]byte
@@ -671,6 +706,29 @@ func checkProcessList(f *dumpfile.File, sp *dumpfile.Space, head uint64) error {
 	}
 	if fwd, err := ptr(blink); err != nil || fwd != head {
 		return fmt.Errorf("its ProcessList at %#x: the last entry, %#x, does not link back to it", head, blink)
+	}
+	if member == nil {
+		return nil
+	}
+	seen := map[uint64]bool{}
+	on := false
+	for e := flink; e != head; {
+		if seen[e] {
+			return fmt.Errorf("its ProcessList at %#x loops: entry %#x comes round again before the list returns to its head", head, e)
+		}
+		if len(seen) == maxSessionProcesses {
+			return fmt.Errorf("its ProcessList at %#x runs past %d entries without returning to its head", head, maxSessionProcesses)
+		}
+		seen[e] = true
+		on = on || e == member.links
+		next, err := ptr(e)
+		if err != nil {
+			return fmt.Errorf("its ProcessList at %#x: entry %#x is unreadable: %w", head, e, err)
+		}
+		e = next
+	}
+	if !on {
+		return fmt.Errorf("its ProcessList at %#x (%d entries) does not hold %s, the process that names it (SessionProcessLinks at %#x)", head, len(seen), member.name, member.links)
 	}
 	return nil
 }

@@ -613,3 +613,76 @@ func TestReadSessionsFollowsMisplaced(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionProcessListMember: on the builds whose
+// EPROCESS.SessionProcessLinks is sourced, the process through which a
+// session is found must be on the session's ProcessList, walked back to
+// its head; a Session pointer into another session's structure and a
+// list that loops are named, the session not read.
+func TestSessionProcessListMember(t *testing.T) {
+	// ActiveProcessLinks, Session, DirectoryTableBase and
+	// SessionProcessLinks per ntdiff/headers Win10_1607_RS1 and
+	// Win10_1809_RS5 x64 _EPROCESS.h.
+	type offs struct{ links, session, dtb, member uint64 }
+	rows := map[uint32]offs{14393: {0x2F0, 0x400, 0x28, 0x340}, 17763: {0x2E8, 0x400, 0x28, 0x340}}
+	// procs lists the EPROCESS addresses in active list order, System first.
+	procs := func(b *dumptest.Builder, o offs) []uint64 {
+		head, _ := b.Symbol("PsActiveProcessHead")
+		var out []uint64
+		for e := b.ReadPtr(head); e != head; e = b.ReadPtr(e) {
+			out = append(out, e-o.links)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name     string
+		build    uint32
+		sessions [][]string
+		damage   func(b *dumptest.Builder, o offs, ep []uint64)
+		missing  string // in the session's Missing; "": read
+	}{
+		{"normal", 17763, [][]string{{"csrss.exe"}, {"csrss.exe", "winlogon.exe", "explorer.exe"}}, nil, ""},
+		{"normal", 14393, [][]string{{"csrss.exe", "winlogon.exe"}}, nil, ""},
+		// Session 1's csrss.exe (ep[1]) names session 2's structure, with
+		// its page directory: session 2 is found through a process that is
+		// not on its list.
+		{"Session pointer into another session's structure", 17763, [][]string{{"csrss.exe"}, {"csrss.exe", "winlogon.exe"}}, func(b *dumptest.Builder, o offs, ep []uint64) {
+			b.PutPtr(ep[1]+o.session, b.ReadPtr(ep[2]+o.session))
+			b.PutU64(ep[1]+o.dtb, b.ReadPtr(ep[2]+o.dtb))
+		}, "does not hold csrss.exe, the process that names it"},
+		// a -> b -> c -> d -> head, c's Flink turned back to b: the head's
+		// first and last entries still link back to it.
+		{"list loops", 14393, [][]string{{"a.exe", "b.exe", "c.exe", "d.exe"}}, func(b *dumptest.Builder, o offs, ep []uint64) {
+			b.PutPtr(ep[3]+o.member, ep[2]+o.member)
+		}, "loops: entry"},
+	} {
+		t.Run(fmt.Sprintf("%s %d", c.name, c.build), func(t *testing.T) {
+			o := rows[c.build]
+			b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: c.build, Seed: 7})
+			for i, p := range c.sessions {
+				b.AddSession(dumptest.Session{ID: uint32(i + 1), Processes: p})
+			}
+			if c.damage != nil {
+				c.damage(b, o, procs(b, o))
+			}
+			got := pool.ReadSessions(pooltest.Open(t, b, "members.dmp"))
+			if !got.Read {
+				t.Fatalf("not read: %s", got.Reason)
+			}
+			var missing []string
+			for _, s := range got.Sessions {
+				missing = append(missing, s.Missing...)
+			}
+			all := strings.Join(missing, "; ")
+			if c.missing == "" {
+				if len(got.Sessions) != len(c.sessions) || all != "" {
+					t.Fatalf("%d sessions, missing %q; want %d and none", len(got.Sessions), all, len(c.sessions))
+				}
+				return
+			}
+			if !strings.Contains(all, "is not a session structure") || !strings.Contains(all, c.missing) {
+				t.Fatalf("missing %q; want a session named not a session structure: %q", all, c.missing)
+			}
+		})
+	}
+}

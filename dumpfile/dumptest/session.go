@@ -76,6 +76,13 @@ type sessionLayout struct {
 	globalSelf                                   int // offset of GlobalVirtualAddress, -1: none
 	poolTags                                     int // offset of MM_SESSION_SPACE.PoolTags, 0: the tracker follows the structure's pages
 	expansion                                    int // offset of MM_SESSION_SPACE.PoolTrackTableExpansion, 0: none
+	// sessionLinks is EPROCESS.SessionProcessLinks, where each process
+	// sits on its session's ProcessList: 0x340 in ntdiff/headers
+	// Win10_1607_RS1 to Win10_1903_19H1 x64 _EPROCESS.h, 0x4A0 in
+	// Win10_20H2_19569 x64 (VirtualSize at 0x498 before it, the
+	// ExceptionPortData union after it). 0: not read from a symbol dump
+	// (the x86 rows), the list's entries are cells of kernel memory.
+	sessionLinks int
 	// tags are the tracker's places and sizes; more than one when the
 	// sources leave the build's PoolTags open, Session.TableAt choosing.
 	// Nil: two pages (MiSessionTagSizePages) at poolTags.
@@ -140,7 +147,7 @@ var sessionRows = []sessionRow{
 	{8, 10586, 10586, sessionLayout{eprocessSize: 0x788, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28,
 		structSize: 0x1F40, sessionID: 0x8, globalSelf: -1, expansion: 0x1EF0,
 		base: 0xFFFFF90000000000, size: 0x8000000000, space: 0xFFFFF90000000000}},
-	{8, 14393, 14393, sessionLayout{eprocessSize: 0x7B0, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28,
+	{8, 14393, 14393, sessionLayout{eprocessSize: 0x7B0, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28, sessionLinks: 0x340,
 		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1F78,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 	{4, 14393, 14393, sessionLayout{eprocessSize: 0x388, links: 0xB8, session: 0x148, imageName: 0x174, dtb: 0x18,
@@ -158,19 +165,19 @@ var sessionRows = []sessionRow{
 	{4, 17763, 17763, sessionLayout{eprocessSize: 0x408, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
 		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000, expansion: 0x4250,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
-	{8, 15063, 15063, sessionLayout{eprocessSize: 0x818, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+	{8, 15063, 15063, sessionLayout{eprocessSize: 0x818, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28, sessionLinks: 0x340,
 		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1FB0,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
-	{8, 16299, 16299, sessionLayout{eprocessSize: 0x838, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+	{8, 16299, 16299, sessionLayout{eprocessSize: 0x838, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28, sessionLinks: 0x340,
 		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1FB0,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
-	{8, 17134, 17134, sessionLayout{eprocessSize: 0x848, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+	{8, 17134, 17134, sessionLayout{eprocessSize: 0x848, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28, sessionLinks: 0x340,
 		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x2028,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
-	{8, 17763, 17763, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+	{8, 17763, 17763, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28, sessionLinks: 0x340,
 		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x2028,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
-	{8, 18362, 18363, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28,
+	{8, 18362, 18363, sessionLayout{eprocessSize: 0x850, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28, sessionLinks: 0x340,
 		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x2028,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
 	// 2004 to 22H2 (19041-19045): EPROCESS from ntdiff/headers
@@ -179,7 +186,7 @@ var sessionRows = []sessionRow{
 	// 2004-22H2 by vergiliusproject; MM_SESSION_SPACE 0x5000 bytes,
 	// SessionId at 8, PoolTags either UCHAR[16384] at 0x1000 (that
 	// dump's _MM_SESSION_SPACE.h) or UCHAR[8192] at 0x3000 (as 1903).
-	{8, 19041, 19045, sessionLayout{eprocessSize: 0xB00, links: 0x448, session: 0x558, imageName: 0x5A8, dtb: 0x28,
+	{8, 19041, 19045, sessionLayout{eprocessSize: 0xB00, links: 0x448, session: 0x558, imageName: 0x5A8, dtb: 0x28, sessionLinks: 0x4A0,
 		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x1000,
 		tags: []TablePlace{{0x1000, 0x4000}, {0x3000, 0x2000}},
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
@@ -464,17 +471,20 @@ func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
 	}
 	// MM_SESSION_SPACE.ProcessList at 0x10 on every PoolTags build
 	// (ntdiff/headers _MM_SESSION_SPACE.h, 1607 on, x86 and x64): a
-	// circular list of the processes' SessionProcessLinks. The entries
-	// are cells of kernel memory standing for those members; the head is
-	// in session space.
+	// circular list of the processes' SessionProcessLinks, written inside
+	// each EPROCESS where the row has the member's offset, else as cells
+	// of kernel memory standing for it; the head is in session space.
 	const processList = 0x10
 	ps := uint64(b.arch.ptrSize)
 	listHead := at + processList
 	prev := listHead
 	var cells []uint64
 	for _, name := range s.Processes {
-		b.addProcess(l, name, at, root<<12)
-		c := b.Alloc(int(2*ps), 16)
+		ep := b.addProcess(l, name, at, root<<12)
+		c := ep + uint64(l.sessionLinks)
+		if l.sessionLinks == 0 {
+			c = b.Alloc(int(2*ps), 16)
+		}
 		b.PutPtr(c+ps, prev)
 		if prev != listHead {
 			b.PutPtr(prev, c)
