@@ -143,8 +143,8 @@ type sessionLayout struct {
 	processList                int // MM_SESSION_SPACE.ProcessList, head of its processes' SessionProcessLinks; checked on the PoolTags builds
 	// sessionLinks is EPROCESS.SessionProcessLinks, the entries of
 	// ProcessList: the process through which a session is found must be
-	// on its list. 0: not sourced for the build (x86 1607 to 1809), only
-	// the list head is checked.
+	// on its list. 0: not sourced for the build, only the list head is
+	// checked (every PoolTags row has it).
 	sessionLinks int
 	tagPages     int // MiSessionTagSizePages
 	tableBytes   int // the table's bytes when not tagPages pages: the chosen candidate's
@@ -209,9 +209,9 @@ var sessionLayouts = []sessionLayout{
 	// ntdiff/headers Win10_1607_RS1, Win10_1703_RS2, Win10_1709_RS3,
 	// Win10_1803_RS4, Win10_1809_RS5 and Win10_1903_19H1 x64
 	// _EPROCESS.h (1909 is 1903's kernel), 0x4A0 in Win10_20H2_19569 x64
-	// (vergiliusproject x64 windows-10 2004: the same). The x86 rows'
-	// offset was not read from a symbol dump here: they keep the check of
-	// the list head alone.
+	// (vergiliusproject x64 windows-10 2004: the same); on x86 0xE8 in
+	// Win10_1607_RS1 and 0xF0 in Win10_1703_RS2 to Win10_1809_RS5
+	// _EPROCESS.h.
 	{name: "x64 Windows 10 1607 / Server 2016", is64: true, minBuild: 14393, maxBuild: 14393,
 		links: 0x2F0, session: 0x400, image: 0x450, dtb: 0x28, sessionID: 0x8, tagPages: 2, poolTags: 0x2000, processList: 0x10, sessionLinks: 0x340, expansion: 0x1F78,
 		source: "ntdiff/headers Win10_1607_RS1/x64 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x2000, PoolTrackTableExpansion 0x1F78)"},
@@ -256,19 +256,19 @@ var sessionLayouts = []sessionLayout{
 		source:     "EPROCESS: ntdiff/headers Win10_20H2_19569/x64 _EPROCESS.h, as vergiliusproject x64 windows-10 2004-22h2 _EPROCESS; MM_SESSION_SPACE.PoolTags: at 0x1000 (16384 bytes, ntdiff/headers Win10_20H2_19569 and 21292 x64) or 0x3000 (8192 bytes, as 1903), chosen by the data"},
 
 	{name: "x86 Windows 10 1607", is64: false, minBuild: 14393, maxBuild: 14393,
-		links: 0xB8, session: 0x148, image: 0x174, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, expansion: 0x1FDC,
+		links: 0xB8, session: 0x148, image: 0x174, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x3000, processList: 0x10, sessionLinks: 0xE8, expansion: 0x1FDC,
 		source: "ntdiff/headers Win10_1607_RS1/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x3000, PoolTrackTableExpansion 0x1FDC, ULONG size after it)"},
 	{name: "x86 Windows 10 1703", is64: false, minBuild: 15063, maxBuild: 15063,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, expansion: 0x4054,
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, sessionLinks: 0xF0, expansion: 0x4054,
 		source: "ntdiff/headers Win10_1703_RS2/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4054, ULONG size after it); ActiveProcessLinks from vergiliusproject x86 windows-10 1703 _EPROCESS"},
 	{name: "x86 Windows 10 1709", is64: false, minBuild: 16299, maxBuild: 16299,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, expansion: 0x4054,
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, sessionLinks: 0xF0, expansion: 0x4054,
 		source: "ntdiff/headers Win10_1709_RS3/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4054, ULONG size after it)"},
 	{name: "x86 Windows 10 1803", is64: false, minBuild: 17134, maxBuild: 17134,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, expansion: 0x4250,
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, sessionLinks: 0xF0, expansion: 0x4250,
 		source: "ntdiff/headers Win10_1803_RS4/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4250, ULONG size after it); ActiveProcessLinks from vergiliusproject x86 windows-10 1803 _EPROCESS"},
 	{name: "x86 Windows 10 1809", is64: false, minBuild: 17763, maxBuild: 17763,
-		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, expansion: 0x4250,
+		links: 0xB8, session: 0x150, image: 0x17C, dtb: 0x18, sessionID: 0x8, tagPages: 2, poolTags: 0x5000, processList: 0x10, sessionLinks: 0xF0, expansion: 0x4250,
 		source: "ntdiff/headers Win10_1809_RS5/x86 _EPROCESS.h and _MM_SESSION_SPACE.h (PoolTags[8192] at 0x5000, PoolTrackTableExpansion 0x4250, ULONG size after it)"},
 	// Builds whose session structure has no session pool to read: the
 	// reason is the whole answer.
@@ -672,8 +672,7 @@ type sessionMember struct {
 // entry's Blink and its last entry's Flink pointing back at it. An
 // EPROCESS.Session that points into some other structure, or to the
 // wrong place in a real one, fails here instead of reading as an empty
-// table. With member (builds whose EPROCESS.SessionProcessLinks is
-// sourced), the list is walked, at most maxSessionProcesses entries,
+// table. With member (EPROCESS.SessionProcessLinks sourced), the list is walked, at most maxSessionProcesses entries,
 // back to its head, and member's SessionProcessLinks must be on it: a
 // Session pointer into another session's structure fails here, and so
 // does a list that loops. Entries (EPROCESS.SessionProcessLinks, system

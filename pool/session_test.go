@@ -622,9 +622,16 @@ func TestReadSessionsFollowsMisplaced(t *testing.T) {
 func TestSessionProcessListMember(t *testing.T) {
 	// ActiveProcessLinks, Session, DirectoryTableBase and
 	// SessionProcessLinks per ntdiff/headers Win10_1607_RS1 and
-	// Win10_1809_RS5 x64 _EPROCESS.h.
-	type offs struct{ links, session, dtb, member uint64 }
-	rows := map[uint32]offs{14393: {0x2F0, 0x400, 0x28, 0x340}, 17763: {0x2E8, 0x400, 0x28, 0x340}}
+	// Win10_1809_RS5 x64 and Win10_1703_RS2 x86 _EPROCESS.h.
+	type offs struct {
+		arch                        dumpfile.Arch
+		links, session, dtb, member uint64
+	}
+	rows := map[uint32]offs{
+		14393: {dumpfile.ArchAMD64, 0x2F0, 0x400, 0x28, 0x340},
+		17763: {dumpfile.ArchAMD64, 0x2E8, 0x400, 0x28, 0x340},
+		15063: {dumpfile.ArchX86PAE, 0xB8, 0x150, 0x18, 0xF0}, // x86 Win10_1703_RS2
+	}
 	// procs lists the EPROCESS addresses in active list order, System first.
 	procs := func(b *dumptest.Builder, o offs) []uint64 {
 		head, _ := b.Symbol("PsActiveProcessHead")
@@ -650,6 +657,11 @@ func TestSessionProcessListMember(t *testing.T) {
 			b.PutPtr(ep[1]+o.session, b.ReadPtr(ep[2]+o.session))
 			b.PutU64(ep[1]+o.dtb, b.ReadPtr(ep[2]+o.dtb))
 		}, "does not hold csrss.exe, the process that names it"},
+		{"normal", 15063, [][]string{{"csrss.exe"}, {"csrss.exe", "winlogon.exe"}}, nil, ""},
+		{"Session pointer into another session's structure", 15063, [][]string{{"csrss.exe"}, {"csrss.exe", "winlogon.exe"}}, func(b *dumptest.Builder, o offs, ep []uint64) {
+			b.PutPtr(ep[1]+o.session, b.ReadPtr(ep[2]+o.session))
+			b.PutU32(ep[1]+o.dtb, uint32(b.ReadPtr(ep[2]+o.dtb)))
+		}, "does not hold csrss.exe, the process that names it"},
 		// a -> b -> c -> d -> head, c's Flink turned back to b: the head's
 		// first and last entries still link back to it.
 		{"list loops", 14393, [][]string{{"a.exe", "b.exe", "c.exe", "d.exe"}}, func(b *dumptest.Builder, o offs, ep []uint64) {
@@ -658,7 +670,7 @@ func TestSessionProcessListMember(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s %d", c.name, c.build), func(t *testing.T) {
 			o := rows[c.build]
-			b := dumptest.New(dumptest.Config{Arch: dumpfile.ArchAMD64, Build: c.build, Seed: 7})
+			b := dumptest.New(dumptest.Config{Arch: o.arch, Build: c.build, Seed: 7})
 			for i, p := range c.sessions {
 				b.AddSession(dumptest.Session{ID: uint32(i + 1), Processes: p})
 			}

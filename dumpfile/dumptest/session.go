@@ -77,11 +77,11 @@ type sessionLayout struct {
 	poolTags                                     int // offset of MM_SESSION_SPACE.PoolTags, 0: the tracker follows the structure's pages
 	expansion                                    int // offset of MM_SESSION_SPACE.PoolTrackTableExpansion, 0: none
 	// sessionLinks is EPROCESS.SessionProcessLinks, where each process
-	// sits on its session's ProcessList: 0x340 in ntdiff/headers
-	// Win10_1607_RS1 to Win10_1903_19H1 x64 _EPROCESS.h, 0x4A0 in
-	// Win10_20H2_19569 x64 (VirtualSize at 0x498 before it, the
-	// ExceptionPortData union after it). 0: not read from a symbol dump
-	// (the x86 rows), the list's entries are cells of kernel memory.
+	// sits on its session's ProcessList (PoolTags rows): x64 0x340 in
+	// ntdiff/headers Win10_1607_RS1 to Win10_1903_19H1 _EPROCESS.h,
+	// 0x4A0 in Win10_20H2_19569 (VirtualSize at 0x498 before it, the
+	// ExceptionPortData union after it); x86 0xE8 in Win10_1607_RS1,
+	// 0xF0 in Win10_1703_RS2 to Win10_1809_RS5.
 	sessionLinks int
 	// tags are the tracker's places and sizes; more than one when the
 	// sources leave the build's PoolTags open, Session.TableAt choosing.
@@ -150,19 +150,19 @@ var sessionRows = []sessionRow{
 	{8, 14393, 14393, sessionLayout{eprocessSize: 0x7B0, links: 0x2F0, session: 0x400, imageName: 0x450, dtb: 0x28, sessionLinks: 0x340,
 		structSize: 0x4000, sessionID: 0x8, globalSelf: -1, poolTags: 0x2000, expansion: 0x1F78,
 		base: 0xFFFFC28000000000, size: 0x8000000000, space: 0xFFFFC28000010000}},
-	{4, 14393, 14393, sessionLayout{eprocessSize: 0x388, links: 0xB8, session: 0x148, imageName: 0x174, dtb: 0x18,
+	{4, 14393, 14393, sessionLayout{eprocessSize: 0x388, links: 0xB8, session: 0x148, imageName: 0x174, dtb: 0x18, sessionLinks: 0xE8,
 		structSize: 0x5000, sessionID: 0x8, globalSelf: -1, poolTags: 0x3000, expansion: 0x1FDC,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
-	{4, 15063, 15063, sessionLayout{eprocessSize: 0x3E0, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
+	{4, 15063, 15063, sessionLayout{eprocessSize: 0x3E0, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18, sessionLinks: 0xF0,
 		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000, expansion: 0x4054,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
-	{4, 16299, 16299, sessionLayout{eprocessSize: 0x3E8, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
+	{4, 16299, 16299, sessionLayout{eprocessSize: 0x3E8, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18, sessionLinks: 0xF0,
 		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000, expansion: 0x4054,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
-	{4, 17134, 17134, sessionLayout{eprocessSize: 0x400, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
+	{4, 17134, 17134, sessionLayout{eprocessSize: 0x400, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18, sessionLinks: 0xF0,
 		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000, expansion: 0x4250,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
-	{4, 17763, 17763, sessionLayout{eprocessSize: 0x408, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18,
+	{4, 17763, 17763, sessionLayout{eprocessSize: 0x408, links: 0xB8, session: 0x150, imageName: 0x17C, dtb: 0x18, sessionLinks: 0xF0,
 		structSize: 0x7000, sessionID: 0x8, globalSelf: -1, poolTags: 0x5000, expansion: 0x4250,
 		base: 0x9E000000, size: 0x2000000, space: 0x9E010000}},
 	{8, 15063, 15063, sessionLayout{eprocessSize: 0x818, links: 0x2E8, session: 0x400, imageName: 0x450, dtb: 0x28, sessionLinks: 0x340,
@@ -472,9 +472,11 @@ func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
 	// MM_SESSION_SPACE.ProcessList at 0x10 on every PoolTags build
 	// (ntdiff/headers _MM_SESSION_SPACE.h, 1607 on, x86 and x64): a
 	// circular list of the processes' SessionProcessLinks, written inside
-	// each EPROCESS where the row has the member's offset, else as cells
-	// of kernel memory standing for it; the head is in session space.
+	// each EPROCESS; the head is in session space.
 	const processList = 0x10
+	if l.sessionLinks == 0 {
+		b.misuse("build %d: no EPROCESS.SessionProcessLinks offset in the session row", b.cfg.Build)
+	}
 	ps := uint64(b.arch.ptrSize)
 	listHead := at + processList
 	prev := listHead
@@ -482,9 +484,6 @@ func (b *Builder) addSessionInside(l sessionLayout, s Session) SessionInfo {
 	for _, name := range s.Processes {
 		ep := b.addProcess(l, name, at, root<<12)
 		c := ep + uint64(l.sessionLinks)
-		if l.sessionLinks == 0 {
-			c = b.Alloc(int(2*ps), 16)
-		}
 		b.PutPtr(c+ps, prev)
 		if prev != listHead {
 			b.PutPtr(prev, c)
