@@ -420,7 +420,6 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 	out := &SessionPools{Layout: sl.name}
 	bySession := map[uint64]*SessionPool{}
 	var order []uint64
-	dtbOf := map[uint64]uint64{}
 	foundBy := map[uint64]sessionProc{} // the process through which each session was found
 	for _, p := range procs {
 		if p.session == 0 {
@@ -431,7 +430,6 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 			s = &SessionPool{Struct: p.session}
 			bySession[p.session] = s
 			order = append(order, p.session)
-			dtbOf[p.session] = p.dtb
 			foundBy[p.session] = p
 		}
 		s.Processes = append(s.Processes, p.name)
@@ -442,7 +440,7 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 	if len(sl.candidates) > 0 {
 		dtbs := make([]uint64, len(order))
 		for i, sp := range order {
-			dtbs[i] = dtbOf[sp]
+			dtbs[i] = foundBy[sp].dtb
 		}
 		p, why, err := choosePlacement(f, order, dtbs, sl, lay)
 		if err != nil {
@@ -468,12 +466,12 @@ func ReadSessions(f *dumpfile.File) *SessionPools {
 		if berr != nil {
 			s.Missing = append(s.Missing, berr.Error())
 		} else {
-			readSessionTable(f, s, dtbOf[sp], bounds, sl, lay)
+			readSessionTable(f, s, foundBy[sp].dtb, bounds, sl, lay)
 		}
 		out.Sessions = append(out.Sessions, *s)
 	}
 	if sl.follows {
-		why, err := confirmFollowing(f, out.Sessions, dtbOf, lay)
+		why, err := confirmFollowing(f, out.Sessions, foundBy, lay)
 		if err != nil {
 			return no("not read on this build (%v, build %d, %s): %v", arch, build, sl.name, err)
 		}
@@ -888,14 +886,14 @@ func choosePlacement(f *dumpfile.File, structs, dtbs []uint64, sl sessionLayout,
 // hash slots over all sessions, almost none elsewhere, and not be the
 // first half of a larger table. It says what the table held, and fails
 // when the data does not confirm it.
-func confirmFollowing(f *dumpfile.File, sessions []SessionPool, dtbOf map[uint64]uint64, lay *Layout) (string, error) {
+func confirmFollowing(f *dumpfile.File, sessions []SessionPool, foundBy map[uint64]sessionProc, lay *Layout) (string, error) {
 	var fit placementFit
 	entries := 0
 	for _, s := range sessions {
 		if s.Table == 0 || s.TableSize == 0 {
 			continue
 		}
-		sp, err := f.Space(dtbOf[s.Struct])
+		sp, err := f.Space(foundBy[s.Struct].dtb)
 		if err != nil {
 			continue
 		}
