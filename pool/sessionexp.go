@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sort"
 
@@ -77,10 +76,8 @@ func readSessionExpansion(f *dumpfile.File, st virtualReader, sp *dumpfile.Space
 		miss("MM_SESSION_SPACE.PoolTrackTableExpansion at %#x unreadable: %v", at, err)
 		return
 	}
+	// The size is pointer-sized: a SIZE_T on 64-bit kernels, a ULONG on 32-bit ones.
 	va, n := ptrIn(w[:], ps), ptrIn(w[ps:], ps)
-	if ps == 4 {
-		n = uint64(binary.LittleEndian.Uint32(w[4:])) // a ULONG on 32-bit kernels
-	}
 	s.Expansion, s.ExpansionSize = va, n
 	switch {
 	case va == 0 && n == 0:
